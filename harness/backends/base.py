@@ -1,0 +1,46 @@
+"""The small interface every inference backend offers: a tokenizer, a forward pass, generation.
+
+Formulations talk only to this, so an ONNX Runtime backend can sit beside the PyTorch one.
+Inputs and outputs are numpy arrays, keyed by the names Hugging Face models use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+# What a model folder is loaded as, and the output its forward pass returns.
+HEADS = {
+    "sequence_classification": "logits",  # [batch, num_labels]
+    "cosine": "embedding",  # [batch, hidden]: mean-pooled over the attention mask
+    "multiple_choice": "logits",  # [batch, 1]: one score per (context, option) sequence
+    "question_answering": "start_logits",  # and "end_logits": [batch, length]
+    "seq2seq": "",  # generation only
+}
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a backend may load a folder: pickle and remote code need an explicit opt-in."""
+
+    allow_pickle: bool = False
+    trust_remote_code: bool = False
+    threads: int | None = None
+
+
+class Model(Protocol):
+    """A loaded model: what formulations call."""
+
+    head: str
+    tokenizer: Any
+    id2label: dict[int, str]
+
+    def forward(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run one padded batch (input_ids, attention_mask, ...) and return numpy outputs."""
+        ...
+
+    def generate(self, batch: dict[str, np.ndarray], max_new_tokens: int) -> list[str]:
+        """Decode answers for one padded batch (seq2seq heads)."""
+        ...

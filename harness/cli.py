@@ -1,0 +1,57 @@
+"""The `harness` command line: each subcommand lives in harness/commands/<name>.py.
+
+Start-up stays light: no subcommand module imports torch or transformers at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from harness import __version__
+from harness.errors import UserError
+
+# One line per subcommand module; each defines add_parser(subparsers) and sets func=run.
+COMMANDS = (
+    "harness.commands.demo",
+    "harness.commands.check",
+    "harness.commands.evaluate",
+    "harness.commands.score",
+    "harness.commands.aggregate",
+    "harness.commands.measure",
+    "harness.commands.tasks",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Evaluate, measure and rank compressed NLP models on GLUE, SuperGLUE, SQuAD and NQ-open.")
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a UserError prints its message and exits 2, with no traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""`harness aggregate BENCHMARK`: the official GLUE / SuperGLUE score from records or a metrics file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("aggregate", help="official GLUE/SuperGLUE score from per-task metrics")
+    p.add_argument("benchmark", help="glue or superglue")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--records", type=Path, help="a folder of result records (one submission's)")
+    src.add_argument("--metrics", type=Path, help='a JSON file {"task": {"metric": fraction}}')
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the aggregate, marked partial when tasks are missing."""
+    from harness.errors import UserError
+    from harness.scoring import BENCHMARKS, benchmark_score
+
+    spec = BENCHMARKS.get(args.benchmark)
+    if args.metrics:
+        try:
+            metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise UserError(f"{args.metrics}: not a readable JSON file ({e})") from e
+        if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
+            raise UserError(f'{args.metrics}: expected {{"task": {{"metric": fraction}}}}')
+    else:
+        from harness.records import read_records
+
+        members = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
+        metrics = {}
+        for r in read_records(args.records):
+            name = r["task"]["name"]
+            if r["status"] == "ok" and name in members:
+                if name in metrics:
+                    raise UserError(f"{args.records}: two records for task {name}; aggregate one submission at a time")
+                metrics[name] = r["metrics"]
+    result = benchmark_score(args.benchmark, metrics)
+    if args.json:
+        print(json.dumps({"benchmark": result.benchmark, "score": result.score, "partial": result.partial,
+                          "missing": list(result.missing), "components": result.components,
+                          "diagnostics": result.diagnostics}, sort_keys=True))
+    else:
+        print(result.label())
+        for name, value in result.components.items():
+            print(f"  {name:16} {value:6.1f}")
+        for name, values in result.diagnostics.items():
+            print(f"  {name:16} " + ", ".join(f"{k} {v:.1f}" for k, v in values.items()) + " (diagnostic, not averaged)")
+    return 0

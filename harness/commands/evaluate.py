@@ -1,0 +1,86 @@
+"""`harness evaluate PATH --task T [--task ...]`: official split -> predictions file + result record per task.
+
+PATH is a submission folder (submission.yaml names a model folder and head per task) or a bare
+model folder (then `--head` may choose the head).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a submission (or model folder) on tasks, writing records")
+    p.add_argument("path", type=Path, help="submission folder (with submission.yaml) or a model folder")
+    p.add_argument("--task", action="append", dest="tasks", metavar="TASK",
+                   help="task id (repeatable); default: every task the submission declares")
+    p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
+    p.add_argument("--head", help="model head for a bare model folder (e.g. cosine)")
+    p.add_argument("--max-length", type=int, help="truncation length (default: 128; SQuAD 384)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--doc-stride", type=int, default=128, help="SQuAD window overlap")
+    p.add_argument("--limit", type=int, help="evaluate only the first N examples (quick checks; marked in the record)")
+    p.add_argument("--threads", type=int, help="torch intra-op threads")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="organizer's opt-in to pickle weights (the submission must opt in too)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pickle: bool):
+    """(task, ModelRef) pairs for a submission folder or a bare model folder."""
+    from harness.errors import UserError
+    from harness.runner import ModelRef
+    from harness.submission import SUBMISSION_FILE, load_submission, sha256_files, combined_digest
+
+    if not path.is_dir():
+        raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
+    if (path / SUBMISSION_FILE).is_file():
+        sub = load_submission(path)
+        names = tasks or list(sub.tasks)
+        undeclared = [t for t in names if t not in sub.tasks]
+        if undeclared:
+            raise UserError(f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'; "
+                            f"declared: {', '.join(sub.tasks)}")
+        files = sha256_files(path)
+        digest = combined_digest(files)
+        return [(t, ModelRef(sub.id, sub.tasks[t].model, head or sub.tasks[t].head, sub.backend,
+                             sub.allow_pickle and allow_pickle, digest, tuple(sorted(files.items())))) for t in names]
+    if not (path / "config.json").is_file():
+        raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json; see submissions/README.md")
+    if not tasks:
+        raise UserError(f"{path}: a bare model folder needs --task")
+    files = sha256_files(path)
+    ref = ModelRef(path.name, path, head, "torch", allow_pickle, combined_digest(files), tuple(sorted(files.items())))
+    return [(t, ref) for t in tasks]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate each task, print its key figures; exit 1 if any task failed."""
+    from harness.formulations import EvalSettings
+    from harness.runner import evaluate
+
+    settings = EvalSettings(max_length=args.max_length, batch_size=args.batch_size, doc_stride=args.doc_stride,
+                            progress=not args.no_progress)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    failed = 0
+    for task, ref in model_refs(args.path, args.tasks, args.head, args.allow_pickle):
+        record = evaluate(ref, task, settings, data_dir=args.data_dir, results_dir=args.results, limit=args.limit)
+        print(summary(record))
+        failed += record["status"] != "ok"
+    return 1 if failed else 0
+
+
+def summary(record: dict) -> str:
+    """One line of a record's key figures, metrics x100 as pages show them."""
+    task = record["task"]["name"]
+    if record["status"] != "ok":
+        return f"FAILED {task}: {record['error']}\n  record: {record['path']}"
+    metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items())
+    return (f"{record['submission']['id']} / {task}: {metrics} | {record['num_examples']} examples in "
+            f"{record['duration_s']:.1f} s ({record['examples_per_s']} ex/s inference)\n  record: {record['path']}")

@@ -1,0 +1,84 @@
+"""Load a task's evaluation rows: from a local mirror in the original layout, or from the hub.
+
+With a data dir (argument or HARNESS_DATA_DIR) nothing touches the network: the hub's offline flags are
+set and a missing file fails at once, naming the file the mirror needs and the hub id it mirrors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.errors import DataNotFound, UserError
+from harness.tasks.base import Row, Task
+
+DATA_DIR_ENV = "HARNESS_DATA_DIR"
+OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
+    """The data dir from the argument or HARNESS_DATA_DIR; None means the hub."""
+    value = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise UserError(f"data dir {path} does not exist; pass --data-dir DIR or set {DATA_DIR_ENV} to a mirror folder")
+    return path
+
+
+def go_offline() -> None:
+    """Make transformers, datasets and the hub client fail fast instead of waiting on the network."""
+    for flag in OFFLINE_FLAGS:
+        os.environ[flag] = "1"
+
+
+def hub_id(task: Task) -> str:
+    """The hub dataset, config and split a task reads, as one readable string."""
+    s = task.source
+    return f"{s.hub_path}" + (f" (config {s.hub_config})" if s.hub_config else "") + f", split {s.split}"
+
+
+def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None = None) -> list[Row]:
+    """The task's evaluation rows in the hub schema; the first `limit` rows when a limit is given."""
+    root = resolve_data_dir(data_dir)
+    if root is not None:
+        go_offline()
+        path = root / task.source.mirror_file
+        if not path.is_file():
+            raise DataNotFound(
+                f"task {task.name}: no data at {path}; the mirror needs {task.source.mirror_file} "
+                f"(the official file of hub dataset {hub_id(task)}), or drop --data-dir/{DATA_DIR_ENV} to use the hub"
+            )
+        rows = task.source.reader(path)
+        where = str(path)
+    else:
+        rows = _hub_rows(task)
+        where = f"hub dataset {hub_id(task)}"
+    if not rows:
+        raise UserError(f"task {task.name}: {where} has no rows")
+    if task.kind in ("classification", "regression", "multiple_choice"):
+        unlabelled = sum(1 for r in rows if task.gold_of(r) in (-1, None))
+        if unlabelled:
+            raise UserError(f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
+                            "this split's labels are not public: use a labelled file in the mirror")
+    return rows[:limit] if limit else rows
+
+
+def _hub_rows(task: Task) -> list[Row]:
+    """Rows of the task's split from the Hugging Face hub through `datasets`."""
+    try:
+        import datasets
+    except ImportError as e:
+        raise UserError("the `datasets` package is needed to load from the hub: pip install datasets") from e
+    s = task.source
+    try:
+        ds = datasets.load_dataset(s.hub_path, s.hub_config, split=s.split)
+    except Exception as e:  # network, missing config, offline mode: all end the same way for the user
+        raise DataNotFound(
+            f"task {task.name}: could not load hub dataset {hub_id(task)} ({type(e).__name__}: {e}); "
+            f"offline, put {s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}"
+        ) from e
+    if s.hub_rows is not None:
+        return s.hub_rows(ds)
+    return [dict(r) for r in ds]

@@ -1,0 +1,84 @@
+"""Result records: one JSON file per submission x task x hardware, versioned and checked on read.
+
+A record that fails to load stops whatever reads it: a skipped record would silently reorder a board.
+Older schemas are migrated step by step; a newer schema is refused with the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.errors import UserError
+
+SCHEMA_VERSION = 1
+RECORD_SUFFIX = ".record.json"
+REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at")
+STATUSES = ("ok", "failed")
+
+# migrations[n] turns a schema-n record into schema n+1; add one per schema bump.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a task or submission id (`superglue/rte` -> `superglue-rte`)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
+
+
+def record_path(results_dir: Path, submission_id: str, task: str, hardware: str) -> Path:
+    """Where a record goes: results/records/<submission>/<task>.<hardware>.record.json."""
+    return Path(results_dir) / "records" / safe_name(submission_id) / f"{safe_name(task)}.{safe_name(hardware)}{RECORD_SUFFIX}"
+
+
+def write_record(record: dict[str, Any], path: Path) -> Path:
+    """Write a record as stable, sorted JSON (atomic rename, so a crash never leaves half a file)."""
+    validate(record, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """Load, migrate and validate one record; any problem raises UserError naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"{path}: not a readable JSON record ({e}); re-run the evaluation that wrote it") from e
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a record is a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise UserError(f"{path}: schema_version missing or not an integer")
+    if version > SCHEMA_VERSION:
+        raise UserError(f"{path} uses schema {version}; this harness reads up to {SCHEMA_VERSION}: upgrade the harness")
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise UserError(f"{path}: no migration from schema {version} to {version + 1}; re-run the evaluation")
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    validate(data, str(path))
+    return data
+
+
+def read_records(folder: Path) -> list[dict[str, Any]]:
+    """Every record under a folder, sorted by path; one bad record stops the read."""
+    return [read_record(p) for p in sorted(Path(folder).rglob(f"*{RECORD_SUFFIX}"))]
+
+
+def validate(record: dict[str, Any], where: str) -> None:
+    """Check the fields every record must have; raise UserError naming the first missing or bad one."""
+    for key in REQUIRED:
+        if key not in record:
+            raise UserError(f"{where}: record has no {key!r} field")
+    if record["status"] not in STATUSES:
+        raise UserError(f"{where}: status {record['status']!r} is not one of {STATUSES}")
+    if record["status"] == "ok":
+        for name, value in record["metrics"].items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise UserError(f"{where}: metrics.{name} is {value!r}, expected a number")
+    elif not record.get("error"):
+        raise UserError(f"{where}: a failed record must say why in 'error'")

@@ -1,0 +1,104 @@
+"""Evaluate one model on one task: (model, task, settings) -> predictions file + result record.
+
+A pure function of its inputs with no global state, so an organizer's runner can move it into a worker
+process. Any failure becomes a `failed` record naming the submission, the task and the cause.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.errors import UserError
+from harness.formulations import EvalSettings
+
+HARDWARE_CPU = "cpu"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The model to evaluate on one task: a folder, its head and backend, and whose it is."""
+
+    submission_id: str
+    folder: Path
+    head: str | None = None  # None: the task kind's default head
+    backend: str = "torch"
+    allow_pickle: bool = False
+    sha256: str = ""  # digest of the submission's files, when it came from a submission folder
+    files: tuple[tuple[str, str], ...] = ()  # (relative path, sha256) of the evaluated files
+
+
+def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSettings(), *,
+             data_dir: str | Path | None = None, results_dir: str | Path = "results", limit: int | None = None,
+             model: Any = None) -> dict[str, Any]:
+    """Run the task's split through the model, write predictions and a record; return the record."""
+    from harness.records import record_path, write_record
+
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {
+        "schema_version": 1, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
+        "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files)},
+        "task": {"name": task_name}, "model": {"folder": str(ref.folder), "head": ref.head, "backend": ref.backend},
+        "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
+        "environment": _environment(),
+    }
+    path = record_path(Path(results_dir), ref.submission_id, task_name, HARDWARE_CPU)
+    try:
+        record.update(_run(ref, task_name, settings, data_dir, limit, model, path))
+        record["status"] = "ok"
+    except UserError as e:
+        record["error"] = f"submission {ref.submission_id}, task {task_name}: {e}"
+    except Exception as e:  # a crash inside a model or library still ends as a record that says why
+        record["error"] = f"submission {ref.submission_id}, task {task_name}: {type(e).__name__}: {e}"
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["duration_s"] = round(time.perf_counter() - t0, 3)
+    write_record(record, path)
+    record["path"] = str(path)
+    return record
+
+
+def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
+         path: Path) -> dict[str, Any]:
+    from harness.backends import LoadOptions, load_model
+    from harness.data import load_rows, resolve_data_dir
+    from harness.formats import predictions_path, write_predictions
+    from harness.formulations import formulation
+    from harness.tasks import get_task
+
+    task = get_task(task_name)
+    form = formulation(task)
+    head = ref.head or form.HEADS[0]
+    if head not in form.HEADS:
+        raise UserError(f"head {head!r} cannot do a {task.kind} task; use one of {', '.join(form.HEADS)}")
+    root = resolve_data_dir(data_dir)
+    rows = load_rows(task, root, limit)
+    if model is None:
+        model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+    t_infer = time.perf_counter()
+    predictions = form.predict(task, model, rows, settings)
+    inference_s = time.perf_counter() - t_infer
+    pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
+    write_predictions(task, predictions, pred_path)
+    metrics = task.compute_metrics(rows, predictions)
+    s = task.source
+    return {
+        "task": {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
+                 "split": s.split, "source": f"mirror:{s.mirror_file}" if root else f"hub:{s.hub_path}/{s.hub_config}"},
+        "model": {"folder": str(ref.folder), "head": head, "backend": ref.backend},
+        "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
+        "predictions_file": pred_path.name, "inference_s": round(inference_s, 3),
+        "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,
+    }
+
+
+def _environment() -> dict[str, Any]:
+    """Hardware and library versions, so two records can be compared honestly."""
+    from harness.measure.environment import fingerprint
+
+    return fingerprint()

@@ -1,0 +1,90 @@
+"""Benchmark aggregates from per-task metrics: the official GLUE and SuperGLUE scores.
+
+Rules (DESIGN.md; Wang et al. 2019a/b): a task scores the unweighted mean of its metrics, MNLI is the
+mean of matched and mismatched, the score is the mean over the tasks, diagnostics are reported apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from harness.errors import UserError
+from harness.registry import Registry
+
+Metrics = Mapping[str, Mapping[str, float]]  # {task_id: {metric_name: fraction}}
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark's aggregate: each component is one or more tasks whose scores are averaged first."""
+
+    name: str
+    components: tuple[tuple[str, ...], ...]
+    diagnostics: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class BenchmarkScore:
+    """An aggregate on a 0-100 scale; `partial` when components are missing (then it is over those present)."""
+
+    benchmark: str
+    score: float | None
+    partial: bool
+    components: dict[str, float] = field(default_factory=dict)  # component -> 0-100
+    missing: tuple[str, ...] = ()
+    diagnostics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def label(self) -> str:
+        """The score as a reader should see it, marked when partial."""
+        if self.score is None:
+            return f"{self.benchmark}: no tasks scored"
+        text = f"{self.benchmark}: {self.score:.1f}"
+        return text + (f" (partial: missing {', '.join(self.missing)})" if self.partial else "")
+
+
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
+BENCHMARKS.add("glue", Benchmark(
+    "glue",
+    (("cola",), ("sst2",), ("mrpc",), ("stsb",), ("qqp",), ("mnli_matched", "mnli_mismatched"), ("qnli",), ("rte",),
+     ("wnli",)),
+    diagnostics=("ax",), source="GLUE paper (Wang et al. 2019) and gluebenchmark.com leaderboard rules"))
+BENCHMARKS.add("superglue", Benchmark(
+    "superglue",
+    (("boolq",), ("cb",), ("copa",), ("multirc",), ("record",), ("superglue/rte",), ("wic",), ("wsc",)),
+    diagnostics=("axb", "axg"), source="SuperGLUE paper (Wang et al. 2019) and super.gluebenchmark.com rules"))
+
+
+def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
+    """The official aggregate of `benchmark` from {task: {metric: fraction}}; 0-100, partial if incomplete.
+
+    >>> benchmark_score("glue", {"sst2": {"accuracy": 0.9}}).label()
+    'glue: 90.0 (partial: missing cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli)'
+    """
+    from harness.tasks import get_task
+
+    spec = BENCHMARKS.get(benchmark)
+    known = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
+    unknown = sorted(set(metrics) - known)
+    if unknown:
+        raise UserError(f"{benchmark}: tasks {', '.join(unknown)} are not part of it; known: {', '.join(sorted(known))}")
+    components: dict[str, float] = {}
+    missing = []
+    for comp in spec.components:
+        name = _component_name(comp)
+        if not all(t in metrics for t in comp):
+            missing.append(name)
+            continue
+        components[name] = 100 * sum(get_task(t).score(metrics[t]) for t in comp) / len(comp)
+    diagnostics = {t: {k: 100 * float(v) for k, v in metrics[t].items()} for t in spec.diagnostics if t in metrics}
+    score = sum(components.values()) / len(components) if components else None
+    return BenchmarkScore(benchmark, score, bool(missing), components, tuple(missing), diagnostics)
+
+
+def _component_name(tasks: tuple[str, ...]) -> str:
+    """`("mnli_matched", "mnli_mismatched")` -> "mnli"; a single task keeps its id."""
+    if len(tasks) == 1:
+        return tasks[0]
+    prefix = tasks[0].split("_")[0]
+    return prefix if all(t.startswith(prefix) for t in tasks) else "+".join(tasks)

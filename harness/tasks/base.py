@@ -1,0 +1,113 @@
+"""What every task declares: where its data lives, how its gold labels read, how it is scored.
+
+A task never imports torch: formulations (how rows become model inputs) live in `harness.formulations`.
+Rows are dicts in the schema of the task's Hugging Face dataset, whether they came from the hub or
+from a local mirror in the benchmark's original layout, so everything downstream sees one schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+Row = dict[str, Any]
+Prediction = Any  # int label index, float score, or answer text, depending on the task kind
+
+KINDS = ("classification", "regression", "multiple_choice", "extractive_qa", "generative_qa")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a task's evaluation split comes from: a hub dataset and a file of the local mirror."""
+
+    hub_path: str
+    hub_config: str | None
+    split: str
+    mirror_file: str  # relative to the data dir, in the benchmark's original layout
+    reader: Callable[[Path], list[Row]]  # reads the mirror file into rows of the hub schema
+    hub_rows: Callable[[Any], list[Row]] | None = None  # converts a hub `Dataset` when its schema differs
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric of a task: the name it has in records, the function that computes it."""
+
+    name: str
+    fn: str  # id in harness.metrics.METRICS
+
+
+def metric(name: str, fn: str | None = None) -> MetricSpec:
+    """Shorthand: `metric("f1", "f1_macro")` records macro-F1 under the name "f1"."""
+    return MetricSpec(name, fn or name)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task: data source, formulation kind, labels, metrics, prediction-file format and version."""
+
+    name: str
+    benchmark: str
+    kind: str
+    source: DataSource
+    metrics: tuple[MetricSpec, ...]
+    format: str  # id in harness.formats.FORMATS: the benchmark's own submission file format
+    version: int = 1
+    labels: tuple[str, ...] = ()  # class names in dataset order (classification, multiple choice)
+    file_labels: tuple[str, ...] = ()  # strings the benchmark's prediction file uses, if not `labels`
+    text_fields: tuple[str, ...] = ()  # row fields paired as model input (classification, regression)
+    label_field: str = "label"
+    uid: Callable[[Row], str] = field(default=lambda row: str(row["idx"]))
+    gold: Callable[[Row], Any] | None = None  # gold answer of a row; default `row[label_field]`
+    groups: Callable[[Row], str] | None = None  # group id for grouped metrics (MultiRC questions)
+    inputs: Callable[[Row], Sequence[str]] | None = None  # model input texts, if not `text_fields`
+    # multiple choice: per option, its input texts and the prediction it stands for (COPA index, ReCoRD entity)
+    choices: Callable[[Row], Sequence[tuple[Sequence[str], Any]]] | None = None
+    max_length: int = 128
+    score_metrics: tuple[str, ...] = ()  # metrics averaged into the task score; default: all
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"task {self.name}: kind {self.kind!r} is not one of {KINDS}")
+
+    def texts(self, row: Row) -> tuple[str, ...]:
+        """The input texts of a row, in model order (one text, or a pair)."""
+        if self.inputs is not None:
+            return tuple(self.inputs(row))
+        return tuple(row[f] for f in self.text_fields)
+
+    def gold_of(self, row: Row) -> Any:
+        """The gold answer of a row (label index, score, or list of answer texts)."""
+        return self.gold(row) if self.gold is not None else row[self.label_field]
+
+    def label_strings(self) -> tuple[str, ...]:
+        """Label strings as the benchmark's prediction files write them."""
+        return self.file_labels or self.labels
+
+    def compute_metrics(self, rows: Sequence[Row], predictions: Mapping[str, Prediction]) -> dict[str, float]:
+        """Score predictions (keyed by uid) against the gold of `rows` with the task's metrics."""
+        from harness.errors import UserError
+        from harness.metrics import get_metric
+
+        missing = [self.uid(r) for r in rows if self.uid(r) not in predictions]
+        if missing:
+            raise UserError(
+                f"task {self.name}: {len(missing)} of {len(rows)} examples have no prediction "
+                f"(first: {missing[:3]}); predict every example of the split"
+            )
+        available = {
+            "predictions": [predictions[self.uid(r)] for r in rows],
+            "references": [self.gold_of(r) for r in rows],
+            "groups": [self.groups(r) for r in rows] if self.groups else None,
+        }
+        out = {}
+        for spec in self.metrics:
+            fn = get_metric(spec.fn, f"task {self.name}")
+            out[spec.name] = fn(**{k: available[k] for k in fn.inputs})
+        return out
+
+    def score(self, metrics: Mapping[str, float]) -> float:
+        """The task score, a fraction: the unweighted mean of its score metrics (official rule)."""
+        names = self.score_metrics or tuple(m.name for m in self.metrics)
+        return sum(float(metrics[n]) for n in names) / len(names)

@@ -1,0 +1,44 @@
+"""Sorted, dynamically padded batches give the same results as one example at a time."""
+
+import numpy as np
+import pytest
+
+from harness.backends import load_model
+from harness.batching import pad, run_batched
+from harness.data import load_rows
+from harness.formulations import EvalSettings
+from harness.formulations.classify import encode, predict
+from harness.tasks import get_task
+
+
+@pytest.mark.parametrize("task_name,head,num_labels", [("rte", "sequence_classification", 2),
+                                                       ("stsb", "sequence_classification", 1),
+                                                       ("stsb", "cosine", 2)])
+def test_batched_sorted_equals_unbatched(mirror, tiny_bert, task_name, head, num_labels):
+    task = get_task(task_name)
+    rows = load_rows(task, mirror, limit=40)
+    model = load_model(tiny_bert(head, num_labels=num_labels), head)
+    batched = predict(task, model, rows, EvalSettings(batch_size=16))
+    single = predict(task, model, rows, EvalSettings(batch_size=1, sort_by_length=False))
+    assert batched.keys() == single.keys()
+    if task.labels:
+        assert batched == single
+    else:
+        np.testing.assert_allclose([batched[k] for k in single], list(single.values()), rtol=1e-4, atol=1e-5)
+
+
+def test_outputs_come_back_in_input_order(tiny_bert):
+    model = load_model(tiny_bert(), "sequence_classification")
+    texts = [("a " * n,) for n in (30, 2, 17, 5, 9)]
+    enc = encode(model, texts, 64)
+    sorted_out = run_batched(model, enc, batch_size=2)
+    one_by_one = [run_batched(model, [e], batch_size=1)[0] for e in enc]
+    for a, b in zip(sorted_out, one_by_one):
+        np.testing.assert_allclose(a["logits"], b["logits"], rtol=1e-4, atol=1e-5)
+
+
+def test_padding_is_per_batch_not_to_max_length(tiny_bert):
+    model = load_model(tiny_bert(), "sequence_classification")
+    batch = pad(encode(model, [("one two",), ("one two three four",)], 128), model.tokenizer)
+    assert batch["input_ids"].shape == (2, 6)  # [CLS] + 4 tokens + [SEP], not 128
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 0], [1] * 6]
