@@ -46,7 +46,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files)},
         "task": {"name": task_name}, "model": {"folder": str(ref.folder), "head": ref.head, "backend": ref.backend},
         "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
-        "environment": _environment(),
+        "environment": _environment(settings),
     }
     path = record_path(Path(results_dir), ref.submission_id, task_name, HARDWARE_CPU)
     try:
@@ -97,8 +97,10 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
     }
 
 
-def _environment() -> dict[str, Any]:
+def _environment(settings: EvalSettings) -> dict[str, Any]:
     """Hardware and library versions, so two records can be compared honestly."""
+    import torch
+
     from harness.measure.environment import fingerprint
 
-    return fingerprint()
+    return fingerprint(threads=torch.get_num_threads()).to_dict()

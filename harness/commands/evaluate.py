@@ -33,7 +33,7 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
     """(task, ModelRef) pairs for a submission folder or a bare model folder."""
     from harness.errors import UserError
     from harness.runner import ModelRef
-    from harness.submission import SUBMISSION_FILE, load_submission, sha256_files, combined_digest
+    from harness.submission import SUBMISSION_FILE, load_submission, sha256_files, combined_sha256
 
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
@@ -45,7 +45,7 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
             raise UserError(f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'; "
                             f"declared: {', '.join(sub.tasks)}")
         files = sha256_files(path)
-        digest = combined_digest(files)
+        digest = combined_sha256(files)
         return [(t, ModelRef(sub.id, sub.tasks[t].model, head or sub.tasks[t].head, sub.backend,
                              sub.allow_pickle and allow_pickle, digest, tuple(sorted(files.items())))) for t in names]
     if not (path / "config.json").is_file():
@@ -53,7 +53,7 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
     if not tasks:
         raise UserError(f"{path}: a bare model folder needs --task")
     files = sha256_files(path)
-    ref = ModelRef(path.name, path, head, "torch", allow_pickle, combined_digest(files), tuple(sorted(files.items())))
+    ref = ModelRef(path.name, path, head, "torch", allow_pickle, combined_sha256(files), tuple(sorted(files.items())))
     return [(t, ref) for t in tasks]
 
 

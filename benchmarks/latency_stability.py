@@ -1,0 +1,59 @@
+"""Latency stability and int8 speed-up, measured by harness.measure.latency (a benchmark script, not a test).
+
+1. A 6-layer, 384-wide BERT (MiniLM-L6 shape, random weights) measured five times in one run at batch 1,
+   one thread, sequence length 128: prints each p50 and the relative spread of the five medians (goal < 3%
+   on an idle machine).
+2. A BERT-base-shaped model (random weights), fp32 versus dynamic int8, both measured in one call with the
+   same settings (batch 1, one thread, length 128): prints the speed-up.
+
+Run: python benchmarks/latency_stability.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import warnings
+
+import torch
+from transformers import BertConfig, BertModel
+
+from harness.measure import synthetic_inputs
+from harness.measure.latency import measure_latency, measure_speedup
+
+SEQ_LEN = 128
+SETTINGS = dict(threads=1, tolerance=0.03, budget_s=20.0)
+
+
+def stability() -> None:
+    torch.manual_seed(0)
+    cfg = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
+    model = BertModel(cfg).eval()
+    inputs = synthetic_inputs(model, 1, SEQ_LEN)
+    runs = [measure_latency(model, inputs, **SETTINGS) for _ in range(5)]
+    medians = [r.p50_ms for r in runs]
+    spread = (max(medians) - min(medians)) / statistics.median(medians)
+    print(f"[stability] BERT 6x384, batch 1, 1 thread, length {SEQ_LEN}: five runs")
+    for i, r in enumerate(runs, 1):
+        print(f"  run {i}: p50 {r.p50_ms:.2f} ms  p90 {r.p90_ms:.2f}  p99 {r.p99_ms:.2f}  rounds {r.rounds}  "
+              f"stable {r.stable}  other load {r.other_load_cores:.2f} cores  noisy {r.noisy}")
+    print(f"  relative spread of the five medians: {spread * 100:.2f}% (goal < 3% on an idle machine)")
+
+
+def int8_speedup() -> None:
+    torch.manual_seed(0)
+    fp32 = BertModel(BertConfig()).eval()
+    with warnings.catch_warnings():  # torch.ao deprecation notices
+        warnings.simplefilter("ignore")
+        int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+    inputs = synthetic_inputs(fp32, 1, SEQ_LEN)
+    result = measure_speedup(fp32, int8, inputs, **{**SETTINGS, "budget_s": 60.0})  # ~1 s per call here
+    ref, cand = result.reference, result.candidate
+    print(f"[speed-up] BERT-base shape, batch 1, 1 thread, length {SEQ_LEN}")
+    print(f"  fp32 p50 {ref['p50_ms']:.1f} ms (stable {ref['stable']}, other load {ref['other_load_cores']:.2f})")
+    print(f"  int8 p50 {cand['p50_ms']:.1f} ms (stable {cand['stable']}, other load {cand['other_load_cores']:.2f})")
+    print(f"  int8 speed-up over fp32: {result.speedup:.2f}x")
+
+
+if __name__ == "__main__":
+    stability()
+    int8_speedup()

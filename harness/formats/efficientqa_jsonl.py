@@ -1,0 +1,51 @@
+"""EfficientQA prediction files: JSON lines, one `{"question": ..., "prediction": ...}` per question."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+from harness.errors import UserError
+from harness.tasks.base import Prediction, Task
+
+SUFFIX = ".jsonl"
+FIELDS = ("question", "prediction")
+
+
+def write(task: Task, predictions: Mapping[str, Prediction], path: Path) -> None:
+    """One JSON object per line, keyed by the question text, in the order given."""
+    with open(path, "w", encoding="utf-8") as f:
+        for question, answer in predictions.items():
+            f.write(json.dumps({"question": str(question), "prediction": answer}, ensure_ascii=False) + "\n")
+
+
+def read(task: Task, path: Path) -> dict[str, Prediction]:
+    """Parse an EfficientQA predictions file; errors name the file, the line and the fix."""
+    out: dict[str, Prediction] = {}
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            lines = list(f)
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the predictions file as UTF-8") from e
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{where}: not valid JSON ({e.msg}); each line must be one object "
+                            '{"question": ..., "prediction": ...}') from e
+        if not isinstance(obj, dict):
+            raise UserError(f"{where}: a {type(obj).__name__}, not an object; write "
+                            '{"question": ..., "prediction": ...} on each line')
+        for name in FIELDS:
+            if not isinstance(obj.get(name), str):
+                got = "missing" if name not in obj else f"{json.dumps(obj[name])}, not a string"
+                raise UserError(f"{where}: field {name!r} is {got}; each line needs the question text and the "
+                                f"predicted answer as strings (task {task.name})")
+        if obj["question"] in out:
+            raise UserError(f"{where}: question {obj['question']!r} appears twice; write one prediction per question")
+        out[obj["question"]] = obj["prediction"]
+    return out

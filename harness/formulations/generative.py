@@ -1,0 +1,61 @@
+"""Generative, closed-book QA (NQ-open / EfficientQA): a seq2seq model reads the question, writes the answer.
+
+The question is encoded as is; questions are batched shortest first (less padding), decoded with the
+backend's `generate`, and each answer is the decoded text stripped of surrounding whitespace.
+Retriever + reader submissions (with their own packaged index, whose bytes count toward the system
+size) are a later addition.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from harness.backends.base import Model
+from harness.batching import pad
+from harness.errors import UserError
+from harness.formulations import EvalSettings
+from harness.tasks.base import Prediction, Row, Task
+
+HEADS = ("seq2seq",)
+ENCODER_INPUTS = ("input_ids", "attention_mask")  # no token_type_ids: seq2seq models do not take them
+
+
+def encode_questions(model: Model, questions: Sequence[str], max_length: int) -> list[dict[str, list[int]]]:
+    """Tokenize each question on its own, truncated to `max_length` tokens."""
+    out = []
+    for q in questions:
+        enc = model.tokenizer(q, truncation=True, max_length=max_length)
+        out.append({k: list(enc[k]) for k in ENCODER_INPUTS if k in enc})
+    return out
+
+
+def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
+    """Generate an answer string for every row's question."""
+    if model.head not in HEADS:
+        raise UserError(f"task {task.name} needs a seq2seq model (head seq2seq), the model is {model.head}")
+    if settings.batch_size < 1:
+        raise UserError(f"batch size must be >= 1, got {settings.batch_size}")
+    features = encode_questions(model, [task.texts(r)[0] for r in rows], settings.length_for(task))
+    order = list(range(len(rows)))
+    if settings.sort_by_length:
+        order.sort(key=lambda i: len(features[i]["input_ids"]))
+    answers: list[str] = [""] * len(rows)
+    bar = _progress(len(rows), task.name) if settings.progress else None
+    for first in range(0, len(order), settings.batch_size):
+        idx = order[first:first + settings.batch_size]
+        texts = model.generate(pad([features[i] for i in idx], model.tokenizer), settings.max_new_tokens)
+        if len(texts) != len(idx):
+            raise RuntimeError(f"generate returned {len(texts)} answers for a batch of {len(idx)} questions")
+        for i, text in zip(idx, texts):
+            answers[i] = text.strip()
+        if bar is not None:
+            bar.update(len(idx))
+    if bar is not None:
+        bar.close()
+    return {task.uid(r): a for r, a in zip(rows, answers)}
+
+
+def _progress(total: int, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="q", dynamic_ncols=True, leave=False)

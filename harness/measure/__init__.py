@@ -1,0 +1,108 @@
+"""Efficiency measurements of a model: params, size, FLOPs, latency, memory, energy, environment.
+
+Importing this package is light: torch is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from harness.errors import UserError
+
+MEASUREMENTS: dict[str, str] = {
+    "params": "harness.measure.params:count_params",
+    "size": "harness.measure.size:measure_size",
+    "flops": "harness.measure.flops:measure_flops",
+    "latency": "harness.measure.latency:measure_latency",
+    "memory": "harness.measure.memory:measure_memory",
+    "energy": "harness.measure.energy:measure_energy",
+    "environment": "harness.measure.environment:fingerprint",
+}
+
+THROUGHPUT_BATCH_SIZE = 8
+
+
+def load_measurement(name: str) -> Callable[..., Any]:
+    """The function registered under `name` in MEASUREMENTS, imported on first use."""
+    import importlib
+
+    if name not in MEASUREMENTS:
+        raise UserError(f"unknown measurement {name!r}; known: {', '.join(MEASUREMENTS)}")
+    module, _, attr = MEASUREMENTS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def model_device(model: Any) -> Any:
+    """The device of the model's first parameter or buffer (CPU when it has none)."""
+    import torch
+
+    for tensor in list(model.parameters())[:1] + list(model.buffers())[:1]:
+        return tensor.device
+    return torch.device("cpu")
+
+
+def synthetic_inputs(model: Any, batch_size: int, seq_len: int, *, attention_mask: bool = True,
+                     seed: int = 0) -> dict[str, Any]:
+    """Random token ids (fixed seed) of shape [batch_size, seq_len] for a Hugging Face-style model."""
+    import torch
+
+    vocab = getattr(getattr(model, "config", None), "vocab_size", None) or 1000
+    device = model_device(model)
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(min(5, vocab - 1), vocab, (batch_size, seq_len), generator=gen)
+    inputs = {"input_ids": ids.to(device)}
+    if attention_mask and device.type != "meta":  # masks trigger data-dependent checks that meta cannot run
+        inputs["attention_mask"] = torch.ones(batch_size, seq_len, dtype=torch.long, device=device)
+    return inputs
+
+
+def length_batches(model: Any, token_lengths: list[int], batch_size: int) -> list[dict[str, Any]]:
+    """Batches of synthetic inputs with the given real lengths, in order, each padded to its longest row."""
+    import torch
+
+    batches = []
+    for start in range(0, len(token_lengths), batch_size):
+        lengths = token_lengths[start:start + batch_size]
+        batch = synthetic_inputs(model, len(lengths), max(lengths), seed=start)
+        for row, n in enumerate(lengths):
+            batch["attention_mask"][row, n:] = 0
+        batches.append(batch)
+    return batches
+
+
+def call_model(model: Any, inputs: Any) -> Any:
+    """Call `model` with a dict (keyword arguments), a tuple/list (positional) or a single tensor."""
+    if isinstance(inputs, dict):
+        return model(**inputs)
+    if isinstance(inputs, (tuple, list)):
+        return model(*inputs)
+    return model(inputs)
+
+
+def measure_model(model: Any, *, folder: str | None = None, reference_length: int = 128,
+                  token_lengths: list[int] | None = None, threads: int = 1,
+                  which: list[str] | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run the named measurements (all by default; size needs `folder`) and return one JSON-able dict.
+
+    `options` adds keyword arguments per measurement, e.g. `{"latency": {"budget_s": 5}}`.
+    """
+    names = list(which) if which is not None else [n for n in MEASUREMENTS if n != "size" or folder]
+    for name in names:
+        load_measurement(name)  # fail on a bad name before any long measurement starts
+    if "size" in names and folder is None:
+        raise UserError("measurement 'size' needs folder=<model folder>; pass the folder the model was loaded from")
+    single = synthetic_inputs(model, 1, reference_length)
+    batches = (length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE) if token_lengths
+               else [synthetic_inputs(model, THROUGHPUT_BATCH_SIZE, reference_length)])
+    opts = options or {}
+    calls: dict[str, Callable[[Callable[..., Any]], Any]] = {
+        "params": lambda fn: fn(model, **opts.get("params", {})),
+        "size": lambda fn: fn(folder, **opts.get("size", {})),
+        "flops": lambda fn: fn(model, reference_length=reference_length, token_lengths=token_lengths,
+                               **opts.get("flops", {})),
+        "latency": lambda fn: fn(model, single, batch_inputs=batches, threads=threads, **opts.get("latency", {})),
+        "memory": lambda fn: fn(model, batches[0], **opts.get("memory", {})),
+        "energy": lambda fn: fn(model, batches, threads=threads, **opts.get("energy", {})),
+        "environment": lambda fn: fn(threads=threads, **opts.get("environment", {})),
+    }
+    return {name: calls[name](load_measurement(name)).to_dict() for name in names}

@@ -1,0 +1,95 @@
+"""Fingerprint of the machine and software a measurement ran on, so records from different runs can be compared."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Environment:
+    """CPU, cores, threads used, GPU, memory, OS and library versions, and the harness checkout's commit."""
+
+    cpu_model: str
+    physical_cores: int | None
+    logical_cpus: int | None
+    threads: int
+    gpu: list[str]
+    memory_bytes: int
+    os: str
+    python: str
+    torch: str | None
+    transformers: str | None
+    harness_version: str
+    harness_commit: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """The commit checked out at the harness source tree (read-only `git rev-parse`), None outside a checkout."""
+    root = path or Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "-q", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
+
+
+def _gpus() -> list[str]:
+    try:
+        import torch
+    except ImportError:
+        return []
+    if not torch.cuda.is_available():
+        return []
+    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+
+
+def fingerprint(*, threads: int = 1) -> Environment:
+    """Describe this machine and software; `threads` is the intra-op thread count the measurements used."""
+    import psutil
+
+    import harness
+
+    return Environment(
+        cpu_model=cpu_model(),
+        physical_cores=psutil.cpu_count(logical=False),
+        logical_cpus=psutil.cpu_count(logical=True) or os.cpu_count(),
+        threads=threads,
+        gpu=_gpus(),
+        memory_bytes=int(psutil.virtual_memory().total),
+        os=platform.platform(),
+        python=platform.python_version(),
+        torch=_version("torch"),
+        transformers=_version("transformers"),
+        harness_version=harness.__version__,
+        harness_commit=git_commit(),
+    )

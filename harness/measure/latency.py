@@ -1,0 +1,201 @@
+"""Single-stream latency percentiles and offline throughput, repeated until the median is stable."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator
+
+
+class CpuClock:
+    """Wall clock for work that is done when the call returns."""
+
+    name = "cpu: time.perf_counter"
+
+    def now(self) -> float:
+        """Seconds from an arbitrary origin, after pending device work finished."""
+        return time.perf_counter()
+
+
+class CudaClock(CpuClock):
+    """Wall clock that first waits for queued CUDA kernels, so a call's time includes its GPU work."""
+
+    name = "cuda: torch.cuda.synchronize + time.perf_counter"
+
+    def now(self) -> float:
+        import torch
+
+        torch.cuda.synchronize()
+        return time.perf_counter()
+
+
+def clock_for(model: Any) -> CpuClock:
+    """The clock matching the model's device."""
+    from harness.measure import model_device
+
+    return CudaClock() if model_device(model).type == "cuda" else CpuClock()
+
+
+@contextmanager
+def fixed_threads(threads: int) -> Iterator[None]:
+    """Set torch's intra-op thread count for the block and restore the previous one afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class LoadProbe:
+    """CPU time other processes used during a window, in cores: (machine busy - this process) / wall."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil, self._proc = psutil, psutil.Process()
+        self._start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float]:
+        t = self._psutil.cpu_times()
+        busy = sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0)
+        own = sum(self._proc.cpu_times()[:2])
+        return time.perf_counter(), busy, own
+
+    def other_cores(self) -> float:
+        """Average number of cores kept busy by other processes since the probe started."""
+        (w0, b0, o0), (w1, b1, o1) = self._start, self._sample()
+        return max(0.0, ((b1 - b0) - (o1 - o0)) / max(w1 - w0, 1e-9))
+
+
+def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, tolerance: float,
+                 deadline: float, min_rounds: int = 3, window: int = 3) -> tuple[list[list[float]], bool, float]:
+    """Rounds of `per_round` timed calls until the last `window` round medians agree within `tolerance` or `deadline`."""
+    import statistics
+
+    rounds: list[list[float]] = []
+    spread = float("inf")
+    while True:
+        times = []
+        for _ in range(per_round):
+            start = clock.now()
+            call()
+            times.append(clock.now() - start)
+        rounds.append(times)
+        if len(rounds) >= max(min_rounds, window):
+            medians = [statistics.median(r) for r in rounds[-window:]]
+            spread = (max(medians) - min(medians)) / statistics.median(medians)
+            if spread < tolerance:
+                return rounds, True, spread
+        if time.perf_counter() > deadline:
+            return rounds, False, spread
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Batch-1 latency percentiles (ms) and offline throughput (examples/s), with settings and load."""
+
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    samples: int
+    rounds: int
+    stable: bool
+    spread_of_round_medians: float
+    tolerance: float
+    threads: int
+    warmup_calls: int
+    throughput_examples_per_s: float | None
+    throughput_batch_size: int | None
+    throughput_examples: int | None
+    throughput_stable: bool | None
+    other_load_cores: float
+    loadavg_1m: float
+    noisy: bool
+    clock: str
+    budget_s: float
+    method: str = ("batch 1: percentiles over the calls of the last 3 rounds once their medians agree within "
+                   "tolerance (or the budget ends: stable=False); throughput: examples / wall time of one pass "
+                   "over the batches, median of rounds; other_load_cores = machine busy CPU minus ours, per second")
+    unit: dict[str, str] = field(default_factory=lambda: {"latency": "ms", "throughput": "examples/s"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form with method, settings and units."""
+        return asdict(self)
+
+
+def _batch_size(batch: Any) -> int:
+    first = next(iter(batch.values())) if isinstance(batch, dict) else batch[0] if isinstance(batch, (list, tuple)) else batch
+    return int(first.shape[0])
+
+
+def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None = None, threads: int = 1,
+                    warmup_calls: int = 5, round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
+                    noise_threshold: float = 0.25) -> Latency:
+    """Measure `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads."""
+    import numpy as np
+    import psutil
+    import torch
+
+    from harness.measure import call_model
+
+    clock = clock_for(model)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        with fixed_threads(threads), torch.inference_mode():
+            probe = LoadProbe()
+            deadline = time.perf_counter() + budget_s
+            start = clock.now()
+            for _ in range(warmup_calls):
+                call_model(model, inputs)
+            per_call = max((clock.now() - start) / max(warmup_calls, 1), 1e-6)
+            per_round = max(5, int(round_s / per_call))
+            rounds, stable, spread = timed_rounds(lambda: call_model(model, inputs), clock, per_round=per_round,
+                                                  tolerance=tolerance, deadline=deadline)
+            throughput = examples = size = t_stable = None
+            if batch_inputs:
+                examples, size = sum(_batch_size(b) for b in batch_inputs), _batch_size(batch_inputs[0])
+                call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
+                passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
+                                                   per_round=1, tolerance=tolerance,
+                                                   deadline=time.perf_counter() + budget_s)
+                throughput = examples / float(np.median([p[0] for p in passes]))
+            other = probe.other_cores()
+    finally:
+        model.train(was_training)
+    kept = np.array([t for r in rounds[-3:] for t in r]) * 1000.0
+    p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
+    return Latency(p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=float(kept.mean()), samples=int(kept.size),
+                   rounds=len(rounds), stable=stable, spread_of_round_medians=round(spread, 5), tolerance=tolerance,
+                   threads=threads, warmup_calls=warmup_calls, throughput_examples_per_s=throughput,
+                   throughput_batch_size=size, throughput_examples=examples,
+                   throughput_stable=t_stable, other_load_cores=round(other, 3),
+                   loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
+                   budget_s=budget_s)
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """Latency ratio reference / candidate (p50, batch 1), both measured in one call with one set of settings."""
+
+    speedup: float
+    reference: dict[str, Any]
+    candidate: dict[str, Any]
+    method: str = "p50_ms(reference) / p50_ms(candidate); both measured back to back with the same settings"
+    unit: str = "x (ratio)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form with both latency records."""
+        return asdict(self)
+
+
+def measure_speedup(reference: Any, candidate: Any, inputs: Any, **settings: Any) -> Speedup:
+    """Measure both models on the same inputs with the same settings and return the p50 latency ratio."""
+    ref = measure_latency(reference, inputs, **settings)
+    cand = measure_latency(candidate, inputs, **settings)
+    return Speedup(speedup=ref.p50_ms / cand.p50_ms, reference=ref.to_dict(), candidate=cand.to_dict())

@@ -1,0 +1,99 @@
+"""Peak resident memory of an inference call (process RSS high-water mark), and the CUDA allocator peak."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Process RSS before and at peak during the call, how the peak was obtained, and the GPU peak if any."""
+
+    rss_before_bytes: int
+    peak_rss_bytes: int
+    peak_increase_bytes: int
+    method: str
+    gpu_peak_allocated_bytes: int | None
+    unit: str = "bytes"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form with the method and unit."""
+        return asdict(self)
+
+
+def _status_kb(field: str) -> int | None:
+    """A `VmHWM`/`VmRSS` line of /proc/self/status in kB, or None where there is no procfs."""
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_hwm() -> bool:
+    """Reset the kernel's RSS high-water mark (Linux >= 4.0: write 5 to clear_refs); False where not allowed."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    before, hwm = _status_kb("VmRSS"), _status_kb("VmHWM")
+    return before is not None and hwm is not None and hwm <= before + 64  # reset took effect
+
+
+class _RssSampler(threading.Thread):
+    """Polls this process's RSS every `interval_s` and keeps the maximum (misses spikes shorter than the interval)."""
+
+    def __init__(self, interval_s: float) -> None:
+        super().__init__(daemon=True)
+        import psutil
+
+        self._proc, self._interval = psutil.Process(), interval_s
+        self._stop_event = threading.Event()
+        self.peak = self._proc.memory_info().rss
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return max(self.peak, self._proc.memory_info().rss)
+
+
+def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Memory:
+    """Run `model(inputs)` once under no_grad and report the process's peak RSS during it."""
+    import psutil
+    import torch
+
+    from harness.measure import call_model, model_device
+
+    cuda = model_device(model).type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    before = psutil.Process().memory_info().rss
+    exact = _reset_hwm()
+    sampler = None if exact else _RssSampler(interval_s)
+    if sampler is not None:
+        sampler.start()
+    with torch.no_grad():
+        call_model(model, inputs)
+    if cuda:
+        torch.cuda.synchronize()
+    if exact:
+        peak, method = (_status_kb("VmHWM") or 0) * 1024, "kernel RSS high-water mark (VmHWM reset via /proc/self/clear_refs, read after the call): exact"
+    else:
+        peak = sampler.stop() if sampler else before
+        method = f"RSS sampled by a thread every {interval_s * 1000:g} ms (psutil): a lower bound, short spikes can be missed"
+    peak = max(peak, before)
+    gpu = int(torch.cuda.max_memory_allocated()) if cuda else None
+    return Memory(rss_before_bytes=before, peak_rss_bytes=peak, peak_increase_bytes=peak - before, method=method,
+                  gpu_peak_allocated_bytes=gpu)

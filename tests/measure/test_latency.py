@@ -1,0 +1,68 @@
+"""Latency: ordered percentiles, threads fixed and restored, clock objects, speed-up ratio."""
+
+from __future__ import annotations
+
+import torch
+from transformers import BertConfig, BertModel
+
+from harness.measure import synthetic_inputs
+from harness.measure.latency import CpuClock, CudaClock, clock_for, measure_latency, measure_speedup, timed_rounds
+
+TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, vocab_size=500)
+
+
+def test_latency_percentiles_threads_and_throughput():
+    model = BertModel(BertConfig(**TINY))
+    before = torch.get_num_threads()
+    result = measure_latency(model, synthetic_inputs(model, 1, 32), batch_inputs=[synthetic_inputs(model, 4, 32)] * 2,
+                             threads=1, round_s=0.05, budget_s=3.0, tolerance=0.05)
+    assert torch.get_num_threads() == before  # restored
+    assert 0 < result.p50_ms <= result.p90_ms <= result.p99_ms
+    assert result.threads == 1 and result.samples >= 15 and result.rounds >= 3
+    assert result.throughput_batch_size == 4 and result.throughput_examples == 8
+    assert result.throughput_examples_per_s > 0
+    assert result.other_load_cores >= 0 and isinstance(result.noisy, bool)
+    d = result.to_dict()
+    assert d["unit"] == {"latency": "ms", "throughput": "examples/s"} and "p50_ms" in d and d["clock"].startswith("cpu")
+
+
+def test_timed_rounds_stop_when_stable_or_out_of_time():
+    class Fake(CpuClock):
+        def __init__(self):
+            self.t = 0.0
+
+        def now(self):
+            self.t += 0.5  # every call seems to take exactly 0.5 s
+            return self.t
+
+    import time
+
+    rounds, stable, spread = timed_rounds(lambda: None, Fake(), per_round=4, tolerance=0.01,
+                                          deadline=time.perf_counter() + 10)
+    assert stable and spread == 0 and len(rounds) == 3 and rounds[0] == [0.5] * 4
+    ticks = iter(range(1_000_000))
+
+    class Alternating(CpuClock):
+        def now(self):
+            k = next(ticks)  # two reads per call; calls alternate between 1 s and 2 s: never stable
+            return 3.0 * (k // 4) + (0.0 if k % 4 == 0 else 1.0 if k % 4 in (1, 2) else 3.0)
+
+    rounds, stable, _ = timed_rounds(lambda: None, Alternating(), per_round=1, tolerance=0.01,
+                                     deadline=time.perf_counter() + 0.05)
+    assert [r[0] for r in rounds[:4]] == [1.0, 2.0, 1.0, 2.0]
+    assert not stable
+
+
+def test_clock_matches_device():
+    assert type(clock_for(torch.nn.Linear(2, 2))) is CpuClock
+    assert issubclass(CudaClock, CpuClock) and CudaClock.name.startswith("cuda")
+
+
+def test_speedup_same_settings():
+    big = BertModel(BertConfig(**{**TINY, "num_hidden_layers": 4}))
+    small = BertModel(BertConfig(**TINY))
+    result = measure_speedup(big, small, synthetic_inputs(small, 1, 32), threads=1, round_s=0.05, budget_s=2.0,
+                             tolerance=0.1)
+    assert result.speedup == result.reference["p50_ms"] / result.candidate["p50_ms"]
+    assert result.reference["threads"] == result.candidate["threads"] == 1
+    assert result.speedup > 1.0  # half the layers

@@ -1,0 +1,123 @@
+"""End to end: a submission folder -> evaluate -> record + predictions file -> score gives the same metrics."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness.cli import main
+from harness.errors import UserError
+from harness.records import SCHEMA_VERSION, read_record, read_records
+
+YAML = """\
+name: tiny test model
+team: tests
+contact: tests@example.org
+methods: [other]
+tasks:
+  rte: {{model: model}}
+  wnli: {{model: {wnli_model}}}
+"""
+
+
+@pytest.fixture
+def submission(tmp_path, tiny_bert):
+    folder = tmp_path / "subs" / "tiny-sub"
+    folder.mkdir(parents=True)
+    tiny_bert().rename(folder / "model")
+    tiny_bert(num_labels=3).rename(folder / "bad")  # 3 outputs: cannot predict WNLI's 2 labels
+    (folder / "submission.yaml").write_text(YAML.format(wnli_model="model"))
+    return folder
+
+
+def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, mirror, tmp_path, capsys):
+    results = tmp_path / "results"
+    code = main(["evaluate", str(submission), "--task", "rte", "--limit", "24", "--batch-size", "5",
+                 "--data-dir", str(mirror), "--results", str(results), "--no-progress"])
+    assert code == 0
+    (path,) = (results / "records" / "tiny-sub").glob("*.record.json")
+    record = read_record(path)
+    assert record["status"] == "ok" and record["num_examples"] == 24
+    assert record["task"] == {"name": "rte", "benchmark": "glue", "version": 1, "kind": "classification",
+                              "split": "validation", "source": "mirror:glue/RTE/dev.tsv"}
+    assert record["settings"]["limit"] == 24 and record["settings"]["batch_size"] == 5
+    assert set(record["metrics"]) == {"accuracy"} and 0 <= record["score"] <= 1
+    assert record["submission"]["sha256"] and "model/model.safetensors" in record["submission"]["files"]
+    assert record["environment"]["python"] and record["duration_s"] > 0
+    predictions = path.with_name(record["predictions_file"])
+    assert predictions.read_text().startswith("index\tprediction\n")
+    # the whole split is needed to score a file: check the 24 rows through the task directly
+    from harness.data import load_rows
+    from harness.formats import read_predictions
+    from harness.tasks import get_task
+
+    task = get_task("rte")
+    rows = load_rows(task, mirror, limit=24)
+    assert task.compute_metrics(rows, read_predictions(task, predictions)) == record["metrics"]
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_full_split_predictions_score_identically_through_the_cli(submission, mirror, tmp_path, capsys):
+    results = tmp_path / "results"
+    assert main(["evaluate", str(submission), "--task", "wnli", "--data-dir", str(mirror),
+                 "--results", str(results), "--no-progress"]) == 0
+    (path,) = (results / "records" / "tiny-sub").glob("wnli*.record.json")
+    record = read_record(path)
+    capsys.readouterr()
+    assert main(["score", "--task", "wnli", str(path.with_name(record["predictions_file"])),
+                 "--data-dir", str(mirror), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == record["metrics"]
+
+
+def test_a_failing_task_writes_a_failed_record_naming_submission_task_and_cause(submission, mirror, tmp_path, capsys):
+    (submission / "submission.yaml").write_text(YAML.format(wnli_model="bad"))
+    results = tmp_path / "results"
+    code = main(["evaluate", str(submission), "--data-dir", str(mirror), "--results", str(results), "--no-progress"])
+    assert code == 1
+    records = {r["task"]["name"]: r for r in read_records(results)}
+    assert records["rte"]["status"] == "ok"  # the good task is kept
+    failed = records["wnli"]
+    assert failed["status"] == "failed"
+    assert "tiny-sub" in failed["error"] and "wnli" in failed["error"] and "3 outputs" in failed["error"]
+    assert "FAILED wnli" in capsys.readouterr().out
+
+
+def test_missing_data_fails_at_once_naming_the_file(submission, tmp_path, capsys):
+    code = main(["evaluate", str(submission), "--task", "rte", "--data-dir", str(tmp_path), "--results",
+                 str(tmp_path / "r"), "--no-progress"])
+    assert code == 1
+    assert "glue/RTE/dev.tsv" in capsys.readouterr().out
+
+
+def test_undeclared_task_is_refused(submission, capsys):
+    assert main(["evaluate", str(submission), "--task", "sst2"]) == 2
+    assert "not declared" in capsys.readouterr().err
+
+
+def _record(**over):
+    base = {"schema_version": SCHEMA_VERSION, "harness_version": "0", "submission": {"id": "x"},
+            "task": {"name": "rte"}, "status": "ok", "metrics": {"accuracy": 0.5}, "started_at": "2026-01-01"}
+    return {**base, **over}
+
+
+@pytest.mark.parametrize("record,message", [
+    (_record(schema_version=SCHEMA_VERSION + 1), "upgrade the harness"),
+    (_record(schema_version=0), "no migration"),
+    (_record(metrics={"accuracy": "high"}), "metrics.accuracy"),
+    (_record(status="failed"), "must say why"),
+    ({k: v for k, v in _record().items() if k != "task"}, "'task'"),
+])
+def test_bad_records_are_refused_with_the_file_named(tmp_path, record, message):
+    path = tmp_path / "x.record.json"
+    path.write_text(json.dumps(record))
+    with pytest.raises(UserError, match=message) as e:
+        read_record(path)
+    assert str(path) in str(e.value)
+
+
+def test_help_does_not_import_torch_or_transformers():
+    code = ("import sys; from harness.cli import build_parser; build_parser().format_help(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
