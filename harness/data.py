@@ -36,6 +36,8 @@ def go_offline() -> None:
 def hub_id(task: Task) -> str:
     """The hub dataset, config and split a task reads, as one readable string."""
     s = task.source
+    if s.hub_path is None:
+        return "(none: this split is not on the hub)"
     return f"{s.hub_path}" + (f" (config {s.hub_config})" if s.hub_config else "") + f", split {s.split}"
 
 
@@ -72,6 +74,9 @@ def _hub_rows(task: Task) -> list[Row]:
     except ImportError as e:
         raise UserError("the `datasets` package is needed to load from the hub: pip install datasets") from e
     s = task.source
+    if s.hub_path is None:
+        raise DataNotFound(f"task {task.name}: this split has no copy on the Hugging Face hub; put "
+                           f"{s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}")
     try:
         ds = datasets.load_dataset(s.hub_path, s.hub_config, split=s.split)
     except Exception as e:  # network, missing config, offline mode: all end the same way for the user

@@ -69,6 +69,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
 
     if options.threads:
         torch.set_num_threads(options.threads)
+    transformers.utils.logging.disable_progress_bar()  # its per-tensor bars would drown the harness's own
     path = Path(folder)
     if path.exists():
         _check_weights(path, options)

@@ -29,9 +29,10 @@ def add_parser(subparsers: Any) -> None:
 
 
 def model_folder(path: Path, task: str | None = None) -> Path:
-    """The model folder inside PATH: PATH itself, the submission's model for `task`, or the first subfolder with config.json."""
+    """The model folder in PATH: PATH itself, the submission's model (for `task`), else the first subfolder with one."""
     if not path.is_dir():
-        raise UserError(f"{path}: no such folder; pass a model folder (config.json + model.safetensors) or a submission folder")
+        raise UserError(f"{path}: no such folder; pass a model folder (config.json + model.safetensors) "
+                        "or a submission folder")
     if (path / "config.json").is_file():
         return path
     if (path / SUBMISSION_FILE).is_file():

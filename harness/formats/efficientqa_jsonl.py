@@ -8,6 +8,7 @@ from typing import Mapping
 
 from harness.errors import UserError
 from harness.tasks.base import Prediction, Task
+from harness.tasks.files import json_lines
 
 SUFFIX = ".jsonl"
 FIELDS = ("question", "prediction")
@@ -23,23 +24,7 @@ def write(task: Task, predictions: Mapping[str, Prediction], path: Path) -> None
 def read(task: Task, path: Path) -> dict[str, Prediction]:
     """Parse an EfficientQA predictions file; errors name the file, the line and the fix."""
     out: dict[str, Prediction] = {}
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            lines = list(f)
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the predictions file as UTF-8") from e
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{where}: not valid JSON ({e.msg}); each line must be one object "
-                            '{"question": ..., "prediction": ...}') from e
-        if not isinstance(obj, dict):
-            raise UserError(f"{where}: a {type(obj).__name__}, not an object; write "
-                            '{"question": ..., "prediction": ...} on each line')
+    for where, obj in json_lines(path, '{"question": ..., "prediction": ...}'):
         for name in FIELDS:
             if not isinstance(obj.get(name), str):
                 got = "missing" if name not in obj else f"{json.dumps(obj[name])}, not a string"

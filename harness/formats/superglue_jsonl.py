@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping
 
 from harness.errors import UserError
 from harness.tasks.base import Prediction, Task
+from harness.tasks.files import json_lines
 
 SUFFIX = ".jsonl"
 MULTIRC = "multirc"
@@ -53,20 +54,7 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
 
 
 def _objects(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with open(path, encoding="utf-8-sig") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{where}: not valid JSON ({e.msg}); write one JSON object per line, "
-                                'e.g. {"idx": 0, "label": "entailment"}') from e
-            if not isinstance(obj, dict):
-                raise UserError(f'{where}: expected a JSON object like {{"idx": 0, "label": ...}}, '
-                                f"got {type(obj).__name__}")
-            yield where, obj
+    return json_lines(path, 'one JSON object such as {"idx": 0, "label": "entailment"}')
 
 
 def _field(obj: Any, name: str, where: str) -> Any:

@@ -59,7 +59,7 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     texts = [task.texts(r) for r in rows]
     uids = [task.uid(r) for r in rows]
     if model.head == "cosine":
-        return dict(zip(uids, (float(c) for c in cosine_scores(model, texts, length, settings))))
+        return dict(zip(uids, (float(c) for c in cosine_scores(model, texts, length, settings, task.name))))
     if model.head != "sequence_classification":
         raise UserError(f"task {task.name} needs a sequence_classification or cosine head, the model is {model.head}")
     outs = run_batched(model, encode(model, texts, length), settings.batch_size, settings.sort_by_length,
@@ -72,13 +72,14 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     return {u: mapping[int(i)] for u, i in zip(uids, logits.argmax(axis=1))}
 
 
-def cosine_scores(model: Model, texts: Sequence[Sequence[str]], max_length: int, settings: EvalSettings) -> np.ndarray:
+def cosine_scores(model: Model, texts: Sequence[Sequence[str]], max_length: int, settings: EvalSettings,
+                  desc: str = "cosine") -> np.ndarray:
     """Cosine similarity of the mean-pooled embeddings of each pair's two texts."""
     if any(len(t) != 2 for t in texts):
         raise UserError("a cosine head scores sentence pairs; this task has single sentences")
     singles = [(t[0],) for t in texts] + [(t[1],) for t in texts]
     outs = run_batched(model, encode(model, singles, max_length), settings.batch_size, settings.sort_by_length,
-                       "cosine", settings.progress)
+                       desc, settings.progress)
     emb = np.stack([o["embedding"] for o in outs]).astype(np.float64)
     a, b = emb[: len(texts)], emb[len(texts):]
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)

@@ -79,6 +79,13 @@ def call_model(model: Any, inputs: Any) -> Any:
     return model(inputs)
 
 
+def batch_size(inputs: Any) -> int:
+    """Rows in a batch: the first dimension of its first tensor (dict value, tuple item or the tensor itself)."""
+    first = next(iter(inputs.values())) if isinstance(inputs, dict) else (
+        inputs[0] if isinstance(inputs, (tuple, list)) else inputs)
+    return int(first.shape[0])
+
+
 def measure_model(model: Any, *, folder: str | None = None, reference_length: int = 128,
                   token_lengths: list[int] | None = None, threads: int = 1,
                   which: list[str] | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -107,22 +107,23 @@ class EnergyTracker:
             raise UserError(f"energy backend {backend!r} is unknown; use one of: {', '.join(BACKENDS)}")
         import psutil
 
-        self.backend, self.pue, self.grid, self.interval_s, self.country = backend, pue, grid_gco2_per_kwh, interval_s, country_iso_code
-        self._psutil, self._proc, self._cpus = psutil, psutil.Process(), psutil.cpu_count() or 1
+        self.backend, self.pue, self.grid, self.interval_s = backend, pue, grid_gco2_per_kwh, interval_s
+        self.country, self._proc, self._cpus = country_iso_code, psutil.Process(), psutil.cpu_count() or 1
         self.tdp_w = tdp_w if tdp_w is not None else WATTS_PER_CPU * self._cpus
-        self._samples: list[tuple[float, float, float]] = []
-        self._stop = threading.Event()
-        self._extra: Any = None
+        self._samples: list[tuple[float, float, float]] = []  # (seconds, CPU joules, GPU joules)
+        self._stop, self._rapl, self._nvml, self._external = threading.Event(), None, None, None
 
     def _cpu(self) -> tuple[float, float, float]:
-        t = self._psutil.cpu_times()
-        return time.perf_counter(), sum(self._proc.cpu_times()[:2]), sum(t) - t.idle - getattr(t, "iowait", 0.0)
+        from harness.measure.latency import busy_cpu_seconds
+
+        return time.perf_counter(), sum(self._proc.cpu_times()[:2]), busy_cpu_seconds()
 
     def _sample(self) -> None:
         (w0, o0, b0), (w1, o1, b1) = self._last, self._cpu()
         self._last = (w1, o1, b1)
         own, busy = max(o1 - o0, 0.0), max(b1 - b0, 0.0)
-        cpu_j = self._rapl.joules(min(own / busy, 1.0) if busy else 0.0) if self._rapl else self.tdp_w * own / self._cpus
+        share = min(own / busy, 1.0) if busy else 0.0
+        cpu_j = self._rapl.joules(share) if self._rapl else self.tdp_w * own / self._cpus
         self._samples.append((w1 - w0, cpu_j, self._nvml.joules(w1 - w0) if self._nvml else 0.0))
 
     def _loop(self) -> None:
@@ -130,7 +131,6 @@ class EnergyTracker:
             self._sample()
 
     def __enter__(self) -> EnergyTracker:
-        self._rapl = self._nvml = None
         self.status = {"experiment_impact_tracker": _eit_status(), "codecarbon":
                        "available" if importlib.util.find_spec("codecarbon") else "unavailable: not installed"}
         if self.backend in ("auto", "counters"):
@@ -139,9 +139,10 @@ class EnergyTracker:
             if self.backend == "counters" and not (self._rapl or self._nvml):
                 raise UserError(f"energy backend 'counters': no RAPL or NVML counters here ({self.status}); "
                                 "use backend='auto' to fall back to a labelled estimate")
-        if self.backend in ("codecarbon", "experiment_impact_tracker") and self.status[self.backend] != "available":
-            raise UserError(f"energy backend {self.backend!r} is {self.status[self.backend]}; choose another backend")
-        self._extra = _start_external(self)
+        if self.backend in EXTERNAL:
+            if self.status[self.backend] != "available":
+                raise UserError(f"energy backend {self.backend!r} is {self.status[self.backend]}; choose another")
+            self._external = EXTERNAL[self.backend](self)
         self._start_wall = time.perf_counter()
         self._last = self._cpu()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -153,74 +154,77 @@ class EnergyTracker:
         self._thread.join()
         self._sample()
         self.duration_s = time.perf_counter() - self._start_wall
-        self._external_kwh = _stop_external(self)
+        self._external_result = self._external.stop() if self._external else None
 
     def result(self, examples: int | None = None) -> Energy:
         """The Energy record of the finished block; `examples` gives energy per 1,000 examples."""
-        if self._external_kwh is not None:
-            kwh, label, method, model = self._external_kwh
+        if self._external_result is not None:
+            kwh, label, method, model = self._external_result
         else:
             kwh = sum(c + g for _, c, g in self._samples) / 3.6e6
             parts = (["RAPL package counters x process share of busy CPU time"] if self._rapl else []) + (
                 ["NVML board power x interval (whole GPUs)"] if self._nvml else [])
             label = "measured" if parts else "estimated"
             method = " + ".join(parts) if parts else "harness CPU-TDP x utilisation estimate"
-            model = (f"sampled every {self.interval_s:g} s" if parts else
-                     f"power = tdp_w {self.tdp_w:g} W x (process CPU seconds / (wall seconds x {self._cpus} logical CPUs))")
-        for name in ("rapl", "nvml"):
-            self.status.setdefault(name, "not probed (backend chosen explicitly)")
+            model = (f"sampled every {self.interval_s:g} s" if parts else f"power = tdp_w {self.tdp_w:g} W x "
+                     f"(process CPU seconds / (wall seconds x {self._cpus} logical CPUs))")
+        status = {"rapl": "not probed (backend chosen)", "nvml": "not probed (backend chosen)", **self.status}
         return Energy(method=method, label=label, energy_kwh=kwh, total_power_kwh=self.pue * kwh,
                       energy_per_1000_examples_kwh=kwh * 1000 / examples if examples else None, examples=examples,
                       duration_s=self.duration_s, pue=self.pue, grid_gco2_per_kwh=self.grid,
                       co2_g=kwh * self.grid * self.pue, power_model=model, samples=len(self._samples),
-                      backends=dict(sorted(self.status.items())))
+                      backends=dict(sorted(status.items())))
 
 
-def _start_external(tracker: EnergyTracker) -> Any:
-    """Start codecarbon's offline tracker or experiment-impact-tracker when that backend was chosen."""
-    if tracker.backend == "codecarbon":
+class _CodeCarbon:
+    """codecarbon's OfflineEmissionsTracker (never the online one): no network, no output files."""
+
+    def __init__(self, tracker: EnergyTracker) -> None:
         import logging
 
         from codecarbon import OfflineEmissionsTracker
 
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
-        # no output files: codecarbon >= 3 spells save_to_file=False as output_methods=[] (the flag is deprecated)
+        # codecarbon >= 3 spells save_to_file=False as output_methods=[] (the flag is deprecated there)
         new_api = any("output_methods" in inspect.signature(k.__init__).parameters
                       for k in OfflineEmissionsTracker.__mro__ if "__init__" in vars(k))
-        quiet = {"output_methods": []} if new_api else {"save_to_file": False}
-        cc = OfflineEmissionsTracker(country_iso_code=tracker.country, log_level="error", tracking_mode="process",
-                                     measure_power_secs=max(tracker.interval_s, 1), **quiet)
-        cc.start()
-        return cc
-    if tracker.backend == "experiment_impact_tracker":
-        from experiment_impact_tracker.compute_tracker import ImpactTracker
+        quiet: dict[str, Any] = {"output_methods": []} if new_api else {"save_to_file": False}
+        self._cc = OfflineEmissionsTracker(country_iso_code=tracker.country, log_level="error",
+                                           tracking_mode="process", measure_power_secs=max(tracker.interval_s, 1),
+                                           **quiet)
+        self._cc.start()
 
-        logdir = tempfile.mkdtemp(prefix="harness-eit-")
-        eit = ImpactTracker(logdir)
-        eit.launch_impact_monitor()
-        return (eit, logdir)
-    return None
-
-
-def _stop_external(tracker: EnergyTracker) -> tuple[float, str, str, str] | None:
-    """(kWh without PUE, label, method, power model) from the external backend, or None for the harness's own."""
-    if tracker.backend == "codecarbon":
-        cc = tracker._extra
-        cc.stop()
-        data = cc.final_emissions_data
-        modes = {str(getattr(h, "_mode", "")) for h in getattr(cc, "_hardware", [])}
+    def stop(self) -> tuple[float, str, str, str]:
+        """(kWh of CPU + GPU without PUE, label, method, power model)."""
+        self._cc.stop()
+        data = self._cc.final_emissions_data
+        modes = {str(getattr(h, "_mode", "")) for h in getattr(self._cc, "_hardware", [])} - {"", "None"}
         label = "measured" if modes & {"intel_rapl", "intel_power_gadget", "apple_powermetrics"} else "estimated"
         return (float(data.cpu_energy) + float(data.gpu_energy), label, "codecarbon OfflineEmissionsTracker",
-                f"codecarbon {getattr(data, 'codecarbon_version', '?')} CPU mode(s) {sorted(modes - {'', 'None'})}; "
+                f"codecarbon {getattr(data, 'codecarbon_version', '?')} CPU mode(s) {sorted(modes)}; "
                 f"RAM energy {float(data.ram_energy):.3g} kWh excluded")
-    if tracker.backend == "experiment_impact_tracker":
+
+
+class _ImpactTracker:
+    """experiment-impact-tracker (optional): its `total_power` already includes its PUE of 1.58."""
+
+    def __init__(self, tracker: EnergyTracker) -> None:
+        from experiment_impact_tracker.compute_tracker import ImpactTracker
+
+        self._logdir = tempfile.mkdtemp(prefix="harness-eit-")
+        self._eit = ImpactTracker(self._logdir)
+        self._eit.launch_impact_monitor()
+
+    def stop(self) -> tuple[float, str, str, str]:
         from experiment_impact_tracker.data_interface import DataInterface
 
-        eit, logdir = tracker._extra
-        getattr(eit, "stop", lambda: None)()
-        total = float(DataInterface([logdir]).total_power)  # kWh, PUE already applied (1.58)
-        return (total / DEFAULT_PUE, "measured", "experiment-impact-tracker", f"total_power / {DEFAULT_PUE}; logs {logdir}")
-    return None
+        getattr(self._eit, "stop", lambda: None)()
+        total = float(DataInterface([self._logdir]).total_power)
+        return (total / DEFAULT_PUE, "measured", "experiment-impact-tracker",
+                f"its total_power / {DEFAULT_PUE}; logs in {self._logdir}")
+
+
+EXTERNAL: dict[str, Any] = {"codecarbon": _CodeCarbon, "experiment_impact_tracker": _ImpactTracker}
 
 
 def measure_energy(model: Any, batches: list[Any], *, threads: int = 1, min_seconds: float = 2.0,
@@ -228,7 +232,7 @@ def measure_energy(model: Any, batches: list[Any], *, threads: int = 1, min_seco
     """Run inference passes over `batches` for at least `min_seconds` under an EnergyTracker."""
     import torch
 
-    from harness.measure import call_model
+    from harness.measure import batch_size, call_model
     from harness.measure.latency import fixed_threads
 
     examples = 0
@@ -237,6 +241,5 @@ def measure_energy(model: Any, batches: list[Any], *, threads: int = 1, min_seco
         while examples == 0 or time.perf_counter() - start < min_seconds:
             for batch in batches:
                 call_model(model, batch)
-                first = next(iter(batch.values())) if isinstance(batch, dict) else batch
-                examples += int(first.shape[0])
+                examples += batch_size(batch)
     return tracker.result(examples)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
+
+from harness.errors import UserError
 
 CONVENTION = (
     "FLOPs = 2 x MACs per example (batch 1, no padding); counted: matmuls (mm, addmm, bmm, baddbmm; "
@@ -14,13 +17,6 @@ CONVENTION = (
     "activations, residual adds, scaling; dynamic-int8 Linear layers counted by forward hooks as "
     "int8_macs and included in flops as 2 x int8_macs"
 )
-
-
-def _prod(shape: Any) -> int:
-    out = 1
-    for n in shape:
-        out *= int(n)
-    return out
 
 
 def mm_flops(a_shape: Any, b_shape: Any, *_: Any, out_shape: Any = None, **__: Any) -> int:
@@ -69,7 +65,7 @@ def layer_norm_flops(x_shape: Any, normalized_shape: Any, weight_shape: Any = No
     >>> layer_norm_flops((1, 3, 4), [4], (4,))
     60
     """
-    return _prod(x_shape) * (5 if weight_shape is not None else 4)
+    return math.prod(int(n) for n in x_shape) * (5 if weight_shape is not None else 4)
 
 
 def op_table() -> dict[Any, Callable[..., int]]:
@@ -179,7 +175,10 @@ def _count_once(model: Any, inputs: Any) -> dict[str, Any]:
 
 
 def fvcore_flops(model: Any, inputs: Any) -> dict[str, Any]:
-    """fvcore's count converted to FLOPs: its matmul 'flops' are MACs (doubled here), its norms are kept; SDPA is skipped."""
+    """fvcore's count converted to FLOPs: its matmul 'flops' are MACs (doubled here), norms kept; SDPA skipped.
+
+    A dict of inputs is passed positionally, in its order (fvcore traces with torch.jit).
+    """
     try:
         import torch
         from fvcore.nn import FlopCountAnalysis
@@ -202,9 +201,14 @@ def fvcore_flops(model: Any, inputs: Any) -> dict[str, Any]:
 
 def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: list[int] | None = None,
                   make_inputs: Callable[[int, int], Any] | None = None, cross_check: bool = True) -> Flops:
-    """Count FLOPs per example at `reference_length` (batch 1) and averaged over `token_lengths` (one run per distinct length)."""
+    """Count FLOPs per example at `reference_length` (batch 1) and averaged over `token_lengths`.
+
+    Each distinct length is counted once and weighted by how often it occurs.
+    """
     from harness.measure import synthetic_inputs
 
+    if reference_length < 1 or any(int(n) < 1 for n in token_lengths or []):
+        raise UserError(f"FLOPs: reference_length ({reference_length}) and token lengths must be >= 1 token")
     build = make_inputs or (lambda batch, length: synthetic_inputs(model, batch, length, attention_mask=False))
     was_training = getattr(model, "training", False)
     model.eval()
@@ -212,9 +216,10 @@ def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: lis
         ref = _count_once(model, build(1, reference_length))
         if ref["flops"] == 0:
             ops = ", ".join(sorted(ref["missed"])) or "none"
-            return Flops(counted=False, reason=f"no countable operator ran (operators seen: {ops}); the model's "
-                         "ops are opaque to FlopCounterMode and to the int8 Linear hooks", reference_length=
-                         reference_length, flops=None, int8_macs=0, by_module={}, by_op={}, uncounted_ops=ref["missed"])
+            reason = (f"no countable operator ran (operators seen: {ops}); the model's ops are opaque to "
+                      "FlopCounterMode and to the int8 Linear hooks")
+            return Flops(counted=False, reason=reason, reference_length=reference_length, flops=None, int8_macs=0,
+                         by_module={}, by_op={}, uncounted_ops=ref["missed"])
         lengths = Counter(int(n) for n in token_lengths or [])
         per_length = {n: (ref if n == reference_length else _count_once(model, build(1, n)))["flops"]
                       for n in sorted(lengths)}

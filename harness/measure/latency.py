@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator
 
+from harness.errors import UserError
+
 
 class CpuClock:
     """Wall clock for work that is done when the call returns."""
@@ -50,20 +52,26 @@ def fixed_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot (user, nice, system, irq; not idle, iowait, steal)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    idle = sum(getattr(t, k, 0.0) for k in ("idle", "iowait", "steal", "guest", "guest_nice"))  # guest is in user
+    return sum(t) - idle
+
+
 class LoadProbe:
     """CPU time other processes used during a window, in cores: (machine busy - this process) / wall."""
 
     def __init__(self) -> None:
         import psutil
 
-        self._psutil, self._proc = psutil, psutil.Process()
+        self._proc = psutil.Process()
         self._start = self._sample()
 
     def _sample(self) -> tuple[float, float, float]:
-        t = self._psutil.cpu_times()
-        busy = sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0)
-        own = sum(self._proc.cpu_times()[:2])
-        return time.perf_counter(), busy, own
+        return time.perf_counter(), busy_cpu_seconds(), sum(self._proc.cpu_times()[:2])
 
     def other_cores(self) -> float:
         """Average number of cores kept busy by other processes since the probe started."""
@@ -73,7 +81,10 @@ class LoadProbe:
 
 def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, tolerance: float,
                  deadline: float, min_rounds: int = 3, window: int = 3) -> tuple[list[list[float]], bool, float]:
-    """Rounds of `per_round` timed calls until the last `window` round medians agree within `tolerance` or `deadline`."""
+    """Rounds of `per_round` timed calls until the last `window` round medians agree within `tolerance`.
+
+    Returns (rounds of call seconds, stable, spread); stops unstable when `deadline` (perf_counter) passes.
+    """
     import statistics
 
     rounds: list[list[float]] = []
@@ -128,21 +139,18 @@ class Latency:
         return asdict(self)
 
 
-def _batch_size(batch: Any) -> int:
-    first = next(iter(batch.values())) if isinstance(batch, dict) else batch[0] if isinstance(batch, (list, tuple)) else batch
-    return int(first.shape[0])
-
-
 def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None = None, threads: int = 1,
                     warmup_calls: int = 5, round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
                     noise_threshold: float = 0.25) -> Latency:
-    """Measure `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads."""
+    """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads."""
     import numpy as np
     import psutil
     import torch
 
-    from harness.measure import call_model
+    from harness.measure import batch_size, call_model
 
+    if threads < 1 or budget_s <= 0 or tolerance <= 0:
+        raise UserError(f"latency: threads ({threads}), budget_s ({budget_s}) and tolerance ({tolerance}) must be > 0")
     clock = clock_for(model)
     was_training = getattr(model, "training", False)
     model.eval()
@@ -159,7 +167,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
                                                   tolerance=tolerance, deadline=deadline)
             throughput = examples = size = t_stable = None
             if batch_inputs:
-                examples, size = sum(_batch_size(b) for b in batch_inputs), _batch_size(batch_inputs[0])
+                examples, size = sum(batch_size(b) for b in batch_inputs), batch_size(batch_inputs[0])
                 call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
                 passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
                                                    per_round=1, tolerance=tolerance,

@@ -27,11 +27,7 @@ def _load_all() -> None:
     if not _loaded:
         _loaded = True
         for module in TASK_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as e:
-                if e.name != module:
-                    raise
+            importlib.import_module(module)
 
 
 def register_task(task: Task) -> Task:

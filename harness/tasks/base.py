@@ -21,7 +21,7 @@ KINDS = ("classification", "regression", "multiple_choice", "extractive_qa", "ge
 class DataSource:
     """Where a task's evaluation split comes from: a hub dataset and a file of the local mirror."""
 
-    hub_path: str
+    hub_path: str | None  # None: no public hub copy, the mirror file is the only source
     hub_config: str | None
     split: str
     mirror_file: str  # relative to the data dir, in the benchmark's original layout

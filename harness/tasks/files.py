@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from harness.errors import UserError
 
@@ -30,18 +30,32 @@ def read_tsv(path: Path, header: bool = True) -> list[dict[str, str]] | list[lis
     return out
 
 
+def json_lines(path: Path, expected: str = "one JSON object") -> Iterator[tuple[str, dict[str, Any]]]:
+    """('file:line', object) for each non-blank line; bad text, bad JSON or a non-object names the line.
+
+    `expected` describes what a line should hold, for the error message (e.g. '{"idx": 0, "label": ...}').
+    """
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            lines = list(f)
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the file as UTF-8") from e
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{where}: not valid JSON ({e.msg}); each line must be {expected}") from e
+        if not isinstance(obj, dict):
+            raise UserError(f"{where}: a JSON {type(obj).__name__}, not an object; each line must be {expected}")
+        yield where, obj
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Objects of a JSON-lines file; a bad line is an error naming the file and line."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path}:{n}: not valid JSON ({e.msg}); each line must be one JSON object") from e
-    return out
+    return [obj for _, obj in json_lines(path)]
 
 
 def column(row: dict[str, str], name: str, path: Path) -> str:

@@ -16,10 +16,6 @@ from harness.tasks.files import read_jsonl
 
 SPLIT = "validation"
 METRICS = (metric("exact_match", "nq_exact_match"),)
-# Not a valid hub id on purpose: `datasets` rejects it without a network call, and load_rows turns that
-# into an error naming the mirror file to use instead.
-EFFICIENTQA_NO_HUB = ("(none: EfficientQA dev 1.1 is published only in the google-research-datasets "
-                      "natural-questions GitHub repository, folder nq_open)")
 
 
 def read_nq_jsonl(path: Path) -> list[Row]:
@@ -34,7 +30,7 @@ def read_nq_jsonl(path: Path) -> list[Row]:
     return rows
 
 
-def _nq(name: str, hub_path: str, mirror: str, description: str) -> Task:
+def _nq(name: str, hub_path: str | None, mirror: str, description: str) -> Task:
     return register_task(Task(
         name=name, benchmark="nq_open", kind="generative_qa",
         source=DataSource(hub_path, None, SPLIT, mirror, read_nq_jsonl),
@@ -45,5 +41,6 @@ def _nq(name: str, hub_path: str, mirror: str, description: str) -> Task:
 
 _nq("nq_open", "google-research-datasets/nq_open", "nq_open/NQ-open.dev.jsonl",
     "open-domain QA over Wikipedia, original NQ-open dev split")
-_nq("efficientqa", EFFICIENTQA_NO_HUB, "nq_open/NQ-open.efficientqa.dev.1.1.jsonl",
+# EfficientQA dev 1.1 has no hub copy: it is published in the natural-questions repository, folder nq_open.
+_nq("efficientqa", None, "nq_open/NQ-open.efficientqa.dev.1.1.jsonl",
     "open-domain QA, EfficientQA competition dev split 1.1")

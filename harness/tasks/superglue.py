@@ -8,13 +8,13 @@ Every task's formulation (how a row becomes model inputs) is stated in its `desc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from harness.errors import UserError
 from harness.tasks import register_task
 from harness.tasks.base import DataSource, MetricSpec, Row, Task, metric
+from harness.tasks.files import json_lines
 
 HUB = "aps/super_glue"
 BENCHMARK = "superglue"
@@ -39,21 +39,8 @@ ACC = (metric("accuracy"),)
 
 
 def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """('file:line', object) for each non-blank line; bad JSON or a non-object is an error naming the line."""
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{where}: not valid JSON ({e.msg}); "
-                                "each line of a SuperGLUE file is one JSON object") from e
-            if not isinstance(obj, dict):
-                raise UserError(f"{where}: expected a JSON object, got {type(obj).__name__}; "
-                                "is this the official layout?")
-            yield where, obj
+    """('file:line', object) for each line of an official SuperGLUE file."""
+    return json_lines(path, "one JSON object of the official SuperGLUE layout")
 
 
 def _get(obj: dict[str, Any], name: str, where: str) -> Any:

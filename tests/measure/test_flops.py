@@ -111,3 +111,10 @@ def test_bert_flops_scope():
     with_head = bert_flops(cfg, 10, num_labels=3)
     assert with_head - bert_flops(cfg, 10) == 2 * cfg.hidden_size * 3
     assert bert_flops(cfg, 10) - bert_flops(cfg, 10, pooler=False) == 2 * cfg.hidden_size ** 2
+
+
+def test_bad_lengths_are_user_errors():
+    from harness.errors import UserError
+
+    with pytest.raises(UserError, match="reference_length"):
+        measure_flops(BertModel(BertConfig(**TINY)), reference_length=0)

@@ -66,3 +66,12 @@ def test_speedup_same_settings():
     assert result.speedup == result.reference["p50_ms"] / result.candidate["p50_ms"]
     assert result.reference["threads"] == result.candidate["threads"] == 1
     assert result.speedup > 1.0  # half the layers
+
+
+def test_bad_settings_are_user_errors():
+    import pytest
+
+    from harness.errors import UserError
+
+    with pytest.raises(UserError, match="threads"):
+        measure_latency(torch.nn.Linear(2, 2), torch.ones(1, 2), threads=0)

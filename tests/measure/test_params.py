@@ -18,7 +18,8 @@ def test_plain_bert_split():
     result = count_params(model)
     assert result.total_params == sum(p.numel() for p in model.parameters())
     emb = model.embeddings
-    expected_emb = sum(m.weight.numel() for m in (emb.word_embeddings, emb.position_embeddings, emb.token_type_embeddings))
+    tables = (emb.word_embeddings, emb.position_embeddings, emb.token_type_embeddings)
+    expected_emb = sum(m.weight.numel() for m in tables)
     assert result.embedding_params == expected_emb
     assert result.non_embedding_params == result.total_params - expected_emb
     assert result.params_by_dtype == {"float32": result.total_params}

@@ -37,7 +37,7 @@ def test_first_nq_open_row(mirror):
 
 def test_efficientqa_has_no_hub_copy_and_says_where_to_get_it(monkeypatch):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
-    with pytest.raises(DataNotFound, match=r"EfficientQA dev 1\.1 .*nq_open/NQ-open\.efficientqa\.dev\.1\.1\.jsonl"):
+    with pytest.raises(DataNotFound, match=r"no copy on the Hugging Face hub.*nq_open/NQ-open\.efficientqa\.dev\.1\.1\.jsonl"):
         load_rows(get_task("efficientqa"))
 
 
@@ -77,7 +77,7 @@ def test_efficientqa_jsonl_round_trip(tmp_path):
 
 @pytest.mark.parametrize("text,message", [
     ('{"question": "q", "prediction": "a"}\n{"question": "q2", "prediction": "b"\n', r":2: not valid JSON"),
-    ('["q", "a"]\n', r":1: a list, not an object"),
+    ('["q", "a"]\n', r":1: a JSON list, not an object"),
     ('{"question": "q", "prediction": 7}\n', r":1: field 'prediction' is 7, not a string"),
     ('{"question": "q"}\n', r":1: field 'prediction' is missing"),
     ('{"question": "q", "prediction": "a"}\n\n{"question": "q", "prediction": "b"}\n', r":3: question 'q' appears twice"),
