@@ -21,7 +21,7 @@ from harness.measure import synthetic_inputs
 from harness.measure.latency import measure_latency, measure_speedup
 
 SEQ_LEN = 128
-SETTINGS = dict(threads=1, tolerance=0.03, budget_s=20.0)
+SETTINGS = {"threads": 1, "tolerance": 0.03, "budget_s": 20.0}
 
 
 def stability() -> None:

@@ -5,7 +5,8 @@ Importing this package is light: torch is imported inside the functions that nee
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from harness.errors import UserError
 
@@ -58,8 +59,6 @@ def synthetic_inputs(model: Any, batch_size: int, seq_len: int, *, attention_mas
 
 def length_batches(model: Any, token_lengths: list[int], batch_size: int) -> list[dict[str, Any]]:
     """Batches of synthetic inputs with the given real lengths, in order, each padded to its longest row."""
-    import torch
-
     batches = []
     for start in range(0, len(token_lengths), batch_size):
         lengths = token_lengths[start:start + batch_size]
@@ -79,7 +78,7 @@ def call_model(model: Any, inputs: Any) -> Any:
     return model(inputs)
 
 
-def batch_size(inputs: Any) -> int:
+def count_rows(inputs: Any) -> int:
     """Rows in a batch: the first dimension of its first tensor (dict value, tuple item or the tensor itself)."""
     first = next(iter(inputs.values())) if isinstance(inputs, dict) else (
         inputs[0] if isinstance(inputs, (tuple, list)) else inputs)
@@ -98,9 +97,10 @@ def measure_model(model: Any, *, folder: str | None = None, reference_length: in
         load_measurement(name)  # fail on a bad name before any long measurement starts
     if "size" in names and folder is None:
         raise UserError("measurement 'size' needs folder=<model folder>; pass the folder the model was loaded from")
-    single = synthetic_inputs(model, 1, reference_length)
-    batches = (length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE) if token_lengths
-               else [synthetic_inputs(model, THROUGHPUT_BATCH_SIZE, reference_length)])
+    needs_inputs = {"latency", "memory", "energy"} & set(names)  # built only for measurements that run the model
+    single = synthetic_inputs(model, 1, reference_length) if needs_inputs else None
+    batches = ([] if not needs_inputs else length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE)
+               if token_lengths else [synthetic_inputs(model, THROUGHPUT_BATCH_SIZE, reference_length)])
     opts = options or {}
     calls: dict[str, Callable[[Callable[..., Any]], Any]] = {
         "params": lambda fn: fn(model, **opts.get("params", {})),

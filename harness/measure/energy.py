@@ -83,7 +83,7 @@ class _Nvml:
 def _probe(kind: type) -> tuple[Any, str]:
     try:
         return kind(), "available"
-    except Exception as exc:  # any failure means: no such counter here, and we say why
+    except Exception as exc:  # noqa: BLE001 - any failure means: no such counter here, and we say why
         return None, f"unavailable: {type(exc).__name__}: {exc}"
 
 
@@ -92,7 +92,7 @@ def _eit_status() -> str:
         return "unavailable: experiment_impact_tracker is not installed"
     try:
         import experiment_impact_tracker.compute_tracker  # noqa: F401
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any import failure makes it unavailable
         return f"unavailable: import failed: {type(exc).__name__}: {exc}"
     return "available"
 
@@ -149,7 +149,7 @@ class EnergyTracker:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
         self._sample()
@@ -200,9 +200,9 @@ class _CodeCarbon:
         data = self._cc.final_emissions_data
         modes = {str(getattr(h, "_mode", "")) for h in getattr(self._cc, "_hardware", [])} - {"", "None"}
         label = "measured" if modes & {"intel_rapl", "intel_power_gadget", "apple_powermetrics"} else "estimated"
-        return (float(data.cpu_energy) + float(data.gpu_energy), label, "codecarbon OfflineEmissionsTracker",
-                f"codecarbon {getattr(data, 'codecarbon_version', '?')} CPU mode(s) {sorted(modes)}; "
-                f"RAM energy {float(data.ram_energy):.3g} kWh excluded")
+        model = (f"codecarbon {getattr(data, 'codecarbon_version', '?')} CPU mode(s) {sorted(modes)}; "
+                 f"RAM energy {float(data.ram_energy):.3g} kWh excluded")
+        return float(data.cpu_energy) + float(data.gpu_energy), label, "codecarbon OfflineEmissionsTracker", model
 
 
 class _ImpactTracker:
@@ -232,7 +232,7 @@ def measure_energy(model: Any, batches: list[Any], *, threads: int = 1, min_seco
     """Run inference passes over `batches` for at least `min_seconds` under an EnergyTracker."""
     import torch
 
-    from harness.measure import batch_size, call_model
+    from harness.measure import call_model, count_rows
     from harness.measure.latency import fixed_threads
 
     examples = 0
@@ -241,5 +241,5 @@ def measure_energy(model: Any, batches: list[Any], *, threads: int = 1, min_seco
         while examples == 0 or time.perf_counter() - start < min_seconds:
             for batch in batches:
                 call_model(model, batch)
-                examples += batch_size(batch)
+                examples += count_rows(batch)
     return tracker.result(examples)

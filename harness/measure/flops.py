@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import UserError
 
@@ -190,7 +191,7 @@ def fvcore_flops(model: Any, inputs: Any) -> dict[str, Any]:
             analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             raw = {str(k): int(v) for k, v in analysis.by_operator().items()}
             unsupported = {str(k): int(v) for k, v in analysis.unsupported_ops().items()}
-    except Exception as exc:  # fvcore traces with torch.jit: report why it could not, never guess
+    except Exception as exc:  # noqa: BLE001 - fvcore traces with torch.jit: report why it could not, never guess
         return {"available": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     norms = {k: v for k, v in raw.items() if "norm" in k}
     flops = sum(norms.values()) + 2 * sum(v for k, v in raw.items() if k not in norms)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from harness.errors import UserError
 
@@ -116,7 +117,7 @@ class Latency:
     samples: int
     rounds: int
     stable: bool
-    spread_of_round_medians: float
+    spread_of_round_medians: float | None  # None: fewer rounds than the window before the budget ended
     tolerance: float
     threads: int
     warmup_calls: int
@@ -147,7 +148,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
     import psutil
     import torch
 
-    from harness.measure import batch_size, call_model
+    from harness.measure import call_model, count_rows
 
     if threads < 1 or budget_s <= 0 or tolerance <= 0:
         raise UserError(f"latency: threads ({threads}), budget_s ({budget_s}) and tolerance ({tolerance}) must be > 0")
@@ -167,7 +168,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
                                                   tolerance=tolerance, deadline=deadline)
             throughput = examples = size = t_stable = None
             if batch_inputs:
-                examples, size = sum(batch_size(b) for b in batch_inputs), batch_size(batch_inputs[0])
+                examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
                 call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
                 passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
                                                    per_round=1, tolerance=tolerance,
@@ -179,9 +180,10 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
     kept = np.array([t for r in rounds[-3:] for t in r]) * 1000.0
     p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
     return Latency(p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=float(kept.mean()), samples=int(kept.size),
-                   rounds=len(rounds), stable=stable, spread_of_round_medians=round(spread, 5), tolerance=tolerance,
-                   threads=threads, warmup_calls=warmup_calls, throughput_examples_per_s=throughput,
-                   throughput_batch_size=size, throughput_examples=examples,
+                   rounds=len(rounds), stable=stable,
+                   spread_of_round_medians=round(spread, 5) if spread != float("inf") else None,
+                   tolerance=tolerance, threads=threads, warmup_calls=warmup_calls,
+                   throughput_examples_per_s=throughput, throughput_batch_size=size, throughput_examples=examples,
                    throughput_stable=t_stable, other_load_cores=round(other, 3),
                    loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
                    budget_s=budget_s)

@@ -6,12 +6,21 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure.flops import (addmm_flops, bert_flops, bmm_flops, layer_norm_flops, measure_flops, mm_flops,
-                                   op_table, sdpa_flops)
+from harness.measure.flops import (
+    addmm_flops,
+    bert_flops,
+    bmm_flops,
+    layer_norm_flops,
+    measure_flops,
+    mm_flops,
+    op_table,
+    sdpa_flops,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.ao notices
 
-TINY = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512, vocab_size=1000)
+TINY = {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+        "intermediate_size": 512, "vocab_size": 1000}
 
 
 def test_op_table_hand_counts():

@@ -8,7 +8,8 @@ from transformers import BertConfig, BertModel
 from harness.measure import synthetic_inputs
 from harness.measure.latency import CpuClock, CudaClock, clock_for, measure_latency, measure_speedup, timed_rounds
 
-TINY = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, vocab_size=500)
+TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+        "intermediate_size": 128, "vocab_size": 500}
 
 
 def test_latency_percentiles_threads_and_throughput():
@@ -75,3 +76,12 @@ def test_bad_settings_are_user_errors():
 
     with pytest.raises(UserError, match="threads"):
         measure_latency(torch.nn.Linear(2, 2), torch.ones(1, 2), threads=0)
+
+
+def test_budget_end_before_enough_rounds_is_unstable_and_json_safe():
+    import json
+
+    model = torch.nn.Linear(4, 4)
+    result = measure_latency(model, torch.ones(1, 4), budget_s=1e-9, warmup_calls=1)
+    assert result.stable is False and result.spread_of_round_medians is None and result.rounds == 1
+    json.dumps(result.to_dict(), allow_nan=False)

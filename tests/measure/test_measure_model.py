@@ -38,7 +38,7 @@ def test_measure_model_all(tmp_path):
     result = measure_model(model, folder=str(folder), reference_length=16, token_lengths=[5, 9, 12],
                            options=FAST)
     assert set(result) == set(MEASUREMENTS)
-    json.dumps(result)
+    json.dumps(result, allow_nan=False)
     assert result["flops"]["counted"] and result["flops"]["mean_flops"] < result["flops"]["flops"]
     assert result["latency"]["throughput_examples"] == 3
     assert result["energy"]["label"] in ("measured", "estimated")
@@ -53,6 +53,17 @@ def test_measure_model_named_and_size_needs_folder():
     assert set(measure_model(model, which=["params", "environment"])) == {"params", "environment"}
     with pytest.raises(UserError, match="folder"):
         measure_model(model, which=["size"])
+
+
+def test_measure_model_counts_a_meta_model_without_running_it():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    with torch.device("meta"):
+        model = BertModel(BertConfig())
+    result = measure_model(model, which=["params", "flops"], token_lengths=[16, 32],
+                           options={"flops": {"cross_check": False}})
+    assert result["params"]["total_params"] > 100e6 and result["flops"]["mean_flops"] > 0
 
 
 def _run(capsys, *argv):
