@@ -6,6 +6,7 @@ process. Any failure becomes a `failed` record naming the submission, the task a
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from harness import __version__
 from harness.errors import UserError
 from harness.formulations import EvalSettings
+from harness.measure import DEFAULT_MEASUREMENTS
 
 HARDWARE_CPU = "cpu"
 
@@ -35,8 +37,13 @@ class ModelRef:
 
 def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSettings(), *,
              data_dir: str | Path | None = None, results_dir: str | Path = "results", limit: int | None = None,
-             model: Any = None) -> dict[str, Any]:
-    """Run the task's split through the model, write predictions and a record; return the record."""
+             model: Any = None, measure: tuple[str, ...] = DEFAULT_MEASUREMENTS,
+             energy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the task's split through the model, write predictions and a record; return the record.
+
+    The inference runs under an EnergyTracker (settings in `energy`; {"off": True} disables it); `measure` names
+    the static measurements (harness.measure.MEASUREMENTS) taken afterwards, at the task's real token lengths.
+    """
     from harness.records import record_path, write_record
 
     started = datetime.now(timezone.utc)
@@ -50,7 +57,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
     }
     path = record_path(Path(results_dir), ref.submission_id, task_name, HARDWARE_CPU)
     try:
-        record.update(_run(ref, task_name, settings, data_dir, limit, model, path))
+        record.update(_run(ref, task_name, settings, data_dir, limit, model, path, measure, energy))
         record["status"] = "ok"
     except UserError as e:
         record["error"] = f"submission {ref.submission_id}, task {task_name}: {e}"
@@ -64,7 +71,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
 
 
 def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
-         path: Path) -> dict[str, Any]:
+         path: Path, measure: tuple[str, ...], energy: dict[str, Any] | None) -> dict[str, Any]:
     from harness.backends import LoadOptions, load_model
     from harness.data import load_rows, resolve_data_dir
     from harness.formats import predictions_path, write_predictions
@@ -80,9 +87,18 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
     rows = load_rows(task, root, limit)
     if model is None:
         model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+    from harness.measure.energy import EnergyTracker
+
+    model.sequence_lengths = []
+    energy_settings = dict(energy or {})
+    tracking = not energy_settings.pop("off", False)
+    tracker = EnergyTracker(**energy_settings) if tracking else contextlib.nullcontext()
     t_infer = time.perf_counter()
-    predictions = form.predict(task, model, rows, settings)
+    with tracker:
+        predictions = form.predict(task, model, rows, settings)
     inference_s = time.perf_counter() - t_infer
+    measurements = {"energy": tracker.result(len(rows)).to_dict()} if tracking else {}
+    measurements.update(_measure(model, ref.folder, measure, len(rows)))
     pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
     write_predictions(task, predictions, pred_path)
     metrics = task.compute_metrics(rows, predictions)
@@ -92,9 +108,34 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
                  "split": s.split, "source": f"mirror:{s.mirror_file}" if root else f"hub:{s.hub_path}/{s.hub_config}"},
         "model": {"folder": str(ref.folder), "head": head, "backend": ref.backend},
         "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
-        "predictions_file": pred_path.name, "inference_s": round(inference_s, 3),
+        "predictions_file": pred_path.name, "inference_s": round(inference_s, 3), "measurements": measurements,
         "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,
     }
+
+
+def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) -> dict[str, Any]:
+    """Static measurements of the evaluated model; one that fails says why instead of failing the task."""
+    from harness.measure import measure_model
+
+    lengths = list(model.sequence_lengths)
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == "flops" and model.head == "seq2seq":
+            out[name] = {"counted": False, "reason": "generation: FLOPs of autoregressive decoding are not counted yet"}
+            continue
+        try:
+            result = measure_model(getattr(model, "module", model), folder=str(folder), token_lengths=lengths or None,
+                                   which=[name])[name]
+        except Exception as e:  # a measurement's failure must not lose the task's predictions and metrics
+            out[name] = {"measured": False, "reason": f"{type(e).__name__}: {e}"}
+            continue
+        if name == "flops" and result.get("mean_flops") is not None:
+            # mean_flops is per sequence; an example may run several (pairs under a cosine head, choices, windows)
+            result["sequences"] = len(lengths)
+            result["examples"] = examples
+            result["flops_per_example"] = result["mean_flops"] * len(lengths) / examples
+        out[name] = result
+    return out
 
 
 def _environment(settings: EvalSettings) -> dict[str, Any]:

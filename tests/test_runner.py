@@ -45,6 +45,12 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
     assert set(record["metrics"]) == {"accuracy"} and 0 <= record["score"] <= 1
     assert record["submission"]["sha256"] and "model/model.safetensors" in record["submission"]["files"]
     assert record["environment"]["python"] and record["duration_s"] > 0
+    m = record["measurements"]
+    assert m["energy"]["label"] == "estimated" and m["energy"]["examples"] == 24 and m["energy"]["method"]
+    assert m["params"]["total_params"] > 0 and m["size"]["total_bytes"] > 0
+    flops = m["flops"]
+    assert flops["counted"] and flops["sequences"] == 24 and flops["examples"] == 24
+    assert 0 < flops["flops_per_example"] < flops["flops"]  # RTE pairs are shorter than the 128 reference
     predictions = path.with_name(record["predictions_file"])
     assert predictions.read_text().startswith("index\tprediction\n")
     # the whole split is needed to score a file: check the 24 rows through the task directly
@@ -88,6 +94,23 @@ def test_missing_data_fails_at_once_naming_the_file(submission, tmp_path, capsys
                  str(tmp_path / "r"), "--no-progress"])
     assert code == 1
     assert "glue/RTE/dev.tsv" in capsys.readouterr().out
+
+
+def test_cosine_pairs_count_two_sequences_per_example(tmp_path, tiny_bert, mirror):
+    from harness.formulations import EvalSettings
+    from harness.runner import ModelRef, evaluate
+
+    record = evaluate(ModelRef("cos", tiny_bert("cosine"), head="cosine"), "stsb", EvalSettings(), data_dir=mirror,
+                      results_dir=tmp_path, limit=10, measure=("flops",), energy={"off": True})
+    flops = record["measurements"]["flops"]
+    assert flops["sequences"] == 20 and flops["examples"] == 10
+    assert flops["flops_per_example"] == 2 * flops["mean_flops"]
+    assert "energy" not in record["measurements"]
+
+
+def test_unknown_measurement_is_refused(submission, capsys):
+    assert main(["evaluate", str(submission), "--task", "rte", "--measure", "params,flop"]) == 2
+    assert "unknown measurement flop" in capsys.readouterr().err
 
 
 def test_undeclared_task_is_refused(submission, capsys):

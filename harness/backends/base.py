@@ -36,6 +36,7 @@ class Model(Protocol):
     head: str
     tokenizer: Any
     id2label: dict[int, str]
+    sequence_lengths: list[int]  # real length of every sequence the model has run (encoder input for seq2seq)
 
     def forward(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one padded batch (input_ids, attention_mask, ...) and return numpy outputs."""

@@ -30,6 +30,7 @@ class TorchModel:
         self.module = module
         self.tokenizer = tokenizer
         self.head = head
+        self.sequence_lengths: list[int] = []  # real (unpadded) length of every sequence run, for FLOPs
         cfg = getattr(module, "config", None)
         self.id2label = {int(k): str(v) for k, v in (getattr(cfg, "id2label", None) or {}).items()}
 
@@ -38,6 +39,7 @@ class TorchModel:
         import torch
 
         inputs = {k: torch.as_tensor(v) for k, v in batch.items()}
+        self.sequence_lengths.extend(int(n) for n in batch["attention_mask"].sum(axis=1))
         if self.head == "multiple_choice":  # each sequence is one option: [batch, 1, length]
             inputs = {k: v.unsqueeze(1) for k, v in inputs.items()}
         with torch.inference_mode():
@@ -55,6 +57,7 @@ class TorchModel:
         import torch
 
         inputs = {k: torch.as_tensor(v) for k, v in batch.items()}
+        self.sequence_lengths.extend(int(n) for n in batch["attention_mask"].sum(axis=1))
         with torch.inference_mode():
             ids = self.module.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
         return self.tokenizer.batch_decode(ids, skip_special_tokens=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.measure import DEFAULT_MEASUREMENTS
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a submission (or model folder) on tasks, writing records")
@@ -26,6 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-pickle", action="store_true",
                    help="organizer's opt-in to pickle weights (the submission must opt in too)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--measure", default=",".join(DEFAULT_MEASUREMENTS),
+                   help="measurements taken after inference, comma-separated (default: %(default)s; "
+                        "also latency, memory)")
+    p.add_argument("--no-measure", action="store_true", help="no measurements and no energy tracking")
     p.set_defaults(func=run)
 
 
@@ -68,12 +74,28 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    measure = () if args.no_measure else parse_measurements(args.measure)
     failed = 0
     for task, ref in model_refs(args.path, args.tasks, args.head, args.allow_pickle):
-        record = evaluate(ref, task, settings, data_dir=args.data_dir, results_dir=args.results, limit=args.limit)
+        record = evaluate(ref, task, settings, data_dir=args.data_dir, results_dir=args.results, limit=args.limit,
+                          measure=measure, energy={"off": True} if args.no_measure else None)
         print(summary(record))
         failed += record["status"] != "ok"
     return 1 if failed else 0
+
+
+def parse_measurements(text: str) -> tuple[str, ...]:
+    """`params,flops` -> ("params", "flops"); an unknown name is refused with the known ones."""
+    from harness.errors import UserError
+    from harness.measure import MEASUREMENTS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in MEASUREMENTS or n in ("energy", "environment")]
+    if unknown:
+        known = ", ".join(n for n in MEASUREMENTS if n not in ("energy", "environment"))
+        raise UserError(f"--measure: unknown measurement {', '.join(unknown)}; known: {known} "
+                        "(energy and the environment are always recorded)")
+    return names
 
 
 def summary(record: dict) -> str:

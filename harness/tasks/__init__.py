@@ -17,6 +17,7 @@ TASK_MODULES = (
     "harness.tasks.superglue",
     "harness.tasks.squad",
     "harness.tasks.nq_open",
+    "harness.tasks.elue",
 )
 
 _loaded = False

@@ -1,0 +1,109 @@
+"""Leaderboard columns: what each efficiency column reads from result records, its unit and its direction.
+
+A track names the columns it shows; `column_value` turns a submission's records (one per task) into one
+value with its provenance. A value missing from any of the track's records is "not measured" (None),
+never 0; a number the submitter declared is used only when nothing was measured, marked self-reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
+
+# Names a track's `measurement.measure` may list; each is also the key under record["measurements"].
+MEASUREMENTS = ("params", "size", "flops", "latency", "memory", "eval_energy", "system_size")
+COMBINE = ("max", "mean", "sum")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a board: id, label, unit, direction and the convention a page must state."""
+
+    id: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    convention: str
+    group: str = "efficiency"  # score | task | diagnostic | efficiency | utility
+    measurement: str | None = None  # key under record["measurements"]
+    field: str | None = None  # key inside that measurement's dict
+    combine: str = "mean"  # how the values of the track's tasks combine: max, mean or sum
+    declared: str | None = None  # key under record["declared"] used when nothing was measured
+    integer: bool = False  # exact integer values (cutoffs compare them exactly)
+
+
+EFFICIENCY: dict[str, Column] = {c.id: c for c in (
+    Column("params", "Parameters", "parameters", False,
+           "unique parameter tensors (shared or tied weights once), the largest model over the track's tasks",
+           measurement="params", field="total_params", combine="max", declared="parameters", integer=True),
+    Column("size_bytes", "Model size", "bytes", False,
+           "bytes of every file in the model folder, the largest over the track's tasks",
+           measurement="size", field="total_bytes", combine="max", declared="size_bytes", integer=True),
+    Column("system_bytes", "System size", "bytes", False,
+           "bytes of every file in the submission folder (weights, tokenizer, any index or data it reads)",
+           measurement="system_size", field="total_bytes", combine="max", declared="system_bytes", integer=True),
+    Column("flops", "FLOPs per example", "FLOPs", False,
+           f"mean over the evaluated examples' real token lengths, then over the track's tasks; {FLOPS_CONVENTION}",
+           measurement="flops", field="mean_flops", combine="mean", declared="flops"),
+    Column("flops_ref", "FLOPs at reference length", "FLOPs", False,
+           f"one example at the track's reference length, mean over tasks; {FLOPS_CONVENTION}",
+           measurement="flops", field="flops", combine="mean"),
+    Column("latency_ms", "Latency p50, batch 1", "ms", False,
+           "median single-example latency at the reference length after warm-up, fixed threads; mean over tasks",
+           measurement="latency", field="p50_ms", combine="mean"),
+    Column("throughput", "Throughput", "examples/s", True,
+           "examples per second at the throughput batch size; mean over tasks",
+           measurement="latency", field="throughput_examples_per_s", combine="mean"),
+    Column("memory_bytes", "Peak memory", "bytes", False,
+           "peak process RSS during one batch, the largest over the track's tasks",
+           measurement="memory", field="peak_rss_bytes", combine="max", integer=True),
+    Column("energy_kwh", "Energy (total_power)", "kWh", False,
+           "SustaiNLP total_power: PUE x energy of evaluating the whole split (data, tokenization, inference, "
+           "scoring; model loading excluded), summed over the track's tasks; labelled measured or estimated",
+           measurement="eval_energy", field="total_power_kwh", combine="sum"),
+)}
+
+
+@dataclass(frozen=True)
+class Value:
+    """One cell: the number (None = not measured), where it came from, and how."""
+
+    value: float | int | None
+    provenance: str  # measured | estimated | self-reported | published | computed | not measured
+    detail: str = ""
+
+
+def _combine(values: Sequence[float], how: str) -> float:
+    if how == "max":
+        return max(values)
+    if how == "sum":
+        return sum(values)
+    return sum(values) / len(values)
+
+
+def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Value:
+    """The column's value over a submission's ok records {task: record}; None when any task lacks it."""
+    if not records:
+        return Value(None, "not measured", "no evaluated task")
+    measured: dict[str, Any] = {}
+    labels = set()
+    for task, record in records.items():
+        entry = (record.get("measurements") or {}).get(column.measurement) or {}
+        number = entry.get(column.field) if isinstance(entry, dict) else None
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            measured[task] = number
+            labels.add(entry.get("label", "measured"))
+    if len(measured) == len(records):
+        value = _combine(list(measured.values()), column.combine)
+        kind = "estimated" if "estimated" in labels else "measured"
+        return Value(value, kind, f"{column.combine} over {len(records)} task(s): record measurements."
+                                  f"{column.measurement}.{column.field}")
+    if not measured and column.declared:
+        declared = [(record.get("declared") or {}).get(column.declared) for record in records.values()]
+        if all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in declared):
+            return Value(_combine(declared, column.combine), "self-reported",
+                         f"declared {column.declared}, not measured by the harness")
+    missing = sorted(set(records) - set(measured))
+    return Value(None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(missing)}")

@@ -1,0 +1,183 @@
+"""`rank(records, track) -> Leaderboard`: score, judge and order a track's submissions from their records.
+
+Pure: reads only its arguments. Every submission with a record for one of the track's tasks appears;
+one that breaks a cutoff is listed as ineligible with the rule and the measured value, never dropped.
+Eligible rows are ranked by the track's rule (optionally by a Dynascore); equal keys share a rank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any, Mapping, Sequence
+
+from harness.board import Leaderboard, ParetoPair, Row
+from harness.columns import EFFICIENCY, Column, Value, column_value
+from harness.dynascore import dynascore
+from harness.elue import elue_score
+from harness.eligibility import CUTOFF_COLUMNS, broken_rules
+from harness.pareto import pareto_front
+from harness.rowvalues import SELF_REPORTED, Entry, elue_points, group_records, reference_values, score_value, task_value
+from harness.tracks import Track
+
+RULES = {
+    "glue": "official GLUE score: mean over CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI; a two-metric "
+            "task scores their mean, MNLI the mean of matched and mismatched; AX reported apart",
+    "superglue": "official SuperGLUE score: mean over BoolQ, CB, COPA, MultiRC, ReCoRD, RTE, WiC, WSC; two-metric "
+                 "tasks averaged first; AX-b and AX-g reported apart",
+    "mean": "unweighted mean of the track's task scores (a two-metric task scores their mean)",
+}
+ELUE_RULE = ("ELUE score: mean over tasks of mean over the submission's points of perf - perf_ref(FLOPs), perf_ref "
+             "piecewise linear in FLOPs through the reference curve; outside its range: {outside}")
+DYNASCORE_RULE = ("Dynascore (Ma et al. 2021): sum of normalised weights x metric (signed so higher is better) / AMRS, "
+                  "the metric's average marginal rate of substitution with the score over adjacent submissions")
+
+
+def board_columns(track: Track, weights: Mapping[str, float]) -> list[Column]:
+    """The board's columns in display order: score, ELUE score, tasks, efficiency (and cutoff) columns, Dynascore."""
+    rule = RULES.get(track.score.rule, f"{track.score.metric} on {track.score.task}, x100")
+    cols = [Column("score", track.score.label, "points (0-100)", True, rule, group="score")]
+    if track.reference_curve is not None:
+        cols.append(Column("elue_score", "ELUE score", "points above the reference curve", True,
+                           ELUE_RULE.format(outside=track.reference_curve.outside), group="score"))
+    diagnostics = _diagnostics(track)
+    for t in track.task_names():
+        cols.append(Column(f"task:{t}", t, "points (0-100)", True,
+                           "diagnostic, not in the score" if t in diagnostics else "task score x100",
+                           group="diagnostic" if t in diagnostics else "task"))
+    needed = [col for rule_key, (col, _) in CUTOFF_COLUMNS.items() if getattr(track.cutoffs, rule_key) is not None]
+    for cid in dict.fromkeys([*track.columns, *needed]):
+        cols.append(EFFICIENCY[cid])
+    if weights:
+        cols.append(Column("dynascore", "Dynascore", "score points", True, DYNASCORE_RULE, group="utility"))
+    return cols
+
+
+def _diagnostics(track: Track) -> set[str]:
+    if track.score.rule not in ("glue", "superglue"):
+        return set()
+    from harness.scoring import BENCHMARKS
+
+    return set(BENCHMARKS.get(track.score.rule).diagnostics)
+
+
+def _row_values(track: Track, entry: Entry, columns: Sequence[Column]) -> tuple[dict[str, Value], tuple[dict, ...]]:
+    prov = "predictions" if entry.kind == SELF_REPORTED else "measured"
+    values = {"score": score_value(track, entry)}
+    for t, record in entry.ok.items():
+        values[f"task:{t}"] = task_value(track, record, prov)
+    for col in columns:
+        if col.id in EFFICIENCY:
+            values[col.id] = column_value(col, entry.ok)
+    points: tuple[dict, ...] = ()
+    curve = track.reference_curve
+    if curve is not None:
+        pts, reported, lacking = elue_points(entry)
+        result = elue_score(pts, curve.points, curve.outside)
+        points = tuple(asdict(p) for p in result.points)
+        note = "; ".join(filter(None, [result.note, f"no FLOPs measured for {', '.join(lacking)}" if lacking else ""]))
+        score = result.score if not lacking else None
+        values["elue_score"] = Value(score, ("self-reported" if reported else "computed") if score is not None
+                                     else "not measured", note or ("from self-reported FLOPs" if reported else ""))
+    return values, points
+
+
+def _sort_key(row: Row, keys: Sequence[tuple[str, bool]]) -> tuple:
+    out = []
+    for cid, descending in keys:
+        v = row.values.get(cid, Value(None, "not measured")).value
+        out.append((v is None, 0.0 if v is None else (-v if descending else v)))
+    return tuple(out)
+
+
+def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: Mapping[str, Mapping[str, Any]] | None = None,
+         *, dynascore_weights: Mapping[str, float] | None = None, rank_by_dynascore: bool = False,
+         pareto_pairs: Sequence[tuple[str, str]] = ()) -> Leaderboard:
+    """The track's leaderboard from result records (read_records output) and optional submission metadata."""
+    weights = dict(dynascore_weights or track.dynascore)
+    columns = board_columns(track, weights)
+    by_id = {c.id: c for c in columns}
+    entries = group_records(records, track)
+    rows = []
+    for sub, entry in entries.items():
+        values, points = _row_values(track, entry, columns)
+        broken = broken_rules(track, values, entry.missing, entry.failed, entry.hardware)
+        meta = {**entry.meta, **dict((submissions_meta or {}).get(sub, {}))}
+        rows.append(Row(sub, str(meta.get("name") or sub), entry.kind, values, str(meta.get("team") or ""),
+                        tuple(meta.get("methods") or ()), not broken, broken, points=points, tasks=entry.tasks,
+                        notes=tuple(dict.fromkeys(entry.notes)), last_run=entry.last_run))
+    dyn = None
+    if weights:
+        rows, dyn = _with_dynascore(rows, weights, by_id)
+    by = "dynascore" if rank_by_dynascore and weights else track.ranking.by
+    order = track.ranking.order if by == track.ranking.by and track.ranking.order else (
+        "descending" if by_id[by].higher_is_better else "ascending")
+    keys = [(by, order == "descending")] + [(c, by_id[c].higher_is_better) for c in track.ranking.then if c != by]
+    rows = _ranked(rows, keys)
+    pairs = list(dict.fromkeys([*track.pareto, *pareto_pairs]))
+    rows, fronts = _with_pareto(rows, pairs, by_id)
+    refs = tuple(Row(ref.id, ref.model, "reference", vals, source=ref.source)
+                 for ref, vals in reference_values(track, columns))
+    notes = []
+    if track.reference_curve is not None and not any(track.reference_curve.points.values()):
+        notes.append("the ELUE reference curve has no points yet: fill it from a reference submission with "
+                     "`harness reference-curve`; until then no ELUE score is computed")
+    used = [r for r in records if r["submission"]["id"] in entries and r["task"]["name"] in track.task_names()]
+    return Leaderboard(
+        track=_track_meta(track), columns=tuple(columns), rows=tuple(rows), reference_rows=refs,
+        ranking={"by": by, "order": order, "then": list(track.ranking.then), "dynascore": by == "dynascore",
+                 "rule": track.ranking.rule or f"eligible submissions by {by_id[by].label}, {order}"},
+        pareto=tuple(fronts), dynascore=dyn,
+        reference_curve=asdict(track.reference_curve) if track.reference_curve else None,
+        last_run=max((r["started_at"] for r in used), default=None), generated_from=len(used), notes=tuple(notes))
+
+
+def _ranked(rows: list[Row], keys: list[tuple[str, bool]]) -> list[Row]:
+    rankable = sorted((r for r in rows if r.eligible and r.values.get(keys[0][0], Value(None, "")).value is not None),
+                      key=lambda r: _sort_key(r, keys))
+    out, previous, position = [], None, 0
+    for i, row in enumerate(rankable, start=1):
+        key = _sort_key(row, keys)
+        position = position if key == previous else i
+        previous = key
+        out.append(replace(row, rank=position))
+    rest = sorted((r for r in rows if r not in rankable), key=lambda r: (not r.eligible, _sort_key(r, keys), r.name))
+    unranked = [replace(r, notes=r.notes + (f"not ranked: {keys[0][0]} not measured",)) if r.eligible else r for r in rest]
+    return out + unranked
+
+
+def _with_dynascore(rows: list[Row], weights: Mapping[str, float], by_id: Mapping[str, Column]) -> tuple[list[Row], dict]:
+    eligible = [r for r in rows if r.eligible]
+    table = [{k: r.values.get(k, Value(None, "")).value for k in ["score", *weights]} for r in eligible]
+    result = dynascore(table, weights, {k: by_id[k].higher_is_better for k in weights})
+    scores = {r.submission: s for r, s in zip(eligible, result.scores)}
+    out = []
+    for r in rows:
+        s = scores.get(r.submission)
+        detail = "" if s is not None else ("ineligible rows get no Dynascore" if not r.eligible else result.note or "a weighted value is missing")
+        out.append(replace(r, values={**r.values, "dynascore": Value(s, "computed" if s is not None else "not measured", detail)}))
+    return out, {"weights": result.weights, "amrs": result.amrs, "note": result.note}
+
+
+def _with_pareto(rows: list[Row], pairs: Sequence[tuple[str, str]], by_id: Mapping[str, Column]) -> tuple[list[Row], list[ParetoPair]]:
+    flags: dict[str, dict[str, bool | None]] = {r.submission: {} for r in rows}
+    fronts = []
+    for y, x in pairs:
+        pid = f"{y}~{x}"
+        pts = [(r.values.get(y, Value(None, "")).value, r.values.get(x, Value(None, "")).value) if r.eligible else None
+               for r in rows]
+        on = pareto_front([None if p is None or None in p else p for p in pts],  # type: ignore[misc]
+                          (by_id[y].higher_is_better, by_id[x].higher_is_better))
+        for r, flag in zip(rows, on):
+            flags[r.submission][pid] = flag
+        front = sorted((r for r, f in zip(rows, on) if f), key=lambda r: r.values[x].value)
+        fronts.append(ParetoPair(pid, y, x, tuple(r.submission for r in front)))
+    return [replace(r, pareto=flags[r.submission]) for r in rows], fronts
+
+
+def _track_meta(track: Track) -> dict[str, Any]:
+    from harness.tasks import get_task
+
+    return {"id": track.id, "name": track.name, "description": track.description, "source": track.source,
+            "hardware": track.hardware, "path": track.path,
+            "tasks": [{"task": t.task, "split": t.split, "benchmark": get_task(t.task).benchmark} for t in track.tasks],
+            "score": asdict(track.score), "cutoffs": asdict(track.cutoffs), "measurement": asdict(track.measurement)}
