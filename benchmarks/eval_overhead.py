@@ -2,9 +2,10 @@
 
 Evaluates one 6-layer, 384-wide BERT (random weights, real uncased vocab) on SST-2 and QNLI dev from
 the mirror and prints two ratios measured in this run:
-  harness / bare   wall time of `harness.runner.evaluate` (data, tokenization, inference, metrics,
-                   files) over a bare loop of forward passes on the same, already padded batches
-                   (goal <= 1.05);
+  harness / bare   wall time of `harness.runner.evaluate` (data, tokenization, inference under the
+                   energy tracker, metrics, files; the static measurements, timed by
+                   benchmarks/measure_overhead.py, are off) over a bare loop of forward passes on
+                   the same, already padded batches (goal <= 1.05);
   pad128 / harness wall time of a pad-everything-to-128 evaluation over the harness's (goal >= 2).
 
     HARNESS_DATA_DIR=../shared/data python benchmarks/eval_overhead.py [--limit N] [--threads N]
@@ -86,10 +87,10 @@ def main() -> None:
             rows = load_rows(task, data, args.limit)
             # warm-up so no path pays first-call costs
             evaluate(ModelRef("bench", folder), name, EvalSettings(batch_size=BATCH), data_dir=data,
-                     results_dir=Path(tmp) / "warm", limit=BATCH, model=model)
+                     results_dir=Path(tmp) / "warm", limit=BATCH, model=model, measure=())
             t0 = time.perf_counter()
             record = evaluate(ModelRef("bench", folder), name, EvalSettings(batch_size=BATCH), data_dir=data,
-                              results_dir=Path(tmp) / "results", limit=args.limit, model=model)
+                              results_dir=Path(tmp) / "results", limit=args.limit, model=model, measure=())
             harness_s = time.perf_counter() - t0
             assert record["status"] == "ok", record.get("error")
             enc = encode(model, [task.texts(r) for r in rows], task.max_length)
