@@ -21,6 +21,10 @@ COMMANDS = (
     "harness.commands.aggregate",
     "harness.commands.measure",
     "harness.commands.tasks",
+    "harness.commands.tracks",
+    "harness.commands.run",
+    "harness.commands.rank",
+    "harness.commands.reference_curve",
 )
 
 

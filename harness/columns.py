@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
 
 # Names a track's `measurement.measure` may list; each is also the key under record["measurements"].
-MEASUREMENTS = ("params", "size", "flops", "latency", "memory", "eval_energy", "system_size")
+MEASUREMENTS = ("params", "size", "flops", "latency", "memory", "energy", "system_size")
 COMBINE = ("max", "mean", "sum")
 
 
@@ -45,10 +45,11 @@ EFFICIENCY: dict[str, Column] = {c.id: c for c in (
            "bytes of every file in the submission folder (weights, tokenizer, any index or data it reads)",
            measurement="system_size", field="total_bytes", combine="max", declared="system_bytes", integer=True),
     Column("flops", "FLOPs per example", "FLOPs", False,
-           f"mean over the evaluated examples' real token lengths, then over the track's tasks; {FLOPS_CONVENTION}",
-           measurement="flops", field="mean_flops", combine="mean", declared="flops"),
+           "per example at the real lengths of the sequences evaluation ran (all sequences of an example: pairs, "
+           f"choices, windows), mean over the track's tasks; {FLOPS_CONVENTION}",
+           measurement="flops", field="flops_per_example", combine="mean", declared="flops"),
     Column("flops_ref", "FLOPs at reference length", "FLOPs", False,
-           f"one example at the track's reference length, mean over tasks; {FLOPS_CONVENTION}",
+           f"one sequence at the record's reference length (flops.reference_length), mean over tasks; {FLOPS_CONVENTION}",
            measurement="flops", field="flops", combine="mean"),
     Column("latency_ms", "Latency p50, batch 1", "ms", False,
            "median single-example latency at the reference length after warm-up, fixed threads; mean over tasks",
@@ -60,9 +61,9 @@ EFFICIENCY: dict[str, Column] = {c.id: c for c in (
            "peak process RSS during one batch, the largest over the track's tasks",
            measurement="memory", field="peak_rss_bytes", combine="max", integer=True),
     Column("energy_kwh", "Energy (total_power)", "kWh", False,
-           "SustaiNLP total_power: PUE x energy of evaluating the whole split (data, tokenization, inference, "
-           "scoring; model loading excluded), summed over the track's tasks; labelled measured or estimated",
-           measurement="eval_energy", field="total_power_kwh", combine="sum"),
+           "SustaiNLP total_power: PUE x energy of the inference over the whole evaluation split (harness.runner "
+           "tracks the forward passes), summed over the track's tasks; labelled measured or estimated",
+           measurement="energy", field="total_power_kwh", combine="sum"),
 )}
 
 

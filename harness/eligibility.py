@@ -46,7 +46,7 @@ def broken_rules(track: Track, values: Mapping[str, Value], missing: Sequence[st
         v = values.get(column) or Value(None, "not measured")
         if v.value is None:
             out.append(BrokenRule(rule, limit, None, v.provenance, f"{column} not measured ({v.detail}); "
-                                  f"needed for {unit} <= {limit} (cutoffs.{rule})"))
+                                  f"needed for {unit} <= {limit:,} (cutoffs.{rule})"))
         elif _exact(v.value) > limit:
             out.append(BrokenRule(rule, limit, _exact(v.value), v.provenance,
                                   f"{unit} {_exact(v.value):,} > {limit:,} (cutoffs.{rule}; {v.provenance})"))

@@ -125,7 +125,8 @@ def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: M
     return Leaderboard(
         track=_track_meta(track), columns=tuple(columns), rows=tuple(rows), reference_rows=refs,
         ranking={"by": by, "order": order, "then": list(track.ranking.then), "dynascore": by == "dynascore",
-                 "rule": track.ranking.rule or f"eligible submissions by {by_id[by].label}, {order}"},
+                 "rule": (track.ranking.rule if by == track.ranking.by and track.ranking.rule
+                          else f"eligible submissions by {by_id[by].label}, {order}")},
         pareto=tuple(fronts), dynascore=dyn,
         reference_curve=asdict(track.reference_curve) if track.reference_curve else None,
         last_run=max((r["started_at"] for r in used), default=None), generated_from=len(used), notes=tuple(notes))
@@ -140,9 +141,16 @@ def _ranked(rows: list[Row], keys: list[tuple[str, bool]]) -> list[Row]:
         position = position if key == previous else i
         previous = key
         out.append(replace(row, rank=position))
-    rest = sorted((r for r in rows if r not in rankable), key=lambda r: (not r.eligible, _sort_key(r, keys), r.name))
-    unranked = [replace(r, notes=r.notes + (f"not ranked: {keys[0][0]} not measured",)) if r.eligible else r for r in rest]
+    ranked_ids = {r.submission for r in rankable}
+    rest = sorted((r for r in rows if r.submission not in ranked_ids),
+                  key=lambda r: (not r.eligible, _sort_key(r, keys), r.name))
+    unranked = [replace(r, notes=r.notes + (_why_unranked(r, keys[0][0]),)) if r.eligible else r for r in rest]
     return out + unranked
+
+
+def _why_unranked(row: Row, column: str) -> str:
+    value = row.values.get(column, Value(None, "not measured", "no value"))
+    return f"not ranked: no {column} ({value.detail or value.provenance})"
 
 
 def _with_dynascore(rows: list[Row], weights: Mapping[str, float], by_id: Mapping[str, Column]) -> tuple[list[Row], dict]:

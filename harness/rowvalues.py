@@ -55,7 +55,7 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         if old is None or rank > (hardware_of(old) in (track.hardware, SELF_REPORTED), old["started_at"]):
             chosen[key] = r
     entries: dict[str, Entry] = {}
-    for (sub, task), r in sorted(chosen.items()):
+    for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], wanted.index(item[0][1]))):
         e = entries.setdefault(sub, Entry(sub))
         e.meta = e.meta or dict(r["submission"].get("meta") or {})
         e.kind = SELF_REPORTED if r.get("kind") == SELF_REPORTED else e.kind
@@ -70,7 +70,10 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         if hardware_of(r) != SELF_REPORTED:
             e.hardware = sorted(set(e.hardware) | {hardware_of(r)})
         if limit:
-            e.notes.append(f"{task}: only the first {limit} examples (--limit): not an official result")
+            e.notes.append(f"evaluated on the first {limit} examples per task only (--limit): not an official result")
+        skipped = (r.get("track_run") or {}).get("skipped")
+        if skipped:
+            e.notes.append(f"measurements skipped in the run (--skip-measure): {', '.join(skipped)}")
         settings = (r.get("track_run") or {}).get("measurement")
         if settings is not None and settings != _plain(asdict(track.measurement)):
             e.notes.append(f"{task}: measured with the settings of track {r['track_run'].get('track')!r}, not this one's")
@@ -130,7 +133,7 @@ def elue_points(entry: Entry) -> tuple[dict[str, list[tuple[str, float, float]]]
             points[task] = [(p.get("label", ""), float(p["flops"]), 100 * float(p["score"])) for p in ops]
             reported = True
             continue
-        flops = ((r.get("measurements") or {}).get("flops") or {}).get("mean_flops")
+        flops = ((r.get("measurements") or {}).get("flops") or {}).get("flops_per_example")
         if isinstance(flops, (int, float)):
             points[task] = [("", float(flops), 100 * float(r["score"]))]
         else:

@@ -1,18 +1,19 @@
 """The track file schema: checks a parsed track document and returns plain values for `harness.tracks`.
 
-Every key a track may hold is listed here; tracks/README.md shows them with an annotated example.
+Every key a track may hold is listed here (the data files it refers to: `harness.trackdata`);
+tracks/README.md shows them with an annotated example.
 Cross-checks: splits match the task registry, columns have their measurement, ranking and Pareto
 columns exist on the board, reference-curve tasks belong to the track.
 """
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 from harness.columns import EFFICIENCY, MEASUREMENTS
-from harness.yamlcheck import Checker, read_yaml, shown
+from harness.trackdata import check_curve_block, check_reference_rows, known
+from harness.yamlcheck import Checker, shown
 
 TOP_KEYS = ("name", "description", "source", "hardware", "tasks", "score", "cutoffs", "measurement", "columns",
             "ranking", "pareto", "dynascore", "elue", "reference_rows")
@@ -20,11 +21,7 @@ REQUIRED = ("name", "description", "source", "hardware", "tasks", "score", "rank
 CUTOFF_KEYS = ("max_params", "max_bytes", "min_score", "require_all_tasks")
 MEASUREMENT_KEYS = ("measure", "threads", "batch_size", "reference_length", "max_length", "latency_budget_s", "pue")
 RANKING_KEYS = ("by", "order", "then", "rule")
-CURVE_KEYS = ("model", "source", "outside", "points")
-OUTSIDE = ("clamp", "linear", "exclude")
 ORDERS = ("descending", "ascending")
-ROW_KEYS = ("id", "model", "params_m", "split", "scores", "avg_reported", "avg_rule", "source")
-MILLION = 1_000_000
 SCORE_LABELS = {"glue": "GLUE score", "superglue": "SuperGLUE score", "mean": "mean task score"}
 
 
@@ -47,7 +44,7 @@ def check_track(c: Checker, data: Any, path: Path) -> dict[str, Any]:
     for key, needs in (("max_params", "params"), ("max_bytes", "system_size")):
         if out["cutoffs"].get(key) is not None and needs not in measured:
             c.fail(f"cutoffs.{key}", f"needs measurement.measure to include {needs!r}")
-    curve = _elue(c, top["elue"], path, names) if "elue" in top else None
+    curve = check_curve_block(c, top["elue"], path, names) if "elue" in top else None
     if curve:
         out["reference_curve"] = curve
     board = ["score"] + (["elue_score"] if "elue" in top else []) + [f"task:{n}" for n in names] + out["columns"]
@@ -57,18 +54,8 @@ def check_track(c: Checker, data: Any, path: Path) -> dict[str, Any]:
     out["ranking"] = _ranking(c, top.get("ranking"), board)
     out["pareto"] = _pareto(c, top.get("pareto", []), board)
     if "reference_rows" in top:
-        out["reference_rows"] = _reference_rows(c, top["reference_rows"], path)
+        out["reference_rows"] = check_reference_rows(c, top["reference_rows"], path)
     return out
-
-
-def _known(c: Checker, value: Any, path: str, known: list[str], what: str) -> str | None:
-    name = c.text(value, path)
-    if name is not None and name not in known:
-        close = difflib.get_close_matches(name, known, n=1)
-        c.fail(path, f"unknown {what} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else
-                                                     f"; known: {', '.join(known)}"))
-        return None
-    return name
 
 
 def _tasks(c: Checker, value: Any) -> list[dict[str, str]]:
@@ -80,7 +67,7 @@ def _tasks(c: Checker, value: Any) -> list[dict[str, str]]:
         entry = c.mapping(item, where, ("task", "split"), ("task", "split"))
         if entry is None:
             continue
-        name = _known(c, entry.get("task"), f"{where}.task", task_names(), "task")
+        name = known(c, entry.get("task"), f"{where}.task", task_names(), "task")
         split = c.text(entry.get("split"), f"{where}.split")
         if name is None or split is None:
             continue
@@ -88,7 +75,7 @@ def _tasks(c: Checker, value: Any) -> list[dict[str, str]]:
         if split != expected:
             c.fail(f"{where}.split", f"task {name} evaluates split {expected!r}, got {shown(split)}; "
                                      "test labels of these benchmarks are not public")
-        elif name in [t["task"] for t in out]:
+        if name in [t["task"] for t in out]:
             c.fail(f"{where}.task", f"task {name} is listed twice")
         else:
             out.append({"task": name, "split": split})
@@ -105,10 +92,10 @@ def _score(c: Checker, value: Any, tasks: list[str]) -> dict[str, Any]:
     rule = c.text(entry.get("rule"), "score.rule", SCORE_RULES)
     out: dict[str, Any] = {"rule": rule}
     if rule == "metric":
-        task = _known(c, entry.get("task"), "score.task", tasks, "track task")
+        task = known(c, entry.get("task"), "score.task", tasks, "track task")
         if task is not None:
             metrics = [m.name for m in get_task(task).metrics]
-            out["metric"] = _known(c, entry.get("metric"), "score.metric", metrics, f"metric of {task}")
+            out["metric"] = known(c, entry.get("metric"), "score.metric", metrics, f"metric of {task}")
             out["task"] = task
     elif rule in ("glue", "superglue"):
         from harness.scoring import BENCHMARKS
@@ -145,7 +132,7 @@ def _measurement(c: Checker, value: Any) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     if "measure" in entry:
-        names = [_known(c, n, f"measurement.measure[{i}]", list(MEASUREMENTS), "measurement")
+        names = [known(c, n, f"measurement.measure[{i}]", list(MEASUREMENTS), "measurement")
                  for i, n in enumerate(c.sequence(entry["measure"], "measurement.measure") or [])]
         out["measure"] = tuple(dict.fromkeys(n for n in names if n))
     for key in ("threads", "batch_size", "reference_length", "max_length"):
@@ -161,7 +148,7 @@ def _measurement(c: Checker, value: Any) -> dict[str, Any]:
 def _columns(c: Checker, value: Any, measured: set[str]) -> list[str]:
     out = []
     for i, item in enumerate(c.sequence(value, "columns") or []):
-        name = _known(c, item, f"columns[{i}]", list(EFFICIENCY), "column")
+        name = known(c, item, f"columns[{i}]", list(EFFICIENCY), "column")
         if name is None:
             continue
         needs = EFFICIENCY[name].measurement
@@ -175,10 +162,10 @@ def _ranking(c: Checker, value: Any, board: list[str]) -> dict[str, Any]:
     entry = c.mapping(value, "ranking", RANKING_KEYS, ("by",))
     if entry is None:
         return {}
-    out: dict[str, Any] = {"by": _known(c, entry.get("by"), "ranking.by", board, "board column")}
+    out: dict[str, Any] = {"by": known(c, entry.get("by"), "ranking.by", board, "board column")}
     if entry.get("order") is not None:
         out["order"] = c.text(entry["order"], "ranking.order", ORDERS)
-    out["then"] = tuple(_known(c, x, f"ranking.then[{i}]", board, "board column")
+    out["then"] = tuple(known(c, x, f"ranking.then[{i}]", board, "board column")
                         for i, x in enumerate(c.sequence(entry.get("then", []), "ranking.then") or []))
     if entry.get("rule") is not None:
         out["rule"] = c.text(entry["rule"], "ranking.rule")
@@ -191,7 +178,7 @@ def _pareto(c: Checker, value: Any, board: list[str]) -> list[tuple[str, str]]:
         if not isinstance(pair, list) or len(pair) != 2:
             c.fail(f"pareto[{i}]", f"expected a pair [y, x] of column ids, e.g. [score, flops], got {shown(pair)}")
             continue
-        a, b = (_known(c, x, f"pareto[{i}][{j}]", board, "board column") for j, x in enumerate(pair))
+        a, b = (known(c, x, f"pareto[{i}][{j}]", board, "board column") for j, x in enumerate(pair))
         if a and b and a == b:
             c.fail(f"pareto[{i}]", f"both axes are {a!r}; a front needs two different columns")
         elif a and b:
@@ -207,81 +194,4 @@ def _weights(c: Checker, value: Any, board: list[str]) -> dict[str, float]:
             c.fail("dynascore.weights", f"expected a mapping of column: weight, got {shown(weights)}")
         return {}
     return {str(k): c.number(w, f"dynascore.weights.{k}", 0, above=True) or 0.0
-            for k, w in weights.items() if _known(c, k, f"dynascore.weights.{k}", board, "board column")}
-
-
-def _elue(c: Checker, value: Any, path: Path, tasks: list[str]) -> dict[str, Any] | None:
-    entry = c.mapping(value, "elue", ("reference_curve",), ("reference_curve",))
-    if entry is None:
-        return None
-    curve, where, file = entry.get("reference_curve"), "elue.reference_curve", None
-    if isinstance(curve, str):
-        file = (path.parent / curve).resolve()
-        if not file.is_file():
-            c.fail(where, f"no curve file {curve!r} (looked at {file}); give a path relative to the track file")
-            return None
-        curve, inner = read_yaml(file), Checker(str(file))
-        out = _curve(inner, curve, "", tasks)
-        c.problems += inner.problems
-        return out | {"file": str(file)}
-    return _curve(c, curve, where, tasks)
-
-
-def _curve(c: Checker, value: Any, where: str, tasks: list[str]) -> dict[str, Any] | None:
-    prefix = f"{where}." if where else ""
-    entry = c.mapping(value, where, CURVE_KEYS, ("model", "source", "points"))
-    if entry is None:
-        return None
-    points: dict[str, tuple[tuple[float, float], ...]] = {}
-    block = entry.get("points")
-    if not isinstance(block, dict):
-        c.fail(f"{prefix}points", f"expected a mapping task: [[flops, perf], ...] (may be empty: {{}}), got {shown(block)}")
-        block = {}
-    for task, pairs in block.items():
-        at = f"{prefix}points.{task}"
-        if _known(c, task, at, tasks, "track task") is None:
-            continue
-        got = []
-        for i, pair in enumerate(c.sequence(pairs or [], at) or []):
-            if not isinstance(pair, list) or len(pair) != 2:
-                c.fail(f"{at}[{i}]", f"expected [flops, perf], got {shown(pair)}")
-                continue
-            flops, perf = c.number(pair[0], f"{at}[{i}][0]", 0, above=True), c.number(pair[1], f"{at}[{i}][1]", 0, 100)
-            if flops is not None and perf is not None:
-                got.append((flops, perf))
-        if len({f for f, _ in got}) != len(got):
-            c.fail(at, "two points share one FLOPs value; keep one perf per FLOPs")
-        points[task] = tuple(sorted(got))
-    outside = entry.get("outside", "clamp")
-    return {"model": c.text(entry.get("model"), f"{prefix}model"), "source": c.text(entry.get("source"), f"{prefix}source"),
-            "outside": c.text(outside, f"{prefix}outside", OUTSIDE), "points": points}
-
-
-def _reference_rows(c: Checker, value: Any, path: Path) -> list[dict[str, Any]]:
-    entry = c.mapping(value, "reference_rows", ("file", "ids"), ("file", "ids"))
-    rel = c.text(entry.get("file"), "reference_rows.file") if entry else None
-    if rel is None:
-        return []
-    file = (path.parent / rel).resolve()
-    if not file.is_file():
-        c.fail("reference_rows.file", f"no file {rel!r} (looked at {file})")
-        return []
-    inner = Checker(str(file))
-    doc = inner.mapping(read_yaml(file), "", ("rows",), ("rows",)) or {}
-    rows = {}
-    for i, row in enumerate(inner.sequence(doc.get("rows"), "rows") or []):
-        r = inner.mapping(row, f"rows[{i}]", ROW_KEYS, ("id", "model", "split", "scores", "avg_rule", "source"))
-        if r is None:
-            continue
-        params_m = r.get("params_m")
-        scores = r.get("scores") if isinstance(r.get("scores"), dict) else inner.fail(f"rows[{i}].scores", "expected a mapping")
-        rows[r.get("id")] = {
-            "id": inner.text(r.get("id"), f"rows[{i}].id"), "model": inner.text(r.get("model"), f"rows[{i}].model"),
-            "params": None if params_m is None else round((inner.number(params_m, f"rows[{i}].params_m", 0) or 0) * MILLION),
-            "split": inner.text(r.get("split"), f"rows[{i}].split"),
-            "scores": {str(k): inner.number(v, f"rows[{i}].scores.{k}", 0, 100) for k, v in (scores or {}).items()},
-            "avg_reported": None if r.get("avg_reported") is None else inner.number(r["avg_reported"], f"rows[{i}].avg_reported", 0, 100),
-            "avg_rule": inner.text(r.get("avg_rule"), f"rows[{i}].avg_rule"), "source": inner.text(r.get("source"), f"rows[{i}].source")}
-    c.problems += inner.problems
-    ids = c.sequence(entry.get("ids"), "reference_rows.ids") or []
-    return [rows[x] for i, x in enumerate(ids) if _known(c, x, f"reference_rows.ids[{i}]", list(rows), "reference row")]
+            for k, w in weights.items() if known(c, k, f"dynascore.weights.{k}", board, "board column")}

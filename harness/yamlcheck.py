@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -108,8 +109,7 @@ class Checker:
         """A finite number within [low, high] (or > low when `above`); YAML-1.1 text like "6e9" is accepted."""
         if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
             value = float(value)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value \
-            and value not in (float("inf"), float("-inf"))
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if ok and low is not None:
             ok = value > low if above else value >= low
         if ok and high is not None:

@@ -1,0 +1,162 @@
+"""Run a track: evaluate every submission on the track's tasks with the track's measurement settings.
+
+Each (submission, task) goes through `harness.runner.evaluate`, which tracks the energy of the
+inference over the evaluation data and counts FLOPs at the sequence lengths it ran; the track's
+other measurements are added to the record: per model once (params, size, latency, memory) and per
+submission (system size). A measurement evaluate already recorded is kept. Prediction-only folders
+(predictions.yaml) are scored from their files. Eligibility is judged later by `rank`, from the
+records, so nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness.errors import UserError
+from harness.tracks import Track
+
+MODEL_MEASUREMENTS = ("params", "size", "latency", "memory")  # taken once per (model folder, head)
+TASK_MEASUREMENTS = ("flops",)  # taken by harness.runner.evaluate at the task's real sequence lengths
+
+
+def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
+    """("measured" | "self-reported", folder) for each submission folder directly under `root`, sorted."""
+    from harness.selfreport import PREDICTIONS_FILE
+    from harness.submission import SUBMISSION_FILE
+
+    if not root.is_dir():
+        raise UserError(f"{root}: no submissions folder; pass --submissions DIR")
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if (folder / SUBMISSION_FILE).is_file():
+            yield "measured", folder
+        elif (folder / PREDICTIONS_FILE).is_file():
+            yield "self-reported", folder
+
+
+def run_track(track: Track, submissions: Path, *, data_dir: Any = None, results_dir: Path = Path("results"),
+              limit: int | None = None, allow_pickle: bool = False, only: list[str] | None = None,
+              progress: bool = False, skip: tuple[str, ...] = (),
+              report: Callable[[str], None] = print) -> tuple[list[dict[str, Any]], list[str]]:
+    """Evaluate every submission (or those in `only`) on the track; returns the records written and the
+    submissions skipped because their folder is invalid (each reported with the reason).
+
+    `skip` names measurements left out for a quick check; the records say so and their columns read "not measured".
+    """
+    if track.hardware != "cpu":
+        raise UserError(f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
+                        "only, so a GPU track cannot be run here yet (its records can still be ranked)")
+    records, skipped = [], []
+    for kind, folder in submission_folders(submissions):
+        if only and folder.name not in only:
+            continue
+        try:
+            if kind == "self-reported":
+                got = _run_self_reported(track, folder, data_dir, results_dir, limit)
+            else:
+                got = _run_measured(track, folder, data_dir, results_dir, limit, allow_pickle, progress, skip)
+        except UserError as e:  # one broken submission must not stop an organizer's run
+            report(f"SKIPPED {folder.name}: {e}")
+            skipped.append(folder.name)
+            continue
+        if not got:
+            report(f"skipped {folder.name}: it declares none of the track's tasks")
+        for r in got:
+            report(_summary(r))
+        records += got
+    return records, skipped
+
+
+def _summary(record: dict[str, Any]) -> str:
+    task, sub = record["task"]["name"], record["submission"]["id"]
+    if record["status"] != "ok":
+        return f"FAILED {sub} / {task}: {record['error']}"
+    return f"{sub} / {task}: score {100 * record['score']:.2f} on {record['num_examples']} examples -> {record['path']}"
+
+
+def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[dict]:
+    from harness.selfreport import load_self_report, write_self_reported
+
+    report = load_self_report(folder)
+    tasks = [t for t in track.task_names() if t in report.tasks]
+    return [write_self_reported(report, t, track.id, data_dir=data_dir, results_dir=results, limit=limit) for t in tasks]
+
+
+def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None, allow_pickle: bool,
+                  progress: bool, skip: tuple[str, ...]) -> list[dict]:
+    from harness.commands.evaluate import model_refs
+    from harness.formulations import EvalSettings
+    from harness.measure.latency import fixed_threads
+    from harness.measure.size import measure_size
+    from harness.records import write_record
+    from harness.runner import HARDWARE_CPU, evaluate
+    from harness.submission import load_submission
+
+    sub = load_submission(folder)
+    tasks = [t for t in track.task_names() if t in sub.tasks]
+    if not tasks:
+        return []
+    m = track.measurement
+    wanted = [n for n in m.measure if n not in skip]
+    settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
+    energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
+    meta = {"name": sub.name, "team": sub.team or ", ".join(sub.authors), "methods": list(sub.methods), "paper": sub.paper}
+    system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
+    models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
+    out = []
+    for task, ref in model_refs(folder, tasks, None, allow_pickle):
+        with fixed_threads(m.threads):
+            model, per_model = _model(models, ref, track, wanted)
+            record = evaluate(ref, task, settings, data_dir=data_dir, results_dir=results, limit=limit, model=model,
+                              measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted), energy=energy)
+        path = Path(record.pop("path"))
+        measurements = dict(record.get("measurements") or {})
+        if record["status"] == "ok":
+            for name, value in per_model.items():
+                measurements.setdefault(name, value)
+            if system is not None:
+                measurements.setdefault("system_size", system)
+        record.update(measurements=measurements, hardware=HARDWARE_CPU,
+                      track_run={"track": track.id, "measurement": _plain(m), "skipped": list(skip)},
+                      declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
+        record["submission"]["meta"] = meta
+        write_record(record, path)
+        out.append(record | {"path": str(path)})
+    return out
+
+
+def _plain(m: Any) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(m).items()}
+
+
+def _model(cache: dict, ref: Any, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
+    """The loaded model for a ModelRef (once per folder and head) and its per-model measurements."""
+    from harness.backends import LoadOptions, load_model
+
+    key = (ref.folder, ref.head)
+    if key not in cache:
+        try:
+            model = load_model(ref.folder, ref.head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+        except UserError:
+            cache[key] = (None, {})  # evaluate loads again and writes a failed record naming the cause
+            return cache[key]
+        names = [n for n in MODEL_MEASUREMENTS if n in wanted]
+        cache[key] = (model, {n: _measure(model, n, track, folder=str(ref.folder)) for n in names})
+    return cache[key]
+
+
+def _measure(model: Any, name: str, track: Track, **kwargs: Any) -> dict[str, Any]:
+    """One measurement of the model's torch module, or {"error": why} when it cannot be taken."""
+    from harness.measure import measure_model
+
+    module = getattr(model, "module", None)
+    if module is None:
+        return {"error": f"backend {type(model).__name__} exposes no torch module to measure"}
+    m = track.measurement
+    try:
+        return measure_model(module, reference_length=m.reference_length, threads=m.threads, which=[name],
+                             options={"latency": {"budget_s": m.latency_budget_s}, "flops": {"cross_check": False}},
+                             **kwargs)[name]
+    except Exception as e:  # a model the counters cannot handle gets a record that says so, not a crash
+        return {"error": f"{type(e).__name__}: {str(e)[:300]}"}

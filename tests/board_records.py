@@ -1,0 +1,60 @@
+"""Hand-written result records and track files for ranking tests (no model runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.tracks import load_track
+
+STARTED = "2026-01-01T00:00:00+00:00"
+
+
+def record(sub: str, task: str, metrics: dict[str, float], score: float | None = None, *, params: int | None = None,
+           flops: float | None = None, energy_kwh: float | None = None, system_bytes: int | None = None,
+           status: str = "ok", kind: str | None = None, declared: dict | None = None, points: list | None = None,
+           hardware: str = "cpu", name: str | None = None, started: str = STARTED) -> dict[str, Any]:
+    """One result record as harness.runner / harness.trackrun write it, with only the fields ranking reads."""
+    measurements: dict[str, Any] = {}
+    if params is not None:
+        measurements["params"] = {"total_params": params}
+    if flops is not None:
+        measurements["flops"] = {"flops_per_example": flops, "flops": flops}
+    if energy_kwh is not None:
+        measurements["energy"] = {"total_power_kwh": energy_kwh, "label": "measured"}
+    if system_bytes is not None:
+        measurements["system_size"] = {"total_bytes": system_bytes}
+    r: dict[str, Any] = {
+        "schema_version": 1, "harness_version": "test", "started_at": started, "status": status,
+        "submission": {"id": sub, "meta": {"name": name or sub.upper(), "team": "t", "methods": ["distillation"]}},
+        "task": {"name": task}, "metrics": metrics if status == "ok" else {}, "measurements": measurements,
+        "hardware": hardware, "settings": {"limit": None},
+    }
+    if status == "ok":
+        r["score"] = score if score is not None else sum(metrics.values()) / len(metrics)
+    else:
+        r["error"] = "boom"
+    if kind:
+        r["kind"] = kind
+        r["hardware"] = kind
+    if declared:
+        r["declared"] = declared
+    if points:
+        r["operating_points"] = points
+    return r
+
+
+def write_track(folder: Path, name: str, text: str) -> Path:
+    """Write a track file under `folder` and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def track(folder: Path, name: str, text: str):
+    """Write and load a track file."""
+    return load_track(write_track(folder, name, text))
+
+
+HEAD = "name: test track\ndescription: a track for tests\nsource: tests\nhardware: cpu\n"

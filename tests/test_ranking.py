@@ -1,0 +1,188 @@
+"""`rank` on hand-written records: cutoffs at their boundaries, SustaiNLP and EfficientQA rules, ELUE with
+self-reported operating points, ties, failures, hardware, Dynascore, Pareto flags and reference rows."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from board_records import HEAD, record, track
+from harness.ranking import rank
+from harness.tracks import Cutoffs, get_track
+
+SUPERGLUE_METRICS = {"boolq": ("accuracy",), "cb": ("accuracy", "f1"), "copa": ("accuracy",),
+                     "multirc": ("exact_match", "f1_a"), "record": ("exact_match", "f1"), "superglue/rte": ("accuracy",),
+                     "wic": ("accuracy",), "wsc": ("accuracy",)}
+
+
+def rows_by_id(board):
+    return {r.submission: r for r in board.rows}
+
+
+def superglue_records(sub, value, energy_per_task=None):
+    return [record(sub, t, {m: value for m in ms}, energy_kwh=energy_per_task) for t, ms in SUPERGLUE_METRICS.items()]
+
+
+def size_track(tmp_path):
+    return track(tmp_path, "sized", HEAD + "tasks:\n  - {task: sst2, split: validation}\nscore: {rule: mean}\n"
+                 "cutoffs: {max_params: 40000000, max_bytes: 524288000}\n"
+                 "measurement: {measure: [params, system_size]}\ncolumns: [params, system_bytes]\nranking: {by: score}\n")
+
+
+def test_parameter_and_byte_cutoffs_at_the_boundary(tmp_path):
+    t = size_track(tmp_path)
+    records = [record("exact", "sst2", {"accuracy": 0.8}, params=40_000_000, system_bytes=524_288_000),
+               record("over", "sst2", {"accuracy": 0.9}, params=40_000_001, system_bytes=524_288_000),
+               record("bytes", "sst2", {"accuracy": 0.9}, params=1, system_bytes=524_288_001),
+               record("unmeasured", "sst2", {"accuracy": 0.9}, system_bytes=1),
+               record("declared", "sst2", {"accuracy": 0.7}, system_bytes=1, declared={"parameters": 40_000_000})]
+    rows = rows_by_id(rank(records, t))
+    assert rows["exact"].eligible and rows["exact"].rank == 1 and rows["exact"].broken == ()
+    over = rows["over"]
+    assert not over.eligible and over.rank is None
+    assert [(b.rule, b.limit, b.value) for b in over.broken] == [("max_params", 40_000_000, 40_000_001)]
+    assert "40,000,001 > 40,000,000" in over.broken[0].message
+    assert [(b.rule, b.value) for b in rows["bytes"].broken] == [("max_bytes", 524_288_001)]
+    assert [(b.rule, b.value) for b in rows["unmeasured"].broken] == [("max_params", None)]
+    declared = rows["declared"]
+    assert declared.eligible and declared.values["params"].provenance == "self-reported" and declared.rank == 2
+
+
+def test_sustainlp_ranks_by_energy_within_the_accuracy_band():
+    t = get_track("sustainlp-cpu")
+    t = replace(t, cutoffs=Cutoffs(min_score=60.0, require_all_tasks=True))
+    records = (superglue_records("a", 0.70, 0.5) + superglue_records("b", 0.65, 0.2) + superglue_records("c", 0.59, 0.01)
+               + superglue_records("d", 0.60, 0.3) + superglue_records("e", 0.80))
+    board = rank(records, t)
+    rows = rows_by_id(board)
+    assert [r.submission for r in board.rows] == ["b", "d", "a", "e", "c"]
+    assert [rows[s].rank for s in "bda"] == [1, 2, 3]
+    assert rows["b"].values["energy_kwh"].value == pytest.approx(8 * 0.2)  # summed over the eight tasks
+    assert rows["d"].values["score"].value == pytest.approx(60.0) and rows["d"].eligible  # the band's edge is inside
+    c = rows["c"]
+    assert not c.eligible and c.broken[0].rule == "min_score" and c.broken[0].value == pytest.approx(59.0)
+    assert rows["e"].eligible and rows["e"].rank is None and "energy_kwh" in rows["e"].notes[-1]
+    assert board.ranking["by"] == "energy_kwh" and board.ranking["order"] == "ascending"
+
+
+def test_shipped_sustainlp_band_is_unset_and_gpu_track_refuses_cpu_records():
+    records = superglue_records("a", 0.5, 0.1)
+    assert rank(records, get_track("sustainlp-cpu")).rows[0].rank == 1  # no band set: every scored row is inside
+    gpu = rank(records, get_track("sustainlp-gpu")).rows[0]
+    assert not gpu.eligible and gpu.broken[0].rule == "hardware" and gpu.broken[0].value == "cpu"
+
+
+def test_efficientqa_smallest_system_with_em_at_least_25():
+    def qa(sub, em, size):
+        return record(sub, "nq_open", {"exact_match": em}, system_bytes=size)
+
+    records = [qa("big", 0.40, 5_000_000_000), qa("edge", 0.25, 100_000_000), qa("tiny", 0.249, 10_000_000),
+               qa("mid", 0.30, 300_000_000), qa("mid-better", 0.31, 300_000_000)]
+    board = rank(records, get_track("efficientqa-smallest"))
+    rows = rows_by_id(board)
+    assert [(r.submission, r.rank) for r in board.rows] == [("edge", 1), ("mid-better", 2), ("mid", 3), ("big", 4),
+                                                            ("tiny", None)]
+    assert rows["tiny"].broken[0].rule == "min_score" and rows["tiny"].broken[0].value == pytest.approx(24.9)
+    six = rows_by_id(rank(records + [qa("huge", 0.5, 6 * 2**30 + 1), qa("limit", 0.45, 6 * 2**30)],
+                          get_track("efficientqa-6gib")))
+    assert six["limit"].rank == 1 and not six["huge"].eligible and six["huge"].broken[0].value == 6 * 2**30 + 1
+
+
+ELUE_TRACK = HEAD + """tasks:
+  - {task: sst2, split: validation}
+  - {task: mrpc, split: validation}
+score: {rule: mean}
+cutoffs: {max_params: 40000000}
+measurement: {measure: [params, flops]}
+columns: [params, flops]
+elue:
+  reference_curve:
+    model: hand-made
+    source: tests
+    points: {sst2: [[1.0e9, 80], [3.0e9, 90]], mrpc: [[1.0e9, 70], [3.0e9, 80]]}
+ranking: {by: elue_score, then: [score]}
+pareto: [[score, flops]]
+"""
+
+
+def test_elue_ranks_measured_and_self_reported_points_together(tmp_path):
+    t = track(tmp_path, "elue-test", ELUE_TRACK)
+    static = [record("static", "sst2", {"accuracy": 0.86}, params=30_000_000, flops=2.0e9),  # 86 - 85 = +1
+              record("static", "mrpc", {"accuracy": 0.74, "f1": 0.76}, params=30_000_000, flops=2.0e9)]  # 75-75 = 0
+    points = [{"label": "exit 1", "flops": 1.0e9, "score": 0.82, "metrics": {"accuracy": 0.82}},  # +2
+              {"label": "exit 2", "flops": 3.0e9, "score": 0.94, "metrics": {"accuracy": 0.94}}]  # +4
+    exits = [record("exits", "sst2", {"accuracy": 0.82}, kind="self-reported", declared={"parameters": 39_000_000},
+                    points=points),
+             record("exits", "mrpc", {"accuracy": 0.70}, kind="self-reported", declared={"parameters": 39_000_000},
+                    points=[{"label": "exit 1", "flops": 0.5e9, "score": 0.72, "metrics": {"accuracy": 0.72}}])]  # 72-70
+    board = rank(static + exits, t)
+    rows = rows_by_id(board)
+    assert rows["static"].values["elue_score"].value == pytest.approx(0.5)
+    assert rows["exits"].values["elue_score"].value == pytest.approx((3.0 + 2.0) / 2)
+    assert [r.submission for r in board.rows] == ["exits", "static"]
+    exits_row = rows["exits"]
+    assert exits_row.kind == "self-reported" and exits_row.values["params"].provenance == "self-reported"
+    assert exits_row.values["score"].provenance == "predictions"
+    assert exits_row.values["elue_score"].provenance == "self-reported"
+    assert exits_row.values["flops"].provenance == "not measured"  # declared FLOPs live in its points
+    assert [p["outside_range"] for p in exits_row.points] == [False, False, True]
+    assert rows["static"].values["elue_score"].provenance == "computed"
+    assert board.reference_curve["points"]["sst2"] == ((1.0e9, 80.0), (3.0e9, 90.0))
+    json.dumps(board.to_dict())  # everything a page needs, as JSON
+
+
+def test_unfilled_curve_gives_no_elue_score_and_says_why():
+    records = [record("a", t, {"accuracy": 0.8}, params=1, flops=1e9) for t in ("sst2", "imdb", "snli", "scitail")]
+    records += [record("a", "mrpc", {"accuracy": 0.8, "f1": 0.8}, params=1, flops=1e9),
+                record("a", "stsb", {"pearson": 0.8, "spearmanr": 0.8}, params=1, flops=1e9)]
+    board = rank(records, get_track("elue-40m"))
+    row = board.rows[0]
+    assert row.eligible and row.rank is None and row.values["elue_score"].value is None
+    assert any("reference curve has no points" in n for n in board.notes)
+    assert row.values["score"].value == pytest.approx(80.0)
+
+
+def test_failed_and_missing_tasks_make_a_row_ineligible_not_absent(tmp_path):
+    t = track(tmp_path, "two", HEAD + "tasks:\n  - {task: sst2, split: validation}\n  - {task: rte, split: validation}\n"
+              "score: {rule: mean}\nranking: {by: score}\n")
+    records = [record("ok", "sst2", {"accuracy": 0.8}), record("ok", "rte", {"accuracy": 0.6}),
+               record("failed", "sst2", {"accuracy": 0.9}), record("failed", "rte", {}, status="failed"),
+               record("half", "sst2", {"accuracy": 0.99})]
+    rows = rows_by_id(rank(records, t))
+    assert rows["ok"].rank == 1 and rows["ok"].values["score"].value == pytest.approx(70.0)
+    assert "failed: rte (boom)" in rows["failed"].broken[0].message and rows["failed"].broken[0].value == "1 of 2"
+    assert "not submitted: rte" in rows["half"].broken[0].message
+    assert "partial: missing rte" in rows["half"].values["score"].detail
+
+
+def test_ties_share_a_rank_and_dynascore_reorders(tmp_path):
+    t = track(tmp_path, "dyn", HEAD + "tasks:\n  - {task: sst2, split: validation}\nscore: {rule: mean}\n"
+              "measurement: {measure: [params, latency]}\ncolumns: [params, latency_ms]\nranking: {by: score}\n"
+              "pareto: [[score, latency_ms]]\n")
+
+    def rec(sub, acc, ms):
+        r = record(sub, "sst2", {"accuracy": acc}, params=10)
+        r["measurements"]["latency"] = {"p50_ms": ms}
+        return r
+
+    records = [rec("a", 0.90, 40.0), rec("b", 0.90, 40.0), rec("c", 0.85, 5.0), rec("d", 0.80, 30.0)]
+    board = rank(records, t)
+    assert [(r.submission, r.rank) for r in board.rows] == [("a", 1), ("b", 1), ("c", 3), ("d", 4)]
+    assert board.pareto[0].front == ("c", "a", "b")  # a and b are duplicates: both on the front
+    assert rows_by_id(board)["d"].pareto == {"score~latency_ms": False}
+    dyn = rank(records, t, dynascore_weights={"score": 1, "latency_ms": 1}, rank_by_dynascore=True)
+    assert dyn.ranking["by"] == "dynascore" and dyn.rows[0].submission == "c"
+    assert dyn.dynascore["amrs"]["latency_ms"] == pytest.approx((25.0 / 5 + 35.0 / 5) / 2)
+
+
+def test_reference_rows_are_apart_and_only_the_newest_record_counts():
+    records = [record("a", "sst2", {"accuracy": 0.5}, started="2026-01-01T00:00:00+00:00"),
+               record("a", "sst2", {"accuracy": 0.7}, started="2026-02-01T00:00:00+00:00")]
+    board = rank(records, get_track("glue"))
+    assert [r.submission for r in board.rows] == ["a"] and board.rows[0].values["task:sst2"].value == pytest.approx(70.0)
+    assert board.last_run == "2026-02-01T00:00:00+00:00"
+    refs = {r.submission: r for r in board.reference_rows}
+    assert refs["distilbert.distilbert"].kind == "reference" and refs["distilbert.distilbert"].eligible is None
+    assert refs["distilbert.distilbert"].values["params"].value == 66_000_000
+    assert refs["distilbert.distilbert"].values["score"].provenance == "published"
+    assert "partial" in board.rows[0].values["score"].detail and not board.rows[0].eligible
