@@ -43,6 +43,7 @@ from urllib.parse import urlparse
 import yaml
 
 from harness.errors import ConfigError, UserError
+from harness.retrieval import PASSAGES_FILE
 
 SUBMISSION_FILE = "submission.yaml"
 METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank", "other")
@@ -65,6 +66,7 @@ HEAD_ARCHITECTURES = {
     "sequence_classification": "ForSequenceClassification",
     "multiple_choice": "ForMultipleChoice",
     "question_answering": "ForQuestionAnswering",
+    "retriever_reader": "ForQuestionAnswering",
 }
 HASH_CHUNK_BYTES = 1 << 20
 README = "submissions/README.md"
@@ -492,6 +494,12 @@ def _check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem])
         problem = _head_weights_problem(entry, where)
         if problem is not None:
             problems.append(problem)
+            loadable = False
+        if entry.head == "retriever_reader" and not (entry.model / PASSAGES_FILE).is_file():
+            problems.append(Problem(str(entry.model), f"tasks.{name}.head",
+                                    f"a retriever_reader head reads its passages from {PASSAGES_FILE}, which is missing",
+                                    f'put the passages the retriever searches in {PASSAGES_FILE}, one {{"id", "text"}} '
+                                    "object per line (their bytes count toward the system size)"))
             loadable = False
         origin = _declared_origin(entry, "size_bytes")
         if entry.declared.size_bytes is not None and (origin, entry.model) not in sizes:

@@ -31,7 +31,8 @@ def save_tiny_bert(folder: Path, vocab: Path, head: str = "sequence_classificati
     classes = {"sequence_classification": transformers.BertForSequenceClassification,
                "cosine": transformers.BertModel,
                "multiple_choice": transformers.BertForMultipleChoice,
-               "question_answering": transformers.BertForQuestionAnswering}
+               "question_answering": transformers.BertForQuestionAnswering,
+               "retriever_reader": transformers.BertForQuestionAnswering}
     torch.manual_seed(seed)
     cfg = transformers.BertConfig(vocab_size=BERT_VOCAB_SIZE, num_labels=num_labels, **{**TINY_BERT, **config})
     classes[head](cfg).save_pretrained(folder)

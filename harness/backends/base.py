@@ -18,6 +18,7 @@ HEADS = {
     "multiple_choice": "logits",  # [batch, 1]: one score per (context, option) sequence
     "question_answering": "start_logits",  # and "end_logits": [batch, length]
     "seq2seq": "",  # generation only
+    "retriever_reader": "start_logits",  # a question_answering model plus the passages in its folder
 }
 
 
@@ -34,6 +35,7 @@ class Model(Protocol):
     """A loaded model: what formulations call."""
 
     head: str
+    folder: Any  # where the model was loaded from (a retriever_reader reads its passages there)
     tokenizer: Any
     id2label: dict[int, str]
     sequence_lengths: list[int]  # real length of every sequence the model has run (encoder input for seq2seq)

@@ -20,14 +20,16 @@ AUTO_CLASSES = {
     "multiple_choice": "AutoModelForMultipleChoice",
     "question_answering": "AutoModelForQuestionAnswering",
     "seq2seq": "AutoModelForSeq2SeqLM",
+    "retriever_reader": "AutoModelForQuestionAnswering",
 }
 
 
 class TorchModel:
     """A transformers model and its tokenizer behind the backend interface."""
 
-    def __init__(self, module: Any, tokenizer: Any, head: str) -> None:
+    def __init__(self, module: Any, tokenizer: Any, head: str, folder: Any = None) -> None:
         self.module = module
+        self.folder = folder
         self.tokenizer = tokenizer
         self.head = head
         self.sequence_lengths: list[int] = []  # real (unpadded) length of every sequence run, for FLOPs
@@ -48,7 +50,7 @@ class TorchModel:
             mask = inputs["attention_mask"].unsqueeze(-1).to(out.last_hidden_state.dtype)
             pooled = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return {"embedding": pooled.float().numpy()}
-        if self.head == "question_answering":
+        if self.head in ("question_answering", "retriever_reader"):
             return {"start_logits": out.start_logits.float().numpy(), "end_logits": out.end_logits.float().numpy()}
         return {"logits": out.logits.float().numpy()}
 
@@ -89,7 +91,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         raise UserError(f"{folder}: the model does not load as {AUTO_CLASSES[head]} ({type(e).__name__}: {e}); "
                         "save it with model.save_pretrained(folder, safe_serialization=True)") from e
     module.eval()
-    return TorchModel(module, tokenizer, head)
+    return TorchModel(module, tokenizer, head, folder)
 
 
 def _check_weights(path: Path, options: LoadOptions) -> None:

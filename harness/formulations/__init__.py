@@ -31,6 +31,7 @@ class EvalSettings:
     n_best: int = 20  # SQuAD: start and end candidates searched
     null_threshold: float = 0.0  # SQuAD v2.0: predict no answer when null score - best span > this
     max_new_tokens: int = 32  # generative QA
+    retrieval_top_k: int = 5  # retriever + reader QA: passages read per question
     sort_by_length: bool = True
     progress: bool = False
 

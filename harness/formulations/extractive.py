@@ -106,17 +106,23 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     if model.head not in HEADS:
         raise UserError(f"task {task.name} needs a question_answering head, the model is {model.head}")
     texts = [task.texts(r) for r in rows]
-    contexts = [t[1] for t in texts]
-    enc = tokenize_windows(model, [t[0] for t in texts], contexts, settings.length_for(task), settings.doc_stride)
+    answers = answer_spans(model, [t[0] for t in texts], [t[1] for t in texts], settings, task.max_length,
+                           task.name in NO_ANSWER_TASKS, task.name)
+    return {task.uid(row): a.text for row, a in zip(rows, answers)}
+
+
+def answer_spans(model: Model, questions: Sequence[str], contexts: Sequence[str], settings: EvalSettings,
+                 default_length: int, allow_null: bool = False, desc: str = "") -> list[Answer]:
+    """The best span of each (question, context) pair, all windows batched through the model together."""
+    enc = tokenize_windows(model, questions, contexts, settings.max_length or default_length, settings.doc_stride)
     cls_id = model.tokenizer.cls_token_id
-    features, windows_of = [], [[] for _ in rows]
+    features, windows_of = [], [[] for _ in questions]
     for f, example in enumerate(enc["overflow_to_sample_mapping"]):
         features.append({k: list(enc[k][f]) for k in MODEL_INPUTS if k in enc})
         windows_of[example].append(f)
-    outs = run_batched(model, features, settings.batch_size, settings.sort_by_length, task.name, settings.progress)
-    allow_null = task.name in NO_ANSWER_TASKS
-    preds: dict[str, Prediction] = {}
-    for n, row in enumerate(rows):
+    outs = run_batched(model, features, settings.batch_size, settings.sort_by_length, desc, settings.progress)
+    answers = []
+    for n, context in enumerate(contexts):
         windows = []
         for f in windows_of[n]:
             ids = features[f]["input_ids"]
@@ -127,7 +133,6 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
                 in_context=np.array([s == CONTEXT_SEQUENCE for s in sequence_ids], dtype=bool),
                 cls_index=ids.index(cls_id) if cls_id in ids else 0,
             ))
-        answer = best_span(contexts[n], windows, settings.n_best, settings.max_answer_length, allow_null,
-                           settings.null_threshold)
-        preds[task.uid(row)] = answer.text
-    return preds
+        answers.append(best_span(context, windows, settings.n_best, settings.max_answer_length, allow_null,
+                                 settings.null_threshold))
+    return answers

@@ -1,9 +1,11 @@
-"""Generative, closed-book QA (NQ-open / EfficientQA): a seq2seq model reads the question, writes the answer.
+"""Open-domain QA (NQ-open / EfficientQA): no context is given with the question.
 
-The question is encoded as is; questions are batched shortest first (less padding), decoded with the
-backend's `generate`, and each answer is the decoded text stripped of surrounding whitespace.
-Retriever + reader submissions (with their own packaged index, whose bytes count toward the system
-size) are a later addition.
+Two kinds of system:
+- `seq2seq` (closed book): the question is encoded as is, questions are batched shortest first, decoded
+  with the backend's `generate`; the answer is the decoded text stripped of surrounding whitespace.
+- `retriever_reader`: the model folder packages its passages (harness.retrieval, counted in its size);
+  a TF-IDF retriever picks the `retrieval_top_k` best passages per question, an extractive QA head reads
+  each (question, passage) pair, and the answer is the best-scoring span over those passages.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from harness.errors import UserError
 from harness.formulations import EvalSettings
 from harness.tasks.base import Prediction, Row, Task
 
-HEADS = ("seq2seq",)
-ENCODER_INPUTS = ("input_ids", "attention_mask")  # no token_type_ids: seq2seq models do not take them
+HEADS = ("seq2seq", "retriever_reader")
+ENCODER_INPUTS = ("input_ids", "attention_mask")
+READER_MAX_LENGTH = 384  # the reader's window, as for SQuAD  # no token_type_ids: seq2seq models do not take them
 
 
 def encode_questions(model: Model, questions: Sequence[str], max_length: int) -> list[dict[str, list[int]]]:
@@ -32,7 +35,9 @@ def encode_questions(model: Model, questions: Sequence[str], max_length: int) ->
 def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
     """Generate an answer string for every row's question."""
     if model.head not in HEADS:
-        raise UserError(f"task {task.name} needs a seq2seq model (head seq2seq), the model is {model.head}")
+        raise UserError(f"task {task.name} needs a seq2seq or retriever_reader model, the model is {model.head}")
+    if model.head == "retriever_reader":
+        return retrieve_and_read(task, model, rows, settings)
     if settings.batch_size < 1:
         raise UserError(f"batch size must be >= 1, got {settings.batch_size}")
     features = encode_questions(model, [task.texts(r)[0] for r in rows], settings.length_for(task))
@@ -53,6 +58,26 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     if bar is not None:
         bar.close()
     return {task.uid(r): a for r, a in zip(rows, answers)}
+
+
+def retrieve_and_read(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
+    """Answer each question with the best span of its top-k retrieved passages."""
+    from harness.formulations.extractive import answer_spans
+    from harness.retrieval import TfidfRetriever, read_passages
+
+    passages = read_passages(model.folder)
+    questions = [task.texts(r)[0] for r in rows]
+    top = TfidfRetriever(passages).top_k(questions, settings.retrieval_top_k)
+    pairs = [(q, passages[p]) for q, hits in zip(questions, top) for p in hits]
+    answers = answer_spans(model, [q for q, _ in pairs], [c for _, c in pairs], settings, READER_MAX_LENGTH,
+                           desc=task.name)
+    preds: dict[str, Prediction] = {}
+    at = 0
+    for row, hits in zip(rows, top):
+        best = max(answers[at:at + len(hits)], key=lambda a: a.score)
+        preds[task.uid(row)] = best.text
+        at += len(hits)
+    return preds
 
 
 def _progress(total: int, desc: str):

@@ -61,7 +61,7 @@ def test_generative_predict_with_tiny_t5(mirror, tmp_path):
 def test_generative_predict_needs_a_seq2seq_head(mirror, tiny_bert):
     task = get_task("nq_open")
     model = load_model(tiny_bert("question_answering"), "question_answering")
-    with pytest.raises(UserError, match="needs a seq2seq model"):
+    with pytest.raises(UserError, match="needs a seq2seq or retriever_reader model"):
         formulation(task).predict(task, model, load_rows(task, mirror, limit=1), EvalSettings())
 
 

@@ -1,0 +1,90 @@
+"""How a board value reads on a page or in an exported table: display unit, scale, rounding, marks.
+
+Board values are already on their display scale for scores (x100); efficiency values are raw (bytes,
+parameters, FLOPs) and are scaled here. A missing value reads "not measured", never 0.
+"""
+
+from __future__ import annotations
+
+from harness.columns import Column, Value
+
+NOT_MEASURED = "not measured"
+# board column unit -> (divide by, unit shown in headers)
+SCALES = {
+    "parameters": (1e6, "M"),
+    "bytes": (float(2**20), "MiB"),
+    "FLOPs": (1e9, "GFLOPs"),
+    "ms": (1.0, "ms"),
+    "examples/s": (1.0, "examples/s"),
+    "kWh": (1.0, "kWh"),
+}
+SCORE_UNITS = ("points (0-100)", "points above the reference curve", "score points")
+# provenance -> (mark after the number, what the mark means); measured values carry no mark
+MARKS = {
+    "self-reported": ("*", "self-reported by the submitter, not measured here"),
+    "estimated": ("~", "estimated (no hardware energy counters)"),
+    "published": ("^", "published number from the literature, not measured here"),
+    "predictions": ("", "scored here from predictions the submitter supplied"),
+    "computed": ("", "computed here from other values"),
+}
+
+
+def display_unit(column: Column) -> str:
+    """The unit a column's cells are shown in: `M`, `MiB`, `GFLOPs`, `ms`, `0-100`, ..."""
+    if column.unit in SCALES:
+        return SCALES[column.unit][1]
+    if column.unit == "points (0-100)":
+        return "0-100"
+    if column.unit in SCORE_UNITS:
+        return "points"
+    return column.unit
+
+
+def scaled(column: Column, value: float | int | None) -> float | None:
+    """The value in the column's display unit (None stays None)."""
+    if value is None:
+        return None
+    return value / SCALES[column.unit][0] if column.unit in SCALES else float(value)
+
+
+def number(x: float) -> str:
+    """About three significant digits without exponents for ordinary magnitudes.
+
+    >>> [number(v) for v in (22.71, 4.386, 110.2, 1234.5, 0.000123)]
+    ['22.7', '4.39', '110', '1,234', '0.000123']
+    """
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 1 or a == 0:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def text(column: Column, value: float | int | None) -> str:
+    """A value as its cell reads, without provenance mark: scores with two decimals, `not measured` if None."""
+    if value is None:
+        return NOT_MEASURED
+    if column.unit == "points above the reference curve":
+        return f"{value:+.2f}"
+    if column.unit in SCORE_UNITS:
+        return f"{value:.2f}"
+    return number(scaled(column, value))  # type: ignore[arg-type]
+
+
+def mark(value: Value | None) -> str:
+    """The provenance mark of a cell ('' for measured values)."""
+    return MARKS.get(value.provenance, ("", ""))[0] if value is not None and value.value is not None else ""
+
+
+def exact(column: Column, value: float | int | None) -> str:
+    """The unscaled value with its stored unit, for tooltips: `22,713,216 parameters`."""
+    if value is None:
+        return NOT_MEASURED
+    if column.integer or (isinstance(value, float) and value.is_integer() and abs(value) >= 1000):
+        return f"{int(value):,} {column.unit}"
+    return f"{value:.6g} {column.unit}"
