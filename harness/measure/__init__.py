@@ -9,16 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import UserError
+from harness.registry import Registry
 
-MEASUREMENTS: dict[str, str] = {
-    "params": "harness.measure.params:count_params",
-    "size": "harness.measure.size:measure_size",
-    "flops": "harness.measure.flops:measure_flops",
-    "latency": "harness.measure.latency:measure_latency",
-    "memory": "harness.measure.memory:measure_memory",
-    "energy": "harness.measure.energy:measure_energy",
-    "environment": "harness.measure.environment:fingerprint",
-}
+MEASUREMENTS: Registry[Callable[..., Any]] = Registry("measurement")
+MEASUREMENTS.add("params", "harness.measure.params:count_params")
+MEASUREMENTS.add("size", "harness.measure.size:measure_size")
+MEASUREMENTS.add("flops", "harness.measure.flops:measure_flops")
+MEASUREMENTS.add("latency", "harness.measure.latency:measure_latency")
+MEASUREMENTS.add("memory", "harness.measure.memory:measure_memory")
+MEASUREMENTS.add("energy", "harness.measure.energy:measure_energy")
+MEASUREMENTS.add("environment", "harness.measure.environment:fingerprint")
 
 # Taken with every `harness evaluate` unless told otherwise: static, and cheap (under 2 s for a 6-layer model).
 DEFAULT_MEASUREMENTS = ("params", "size", "flops")
@@ -27,12 +27,7 @@ THROUGHPUT_BATCH_SIZE = 8
 
 def load_measurement(name: str) -> Callable[..., Any]:
     """The function registered under `name` in MEASUREMENTS, imported on first use."""
-    import importlib
-
-    if name not in MEASUREMENTS:
-        raise UserError(f"unknown measurement {name!r}; known: {', '.join(MEASUREMENTS)}")
-    module, _, attr = MEASUREMENTS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return MEASUREMENTS.get(name)
 
 
 def model_device(model: Any) -> Any:
