@@ -44,12 +44,12 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
     The inference runs under an EnergyTracker (settings in `energy`; {"off": True} disables it); `measure` names
     the static measurements (harness.measure.MEASUREMENTS) taken afterwards, at the task's real token lengths.
     """
-    from harness.records import record_path, write_record
+    from harness.records import SCHEMA_VERSION, record_path, write_record
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     record: dict[str, Any] = {
-        "schema_version": 1, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
+        "schema_version": SCHEMA_VERSION, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files)},
         "task": {"name": task_name}, "model": {"folder": str(ref.folder), "head": ref.head, "backend": ref.backend},
         "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
