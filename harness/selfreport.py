@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.records import SCHEMA_VERSION
 from harness.yamlcheck import Checker, read_yaml
 
 PREDICTIONS_FILE = "predictions.yaml"
@@ -136,7 +137,7 @@ def write_self_reported(report: SelfReport, task_name: str, track_id: str, *, da
 
     files = sha256_files(report.path)
     record: dict[str, Any] = {
-        "schema_version": 1, "harness_version": __version__, "kind": "self-reported", "hardware": HARDWARE,
+        "schema_version": SCHEMA_VERSION, "harness_version": __version__, "kind": "self-reported", "hardware": HARDWARE,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "submission": {"id": report.id, "sha256": combined_sha256(files), "files": files, "meta": report.meta},
         "task": {"name": task_name}, "metrics": {}, "status": "failed", "settings": {"limit": limit},
