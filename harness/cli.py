@@ -25,6 +25,7 @@ COMMANDS = (
     "harness.commands.run",
     "harness.commands.rank",
     "harness.commands.reference_curve",
+    "harness.commands.leaderboard",
 )
 
 

@@ -101,7 +101,8 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     wanted = [n for n in m.measure if n not in skip]
     settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
     energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
-    meta = {"name": sub.name, "team": sub.team or ", ".join(sub.authors), "methods": list(sub.methods), "paper": sub.paper}
+    meta = {"name": sub.name, "team": sub.team or ", ".join(sub.authors), "methods": list(sub.methods), "paper": sub.paper,
+            "code": sub.code, "base_model": sub.base_model, "teacher_model": sub.teacher_model, "description": sub.description}
     system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
     models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
     out = []

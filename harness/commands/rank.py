@@ -33,18 +33,25 @@ def parse_pairs(text: str, flag: str) -> list[tuple[str, str]]:
     return out
 
 
+def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
+    """Every record under RESULTS/records, sorted by path, each with its `path`; one bad record stops the read."""
+    from harness.errors import UserError
+    from harness.records import RECORD_SUFFIX, read_record
+
+    folder = results / "records"
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no records folder; run `harness run {track_id} --results {results}` first")
+    return [read_record(p) | {"path": str(p)} for p in sorted(folder.rglob(f"*{RECORD_SUFFIX}"))]
+
+
 def run(args: argparse.Namespace) -> int:
     """Read every record (one bad record stops the command), rank, print a table or JSON."""
     from harness.boardtext import render
     from harness.errors import UserError
     from harness.ranking import board_columns, rank
-    from harness.records import RECORD_SUFFIX, read_record
     from harness.tracks import get_track
 
     track = get_track(args.track, args.tracks)
-    folder = args.results / "records"
-    if not folder.is_dir():
-        raise UserError(f"{folder}: no records folder; run `harness run {track.id} --results {args.results}` first")
     weights = {}
     for key, value in parse_pairs(args.dynascore or "", "--dynascore"):
         try:
@@ -61,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     for cid in [*weights, *(c for p in pairs for c in p)]:
         if cid not in known or (cid == "dynascore" and cid in weights):
             raise UserError(f"unknown column {cid!r} for track {track.id}; known: {', '.join(known)}")
-    records = [read_record(p) | {"path": str(p)} for p in sorted(folder.rglob(f"*{RECORD_SUFFIX}"))]
+    records = read_results(args.results, track.id)
     board = rank(records, track, dynascore_weights=weights or None, rank_by_dynascore=bool(weights),
                  pareto_pairs=pairs)
     print(json.dumps(board.to_dict(), indent=2, sort_keys=True) if args.json else render(board))

@@ -50,8 +50,8 @@ def scaled(column: Column, value: float | int | None) -> float | None:
 def number(x: float) -> str:
     """About three significant digits without exponents for ordinary magnitudes.
 
-    >>> [number(v) for v in (22.71, 4.386, 110.2, 1234.5, 0.000123)]
-    ['22.7', '4.39', '110', '1,234', '0.000123']
+    >>> [number(v) for v in (22.71, 4.386, 110.2, 1234.5, 0.6, 0.000123)]
+    ['22.7', '4.39', '110', '1,234', '0.600', '0.000123']
     """
     a = abs(x)
     if a >= 1000:
@@ -62,6 +62,8 @@ def number(x: float) -> str:
         return f"{x:.1f}"
     if a >= 1 or a == 0:
         return f"{x:.2f}"
+    if a >= 0.01:
+        return f"{x:.3f}"
     return f"{x:.3g}"
 
 
@@ -88,3 +90,17 @@ def exact(column: Column, value: float | int | None) -> str:
     if column.integer or (isinstance(value, float) and value.is_integer() and abs(value) >= 1000):
         return f"{int(value):,} {column.unit}"
     return f"{value:.6g} {column.unit}"
+
+
+GROUP_ORDER = ("score", "efficiency", "utility", "task", "diagnostic")
+
+
+def ordered_columns(columns: tuple[Column, ...] | list[Column]) -> list[Column]:
+    """Display order on pages and in exports: aggregate scores, efficiency, Dynascore, then per-task scores."""
+    return sorted(columns, key=lambda c: GROUP_ORDER.index(c.group) if c.group in GROUP_ORDER else len(GROUP_ORDER))
+
+
+def header(column: Column) -> str:
+    """Column header text with its display unit: `Parameters (M)`, `cola (0-100)`."""
+    suffix = " (diagnostic)" if column.group == "diagnostic" else ""
+    return f"{column.label}{suffix} ({display_unit(column)})"

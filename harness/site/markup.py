@@ -57,7 +57,8 @@ def page(title: str, body: str, root: str, meta: Mapping[str, Any]) -> str:
 <main>
 {body}
 </main>
-<footer>Rendered from result records by harness {esc(meta.get("harness_version", ""))}; built {esc(meta.get("generated_at", ""))}. Static pages: they need no server and no network.</footer>
+<footer>Rendered from result records by harness {esc(meta.get("harness_version", ""))}; \
+built {esc(meta.get("generated_at", ""))}. Static pages: they need no server and no network.</footer>
 <script src="{prefix}assets/site.js"></script>
 </body>
 </html>

@@ -1,0 +1,342 @@
+"""`build_site(boards, records, meta)`: the static leaderboard site as {relative path: text or bytes}.
+
+Pure: it reads only its arguments (and the package's CSS and JS), so the same records give the same
+bytes; the one varying input is `meta["generated_at"]`, shown in page footers. `write_site` does the I/O.
+Layout: index.html, assets/, tracks/<track>/ (page, plots, exports), submissions/<submission>.html.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from harness.board import Leaderboard, Row
+from harness.columns import Column, Value
+from harness.records import safe_name
+from harness.site import cells
+from harness.site.markup import esc, facts, page, table
+
+Files = dict[str, "str | bytes"]
+MANIFEST = ".site-files"  # what the last write_site wrote, so a rebuild removes only its own stale files
+SIZE_COLUMNS = ("size_bytes", "system_bytes")
+KIND_BADGES = {"self-reported": "self-reported", "reference": "published"}
+
+
+@lru_cache(maxsize=None)
+def static(name: str) -> str:
+    """A file of harness/site/static (site.css, site.js)."""
+    return resources.files("harness.site").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def page_names(ids: Sequence[str]) -> dict[str, str]:
+    """Submission id -> page file stem: the id itself when it is file-safe, else a safe form plus a hash."""
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for sid in sorted(set(ids)):
+        base = safe_name(sid)
+        if base != sid or base.lower() in seen:
+            base = f"{base}-{hashlib.sha256(sid.encode('utf-8')).hexdigest()[:8]}"
+        seen.add(base.lower())
+        out[sid] = base
+    return out
+
+
+def track_folder(board: Leaderboard) -> str:
+    """The track's folder under tracks/."""
+    return f"tracks/{safe_name(board.track['id'])}"
+
+
+def build_site(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
+               *, workers: int = 1) -> Files:
+    """Every file of the site; `meta`: generated_at (the build timestamp) and harness_version.
+
+    `workers` > 1 draws the plots in that many forked processes meanwhile; the output is the same.
+    """
+    from harness.site.exports import export_board
+    from harness.site.plots import PlotJobs
+    from harness.site.submissions import submission_pages
+
+    ids = [r.submission for b in boards for r in b.rows] + [str(r["submission"]["id"]) for r in records]
+    names = page_names(ids)
+    files: Files = {"assets/site.css": static("site.css"), "assets/site.js": static("site.js")}
+    with PlotJobs(boards, workers) as jobs:
+        files["index.html"] = index_page(boards, records, names, meta)
+        for board in boards:
+            stem = safe_name(board.track["id"])
+            for ext, text in export_board(board).items():
+                files[f"{track_folder(board)}/{stem}.{ext}"] = text
+        for sid, text in submission_pages(boards, records, names, meta).items():
+            files[f"submissions/{names[sid]}.html"] = text
+        for i, board in enumerate(boards):
+            folder = track_folder(board)
+            plots = jobs.plots(i)
+            for p in plots:
+                if p.svg is not None and p.png is not None:
+                    files[f"{folder}/{p.name}.svg"] = p.svg
+                    files[f"{folder}/{p.name}.png"] = p.png
+            files[f"{folder}/index.html"] = track_page(board, names, plots, meta)
+    return dict(sorted(files.items()))
+
+
+def write_site(files: Mapping[str, str | bytes], out: Path) -> list[Path]:
+    """Write the files under `out` and delete files an earlier build wrote there that this one no longer has."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST
+    old = set(manifest.read_text(encoding="utf-8").split("\n")) if manifest.is_file() else set()
+    written = []
+    for rel, content in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="\n")
+        written.append(path)
+    for rel in sorted(old - set(files) - {""}):
+        stale = out / rel
+        if stale.is_file() and stale.resolve().is_relative_to(out.resolve()):
+            stale.unlink()
+    manifest.write_text("\n".join(files) + "\n", encoding="utf-8")
+    return written
+
+
+# ---------------------------------------------------------------- index
+
+
+def _date(stamp: str | None) -> str:
+    return f'<time datetime="{esc(stamp)}">{esc(stamp[:10])}</time>' if stamp else "never"
+
+
+def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
+    top = [r for r in board.rows if r.rank == 1]
+    if not top:
+        return "no ranked submission yet" if board.rows else "no submissions yet"
+    col = board.column(board.ranking["by"])
+    v = top[0].values.get(col.id)
+    value = f" ({esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))})"
+    return ", ".join(_sub_link(r, names, root) for r in top) + value
+
+
+def _sub_link(row: Row, names: Mapping[str, str], root: str) -> str:
+    return f'<a href="{root}submissions/{esc(names[row.submission])}.html">{esc(row.name)}</a>'
+
+
+def index_page(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], names: Mapping[str, str],
+               meta: Mapping[str, Any]) -> str:
+    """Every track with its leader, number of submissions and last run; then every submission."""
+    lines = []
+    for b in boards:
+        t = b.track
+        eligible = sum(1 for r in b.rows if r.eligible)
+        name = (f'<a class="track" href="{esc(track_folder(b))}/index.html">{esc(t["name"])}</a>'
+                f'<br><small><code>{esc(t["id"])}</code> · {esc(t["hardware"])}</small>')
+        count = f'<span data-v="{len(b.rows)}">{len(b.rows)}</span><small> ({eligible} eligible)</small>'
+        lines.append([name, _leaders(b, names, ""), count, _date(b.last_run)])
+    tracks = table(["Track", "Leader", "Submissions", "Last run"], lines, "plain tracks")
+    subs: dict[str, dict[str, Any]] = {}
+    for b in boards:
+        for r in b.rows:
+            s = subs.setdefault(r.submission, {"name": r.name, "team": r.team, "methods": r.methods, "tracks": []})
+            s["tracks"].append(r)
+    for rec in records:
+        sid = str(rec["submission"]["id"])
+        m = rec["submission"].get("meta") or {}
+        subs.setdefault(sid, {"name": str(m.get("name") or sid), "team": str(m.get("team") or ""),
+                              "methods": tuple(m.get("methods") or ()), "tracks": []})
+    sub_lines = [[(f'<a href="submissions/{esc(names[sid])}.html">{esc(s["name"])}</a>'
+                   f'<br><small><code>{esc(sid)}</code></small>'),
+                  esc(s["team"]), esc(", ".join(s["methods"])), str(len(s["tracks"]))]
+                 for sid, s in sorted(subs.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))]
+    body = (f"<h1>Which compressed model fits your budget?</h1>\n<p class=\"lead\">Every track ranks compressed NLP "
+            f"models by its own official rule; each track page has the table (sortable, filterable by method and "
+            f"by a parameter or size budget), score-against-cost plots with the Pareto front, and exports for "
+            f"papers. Numbers come from result records: measured here unless marked.</p>\n"
+            f"<h2>Tracks</h2>\n{tracks}\n<h2>Submissions ({len(subs)})</h2>\n"
+            f"{table(['Submission', 'Team', 'Methods', 'Tracks'], sub_lines, 'plain subs')}")
+    return page("Leaderboard", body, "", meta)
+
+
+# ---------------------------------------------------------------- track page
+
+
+def _th(col: Column) -> str:
+    better = "higher" if col.higher_is_better else "lower"
+    unit = cells.display_unit(col)
+    tip = f"{col.label}: {unit}, {better} is better. {col.convention}"
+    label = col.label + (" (diagnostic)" if col.group == "diagnostic" else "")
+    return (f'<th scope="col" data-type="num" data-better="{better}" data-col="{esc(col.id)}" title="{esc(tip)}">'
+            f'<button type="button">{esc(label)}<span class="unit">{esc(unit)}</span></button></th>')
+
+
+def _fixed_th(label: str, kind: str, col: str, tip: str, better: str = "") -> str:
+    extra = f' data-better="{better}"' if better else ""
+    return (f'<th scope="col" data-type="{kind}" data-col="{col}"{extra} title="{esc(tip)}">'
+            f'<button type="button">{esc(label)}</button></th>')
+
+
+def _td(col: Column, v: Value | None) -> str:
+    if v is None or v.value is None:
+        why = f"not measured: {v.detail}" if v is not None and v.detail else "not measured"
+        return f'<td class="nm" data-v="" title="{esc(why)}">{cells.NOT_MEASURED}</td>'
+    mark = cells.mark(v)
+    prov = esc(v.provenance)  # numbers, units and marks need no escaping; provenance and detail may
+    tip = f"{cells.exact(col, v.value)}; {prov}" + (f" ({esc(v.detail)})" if v.detail else "")
+    partial = '<small class="partial"> partial</small>' if "partial" in v.detail else ""
+    sup = f"<sup>{mark}</sup>" if mark else ""
+    return (f'<td class="num p-{prov.replace(" ", "-")}" data-v="{v.value!r}" title="{tip}">'
+            f'{cells.text(col, v.value)}{sup}{partial}</td>')
+
+
+def _status(row: Row) -> str:
+    notes = "".join(f"<li>{esc(n)}</li>" for n in row.notes)
+    notes = f'<ul class="notes">{notes}</ul>' if notes else ""
+    if row.eligible:
+        return f'<td class="status" data-v="0">eligible{notes}</td>'
+    broken = "".join(f"<li>{esc(b.message)}</li>" for b in row.broken)
+    return f'<td class="status" data-v="1"><strong>ineligible</strong><ul class="broken">{broken}</ul>{notes}</td>'
+
+
+def _badge(kind: str) -> str:
+    return f' <span class="badge b-{esc(kind)}">{esc(KIND_BADGES[kind])}</span>' if kind in KIND_BADGES else ""
+
+
+def _row(row: Row, columns: list[Column], names: Mapping[str, str], size_col: str | None) -> str:
+    classes = ["r", f"kind-{row.kind}"] + ([] if row.eligible else ["ineligible"])
+    params = row.values.get("params", Value(None, ""))
+    size = row.values.get(size_col or "", Value(None, ""))
+    raw = {"params": params.value, "size": size.value}
+    data = f' data-methods="{esc("|".join(row.methods))}"' + "".join(
+        f' data-{k}="{"" if v is None else repr(v)}"' for k, v in raw.items())
+    rank = (f'<td class="num rank" data-v="{row.rank}">{row.rank}</td>' if row.rank is not None
+            else '<td class="num rank" data-v="" title="not ranked">-</td>')
+    why = "" if row.eligible else f'<div class="why">ineligible: {esc("; ".join(b.message for b in row.broken))}</div>'
+    team = f" · {esc(row.team)}" if row.team else ""
+    sub = (f'<td class="sub" data-v="{esc(row.name.lower())}">{_sub_link(row, names, "../../")}{_badge(row.kind)}'
+           f'<br><small><code>{esc(row.submission)}</code>{team}</small>{why}</td>')
+    method = f'<td data-v="{esc(",".join(row.methods))}">{esc(", ".join(row.methods)) or "-"}</td>'
+    values = "".join(_td(c, row.values.get(c.id)) for c in columns)
+    return f'<tr class="{" ".join(classes)}"{data}>{rank}{sub}{method}{values}{_status(row)}</tr>'
+
+
+def _filters(board: Leaderboard, size_col: str | None) -> str:
+    methods = sorted({m for r in board.rows for m in r.methods})
+    options = "".join(f'<option value="{esc(m)}">{esc(m)}</option>' for m in methods)
+    parts = [f'<label>Method family <select name="method"><option value="">all</option>{options}</select></label>']
+    if any(c.id == "params" for c in board.columns):
+        parts.append('<label>At most <input type="number" name="max-params" min="0" step="any" '
+                     'placeholder="any"> M parameters</label>')
+    if size_col:
+        label = board.column(size_col).label.lower()
+        parts.append(f'<label>At most <input type="number" name="max-size" min="0" step="any" placeholder="any"> '
+                     f'MiB {esc(label)}</label>')
+    parts.append('<label><input type="checkbox" name="hide-ineligible"> hide ineligible</label>')
+    return (f'<form class="filters" data-table="board" autocomplete="off">{"".join(parts)}'
+            f'<output class="count" aria-live="polite"></output></form>'
+            '<p class="hint">Click a column header to sort. A budget hides rows whose value was not measured. '
+            'Hover a header for its unit and measurement convention, a cell for the exact value and its source.</p>')
+
+
+def _legend(columns: list[Column]) -> str:
+    marks = "".join(f"<li><sup>{esc(m)}</sup> {esc(why)}</li>" for m, why in
+                    (v for v in cells.MARKS.values() if v[0]))
+    kinds = ('<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
+             '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
+             'predictions, other numbers as declared</li>'
+             '<li><span class="swatch ineligible"></span> ineligible: greyed, with the broken rule</li>'
+             '<li><span class="swatch kind-reference"></span> published reference rows, apart and never ranked</li>')
+    conv = "".join(f"<dt>{esc(c.label)} <span class=\"unit\">{esc(cells.display_unit(c))}</span></dt>"
+                   f"<dd>{esc(c.convention)}; {'higher' if c.higher_is_better else 'lower'} is better</dd>"
+                   for c in columns if c.group != "task")
+    return (f'<div class="legend"><ul class="marks">{marks}<li>not measured: no value (never shown as 0)</li></ul>'
+            f'<ul class="kinds">{kinds}</ul></div>'
+            f'<details class="conventions" open><summary>Units and measurement conventions</summary>'
+            f'<dl>{conv}<dt>task columns <span class="unit">0-100</span></dt><dd>each task\'s score x100 (a two-'
+            f'metric task scores their mean); hover a cell for its metrics</dd></dl></details>')
+
+
+def _reference_table(board: Leaderboard) -> str:
+    if not board.reference_rows:
+        return ""
+    shown = [c for c in cells.ordered_columns(board.columns)
+             if any(c.id in r.values for r in board.reference_rows)]
+    head = "".join(f'<th scope="col" title="{esc(c.convention)}">{esc(c.label)}<span class="unit">'
+                   f'{esc(cells.display_unit(c))}</span></th>' for c in shown)
+    rows = "".join(f'<tr class="kind-reference"><td>{esc(r.name)}{_badge("reference")}</td>'
+                   + "".join(_td(c, r.values.get(c.id)) for c in shown)
+                   + f"<td><small>{esc(r.source)}</small></td></tr>" for r in board.reference_rows)
+    return (f'<section id="reference"><h2>Published reference rows</h2><p>Numbers from the literature, as printed; '
+            f'not measured here and never ranked. Their averaging rules differ (see each cell).</p>'
+            f'<div class="scroll"><table class="reference"><thead><tr><th scope="col">Model</th>{head}'
+            f'<th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table></div></section>')
+
+
+def _plots(board: Leaderboard, plots: Sequence[Any], names: Mapping[str, str]) -> str:
+    if not plots:
+        return ""
+    by_id = {r.submission: r for r in board.rows}
+    out = []
+    for p in plots:
+        pair = next((q for q in board.pareto if q.id == p.pair), None)
+        front = ", ".join(esc(by_id[s].name) for s in pair.front) if pair and pair.front else ""
+        front_text = f"<br>Pareto front: {front}" if pair and front else (
+            "<br>Pareto front: no eligible point" if pair else "")
+        if p.svg is None:
+            out.append(f'<figure class="plot empty"><figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}'
+                       f'{front_text}</figcaption></figure>')
+            continue
+        out.append(f'<figure class="plot"><img src="{esc(p.name)}.svg" alt="{esc(p.title)}" width="720" height="440">'
+                   f'<figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}.{front_text}<br>'
+                   f'<a href="{esc(p.name)}.svg">SVG</a> · <a href="{esc(p.name)}.png">PNG</a></figcaption></figure>')
+    return ('<section id="plots"><h2>Score against cost</h2><div class="plots">' + "\n".join(out)
+            + "</div></section>")
+
+
+def _track_facts(board: Leaderboard) -> str:
+    t, c = board.track, board.track.get("cutoffs") or {}
+    rules = []
+    if c.get("max_params") is not None:
+        rules.append(f"at most {c['max_params']:,} parameters")
+    if c.get("max_bytes") is not None:
+        rules.append(f"system size at most {c['max_bytes']:,} bytes")
+    if c.get("min_score") is not None:
+        rules.append(f"score at least {c['min_score']:g}")
+    if c.get("require_all_tasks"):
+        rules.append("every task evaluated")
+    rules.append(f"{t['hardware']} hardware")
+    tasks = ", ".join(f"{x['task']} ({x['split']})" for x in t.get("tasks", []))
+    return facts([("Ranking", esc(board.ranking["rule"])), ("Eligibility", esc("; ".join(rules))),
+                  ("Tasks", esc(tasks)), ("Source", esc(t.get("source"))),
+                  ("Last run", _date(board.last_run)), ("Records read", str(board.generated_from))])
+
+
+def track_page(board: Leaderboard, names: Mapping[str, str], plots: Sequence[Any], meta: Mapping[str, Any]) -> str:
+    """One track: facts, the filterable sortable table, legend, plots, reference rows, exports."""
+    t = board.track
+    stem = safe_name(t["id"])
+    columns = cells.ordered_columns(board.columns)
+    size_col = next((c for c in SIZE_COLUMNS if any(col.id == c for col in board.columns)), None)
+    head = (_fixed_th("Rank", "num", "rank", "rank by the track's rule; ties share a rank", "lower")
+            + _fixed_th("Submission", "text", "submission", "display name, id and team")
+            + _fixed_th("Method", "text", "method", "compression method family")
+            + "".join(_th(c) for c in columns)
+            + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value"))
+    rows = "\n".join(_row(r, columns, names, size_col) for r in board.rows)
+    notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes)
+    board_html = (f'<div class="scroll"><table class="board" id="board"><thead><tr>{head}</tr></thead>'
+                  f'<tbody>\n{rows}\n</tbody></table></div>' if board.rows else
+                  f'<p class="empty">No records for this track yet: run <code>harness run {esc(t["id"])}</code>.</p>')
+    exports = " · ".join(f'<a href="{esc(stem)}.{ext}">{label}</a>' for ext, label in
+                         (("csv", "CSV"), ("json", "JSON"), ("md", "Markdown"), ("tex", "LaTeX (booktabs)")))
+    body = (f'<h1>{esc(t["name"])}</h1><p class="lead">{esc(t.get("description"))}</p>{_track_facts(board)}'
+            + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
+            + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col) if board.rows else ""}'
+            f'{board_html}{_legend(columns)}</section>'
+            + _plots(board, plots, names) + _reference_table(board)
+            + f'<section id="exports"><h2>Exports</h2><p>{exports}</p><p class="hint">CSV and JSON keep raw values '
+            f'in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100); Markdown and LaTeX use the '
+            f'display units above, best eligible value per column in bold.</p></section>')
+    return page(t["name"], body, "../..", meta)

@@ -1,0 +1,184 @@
+"""Per-track exports built with pandas: CSV and JSON (raw values, stored units) and Markdown and LaTeX
+tables (display units, best value per column in bold, booktabs rules) for papers.
+
+`read_csv_export` reads a CSV export back into the DataFrame `board_frame` built it from.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.board import Leaderboard, Row
+from harness.columns import Column
+from harness.site import cells
+
+TEXT_COLUMNS = ("submission", "name", "team", "kind", "methods", "broken", "notes", "provenance", "source", "last_run")
+DTYPES = {"rank": "Int64", "eligible": "boolean", **{c: "string" for c in TEXT_COLUMNS}}
+LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+LATEX_MARKS = {"*": r"$^{*}$", "~": r"$^{\sim}$", "^": r"$^{\dagger}$"}
+MARKDOWN_MARKS = {"*": r"\*", "~": r"\~", "^": "^"}
+LEGEND = ("* self-reported by the submitter; ~ estimated (no energy counters); ^ published in the literature "
+          "(not measured here); not measured = no value (never 0). Bold: best among eligible submissions.")
+
+
+def _text(value: str) -> str | None:
+    return value if value else None
+
+
+def _provenance(row: Row, columns: list[Column]) -> str:
+    return "; ".join(f"{c.id}: {row.values[c.id].provenance}" for c in columns
+                     if c.id in row.values and row.values[c.id].value is not None
+                     and row.values[c.id].provenance != "measured")
+
+
+def board_frame(board: Leaderboard) -> Any:
+    """One line per submission, then the published reference rows; values in their stored units (NaN: not measured)."""
+    import pandas as pd
+
+    columns = cells.ordered_columns(board.columns)
+    lines = []
+    for row in (*board.rows, *board.reference_rows):
+        line: dict[str, Any] = {
+            "rank": row.rank, "submission": row.submission, "name": _text(row.name), "team": _text(row.team),
+            "kind": row.kind, "methods": _text(";".join(row.methods)), "eligible": row.eligible,
+            "broken": _text("; ".join(b.message for b in row.broken)), "notes": _text("; ".join(row.notes)),
+        }
+        for c in columns:
+            v = row.values.get(c.id)
+            line[c.id] = None if v is None or v.value is None else float(v.value)
+        line.update(provenance=_text(_provenance(row, columns)), source=_text(row.source), last_run=row.last_run)
+        lines.append(line)
+    order = ["rank", "submission", "name", "team", "kind", "methods", "eligible", "broken", "notes",
+             *(c.id for c in columns), "provenance", "source", "last_run"]
+    frame = pd.DataFrame(lines, columns=order)
+    for c in columns:
+        frame[c.id] = frame[c.id].astype("float64")
+    return frame.astype(DTYPES)
+
+
+def read_csv_export(source: Any) -> Any:
+    """A CSV export as the DataFrame it was written from (nullable ints, booleans and strings; floats exact)."""
+    import pandas as pd
+
+    return pd.read_csv(source, dtype=DTYPES, keep_default_na=False, na_values=[""])
+
+
+def latex_escape(text: str) -> str:
+    r"""Text safe inside a LaTeX table cell.
+
+    >>> latex_escape("a_b & 50% ~$x^2$")
+    'a\\_b \\& 50\\% \\textasciitilde{}\\$x\\textasciicircum{}2\\$'
+    """
+    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+def markdown_escape(text: str) -> str:
+    r"""Text safe inside a Markdown table cell: pipes, emphasis and raw HTML neutralised.
+
+    >>> markdown_escape("<b>a|b_c</b>")
+    '&lt;b&gt;a\\|b\\_c&lt;/b&gt;'
+    """
+    out = text.replace("\\", "\\\\")
+    for ch in "`*_[]#~|":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _best(board: Leaderboard, column: Column) -> float | None:
+    values = [r.values[column.id].value for r in board.rows
+              if r.eligible and column.id in r.values and r.values[column.id].value is not None]
+    if not values:
+        return None
+    return max(values) if column.higher_is_better else min(values)  # type: ignore[type-var]
+
+
+def _grid(board: Leaderboard) -> tuple[list[str], list[list[tuple[str, bool, str]]], list[Row]]:
+    """Headers and, per row, (text, best?, mark) per value column: what both paper tables show."""
+    columns = [(c, _best(board, c)) for c in cells.ordered_columns(board.columns)]
+    grid, rows = [], [*board.rows, *board.reference_rows]
+    for row in rows:
+        line = []
+        for c, best in columns:
+            v = row.values.get(c.id)
+            if v is None or v.value is None:
+                line.append((cells.NOT_MEASURED, False, ""))
+            else:  # digits, sign, comma and point: nothing to escape
+                line.append((cells.text(c, v.value), bool(row.eligible) and v.value == best, cells.mark(v)))
+        grid.append(line)
+    return [cells.header(c) for c, _ in columns], grid, rows
+
+
+def display_frame(board: Leaderboard, style: str, grid: Any = None) -> Any:
+    """The table for papers as strings (`style` latex or markdown): display units, marks, bold best values."""
+    import pandas as pd
+
+    escape = latex_escape if style == "latex" else markdown_escape
+    marks = LATEX_MARKS if style == "latex" else MARKDOWN_MARKS
+    bold = (lambda s: r"\textbf{" + s + "}") if style == "latex" else (lambda s: f"**{s}**")
+    heads, cells_grid, rows = grid or _grid(board)
+    lines = []
+    for row, values in zip(rows, cells_grid):
+        eligible = ("reference" if row.eligible is None else "yes" if row.eligible
+                    else escape("no: " + "; ".join(b.rule for b in row.broken)))
+        lines.append([str(row.rank) if row.rank is not None else "-",
+                      escape(row.name + (" (self-reported)" if row.kind == "self-reported"
+                                         and "self-reported" not in row.name.lower() else "")),
+                      escape(", ".join(row.methods) or ("published" if row.kind == "reference" else ""))]
+                     + [(bold(text) if best else text) + marks.get(mark, "") for text, best, mark in values]
+                     + [eligible])
+    header = [escape(h) for h in ["Rank", "Submission", "Method", *heads, "Eligible"]]
+    return pd.DataFrame(lines, columns=header, dtype="object")
+
+
+def to_latex(board: Leaderboard, grid: Any = None) -> str:
+    """A booktabs table (\\toprule, \\midrule, \\bottomrule) in a table float, reference rows below their own rule.
+
+    Rows are joined with pandas string operations: `DataFrame.to_latex` (via Styler) takes seconds on 1,000 rows.
+    """
+    frame = display_frame(board, "latex", grid)
+    t = board.track
+    caption = latex_escape(f"{t['name']} (track {t['id']}, {t['hardware']}): {board.ranking['rule']}. {LEGEND}")
+    lines = (frame.agg(" & ".join, axis=1) + r" \\").tolist() if len(frame) else []
+    if board.rows and board.reference_rows:
+        lines.insert(len(board.rows), r"\midrule")
+    spec = "r" + "l" * 2 + "r" * (len(frame.columns) - 4) + "l"
+    return "\n".join([r"\begin{table}", r"\centering", rf"\caption{{{caption}}}", rf"\label{{tab:{_label(t['id'])}}}",
+                      rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(frame.columns) + r" \\", r"\midrule",
+                      *lines, r"\bottomrule", r"\end{tabular}", r"\end{table}", ""])
+
+
+def _label(track_id: str) -> str:
+    """A LaTeX label from a track id (letters, digits, hyphens)."""
+    return "".join(ch if ch.isalnum() else "-" for ch in track_id)
+
+
+def to_markdown(board: Leaderboard, grid: Any = None) -> str:
+    """A Markdown (GitHub) table with a title line, the ranking rule and the legend."""
+    frame = display_frame(board, "markdown", grid)
+    t = board.track
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---:" if i == 0 or 3 <= i < len(frame.columns) - 1 else ":---"
+                          for i in range(len(frame.columns))) + "|"
+    body = ("| " + frame.agg(" | ".join, axis=1) + " |").tolist() if len(frame) else []
+    return "\n".join([f"### {markdown_escape(t['name'])} (track {markdown_escape(t['id'])})", "",
+                      markdown_escape(board.ranking["rule"]), "", head, rule, *body, "", markdown_escape(LEGEND), ""])
+
+
+def to_json(board: Leaderboard, frame: Any = None) -> str:
+    """Track, columns (with units and conventions) and rows (the CSV's content, via pandas) as one JSON document."""
+    frame = board_frame(board) if frame is None else frame
+    columns = [{"id": c.id, "label": c.label, "unit": c.unit, "higher_is_better": c.higher_is_better,
+                "convention": c.convention} for c in cells.ordered_columns(board.columns)]
+    head = {"track": {k: board.track[k] for k in ("id", "name", "hardware", "source")}, "ranking": board.ranking,
+            "last_run": board.last_run, "columns": columns}
+    text = json.dumps(head, indent=1, ensure_ascii=False)
+    return text[:-2] + ',\n "rows": ' + frame.to_json(orient="records", force_ascii=False) + "\n}\n"
+
+
+def export_board(board: Leaderboard) -> dict[str, str]:
+    """The four exports of one track: {"csv": ..., "json": ..., "md": ..., "tex": ...}."""
+    frame, grid = board_frame(board), _grid(board)
+    return {"csv": frame.to_csv(index=False, lineterminator="\n"), "json": to_json(board, frame),
+            "md": to_markdown(board, grid), "tex": to_latex(board, grid)}

@@ -1,0 +1,100 @@
+"""End to end in headless Chromium over file:// URLs: index -> track page, sort, filter, submission page, screenshot.
+
+Uses Debian's `chromium` through Playwright (no browser download); skipped only where either is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.site.build import write_site
+from site_records import XSS, built_site
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="playwright (Python) is not installed: pip install playwright")
+if not Path(CHROMIUM).is_file():
+    pytest.skip("no Chromium at /usr/bin/chromium: apt-get install chromium", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("browser") / "site"
+    write_site(built_site(tmp_path_factory).files, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def visible_ids(page) -> list[str]:
+    return page.locator("#board tbody tr").evaluate_all(
+        "rows => rows.filter(r => !r.hidden).map(r => r.querySelector('small code').textContent)")
+
+
+def test_browse_sort_filter_and_open_a_submission(site, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.goto((site / "index.html").as_uri())
+    assert page.locator("h1").inner_text().startswith("Which compressed model")
+    page.get_by_role("link", name="Fixture track", exact=True).click()
+    page.wait_for_url("**/tracks/fixture/index.html")
+    assert visible_ids(page) == ["alpha", "beta", "selfrep", "gamma", "xss", "big"]
+    assert page.locator("form.filters output").inner_text() == "6 of 6 submissions shown"
+
+    page.click("th[data-col=params] button")  # fewer parameters is better: ascending first
+    assert visible_ids(page) == ["xss", "beta", "selfrep", "gamma", "alpha", "big"]
+    assert page.get_attribute("th[data-col=params]", "aria-sort") == "ascending"
+    page.click("th[data-col=params] button")
+    assert visible_ids(page) == ["big", "alpha", "gamma", "selfrep", "beta", "xss"]
+    page.click("th[data-col=latency_ms] button")  # not measured stays last in both directions
+    assert visible_ids(page) == ["xss", "beta", "alpha", "big", "selfrep", "gamma"]
+    page.click("th[data-col=latency_ms] button")
+    assert visible_ids(page) == ["big", "alpha", "beta", "xss", "selfrep", "gamma"]
+    page.click("th[data-col=score] button")  # higher score is better: descending first
+    assert visible_ids(page)[:2] == ["big", "alpha"]
+
+    page.select_option("select[name=method]", "quantization")
+    assert visible_ids(page) == ["beta"]
+    page.select_option("select[name=method]", "")
+    page.fill("input[name=max-params]", "12")
+    assert sorted(visible_ids(page)) == ["beta", "xss"]
+    assert page.locator("form.filters output").inner_text() == "2 of 6 submissions shown"
+    page.fill("input[name=max-params]", "")
+    page.check("input[name=hide-ineligible]")
+    assert "big" not in visible_ids(page) and len(visible_ids(page)) == 5
+    page.uncheck("input[name=hide-ineligible]")
+    page.click("th[data-col=rank] button")
+    assert visible_ids(page)[:5] == ["alpha", "beta", "selfrep", "gamma", "xss"]
+
+    title = page.get_attribute("th[data-col=params]", "title")
+    assert "M, lower is better" in title and "unique parameter tensors" in title
+    assert page.locator("tr.ineligible").count() == 1 and page.locator("tr.kind-self-reported").count() == 1
+    assert page.locator("tr.kind-reference").count() == 1
+    assert page.locator("a", has_text=XSS).count() == 1  # shown as text, not run
+    assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    shot = tmp_path / "track-page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    page.get_by_role("link", name="Alpha-6L", exact=True).click()
+    page.wait_for_url("**/submissions/alpha.html")
+    assert page.locator("h1").inner_text() == "Alpha-6L"
+    assert page.locator("text=FLOPs per module").count() == 1
+    page.goto((site / "submissions" / "xss.html").as_uri())
+    assert page.locator("h1").inner_text() == XSS
+    assert problems == []
+    page.close()

@@ -1,0 +1,192 @@
+"""The static site from a fixture set of records: index, track tables (contents and order), submission pages,
+plots, escaping of everything a submitter wrote, determinism, writing, the CLI and --serve."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.site.build import build_site, write_site
+from site_records import META, ORDER, XSS, built_site
+
+REPO = Path(__file__).resolve().parents[2]
+STAMP = "2026-03-01T12:00:00+00:00"
+EPOCH = "1772366400"  # STAMP as seconds since 1970
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return built_site(tmp_path_factory)
+
+
+def text(built, path: str) -> str:
+    content = built.files[path]
+    return content if isinstance(content, str) else content.decode("utf-8")
+
+
+def board_rows(html: str) -> list[str]:
+    """The submission rows of a track page's ranking table, in page order."""
+    table = html.split('id="board"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr class="r [^"]*"[^>]*>.*?</tr>', table)
+
+
+def row_id(row: str) -> str:
+    return re.search(r"<small><code>(.*?)</code>", row).group(1)
+
+
+def test_index_lists_every_track_with_leader_submissions_and_last_run(built):
+    index = text(built, "index.html")
+    assert '<a class="track" href="tracks/fixture/index.html">Fixture track</a>' in index
+    assert "ELUE fixture track" in index
+    line = index.split("Fixture track</a>", 1)[1].split("</tr>", 1)[0]
+    assert '<a href="submissions/alpha.html">Alpha-6L</a>' in line and "Mean score 90.50 0-100" in line
+    assert ">6</span><small> (5 eligible)</small>" in line
+    assert '<time datetime="2026-01-01T00:00:00+00:00">2026-01-01' in line
+    assert STAMP in index  # the build timestamp, in the footer
+
+
+def test_track_table_rows_in_rank_order_with_units_and_kinds(built):
+    page = text(built, "tracks/fixture/index.html")
+    rows = board_rows(page)
+    assert [row_id(r) for r in rows] == ORDER
+    ranks = [re.search(r'class="num rank" data-v="(\d*)"', r).group(1) for r in rows]
+    assert ranks == ["1", "2", "3", "4", "5", ""]
+    by_id = dict(zip(ORDER, rows))
+    alpha = by_id["alpha"]
+    assert ">90.50<" in alpha and ">30.0<" in alpha and ">92.00<" in alpha  # score, params (M), sst2 x100
+    assert 'data-v="92.0"' in alpha and "eligible" in alpha and "distillation" in alpha
+    assert '<td class="nm" data-v=""' in by_id["gamma"] and ">not measured<" in by_id["gamma"]  # latency: never 0
+    assert "<sup>~</sup>" in by_id["beta"]  # estimated energy
+    selfrep = by_id["selfrep"]
+    assert 'class="r kind-self-reported"' in selfrep and "b-self-reported" in selfrep and ">15.0<sup>*</sup>" in selfrep
+    big = by_id["big"]
+    assert "ineligible" in big.split(">", 1)[0] and "parameters 50,000,000 &gt; 40,000,000" in big
+    head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    for label, unit in (("Parameters", "M"), ("Model size", "MiB"), ("FLOPs per example", "GFLOPs"),
+                        ("Latency p50, batch 1", "ms"), ("Energy (total_power)", "kWh"), ("Mean score", "0-100")):
+        assert f'{label}<span class="unit">{unit}</span>' in head
+    assert "unique parameter tensors" in head  # measurement convention in the header tooltip
+    assert '<option value="quantization">quantization</option>' in page and 'name="max-params"' in page
+    reference = page.split('id="reference"', 1)[1]
+    assert "Paper BERT" in reference and "b-reference" in reference and ">110<sup>^</sup>" in reference
+    for ext in ("csv", "json", "md", "tex"):
+        assert f'href="fixture.{ext}"' in page and f"tracks/fixture/fixture.{ext}" in built.files
+
+
+def test_submitter_text_is_escaped_and_only_http_links_are_links(built):
+    pages = {k: text(built, k) for k in built.files if k.endswith(".html")}
+    for path, html in pages.items():
+        assert XSS not in html, path
+        assert not re.search(r'href="\s*javascript:', html, re.IGNORECASE), path
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escaped in pages["tracks/fixture/index.html"] and escaped in pages["index.html"]
+    xss = pages["submissions/xss.html"]
+    assert f"<h1>{escaped}</h1>" in xss and "javascript:alert(1)" in xss  # the bad link shows as text only
+    assert '<a href="https://example.org/code?a=1&amp;b=2" rel="nofollow noopener noreferrer">' in xss
+    assert "Gamma_pruned 50%" in pages["tracks/fixture/index.html"] and "Beta|int8" in pages["index.html"]
+    for path, content in built.files.items():
+        if path.endswith(".svg"):
+            assert b"<script" not in content, path
+
+
+def test_submission_page_has_metadata_results_measurements_environment_and_digests(built):
+    page = text(built, "submissions/alpha.html")
+    for expected in ("<h1>Alpha-6L</h1>", "bert-base-uncased", "bert-large-uncased", "Lab &amp; Co",
+                     '<a href="https://arxiv.org/abs/1234.5678"', "Alpha-6L: a compressed BERT",
+                     '<a href="../tracks/fixture/index.html">Fixture track</a>', "92.00", "accuracy 88.00 · f1 90.00",
+                     "FLOPs per module (one example of 128 tokens)", "RAPL package counters",
+                     "unique parameter tensors",
+                     "Test CPU 9000", "ab" * 32, "cd" * 32, "model/model.safetensors", "batch_size"):
+        assert expected in page, expected
+    modules = re.findall(r"<code>(bert\.encoder\.layer\.\d+)</code>", page)
+    assert modules == ["bert.encoder.layer.0", "bert.encoder.layer.1", "bert.encoder.layer.10"]  # natural order
+    selfrep = text(built, "submissions/selfrep.html")
+    assert "b-self-reported" in selfrep and "Operating points" in selfrep and "exit 2" in selfrep
+    assert "15,000,000" in selfrep and "No environment fingerprint recorded" in selfrep
+
+
+def test_plots_are_svg_and_png_embedded_with_the_front_and_the_elue_curve(built):
+    files = built.files
+    for name in ("score-vs-params", "score-vs-flops", "score-vs-latency_ms", "score-vs-size_bytes",
+                 "score-vs-energy_kwh"):
+        assert files[f"tracks/fixture/{name}.svg"].startswith(b"<?xml")
+        assert files[f"tracks/fixture/{name}.png"].startswith(b"\x89PNG")
+    page = text(built, "tracks/fixture/index.html")
+    assert '<img src="score-vs-params.svg"' in page and 'href="score-vs-params.png"' in page
+    assert "Pareto front: &lt;script&gt;alert(1)&lt;/script&gt;, Beta|int8, Alpha-6L" in page
+    elue = files["tracks/elue-fixture/score-vs-flops.svg"]
+    assert b"ELUE reference: hand-made curve (mean over tasks)" in elue
+    assert "tracks/elue-fixture/elue-points.svg" in files
+    assert b"<dc:date>" not in elue  # no date in the metadata
+
+
+def test_same_records_give_the_same_bytes_but_the_timestamp(built):
+    again = build_site(built.boards, built.records, META)
+    assert again == built.files
+    later = build_site(built.boards, built.records, {**META, "generated_at": "2027-12-31T23:59:59+00:00"})
+    assert later.keys() == built.files.keys()
+    changed = [k for k in later if later[k] != built.files[k]]
+    assert changed and all(k.endswith(".html") for k in changed)
+    for k in changed:
+        assert later[k].replace("2027-12-31T23:59:59+00:00", STAMP) == built.files[k]
+
+
+def test_write_site_removes_only_its_own_stale_files(tmp_path):
+    out = tmp_path / "site"
+    write_site({"a.html": "a", "tracks/t/b.csv": "b"}, out)
+    (out / "mine.txt").write_text("a user's file")
+    write_site({"a.html": "A"}, out)
+    assert (out / "a.html").read_text() == "A" and not (out / "tracks/t/b.csv").exists()
+    assert (out / "mine.txt").exists()
+
+
+def test_cli_builds_the_same_site_in_another_process_and_serves_it(built, tmp_path):
+    out = tmp_path / "site"
+    env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "PYTHONHASHSEED": "123"}
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "leaderboard", "--results", str(built.results),
+                             "--tracks", str(built.tracks), "--out", str(out), "--serve"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("wrote ") and "2 tracks and 6 submissions" in lines[0], lines
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", lines[1]).group(1)
+        with urllib.request.urlopen(url + "tracks/fixture/index.html", timeout=10) as response:
+            served = response.read()
+        assert served == (out / "tracks/fixture/index.html").read_bytes()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, proc.stderr.read()
+    from harness import __version__
+
+    expected = build_site(built.boards, built.records, {**META, "harness_version": __version__})
+    written = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert written.pop(".site-files").decode().split() == list(expected)
+    assert written == {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in expected.items()}
+
+
+def test_help_imports_neither_matplotlib_nor_pandas():
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "harness", "--help"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0 and "leaderboard" in out.stdout
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
+    assert not imported & {"matplotlib", "pandas", "torch"}
+
+
+def test_a_board_without_rows_still_gets_a_page(built):
+    empty = replace(built.boards[0], rows=(), pareto=(), last_run=None)
+    files = build_site([empty], [], META)
+    page = files[f"tracks/{empty.track['id']}/index.html"]
+    assert "No records for this track yet" in page and "no submissions yet" in files["index.html"]
