@@ -33,6 +33,7 @@ class ModelRef:
     allow_pickle: bool = False
     sha256: str = ""  # digest of the submission's files, when it came from a submission folder
     files: tuple[tuple[str, str], ...] = ()  # (relative path, sha256) of the evaluated files
+    meta: tuple[tuple[str, Any], ...] = ()  # the submission's metadata (name, team, methods, links), for pages
 
 
 def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSettings(), *,
@@ -50,7 +51,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
     t0 = time.perf_counter()
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
-        "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files)},
+        "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
         "task": {"name": task_name}, "model": {"folder": str(ref.folder), "head": ref.head, "backend": ref.backend},
         "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
         "environment": _environment(settings),

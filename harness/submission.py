@@ -159,6 +159,13 @@ def check_submission(path: str | Path, *, allow_pickle: bool = False, load_model
     return problems
 
 
+def submission_meta(sub: Submission) -> dict[str, Any]:
+    """What a record keeps of a submission's metadata, for ranking by method family and for its page."""
+    return {"name": sub.name, "team": sub.team or ", ".join(sub.authors), "methods": list(sub.methods),
+            "paper": sub.paper, "code": sub.code, "base_model": sub.base_model, "teacher_model": sub.teacher_model,
+            "description": sub.description}
+
+
 def sha256_files(path: str | Path) -> dict[str, str]:
     """sha256 of every file under `path` (hidden files and folders skipped), keyed by sorted posix relative path."""
     root = Path(path)

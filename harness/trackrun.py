@@ -101,8 +101,6 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     wanted = [n for n in m.measure if n not in skip]
     settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
     energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
-    meta = {"name": sub.name, "team": sub.team or ", ".join(sub.authors), "methods": list(sub.methods), "paper": sub.paper,
-            "code": sub.code, "base_model": sub.base_model, "teacher_model": sub.teacher_model, "description": sub.description}
     system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
     models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
     out = []
@@ -121,7 +119,6 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
         record.update(measurements=measurements, hardware=HARDWARE_CPU,
                       track_run={"track": track.id, "measurement": _plain(m), "skipped": list(skip)},
                       declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
-        record["submission"]["meta"] = meta
         write_record(record, path)
         out.append(record | {"path": str(path)})
     return out

@@ -44,6 +44,7 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
     assert record["settings"]["limit"] == 24 and record["settings"]["batch_size"] == 5
     assert set(record["metrics"]) == {"accuracy"} and 0 <= record["score"] <= 1
     assert record["submission"]["sha256"] and "model/model.safetensors" in record["submission"]["files"]
+    assert record["submission"]["meta"]["methods"] == ["other"] and record["submission"]["meta"]["team"] == "tests"
     assert record["environment"]["python"] and record["duration_s"] > 0
     m = record["measurements"]
     assert m["energy"]["label"] == "estimated" and m["energy"]["examples"] == 24 and m["energy"]["method"]

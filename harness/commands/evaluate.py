@@ -39,7 +39,7 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
     """(task, ModelRef) pairs for a submission folder or a bare model folder."""
     from harness.errors import UserError
     from harness.runner import ModelRef
-    from harness.submission import SUBMISSION_FILE, load_submission, sha256_files, combined_sha256
+    from harness.submission import SUBMISSION_FILE, combined_sha256, load_submission, sha256_files, submission_meta
 
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
@@ -52,8 +52,10 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
                             f"declared: {', '.join(sub.tasks)}")
         files = sha256_files(path)
         digest = combined_sha256(files)
+        meta = tuple(submission_meta(sub).items())
         return [(t, ModelRef(sub.id, sub.tasks[t].model, head or sub.tasks[t].head, sub.backend,
-                             sub.allow_pickle and allow_pickle, digest, tuple(sorted(files.items())))) for t in names]
+                             sub.allow_pickle and allow_pickle, digest, tuple(sorted(files.items())), meta))
+                for t in names]
     if not (path / "config.json").is_file():
         raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json; see submissions/README.md")
     if not tasks:
