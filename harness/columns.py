@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from harness.measure import MEASUREMENTS as MEASUREMENT_REGISTRY
 from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
 
-# Names a track's `measurement.measure` may list; each is also the key under record["measurements"].
-MEASUREMENTS = ("params", "size", "flops", "latency", "memory", "energy", "system_size")
+# Names a track's `measurement.measure` may list; each is also the key under record["measurements"]:
+# the harness's measurements (the environment is always recorded) plus the size of the whole submission.
+MEASUREMENTS = tuple(n for n in MEASUREMENT_REGISTRY if n != "environment") + ("system_size",)
 COMBINE = ("max", "mean", "sum")
 
 

@@ -65,8 +65,8 @@ def read_record(path: Path) -> dict[str, Any]:
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:
-    """Every record under a folder, sorted by path; one bad record stops the read."""
-    return [read_record(p) for p in sorted(Path(folder).rglob(f"*{RECORD_SUFFIX}"))]
+    """Every record under a folder, sorted by path, each with its `path`; one bad record stops the read."""
+    return [read_record(p) | {"path": str(p)} for p in sorted(Path(folder).rglob(f"*{RECORD_SUFFIX}"))]
 
 
 def validate(record: dict[str, Any], where: str) -> None:

@@ -67,15 +67,12 @@ def load_model(folder: Path) -> Any:
 
 def task_token_lengths(task_name: str, folder: Path, data_dir: str | None, limit: int | None) -> list[int]:
     """Token lengths of a task's evaluation inputs under the model's tokenizer, truncated at the task's max length."""
-    import harness.tasks
-
-    if not hasattr(harness.tasks, "get_task"):
-        raise UserError("--task needs the evaluation spine (harness.tasks), not available yet")
     import transformers
 
     from harness.data import load_rows
+    from harness.tasks import get_task
 
-    task = harness.tasks.get_task(task_name, "--task")
+    task = get_task(task_name, "--task")
     rows = load_rows(task, data_dir, limit=limit)
     try:
         tok = transformers.AutoTokenizer.from_pretrained(str(folder))

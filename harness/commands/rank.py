@@ -36,12 +36,12 @@ def parse_pairs(text: str, flag: str) -> list[tuple[str, str]]:
 def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
     """Every record under RESULTS/records, sorted by path, each with its `path`; one bad record stops the read."""
     from harness.errors import UserError
-    from harness.records import RECORD_SUFFIX, read_record
+    from harness.records import read_records
 
     folder = results / "records"
     if not folder.is_dir():
         raise UserError(f"{folder}: no records folder; run `harness run {track_id} --results {results}` first")
-    return [read_record(p) | {"path": str(p)} for p in sorted(folder.rglob(f"*{RECORD_SUFFIX}"))]
+    return read_records(folder)
 
 
 def run(args: argparse.Namespace) -> int:
