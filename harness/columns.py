@@ -90,23 +90,25 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
     """The column's value over a submission's ok records {task: record}; None when any task lacks it."""
     if not records:
         return Value(None, "not measured", "no evaluated task")
-    measured: dict[str, Any] = {}
-    labels = set()
+    numbers: list[float] = []
+    missing: list[str] = []
+    estimated = False
     for task, record in records.items():
-        entry = (record.get("measurements") or {}).get(column.measurement) or {}
-        number = entry.get(column.field) if isinstance(entry, dict) else None
-        if isinstance(number, (int, float)) and not isinstance(number, bool):
-            measured[task] = number
-            labels.add(entry.get("label", "measured"))
-    if len(measured) == len(records):
-        value = _combine(list(measured.values()), column.combine)
-        kind = "estimated" if "estimated" in labels else "measured"
-        return Value(value, kind, f"{column.combine} over {len(records)} task(s): record measurements."
-                                  f"{column.measurement}.{column.field}")
-    if not measured and column.declared:
+        measurements = record.get("measurements")
+        entry = measurements.get(column.measurement) if measurements else None
+        number = entry.get(column.field) if type(entry) is dict else None
+        if type(number) in (int, float):  # JSON numbers; a bool is not a measurement
+            numbers.append(number)
+            estimated = estimated or entry.get("label") == "estimated"  # type: ignore[union-attr]
+        else:
+            missing.append(task)
+    if not missing:
+        return Value(_combine(numbers, column.combine), "estimated" if estimated else "measured",
+                     f"{column.combine} over {len(records)} task(s): record measurements.{column.measurement}."
+                     f"{column.field}")
+    if not numbers and column.declared:
         declared = [(record.get("declared") or {}).get(column.declared) for record in records.values()]
         if all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in declared):
             return Value(_combine(declared, column.combine), "self-reported",
                          f"declared {column.declared}, not measured by the harness")
-    missing = sorted(set(records) - set(measured))
-    return Value(None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(missing)}")
+    return Value(None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}")

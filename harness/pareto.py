@@ -19,12 +19,15 @@ def pareto_front(points: Sequence[Point | None], higher_is_better: tuple[bool, b
     """
     signs = tuple(1.0 if better else -1.0 for better in higher_is_better)
     oriented = [None if p is None or None in p else (signs[0] * p[0], signs[1] * p[1]) for p in points]
-    present = [p for p in oriented if p is not None]
-    out: list[bool | None] = []
+    # Sweep from the best first coordinate down: a point is dominated by a strictly better first
+    # coordinate whose second is at least as good, or by an equal first with a strictly better second.
+    best_second = {}  # first coordinate -> best second among points sharing it
     for p in oriented:
-        if p is None:
-            out.append(None)
-            continue
-        dominated = any(q[0] >= p[0] and q[1] >= p[1] and (q[0] > p[0] or q[1] > p[1]) for q in present)
-        out.append(not dominated)
-    return out
+        if p is not None and (p[0] not in best_second or p[1] > best_second[p[0]]):
+            best_second[p[0]] = p[1]
+    best_above: dict[float, float] = {}  # first coordinate -> best second among strictly greater firsts
+    running = float("-inf")
+    for first in sorted(best_second, reverse=True):
+        best_above[first] = running
+        running = max(running, best_second[first])
+    return [None if p is None else not (best_above[p[0]] >= p[1] or best_second[p[0]] > p[1]) for p in oriented]

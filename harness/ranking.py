@@ -73,7 +73,7 @@ def _row_values(track: Track, entry: Entry, columns: Sequence[Column]) -> tuple[
     if curve is not None:
         pts, reported, lacking = elue_points(entry)
         result = elue_score(pts, curve.points, curve.outside)
-        points = tuple(asdict(p) for p in result.points)
+        points = tuple(dict(vars(p)) for p in result.points)
         note = "; ".join(filter(None, [result.note, f"no FLOPs measured for {', '.join(lacking)}" if lacking else ""]))
         score = result.score if not lacking else None
         values["elue_score"] = Value(score, ("self-reported" if reported else "computed") if score is not None
@@ -121,7 +121,8 @@ def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: M
     if track.reference_curve is not None and not any(track.reference_curve.points.values()):
         notes.append("the ELUE reference curve has no points yet: fill it from a reference submission with "
                      "`harness reference-curve`; until then no ELUE score is computed")
-    used = [r for r in records if r["submission"]["id"] in entries and r["task"]["name"] in track.task_names()]
+    tasks = set(track.task_names())
+    used = [r for r in records if r["task"]["name"] in tasks and r["submission"]["id"] in entries]
     return Leaderboard(
         track=_track_meta(track), columns=tuple(columns), rows=tuple(rows), reference_rows=refs,
         ranking={"by": by, "order": order, "then": list(track.ranking.then), "dynascore": by == "dynascore",

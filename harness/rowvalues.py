@@ -20,7 +20,7 @@ class Entry:
     """A submission's records for one track: ok records and failures per task, the tasks it lacks."""
 
     id: str
-    ok: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ok: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     kind: str = "measured"
@@ -44,18 +44,21 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
     Preference: the track's hardware (or self-reported), then the latest `started_at`.
     """
     wanted = track.task_names()
+    position = {t: i for i, t in enumerate(wanted)}
+    preferred = (track.hardware, SELF_REPORTED)
     chosen: dict[tuple[str, str], Mapping[str, Any]] = {}
     for r in records:
         task = r["task"]["name"]
-        if task not in wanted:
+        if task not in position:
             continue
         key = (r["submission"]["id"], task)
-        rank = (hardware_of(r) in (track.hardware, SELF_REPORTED), r["started_at"])
         old = chosen.get(key)
-        if old is None or rank > (hardware_of(old) in (track.hardware, SELF_REPORTED), old["started_at"]):
+        if old is None or ((hardware_of(r) in preferred, r["started_at"])
+                           > (hardware_of(old) in preferred, old["started_at"])):
             chosen[key] = r
+    settings = _plain(asdict(track.measurement))
     entries: dict[str, Entry] = {}
-    for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], wanted.index(item[0][1]))):
+    for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
         e = entries.setdefault(sub, Entry(sub))
         e.meta = e.meta or dict(r["submission"].get("meta") or {})
         e.kind = SELF_REPORTED if r.get("kind") == SELF_REPORTED else e.kind
@@ -64,19 +67,19 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         e.tasks[task] = {"status": r["status"], "examples": r.get("num_examples"), "limit": limit,
                          "error": r.get("error"), "record": r.get("path")}
         if r["status"] == "ok":
-            e.ok[task] = dict(r)
+            e.ok[task] = r
         else:
             e.failed[task] = str(r.get("error", "failed"))[:200]
-        if hardware_of(r) != SELF_REPORTED:
-            e.hardware = sorted(set(e.hardware) | {hardware_of(r)})
+        hardware = hardware_of(r)
+        if hardware != SELF_REPORTED and hardware not in e.hardware:
+            e.hardware = sorted([*e.hardware, hardware])
         if limit:
             e.notes.append(f"evaluated on the first {limit} examples per task only (--limit): not an official result")
-        skipped = (r.get("track_run") or {}).get("skipped")
-        if skipped:
-            e.notes.append(f"measurements skipped in the run (--skip-measure): {', '.join(skipped)}")
-        settings = (r.get("track_run") or {}).get("measurement")
-        if settings is not None and settings != _plain(asdict(track.measurement)):
-            e.notes.append(f"{task}: measured with the settings of track {r['track_run'].get('track')!r}, not this one's")
+        track_run = r.get("track_run") or {}
+        if track_run.get("skipped"):
+            e.notes.append(f"measurements skipped in the run (--skip-measure): {', '.join(track_run['skipped'])}")
+        if track_run.get("measurement") is not None and track_run["measurement"] != settings:
+            e.notes.append(f"{task}: measured with the settings of track {track_run.get('track')!r}, not this one's")
     for e in entries.values():
         e.missing = [t for t in wanted if t not in e.ok and t not in e.failed]
     return entries

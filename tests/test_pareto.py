@@ -32,3 +32,27 @@ def test_directions():
     assert pareto_front(points, (True, False)) == [True, True]
     assert pareto_front([], UP_DOWN) == []
     assert pareto_front([(5.0, 5.0)], UP_DOWN) == [True]
+
+
+def _dominated_by_definition(p, others, signs):
+    """DESIGN.md's definition, pairwise: at least as good on both axes and strictly better on one."""
+    a = (signs[0] * p[0], signs[1] * p[1])
+    for q in others:
+        b = (signs[0] * q[0], signs[1] * q[1])
+        if b[0] >= a[0] and b[1] >= a[1] and (b[0] > a[0] or b[1] > a[1]):
+            return True
+    return False
+
+
+def test_sweep_agrees_with_the_pairwise_definition_on_random_sets_full_of_ties():
+    import random
+
+    rnd = random.Random(7)
+    for trial in range(300):
+        n = rnd.randint(0, 25)
+        pts = [None if rnd.random() < 0.1 else (float(rnd.randint(0, 6)), float(rnd.randint(0, 6))) for _ in range(n)]
+        for better in ((True, False), (True, True), (False, False), (False, True)):
+            signs = tuple(1.0 if b else -1.0 for b in better)
+            present = [p for p in pts if p is not None]
+            expected = [None if p is None else not _dominated_by_definition(p, present, signs) for p in pts]
+            assert pareto_front(pts, better) == expected, (trial, pts, better)

@@ -8,7 +8,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import UserError
-from harness.records import SCHEMA_VERSION, read_record, read_records
+from harness.records import SCHEMA_VERSION, read_record, read_records, write_record
 
 YAML = """\
 name: tiny test model
@@ -138,6 +138,28 @@ def test_bad_records_are_refused_with_the_file_named(tmp_path, record, message):
     with pytest.raises(UserError, match=message) as e:
         read_record(path)
     assert str(path) in str(e.value)
+
+
+def test_a_nan_in_a_record_file_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "x.record.json"
+    path.write_text(json.dumps(_record(metrics={"accuracy": float("nan")})))  # json writes a bare NaN
+    with pytest.raises(UserError, match="not a readable JSON record") as e:
+        read_record(path)
+    assert str(path) in str(e.value)
+
+
+def test_writing_a_non_finite_number_is_refused_naming_the_field(tmp_path):
+    record = _record(measurements={"latency": {"p50_ms": float("inf")}})
+    path = tmp_path / "x.record.json"
+    with pytest.raises(UserError, match=r"record\.measurements\.latency\.p50_ms is not a finite number"):
+        write_record(record, path)
+    assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_records_are_read_in_path_order_component_by_component(tmp_path):
+    for sub in ("a-b", "a", "a.b"):
+        write_record(_record(submission={"id": sub}), tmp_path / sub / "rte.cpu.record.json")
+    assert [r["submission"]["id"] for r in read_records(tmp_path)] == ["a", "a-b", "a.b"]
 
 
 def test_help_does_not_import_torch_or_transformers():

@@ -17,20 +17,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build_boards(results: Path, tracks: str | None) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Every track's board (as `harness rank` builds it, plus a Pareto pair per plotted cost column) and the records."""
+def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Every track's board (as `harness rank` builds it, plus a Pareto pair per plotted cost column) and the records.
+
+    `workers` > 1 ranks the tracks in that many processes (forked), the tracks with the most records first.
+    """
+    from collections import Counter
+
     from harness.commands.rank import read_results
-    from harness.ranking import board_columns, rank
-    from harness.site.plots import PLOT_X
+    from harness.forkpool import shared_map
     from harness.tracks import load_track, track_files
 
     records = read_results(results)
-    boards = []
-    for path in track_files(tracks).values():
-        track = load_track(path)
-        shown = {c.id for c in board_columns(track, track.dynascore)}
-        boards.append(rank(records, track, pareto_pairs=[("score", x) for x in PLOT_X if x in shown]))
-    return boards, records
+    loaded = [load_track(path) for path in track_files(tracks).values()]
+    per_task = Counter(r["task"]["name"] for r in records)
+    order = sorted(range(len(loaded)), key=lambda i: -sum(per_task[t] for t in loaded[i].task_names()))
+    ranked = dict(zip(order, shared_map(_board, (records, loaded), order, workers)))
+    return [ranked[i] for i in range(len(loaded))], records
+
+
+def _board(shared: tuple[list[dict[str, Any]], list[Any]], index: int) -> Any:
+    from harness.ranking import board_columns, rank
+    from harness.site.plots import PLOT_X
+
+    records, tracks = shared
+    track = tracks[index]
+    shown = {c.id for c in board_columns(track, track.dynascore)}
+    return rank(records, track, pareto_pairs=[("score", x) for x in PLOT_X if x in shown])
 
 
 def build_time() -> str:
@@ -72,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
     from harness.site.build import build_site, write_site
 
     out = args.out or args.results / "site"
-    boards, records = build_boards(args.results, args.tracks)
+    workers = os.cpu_count() or 1
+    boards, records = build_boards(args.results, args.tracks, workers)
     files = build_site(boards, records, {"generated_at": build_time(), "harness_version": __version__},
-                       workers=os.cpu_count() or 1)
+                       workers=workers)
     write_site(files, out)
     subs = len({str(r["submission"]["id"]) for r in records})
     print(f"wrote {len(files)} files for {len(boards)} tracks and {subs} submissions to {out}; "

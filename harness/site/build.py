@@ -53,32 +53,54 @@ def build_site(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any
                *, workers: int = 1) -> Files:
     """Every file of the site; `meta`: generated_at (the build timestamp) and harness_version.
 
-    `workers` > 1 draws the plots in that many forked processes meanwhile; the output is the same.
+    `workers` > 1 renders figures, exports, tables and submission pages in that many processes (forked);
+    the output is the same.
     """
-    from harness.site.exports import export_board
-    from harness.site.plots import PlotJobs
+    from harness.forkpool import shared_map
+
+    ids = [str(r["submission"]["id"]) for r in records] + [r.submission for b in boards for r in b.rows]
+    names = page_names(ids)
+    ordered = list(names)
+    chunk = max(1, -(-len(ordered) // 8))
+    jobs: list[tuple[Any, ...]] = [("figure", i, j) for i, b in enumerate(boards) for j in range(len(b.pareto) + 1)]
+    jobs += [(kind, i) for i in range(len(boards)) for kind in ("exports", "rows")]
+    jobs += [("pages", tuple(ordered[k:k + chunk])) for k in range(0, len(ordered), chunk)]
+    done = dict(zip(jobs, shared_map(_site_job, (boards, records, names, meta), jobs, workers)))
+    files: Files = {"assets/site.css": static("site.css"), "assets/site.js": static("site.js"),
+                    "index.html": index_page(boards, records, names, meta)}
+    for i, board in enumerate(boards):
+        folder, stem = track_folder(board), safe_name(board.track["id"])
+        plots = [p for p in (done[("figure", i, j)] for j in range(len(board.pareto) + 1)) if p is not None]
+        for p in plots:
+            if p.svg is not None and p.png is not None:
+                files[f"{folder}/{p.name}.svg"] = p.svg
+                files[f"{folder}/{p.name}.png"] = p.png
+        files[f"{folder}/index.html"] = track_page(board, names, plots, meta, done[("rows", i)])
+        for ext, text in done[("exports", i)].items():
+            files[f"{folder}/{stem}.{ext}"] = text
+    for job, pages in done.items():
+        if job[0] == "pages":
+            files.update((f"submissions/{names[sid]}.html", text) for sid, text in pages.items())
+    return dict(sorted(files.items()))
+
+
+def _site_job(shared: tuple[Sequence[Leaderboard], Sequence[Mapping[str, Any]], Mapping[str, str], Mapping[str, Any]],
+              job: tuple[Any, ...]) -> Any:
+    """One piece of the site: a figure of a board, its exports or table rows, or a batch of submission pages."""
+    boards, records, names, meta = shared
+    if job[0] == "figure":
+        from harness.site.plots import figure
+
+        return figure(boards[job[1]], job[2])
+    if job[0] == "exports":
+        from harness.site.exports import export_board
+
+        return export_board(boards[job[1]])
+    if job[0] == "rows":
+        return table_rows(boards[job[1]], names)
     from harness.site.submissions import submission_pages
 
-    ids = [r.submission for b in boards for r in b.rows] + [str(r["submission"]["id"]) for r in records]
-    names = page_names(ids)
-    files: Files = {"assets/site.css": static("site.css"), "assets/site.js": static("site.js")}
-    with PlotJobs(boards, workers) as jobs:
-        files["index.html"] = index_page(boards, records, names, meta)
-        for board in boards:
-            stem = safe_name(board.track["id"])
-            for ext, text in export_board(board).items():
-                files[f"{track_folder(board)}/{stem}.{ext}"] = text
-        for sid, text in submission_pages(boards, records, names, meta).items():
-            files[f"submissions/{names[sid]}.html"] = text
-        for i, board in enumerate(boards):
-            folder = track_folder(board)
-            plots = jobs.plots(i)
-            for p in plots:
-                if p.svg is not None and p.png is not None:
-                    files[f"{folder}/{p.name}.svg"] = p.svg
-                    files[f"{folder}/{p.name}.png"] = p.png
-            files[f"{folder}/index.html"] = track_page(board, names, plots, meta)
-    return dict(sorted(files.items()))
+    return submission_pages(boards, records, names, meta, only=job[1])
 
 
 def write_site(files: Mapping[str, str | bytes], out: Path) -> list[Path]:
@@ -313,18 +335,33 @@ def _track_facts(board: Leaderboard) -> str:
                   ("Last run", _date(board.last_run)), ("Records read", str(board.generated_from))])
 
 
-def track_page(board: Leaderboard, names: Mapping[str, str], plots: Sequence[Any], meta: Mapping[str, Any]) -> str:
-    """One track: facts, the filterable sortable table, legend, plots, reference rows, exports."""
+def table_rows(board: Leaderboard, names: Mapping[str, str]) -> str:
+    """The `<tr>` lines of a track's ranking table (the costly part of its page)."""
+    columns = cells.ordered_columns(board.columns)
+    size_col = _size_column(board)
+    return "\n".join(_row(r, columns, names, size_col) for r in board.rows)
+
+
+def _size_column(board: Leaderboard) -> str | None:
+    return next((c for c in SIZE_COLUMNS if any(col.id == c for col in board.columns)), None)
+
+
+def track_page(board: Leaderboard, names: Mapping[str, str], plots: Sequence[Any], meta: Mapping[str, Any],
+               rows: str | None = None) -> str:
+    """One track: facts, the filterable sortable table, legend, plots, reference rows, exports.
+
+    `rows`: the table's lines when already rendered by `table_rows`.
+    """
     t = board.track
     stem = safe_name(t["id"])
     columns = cells.ordered_columns(board.columns)
-    size_col = next((c for c in SIZE_COLUMNS if any(col.id == c for col in board.columns)), None)
+    size_col = _size_column(board)
     head = (_fixed_th("Rank", "num", "rank", "rank by the track's rule; ties share a rank", "lower")
             + _fixed_th("Submission", "text", "submission", "display name, id and team")
             + _fixed_th("Method", "text", "method", "compression method family")
             + "".join(_th(c) for c in columns)
             + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value"))
-    rows = "\n".join(_row(r, columns, names, size_col) for r in board.rows)
+    rows = table_rows(board, names) if rows is None else rows
     notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes)
     board_html = (f'<div class="scroll"><table class="board" id="board"><thead><tr>{head}</tr></thead>'
                   f'<tbody>\n{rows}\n</tbody></table></div>' if board.rows else

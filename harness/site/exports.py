@@ -7,6 +7,7 @@ tables (display units, best value per column in bold, booktabs rules) for papers
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from harness.board import Leaderboard, Row
@@ -17,6 +18,7 @@ TEXT_COLUMNS = ("submission", "name", "team", "kind", "methods", "broken", "note
 DTYPES = {"rank": "Int64", "eligible": "boolean", **{c: "string" for c in TEXT_COLUMNS}}
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_SPECIAL = re.compile("[" + re.escape("".join(LATEX_SPECIALS)) + "]")
 LATEX_MARKS = {"*": r"$^{*}$", "~": r"$^{\sim}$", "^": r"$^{\dagger}$"}
 MARKDOWN_MARKS = {"*": r"\*", "~": r"\~", "^": "^"}
 LEGEND = ("* self-reported by the submitter; ~ estimated (no energy counters); ^ published in the literature "
@@ -71,7 +73,7 @@ def latex_escape(text: str) -> str:
     >>> latex_escape("a_b & 50% ~$x^2$")
     'a\\_b \\& 50\\% \\textasciitilde{}\\$x\\textasciicircum{}2\\$'
     """
-    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in text)
+    return _LATEX_SPECIAL.sub(lambda m: LATEX_SPECIALS[m.group()], text)
 
 
 def markdown_escape(text: str) -> str:
@@ -140,7 +142,7 @@ def to_latex(board: Leaderboard, grid: Any = None) -> str:
     frame = display_frame(board, "latex", grid)
     t = board.track
     caption = latex_escape(f"{t['name']} (track {t['id']}, {t['hardware']}): {board.ranking['rule']}. {LEGEND}")
-    lines = (frame.agg(" & ".join, axis=1) + r" \\").tolist() if len(frame) else []
+    lines = [" & ".join(cells) + r" \\" for cells in frame.itertuples(index=False, name=None)]
     if board.rows and board.reference_rows:
         lines.insert(len(board.rows), r"\midrule")
     spec = "r" + "l" * 2 + "r" * (len(frame.columns) - 4) + "l"
@@ -161,7 +163,7 @@ def to_markdown(board: Leaderboard, grid: Any = None) -> str:
     head = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---:" if i == 0 or 3 <= i < len(frame.columns) - 1 else ":---"
                           for i in range(len(frame.columns))) + "|"
-    body = ("| " + frame.agg(" | ".join, axis=1) + " |").tolist() if len(frame) else []
+    body = ["| " + " | ".join(cells) + " |" for cells in frame.itertuples(index=False, name=None)]
     return "\n".join([f"### {markdown_escape(t['name'])} (track {markdown_escape(t['id'])})", "",
                       markdown_escape(board.ranking["rule"]), "", head, rule, *body, "", markdown_escape(LEGEND), ""])
 

@@ -11,7 +11,11 @@ LINK_SCHEMES = ("http", "https")
 
 
 def esc(value: Any) -> str:
-    """Text made safe for HTML element content and quoted attributes."""
+    """Text made safe for HTML element content and quoted attributes.
+
+    >>> esc("<b class='x'>&</b>")
+    '&lt;b class=&#x27;x&#x27;&gt;&amp;&lt;/b&gt;'
+    """
     return html.escape("" if value is None else str(value), quote=True)
 
 

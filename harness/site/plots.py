@@ -7,9 +7,6 @@ submission: figures are the costly part of a site build. Output bytes depend onl
 from __future__ import annotations
 
 import io
-import multiprocessing
-import sys
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -22,7 +19,7 @@ PLOT_X = ("flops", "latency_ms", "size_bytes", "system_bytes", "energy_kwh")
 LABEL_ALL_UP_TO = 20  # label every eligible point up to this many; beyond, only the front
 MAX_LABELS = 12
 LOG_RATIO = 30.0  # a log x axis when the largest x is this many times the smallest
-RC = {"svg.hashsalt": "harness-leaderboard", "svg.fonttype": "path", "font.family": "DejaVu Sans",
+RC = {"svg.hashsalt": "harness-leaderboard", "svg.fonttype": "none", "font.family": "DejaVu Sans",
       "font.size": 8.5, "axes.grid": True, "grid.alpha": 0.3, "axes.axisbelow": True}
 SVG_META = {"Date": None, "Creator": "harness leaderboard (matplotlib)"}
 PNG_META = {"Software": None}
@@ -47,10 +44,15 @@ class Plot:
     pair: str = ""
 
 
-def _matplotlib() -> Any:
+def import_matplotlib() -> Any:
+    """matplotlib on its file-only Agg backend, with what drawing and saving a figure imports."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
     return matplotlib
 
 
@@ -141,7 +143,7 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
     if not eligible:
         return Plot(name, title, None, None, "no eligible submission has both values yet: nothing to plot", pair.id)
     curve = elue_mean_curve(board) if pair.x == "flops" and board.reference_curve else []
-    mpl = _matplotlib()
+    mpl = import_matplotlib()
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
@@ -210,7 +212,7 @@ def plot_elue_points(board: Leaderboard) -> Plot | None:
     title = "ELUE operating points against the reference curve"
     if not any(per_task.values()):
         return Plot("elue-points", title, None, None, "no eligible submission has operating points yet")
-    mpl = _matplotlib()
+    mpl = import_matplotlib()
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
@@ -251,43 +253,3 @@ def figure(board: Leaderboard, index: int) -> Plot | None:
 def render_plots(board: Leaderboard) -> list[Plot]:
     """Every figure of a track page, in the board's Pareto-pair order, then the ELUE points figure."""
     return [p for p in (figure(board, i) for i in range(len(board.pareto) + 1)) if p is not None]
-
-
-_FORKED_BOARDS: Sequence[Leaderboard] = ()  # what forked plot workers read (inherited, never pickled)
-
-
-def _forked_figure(spec: tuple[int, int]) -> Plot | None:
-    return figure(_FORKED_BOARDS[spec[0]], spec[1])
-
-
-class PlotJobs:
-    """The figures of every board: rendered on demand here, or (workers > 1, Linux) in workers - 1 forked
-    processes started at once, so the caller renders pages meanwhile. Results do not depend on `workers`."""
-
-    def __init__(self, boards: Sequence[Leaderboard], workers: int = 1) -> None:
-        global _FORKED_BOARDS
-        self.boards = boards
-        self.futures: dict[tuple[int, int], Future] = {}
-        self.pool: ProcessPoolExecutor | None = None
-        specs = [(i, j) for i, b in enumerate(boards) for j in range(len(b.pareto) + 1)]
-        if workers > 1 and specs and sys.platform == "linux":
-            _FORKED_BOARDS = boards  # the caller is one worker: it renders the pages
-            fork = multiprocessing.get_context("fork")
-            self.pool = ProcessPoolExecutor(min(workers - 1, len(specs)), mp_context=fork)
-            self.futures = {spec: self.pool.submit(_forked_figure, spec) for spec in specs}
-
-    def plots(self, index: int) -> list[Plot]:
-        """The figures of board `index`."""
-        if self.pool is None:
-            return render_plots(self.boards[index])
-        out = [self.futures[(index, j)].result() for j in range(len(self.boards[index].pareto) + 1)]
-        return [p for p in out if p is not None]
-
-    def __enter__(self) -> PlotJobs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        global _FORKED_BOARDS
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-        _FORKED_BOARDS = ()

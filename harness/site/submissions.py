@@ -8,7 +8,7 @@ recorded with each task) are shown once, with the tasks they belong to.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 from harness.board import Leaderboard, Row
 from harness.site import cells
@@ -274,13 +274,17 @@ def submission_page(sid: str, records: Sequence[Mapping[str, Any]], placed: Sequ
 
 
 def submission_pages(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], names: Mapping[str, str],
-                     meta: Mapping[str, Any]) -> dict[str, str]:
-    """{submission id: page} for every submission with a board row or a record."""
-    by_sub: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in names}
+                     meta: Mapping[str, Any], only: Collection[str] | None = None) -> dict[str, str]:
+    """{submission id: page} for every submission with a board row or a record (or those of `only`)."""
+    wanted = set(names if only is None else only)
+    by_sub: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in wanted}
     for r in records:
-        by_sub[str(r["submission"]["id"])].append(r)
-    placed: dict[str, list[tuple[Leaderboard, Row]]] = {sid: [] for sid in names}
+        sid = str(r["submission"]["id"])
+        if sid in wanted:
+            by_sub[sid].append(r)
+    placed: dict[str, list[tuple[Leaderboard, Row]]] = {sid: [] for sid in wanted}
     for b in boards:
         for row in b.rows:
-            placed[row.submission].append((b, row))
-    return {sid: submission_page(sid, by_sub[sid], placed[sid], meta) for sid in names}
+            if row.submission in wanted:
+                placed[row.submission].append((b, row))
+    return {sid: submission_page(sid, by_sub[sid], placed[sid], meta) for sid in names if sid in wanted}

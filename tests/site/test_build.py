@@ -139,6 +139,14 @@ def test_same_records_give_the_same_bytes_but_the_timestamp(built):
         assert later[k].replace("2027-12-31T23:59:59+00:00", STAMP) == built.files[k]
 
 
+def test_forked_workers_rank_and_build_the_same_site(built):
+    from harness.commands.leaderboard import build_boards
+
+    boards, records = build_boards(built.results, str(built.tracks), workers=2)
+    assert boards == built.boards and records == built.records
+    assert build_site(built.boards, built.records, META, workers=2) == built.files
+
+
 def test_write_site_removes_only_its_own_stale_files(tmp_path):
     out = tmp_path / "site"
     write_site({"a.html": "a", "tracks/t/b.csv": "b"}, out)
