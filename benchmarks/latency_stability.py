@@ -4,9 +4,10 @@
    one thread, sequence length 128: prints each p50 and the relative spread of the five medians (goal < 3%
    on an idle machine).
 2. A BERT-base-shaped model (random weights), fp32 versus dynamic int8, both measured in one call with the
-   same settings (batch 1, one thread, length 128): prints the speed-up.
+   same settings (batch 1, one thread, length 128): prints the speed-up under each of torch's quantized
+   engines (fbgemm, x86, onednn, qnnpack), since the engine alone moves it.
 
-Run: python benchmarks/latency_stability.py
+Run: python benchmarks/latency_stability.py [--int8-only]
 """
 
 from __future__ import annotations
@@ -42,18 +43,27 @@ def stability() -> None:
 def int8_speedup() -> None:
     torch.manual_seed(0)
     fp32 = BertModel(BertConfig()).eval()
-    with warnings.catch_warnings():  # torch.ao deprecation notices
-        warnings.simplefilter("ignore")
-        int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
     inputs = synthetic_inputs(fp32, 1, SEQ_LEN)
-    result = measure_speedup(fp32, int8, inputs, **{**SETTINGS, "budget_s": 60.0})  # ~1 s per call here
-    ref, cand = result.reference, result.candidate
-    print(f"[speed-up] BERT-base shape, batch 1, 1 thread, length {SEQ_LEN}")
-    print(f"  fp32 p50 {ref['p50_ms']:.1f} ms (stable {ref['stable']}, other load {ref['other_load_cores']:.2f})")
-    print(f"  int8 p50 {cand['p50_ms']:.1f} ms (stable {cand['stable']}, other load {cand['other_load_cores']:.2f})")
-    print(f"  int8 speed-up over fp32: {result.speedup:.2f}x")
+    default = torch.backends.quantized.engine
+    engines = [default] + [e for e in torch.backends.quantized.supported_engines if e not in ("none", default)]
+    print(f"[speed-up] BERT-base shape, batch 1, 1 thread, length {SEQ_LEN}; int8 kernels per quantized engine "
+          f"(default here: {default}); each engine packs its own weights, so each is quantized afresh")
+    for engine in engines:
+        torch.backends.quantized.engine = engine
+        with warnings.catch_warnings():  # torch.ao deprecation notices
+            warnings.simplefilter("ignore")
+            int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+        result = measure_speedup(fp32, int8, inputs, **{**SETTINGS, "budget_s": 40.0})  # ~1 s per call here
+        ref, cand = result.reference, result.candidate
+        print(f"  {engine:8s} fp32 p50 {ref['p50_ms']:.1f} ms, int8 p50 {cand['p50_ms']:.1f} ms: "
+              f"speed-up {result.speedup:.2f}x (stable {ref['stable']}/{cand['stable']}, other load "
+              f"{max(ref['other_load_cores'], cand['other_load_cores']):.2f} cores)")
+    torch.backends.quantized.engine = default
 
 
 if __name__ == "__main__":
-    stability()
+    import sys
+
+    if "--int8-only" not in sys.argv:
+        stability()
     int8_speedup()
