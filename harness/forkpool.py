@@ -22,12 +22,16 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 
-def shared_map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int = 1) -> list[R]:
+def shared_map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int = 1,
+               meanwhile: Callable[[], Any] | None = None) -> list[R]:
     """[fn(shared, arg) for arg in args], computed by the caller and `processes` - 1 forked workers.
 
-    Results must pickle. An exception in a worker is raised here (its traceback added as a note).
+    `meanwhile`: work for the caller alone (imports that processes forked later should inherit), done
+    while the workers start on the jobs. Results must pickle. An exception in a worker is raised here.
     """
     if processes <= 1 or len(args) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         return [fn(shared, arg) for arg in args]
     ctx = multiprocessing.get_context("fork")
     counter = ctx.Value("i", 0)
@@ -39,6 +43,8 @@ def shared_map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes:
     try:
         for w in workers:
             w.start()
+        if meanwhile is not None:
+            meanwhile()
         out: dict[int, Any] = {}
         for i in _claim(counter, len(args)):
             out[i] = fn(shared, args[i])
