@@ -25,13 +25,6 @@ LEGEND = ("* self-reported by the submitter; ~ estimated (no energy counters); ^
           "(not measured here); not measured = no value (never 0). Bold: best among eligible submissions.")
 
 
-def import_pandas() -> Any:
-    """pandas, which the exports are built with."""
-    import pandas
-
-    return pandas
-
-
 def _text(value: str) -> str | None:
     return value if value else None
 
