@@ -22,6 +22,19 @@ def mirror() -> Path:
     return MIRROR
 
 
+def assert_predictions_refused(path: Path, text: str, task: str, message: str) -> None:
+    """Reading `text`, written to `path`, as `task`'s predictions fails with a UserError that matches
+    `message` and names the file."""
+    from harness.errors import UserError
+    from harness.formats import read_predictions
+    from harness.tasks import get_task
+
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=message) as err:
+        read_predictions(get_task(task), path)
+    assert str(path) in str(err.value)
+
+
 def save_tiny_bert(folder: Path, head: str = "sequence_classification", num_labels: int = 2, seed: int = 0,
                    **config) -> Path:
     """Write a tiny random BERT with the real uncased vocab, in save_pretrained layout."""

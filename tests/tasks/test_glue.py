@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from conftest import assert_predictions_refused
 
 from harness.data import load_rows
 from harness.errors import DataNotFound, UserError
@@ -106,11 +107,7 @@ def test_glue_tsv_writes_the_server_labels(tmp_path):
     ("index\tprediction\n0\n", "expected 2"),
 ])
 def test_bad_glue_prediction_file_names_the_line(tmp_path, content, message):
-    path = tmp_path / "bad.tsv"
-    path.write_text(content)
-    with pytest.raises(UserError, match=message) as e:
-        read_predictions(get_task("sst2"), path)
-    assert str(path) in str(e.value)
+    assert_predictions_refused(tmp_path / "bad.tsv", content, "sst2", message)
 
 
 def test_score_refuses_missing_predictions(mirror):

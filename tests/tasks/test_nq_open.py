@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import save_tiny_t5
+from conftest import assert_predictions_refused, save_tiny_t5
 
 from harness.backends import load_model
 from harness.data import DATA_DIR_ENV, load_rows
@@ -83,8 +83,4 @@ def test_efficientqa_jsonl_round_trip(tmp_path):
     ('{"question": "q", "prediction": "a"}\n\n{"question": "q", "prediction": "b"}\n', r":3: question 'q' appears twice"),
 ])
 def test_bad_efficientqa_jsonl(tmp_path, text, message):
-    path = tmp_path / "bad.jsonl"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(UserError, match=message) as err:
-        read_predictions(get_task("nq_open"), path)
-    assert str(path) in str(err.value)
+    assert_predictions_refused(tmp_path / "bad.jsonl", text, "nq_open", message)

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import assert_predictions_refused
 
 from harness.data import load_rows
 from harness.errors import DataNotFound, UserError
@@ -109,8 +110,4 @@ def test_predictions_json_round_trip(tmp_path):
     ('{"q1": "a",\n "q2": }', r"\.json:2: not valid JSON"),
 ])
 def test_bad_predictions_json(tmp_path, text, message):
-    path = tmp_path / "bad.json"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(UserError, match=message) as err:
-        read_predictions(get_task("squad"), path)
-    assert str(path) in str(err.value)
+    assert_predictions_refused(tmp_path / "bad.json", text, "squad", message)

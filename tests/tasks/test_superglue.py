@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_predictions_refused
 
 from harness.backends import load_model
 from harness.data import load_rows
@@ -314,10 +315,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize("name,text,message", BAD_FILES)
 def test_bad_prediction_file_names_the_line(tmp_path, name, text, message):
-    path = tmp_path / "bad.jsonl"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(UserError, match=rf"bad\.jsonl{message}"):
-        read_predictions(get_task(name), path)
+    assert_predictions_refused(tmp_path / "bad.jsonl", text, name, rf"bad\.jsonl{message}")
 
 
 def test_reader_accepts_dataset_names_and_json_booleans(tmp_path):
