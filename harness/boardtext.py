@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from harness.board import Leaderboard, Row
-from harness.columns import Column, Value
+from harness.columns import Column, Value, mark
 
-MARKS = {"self-reported": "*", "estimated": "~", "published": "^", "predictions": ""}
 LEGEND = "* self-reported   ~ estimated (no energy counters)   ^ published   n/m not measured"
 
 
@@ -30,7 +29,7 @@ def cell(column: Column, value: Value | None) -> str:
     else:
         text = _si(v) + ("B" if column.unit == "bytes" else "")
     partial = " (partial)" if "partial" in value.detail else ""
-    return text + MARKS.get(value.provenance, "") + partial
+    return text + mark(value) + partial
 
 
 def _table(header: list[str], lines: list[list[str]]) -> list[str]:

@@ -78,6 +78,21 @@ class Value:
     detail: str = ""
 
 
+# provenance -> (mark after the number, what the mark means); measured values carry no mark
+MARKS = {
+    "self-reported": ("*", "self-reported by the submitter, not measured here"),
+    "estimated": ("~", "estimated (no hardware energy counters)"),
+    "published": ("^", "published number from the literature, not measured here"),
+    "predictions": ("", "scored here from predictions the submitter supplied"),
+    "computed": ("", "computed here from other values"),
+}
+
+
+def mark(value: Value | None) -> str:
+    """The provenance mark of a cell ('' for measured values and for no value)."""
+    return MARKS.get(value.provenance, ("", ""))[0] if value is not None and value.value is not None else ""
+
+
 def _combine(values: Sequence[float], how: str) -> float:
     if how == "max":
         return max(values)

@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from harness.board import Leaderboard, Row
-from harness.columns import Column, Value
+from harness.columns import MARKS, Column, Value, mark
 from harness.records import safe_name
 from harness.site import cells
-from harness.site.markup import esc, facts, page, table
+from harness.site.markup import badge, esc, facts, page, table
 
 Files = dict[str, "str | bytes"]
 MANIFEST = ".site-files"  # what the last write_site wrote, so a rebuild removes only its own stale files
 SIZE_COLUMNS = ("size_bytes", "system_bytes")
-KIND_BADGES = {"self-reported": "self-reported", "reference": "published"}
 
 
 @lru_cache(maxsize=None)
@@ -75,7 +74,7 @@ def build_site(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any
             if p.svg is not None and p.png is not None:
                 files[f"{folder}/{p.name}.svg"] = p.svg
                 files[f"{folder}/{p.name}.png"] = p.png
-        files[f"{folder}/index.html"] = track_page(board, names, plots, meta, done[("rows", i)])
+        files[f"{folder}/index.html"] = track_page(board, done[("rows", i)], plots, meta)
         for ext, text in done[("exports", i)].items():
             files[f"{folder}/{stem}.{ext}"] = text
     for job, pages in done.items():
@@ -204,11 +203,11 @@ def _td(col: Column, v: Value | None) -> str:
     if v is None or v.value is None:
         why = f"not measured: {v.detail}" if v is not None and v.detail else "not measured"
         return f'<td class="nm" data-v="" title="{esc(why)}">{cells.NOT_MEASURED}</td>'
-    mark = cells.mark(v)
+    sign = mark(v)
     prov = esc(v.provenance)  # numbers, units and marks need no escaping; provenance and detail may
     tip = f"{cells.exact(col, v.value)}; {prov}" + (f" ({esc(v.detail)})" if v.detail else "")
     partial = '<small class="partial"> partial</small>' if "partial" in v.detail else ""
-    sup = f"<sup>{mark}</sup>" if mark else ""
+    sup = f"<sup>{sign}</sup>" if sign else ""
     return (f'<td class="num p-{prov.replace(" ", "-")}" data-v="{v.value!r}" title="{tip}">'
             f'{cells.text(col, v.value)}{sup}{partial}</td>')
 
@@ -222,10 +221,6 @@ def _status(row: Row) -> str:
     return f'<td class="status" data-v="1"><strong>ineligible</strong><ul class="broken">{broken}</ul>{notes}</td>'
 
 
-def _badge(kind: str) -> str:
-    return f' <span class="badge b-{esc(kind)}">{esc(KIND_BADGES[kind])}</span>' if kind in KIND_BADGES else ""
-
-
 def _row(row: Row, columns: list[Column], names: Mapping[str, str], size_col: str | None) -> str:
     classes = ["r", f"kind-{row.kind}"] + ([] if row.eligible else ["ineligible"])
     params = row.values.get("params", Value(None, ""))
@@ -237,7 +232,7 @@ def _row(row: Row, columns: list[Column], names: Mapping[str, str], size_col: st
             else '<td class="num rank" data-v="" title="not ranked">-</td>')
     why = "" if row.eligible else f'<div class="why">ineligible: {esc("; ".join(b.message for b in row.broken))}</div>'
     team = f" · {esc(row.team)}" if row.team else ""
-    sub = (f'<td class="sub" data-v="{esc(row.name.lower())}">{_sub_link(row, names, "../../")}{_badge(row.kind)}'
+    sub = (f'<td class="sub" data-v="{esc(row.name.lower())}">{_sub_link(row, names, "../../")}{badge(row.kind)}'
            f'<br><small><code>{esc(row.submission)}</code>{team}</small>{why}</td>')
     method = f'<td data-v="{esc(",".join(row.methods))}">{esc(", ".join(row.methods)) or "-"}</td>'
     values = "".join(_td(c, row.values.get(c.id)) for c in columns)
@@ -264,7 +259,7 @@ def _filters(board: Leaderboard, size_col: str | None) -> str:
 
 def _legend(columns: list[Column]) -> str:
     marks = "".join(f"<li><sup>{esc(m)}</sup> {esc(why)}</li>" for m, why in
-                    (v for v in cells.MARKS.values() if v[0]))
+                    (v for v in MARKS.values() if v[0]))
     kinds = ('<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
              '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
              'predictions, other numbers as declared</li>'
@@ -287,7 +282,7 @@ def _reference_table(board: Leaderboard) -> str:
              if any(c.id in r.values for r in board.reference_rows)]
     head = "".join(f'<th scope="col" title="{esc(c.convention)}">{esc(c.label)}<span class="unit">'
                    f'{esc(cells.display_unit(c))}</span></th>' for c in shown)
-    rows = "".join(f'<tr class="kind-reference"><td>{esc(r.name)}{_badge("reference")}</td>'
+    rows = "".join(f'<tr class="kind-reference"><td>{esc(r.name)}{badge("reference")}</td>'
                    + "".join(_td(c, r.values.get(c.id)) for c in shown)
                    + f"<td><small>{esc(r.source)}</small></td></tr>" for r in board.reference_rows)
     return (f'<section id="reference"><h2>Published reference rows</h2><p>Numbers from the literature, as printed; '
@@ -296,7 +291,7 @@ def _reference_table(board: Leaderboard) -> str:
             f'<th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table></div></section>')
 
 
-def _plots(board: Leaderboard, plots: Sequence[Any], names: Mapping[str, str]) -> str:
+def _plots(board: Leaderboard, plots: Sequence[Any]) -> str:
     if not plots:
         return ""
     by_id = {r.submission: r for r in board.rows}
@@ -346,12 +341,9 @@ def _size_column(board: Leaderboard) -> str | None:
     return next((c for c in SIZE_COLUMNS if any(col.id == c for col in board.columns)), None)
 
 
-def track_page(board: Leaderboard, names: Mapping[str, str], plots: Sequence[Any], meta: Mapping[str, Any],
-               rows: str | None = None) -> str:
-    """One track: facts, the filterable sortable table, legend, plots, reference rows, exports.
-
-    `rows`: the table's lines when already rendered by `table_rows`.
-    """
+def track_page(board: Leaderboard, rows: str, plots: Sequence[Any], meta: Mapping[str, Any]) -> str:
+    """One track: facts, the filterable sortable table (`rows` from `table_rows`), legend, plots, reference rows,
+    exports."""
     t = board.track
     stem = safe_name(t["id"])
     columns = cells.ordered_columns(board.columns)
@@ -361,7 +353,6 @@ def track_page(board: Leaderboard, names: Mapping[str, str], plots: Sequence[Any
             + _fixed_th("Method", "text", "method", "compression method family")
             + "".join(_th(c) for c in columns)
             + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value"))
-    rows = table_rows(board, names) if rows is None else rows
     notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes)
     board_html = (f'<div class="scroll"><table class="board" id="board"><thead><tr>{head}</tr></thead>'
                   f'<tbody>\n{rows}\n</tbody></table></div>' if board.rows else
@@ -372,7 +363,7 @@ def track_page(board: Leaderboard, names: Mapping[str, str], plots: Sequence[Any
             + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
             + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col) if board.rows else ""}'
             f'{board_html}{_legend(columns)}</section>'
-            + _plots(board, plots, names) + _reference_table(board)
+            + _plots(board, plots) + _reference_table(board)
             + f'<section id="exports"><h2>Exports</h2><p>{exports}</p><p class="hint">CSV and JSON keep raw values '
             f'in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100); Markdown and LaTeX use the '
             f'display units above, best eligible value per column in bold.</p></section>')

@@ -6,7 +6,7 @@ parameters, FLOPs) and are scaled here. A missing value reads "not measured", ne
 
 from __future__ import annotations
 
-from harness.columns import Column, Value
+from harness.columns import Column
 
 NOT_MEASURED = "not measured"
 # board column unit -> (divide by, unit shown in headers)
@@ -19,14 +19,6 @@ SCALES = {
     "kWh": (1.0, "kWh"),
 }
 SCORE_UNITS = ("points (0-100)", "points above the reference curve", "score points")
-# provenance -> (mark after the number, what the mark means); measured values carry no mark
-MARKS = {
-    "self-reported": ("*", "self-reported by the submitter, not measured here"),
-    "estimated": ("~", "estimated (no hardware energy counters)"),
-    "published": ("^", "published number from the literature, not measured here"),
-    "predictions": ("", "scored here from predictions the submitter supplied"),
-    "computed": ("", "computed here from other values"),
-}
 
 
 def display_unit(column: Column) -> str:
@@ -76,11 +68,6 @@ def text(column: Column, value: float | int | None) -> str:
     if column.unit in SCORE_UNITS:
         return f"{value:.2f}"
     return number(scaled(column, value))  # type: ignore[arg-type]
-
-
-def mark(value: Value | None) -> str:
-    """The provenance mark of a cell ('' for measured values)."""
-    return MARKS.get(value.provenance, ("", ""))[0] if value is not None and value.value is not None else ""
 
 
 def exact(column: Column, value: float | int | None) -> str:

@@ -1,4 +1,4 @@
-"""Per-track exports built with pandas: CSV and JSON (raw values, stored units) and Markdown and LaTeX
+"""Per-track exports: CSV and JSON built with pandas (raw values, stored units), and Markdown and LaTeX
 tables (display units, best value per column in bold, booktabs rules) for papers.
 
 `read_csv_export` reads a CSV export back into the DataFrame `board_frame` built it from.
@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from harness.board import Leaderboard, Row
-from harness.columns import Column
+from harness.columns import Column, mark
 from harness.site import cells
 
 TEXT_COLUMNS = ("submission", "name", "team", "kind", "methods", "broken", "notes", "provenance", "source", "last_run")
@@ -107,15 +107,14 @@ def _grid(board: Leaderboard) -> tuple[list[str], list[list[tuple[str, bool, str
             if v is None or v.value is None:
                 line.append((cells.NOT_MEASURED, False, ""))
             else:  # digits, sign, comma and point: nothing to escape
-                line.append((cells.text(c, v.value), bool(row.eligible) and v.value == best, cells.mark(v)))
+                line.append((cells.text(c, v.value), bool(row.eligible) and v.value == best, mark(v)))
         grid.append(line)
     return [cells.header(c) for c, _ in columns], grid, rows
 
 
-def display_frame(board: Leaderboard, style: str, grid: Any = None) -> Any:
-    """The table for papers as strings (`style` latex or markdown): display units, marks, bold best values."""
-    import pandas as pd
-
+def display_table(board: Leaderboard, style: str, grid: Any = None) -> tuple[list[str], list[list[str]]]:
+    """The table for papers as strings (`style` latex or markdown): header and lines, in display units, with
+    marks and bold best values."""
     escape = latex_escape if style == "latex" else markdown_escape
     marks = LATEX_MARKS if style == "latex" else MARKDOWN_MARKS
     bold = (lambda s: r"\textbf{" + s + "}") if style == "latex" else (lambda s: f"**{s}**")
@@ -128,26 +127,26 @@ def display_frame(board: Leaderboard, style: str, grid: Any = None) -> Any:
                       escape(row.name + (" (self-reported)" if row.kind == "self-reported"
                                          and "self-reported" not in row.name.lower() else "")),
                       escape(", ".join(row.methods) or ("published" if row.kind == "reference" else ""))]
-                     + [(bold(text) if best else text) + marks.get(mark, "") for text, best, mark in values]
+                     + [(bold(text) if best else text) + marks.get(sign, "") for text, best, sign in values]
                      + [eligible])
     header = [escape(h) for h in ["Rank", "Submission", "Method", *heads, "Eligible"]]
-    return pd.DataFrame(lines, columns=header, dtype="object")
+    return header, lines
 
 
 def to_latex(board: Leaderboard, grid: Any = None) -> str:
     """A booktabs table (\\toprule, \\midrule, \\bottomrule) in a table float, reference rows below their own rule.
 
-    Rows are joined with pandas string operations: `DataFrame.to_latex` (via Styler) takes seconds on 1,000 rows.
+    Rows are joined as plain strings: `DataFrame.to_latex` (via Styler) takes seconds on 1,000 rows.
     """
-    frame = display_frame(board, "latex", grid)
+    header, table = display_table(board, "latex", grid)
     t = board.track
     caption = latex_escape(f"{t['name']} (track {t['id']}, {t['hardware']}): {board.ranking['rule']}. {LEGEND}")
-    lines = [" & ".join(cells) + r" \\" for cells in frame.itertuples(index=False, name=None)]
+    lines = [" & ".join(line) + r" \\" for line in table]
     if board.rows and board.reference_rows:
         lines.insert(len(board.rows), r"\midrule")
-    spec = "r" + "l" * 2 + "r" * (len(frame.columns) - 4) + "l"
+    spec = "r" + "l" * 2 + "r" * (len(header) - 4) + "l"
     return "\n".join([r"\begin{table}", r"\centering", rf"\caption{{{caption}}}", rf"\label{{tab:{_label(t['id'])}}}",
-                      rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(frame.columns) + r" \\", r"\midrule",
+                      rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule",
                       *lines, r"\bottomrule", r"\end{tabular}", r"\end{table}", ""])
 
 
@@ -158,12 +157,11 @@ def _label(track_id: str) -> str:
 
 def to_markdown(board: Leaderboard, grid: Any = None) -> str:
     """A Markdown (GitHub) table with a title line, the ranking rule and the legend."""
-    frame = display_frame(board, "markdown", grid)
+    header, table = display_table(board, "markdown", grid)
     t = board.track
-    head = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "|".join("---:" if i == 0 or 3 <= i < len(frame.columns) - 1 else ":---"
-                          for i in range(len(frame.columns))) + "|"
-    body = ["| " + " | ".join(cells) + " |" for cells in frame.itertuples(index=False, name=None)]
+    head = "| " + " | ".join(header) + " |"
+    rule = "|" + "|".join("---:" if i == 0 or 3 <= i < len(header) - 1 else ":---" for i in range(len(header))) + "|"
+    body = ["| " + " | ".join(line) + " |" for line in table]
     return "\n".join([f"### {markdown_escape(t['name'])} (track {markdown_escape(t['id'])})", "",
                       markdown_escape(board.ranking["rule"]), "", head, rule, *body, "", markdown_escape(LEGEND), ""])
 

@@ -19,6 +19,14 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+KIND_BADGES = {"self-reported": "self-reported", "reference": "published"}  # row kind -> badge text
+
+
+def badge(kind: str) -> str:
+    """The badge after a name for a self-reported or published row ('' for a measured one)."""
+    return f' <span class="badge b-{esc(kind)}">{esc(KIND_BADGES[kind])}</span>' if kind in KIND_BADGES else ""
+
+
 def safe_url(url: Any) -> str | None:
     """The URL if it is an absolute http(s) URL with a host, else None (javascript:, data:, relative...).
 

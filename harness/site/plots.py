@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from harness.board import Leaderboard, ParetoPair, Row
 from harness.columns import Value
@@ -248,8 +248,3 @@ def plot_elue_points(board: Leaderboard) -> Plot | None:
 def figure(board: Leaderboard, index: int) -> Plot | None:
     """Figure `index` of a board: its Pareto pairs in order, then (index len(pareto)) the ELUE points figure."""
     return plot_pair(board, board.pareto[index]) if index < len(board.pareto) else plot_elue_points(board)
-
-
-def render_plots(board: Leaderboard) -> list[Plot]:
-    """Every figure of a track page, in the board's Pareto-pair order, then the ELUE points figure."""
-    return [p for p in (figure(board, i) for i in range(len(board.pareto) + 1)) if p is not None]

@@ -12,7 +12,8 @@ from typing import Any, Collection, Mapping, Sequence
 
 from harness.board import Leaderboard, Row
 from harness.site import cells
-from harness.site.markup import esc, external, facts, page, table
+from harness.site.build import track_folder
+from harness.site.markup import badge, esc, external, facts, page, table
 
 MEASURE_ORDER = ("params", "size", "system_size", "flops", "latency", "memory", "energy")
 TITLES = {"params": "Parameters", "size": "Model size", "system_size": "System size", "flops": "FLOPs",
@@ -109,7 +110,7 @@ def _meta(records: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> dict[str
     return meta
 
 
-def _placements(sid: str, placed: Sequence[tuple[Leaderboard, Row]]) -> str:
+def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
     if not placed:
         return "<p>Not on any track: its tasks belong to none.</p>"
     lines = []
@@ -118,18 +119,12 @@ def _placements(sid: str, placed: Sequence[tuple[Leaderboard, Row]]) -> str:
         v = row.values.get(col.id)
         status = ("eligible" if row.eligible else
                   "ineligible: " + "; ".join(b.message for b in row.broken))
-        lines.append([f'<a href="../tracks/{esc(_folder(board))}/index.html">{esc(board.track["name"])}</a>',
+        lines.append([f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>',
                       str(row.rank) if row.rank is not None else "not ranked",
                       (f"{esc(col.label)}: {esc(cells.text(col, v.value if v else None))} "
                        f"{esc(cells.display_unit(col))}"),
                       esc(status) + "".join(f"<br><small>{esc(n)}</small>" for n in row.notes)])
     return table(["Track", "Rank", "Ranked by", "Eligibility"], lines, "plain")
-
-
-def _folder(board: Leaderboard) -> str:
-    from harness.records import safe_name
-
-    return safe_name(board.track["id"])
 
 
 def _task_results(records: Sequence[Mapping[str, Any]]) -> str:
@@ -249,7 +244,7 @@ def submission_page(sid: str, records: Sequence[Mapping[str, Any]], placed: Sequ
     records = sorted(records, key=lambda r: (str(r["task"]["name"]), str(r.get("hardware")), str(r["started_at"])))
     m = _meta(records, [row for _, row in placed])
     kinds = {row.kind for _, row in placed} | {str(r.get("kind") or "measured") for r in records}
-    badge = ' <span class="badge b-self-reported">self-reported</span>' if "self-reported" in kinds else ""
+    mark = badge("self-reported") if "self-reported" in kinds else ""
     authors = m.get("authors")
     info = facts([
         ("Submission id", f"<code>{esc(sid)}</code>"), ("Team", esc(m.get("team"))),
@@ -259,8 +254,8 @@ def submission_page(sid: str, records: Sequence[Mapping[str, Any]], placed: Sequ
         ("Paper", external(m.get("paper"))), ("Code", external(m.get("code"))),
         ("Description", esc(m.get("description"))),
     ])
-    body = (f"<h1>{esc(m.get('name') or sid)}{badge}</h1>{info}"
-            f"<section><h2>Tracks</h2>{_placements(sid, placed)}</section>"
+    body = (f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{info}"
+            f"<section><h2>Tracks</h2>{_placements(placed)}</section>"
             f"<section><h2>Task results</h2>{_task_results(records)}</section>"
             f"<section><h2>Measurements</h2>{_measurements(records)}</section>"
             f"<section><h2>Evaluation settings</h2>"
@@ -274,9 +269,9 @@ def submission_page(sid: str, records: Sequence[Mapping[str, Any]], placed: Sequ
 
 
 def submission_pages(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], names: Mapping[str, str],
-                     meta: Mapping[str, Any], only: Collection[str] | None = None) -> dict[str, str]:
-    """{submission id: page} for every submission with a board row or a record (or those of `only`)."""
-    wanted = set(names if only is None else only)
+                     meta: Mapping[str, Any], only: Collection[str]) -> dict[str, str]:
+    """{submission id: page} for the submissions of `only` (ids with a page name in `names`)."""
+    wanted = set(only)
     by_sub: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in wanted}
     for r in records:
         sid = str(r["submission"]["id"])
