@@ -13,6 +13,8 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+OUTSIDE = ("clamp", "linear", "exclude")  # the `outside` rules reference_perf implements
+
 Curve = Sequence[tuple[float, float]]  # (FLOPs, perf 0-100), sorted by FLOPs, FLOPs distinct
 
 

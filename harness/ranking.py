@@ -16,7 +16,7 @@ from harness.dynascore import dynascore
 from harness.elue import elue_score
 from harness.eligibility import CUTOFF_COLUMNS, broken_rules
 from harness.pareto import pareto_front
-from harness.rowvalues import SELF_REPORTED, Entry, elue_points, group_records, reference_values, score_value, task_value
+from harness.rowvalues import Entry, elue_points, group_records, provenance_of, reference_values, score_value, task_value
 from harness.tracks import Track
 
 RULES = {
@@ -61,7 +61,7 @@ def _diagnostics(track: Track) -> set[str]:
 
 
 def _row_values(track: Track, entry: Entry, columns: Sequence[Column]) -> tuple[dict[str, Value], tuple[dict, ...]]:
-    prov = "predictions" if entry.kind == SELF_REPORTED else "measured"
+    prov = provenance_of(entry)
     values = {"score": score_value(track, entry)}
     for t, record in entry.ok.items():
         values[f"task:{t}"] = task_value(track, record, prov)
@@ -174,8 +174,7 @@ def _with_pareto(rows: list[Row], pairs: Sequence[tuple[str, str]], by_id: Mappi
         pid = f"{y}~{x}"
         pts = [(r.values.get(y, Value(None, "")).value, r.values.get(x, Value(None, "")).value) if r.eligible else None
                for r in rows]
-        on = pareto_front([None if p is None or None in p else p for p in pts],  # type: ignore[misc]
-                          (by_id[y].higher_is_better, by_id[x].higher_is_better))
+        on = pareto_front(pts, (by_id[y].higher_is_better, by_id[x].higher_is_better))  # type: ignore[arg-type]
         for r, flag in zip(rows, on):
             flags[r.submission][pid] = flag
         front = sorted((r for r, f in zip(rows, on) if f), key=lambda r: r.values[x].value)

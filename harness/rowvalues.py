@@ -5,7 +5,7 @@ Pure functions over record dicts (as `harness.records.read_records` returns them
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from harness.columns import Column, Value
@@ -56,7 +56,7 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         if old is None or ((hardware_of(r) in preferred, r["started_at"])
                            > (hardware_of(old) in preferred, old["started_at"])):
             chosen[key] = r
-    settings = _plain(asdict(track.measurement))
+    settings = track.measurement.plain()
     entries: dict[str, Entry] = {}
     for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
         e = entries.setdefault(sub, Entry(sub))
@@ -85,11 +85,8 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
     return entries
 
 
-def _plain(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
-
-
-def _provenance(entry: Entry) -> str:
+def provenance_of(entry: Entry) -> str:
+    """Provenance of a submission's scores: scored here from its predictions (self-reported) or measured."""
     return "predictions" if entry.kind == SELF_REPORTED else "measured"
 
 
@@ -104,7 +101,7 @@ def task_value(track: Track, record: Mapping[str, Any], provenance: str) -> Valu
 
 def score_value(track: Track, entry: Entry) -> Value:
     """The track's score (0-100) by its rule; partial aggregates say what they lack."""
-    prov = _provenance(entry)
+    prov = provenance_of(entry)
     rule = track.score.rule
     if rule in ("glue", "superglue"):
         from harness.scoring import benchmark_score

@@ -23,7 +23,6 @@ A folder `submissions/ID/` holding `predictions.yaml` (instead of submission.yam
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +37,6 @@ HARDWARE = "self-reported"
 TOP_KEYS = ("name", "team", "authors", "contact", "paper", "code", "methods", "description", "declared", "tasks")
 DECLARED_KEYS = ("parameters", "size_bytes", "system_bytes")
 POINT_KEYS = ("predictions", "flops", "label")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ class SelfReport:
 
 def load_self_report(folder: str | Path) -> SelfReport:
     """Parse and validate `folder/predictions.yaml`; every problem raises one ConfigError naming file and key."""
-    from harness.submission import METHODS
+    from harness.submission import EMAIL_PATTERN, METHODS
     from harness.tasks import task_names
 
     folder = Path(folder)
@@ -75,7 +73,7 @@ def load_self_report(folder: str | Path) -> SelfReport:
         c.fail("team", "missing: give a team or authors")
     meta["authors"] = [c.text(a, f"authors[{i}]") for i, a in enumerate(c.sequence(top.get("authors", []), "authors") or [])]
     contact = c.text(top.get("contact"), "contact")
-    if contact and not EMAIL.match(contact):
+    if contact and not EMAIL_PATTERN.match(contact):
         c.fail("contact", f"not an email address: {contact!r}")
     meta["methods"] = [c.text(m, f"methods[{i}]", METHODS)
                        for i, m in enumerate(c.sequence(top.get("methods"), "methods", non_empty=True) or [])]

@@ -9,10 +9,10 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from harness.elue import OUTSIDE
 from harness.yamlcheck import Checker, read_yaml, shown
 
 CURVE_KEYS = ("model", "source", "outside", "points")
-OUTSIDE = ("clamp", "linear", "exclude")
 ROW_KEYS = ("id", "model", "params_m", "split", "scores", "avg_reported", "avg_rule", "source")
 MILLION = 1_000_000
 

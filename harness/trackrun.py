@@ -117,15 +117,13 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
             if system is not None:
                 measurements.setdefault("system_size", system)
         record.update(measurements=measurements, hardware=HARDWARE_CPU,
-                      track_run={"track": track.id, "measurement": _plain(m), "skipped": list(skip)},
+                      track_run={"track": track.id, "measurement": m.plain(), "skipped": list(skip)},
                       declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
         write_record(record, path)
         out.append(record | {"path": str(path)})
     return out
 
 
-def _plain(m: Any) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(m).items()}
 
 
 def _model(cache: dict, ref: Any, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:

@@ -8,11 +8,13 @@ Referenced data files (reference curve, reference rows) are read here, so rankin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.measure import DEFAULT_MEASUREMENTS
+from harness.measure.energy import DEFAULT_PUE
 from harness.trackschema import check_track
 from harness.yamlcheck import Checker, read_yaml
 
@@ -53,13 +55,17 @@ class Cutoffs:
 class Measurement:
     """What `harness run` measures and with which settings."""
 
-    measure: tuple[str, ...] = ("params", "size", "flops")
+    measure: tuple[str, ...] = DEFAULT_MEASUREMENTS
     threads: int = 1
     batch_size: int = 32
     reference_length: int = 128
     max_length: int | None = None  # None: each task's own truncation length
     latency_budget_s: float = 30.0
-    pue: float = 1.58  # SustaiNLP 2020 / experiment-impact-tracker default (harness.measure.energy.DEFAULT_PUE)
+    pue: float = DEFAULT_PUE
+
+    def plain(self) -> dict[str, Any]:
+        """The settings as JSON stores them (tuples as lists): what a record's track_run.measurement holds."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.columns import EFFICIENCY, MEASUREMENTS
+from harness.measure import DEFAULT_MEASUREMENTS
 from harness.trackdata import check_curve_block, check_reference_rows, known
 from harness.yamlcheck import Checker, shown
 
@@ -39,7 +40,7 @@ def check_track(c: Checker, data: Any, path: Path) -> dict[str, Any]:
     out["score"] = _score(c, top.get("score"), names)
     out["cutoffs"] = _cutoffs(c, top.get("cutoffs", {}))
     out["measurement"] = _measurement(c, top.get("measurement", {}))
-    measured = set(out["measurement"].get("measure", ("params", "size", "flops")))
+    measured = set(out["measurement"].get("measure", DEFAULT_MEASUREMENTS))
     out["columns"] = _columns(c, top.get("columns", []), measured)
     for key, needs in (("max_params", "params"), ("max_bytes", "system_size")):
         if out["cutoffs"].get(key) is not None and needs not in measured:

@@ -9,7 +9,6 @@ from typing import Any
 
 from harness.errors import UserError
 
-SUBMISSION_FILE = "submission.yaml"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,16 +34,13 @@ def model_folder(path: Path, task: str | None = None) -> Path:
                         "or a submission folder")
     if (path / "config.json").is_file():
         return path
+    from harness.submission import SUBMISSION_FILE, load_submission
+
     if (path / SUBMISSION_FILE).is_file():
-        try:
-            from harness.submission import load_submission
-        except ImportError:
-            load_submission = None
-        if load_submission is not None:
-            sub = load_submission(path)
-            entry = sub.tasks.get(task) if task else next(iter(sub.tasks.values()), None)
-            if entry is not None:
-                return Path(entry.model)
+        sub = load_submission(path)
+        entry = sub.tasks.get(task) if task else next(iter(sub.tasks.values()), None)
+        if entry is not None:
+            return Path(entry.model)
     for sub_dir in sorted(p for p in path.iterdir() if p.is_dir()):
         if (sub_dir / "config.json").is_file():
             return sub_dir

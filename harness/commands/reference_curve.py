@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--model", help="name of the reference model (default: the submission ids)")
-    p.add_argument("--outside", default="clamp", choices=("clamp", "linear", "exclude"),
+    from harness.elue import OUTSIDE
+
+    p.add_argument("--outside", default=OUTSIDE[0], choices=OUTSIDE,
                    help="how FLOPs outside the curve's range are treated (default: clamp)")
     p.add_argument("--out", type=Path, help="write the curve file here instead of printing it")
     p.set_defaults(func=run)
