@@ -54,7 +54,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
         "task": {"name": task_name}, "model": {"folder": str(ref.folder), "head": ref.head, "backend": ref.backend},
         "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
-        "environment": _environment(settings),
+        "environment": _environment(),
     }
     path = record_path(Path(results_dir), ref.submission_id, task_name, HARDWARE_CPU)
     try:
@@ -139,7 +139,7 @@ def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) ->
     return out
 
 
-def _environment(settings: EvalSettings) -> dict[str, Any]:
+def _environment() -> dict[str, Any]:
     """Hardware and library versions, so two records can be compared honestly."""
     import torch
 

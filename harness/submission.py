@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib.util
 import json
 import re
 from dataclasses import dataclass
@@ -398,12 +397,9 @@ def _parse(folder: Path) -> tuple[Submission | None, list[Problem]]:
     declared = s.declared(data, "declared", "declared")
     tasks = _tasks(s, data, folder, declared)
     problems += s.problems
-    if problems:
-        return Submission(sub_id, folder, name or "", contact or "", methods or (), tasks, team, authors or (), paper,
-                          code, base_model, teacher_model, description, backend or "", allow_pickle,
-                          declared), problems
-    return Submission(sub_id, folder, name, contact, methods, tasks, team, authors or (), paper, code, base_model,
-                      teacher_model, description, backend, allow_pickle, declared), []
+    # With no problems every required field holds a value; with problems the defaults stand in for the missing ones.
+    return Submission(sub_id, folder, name or "", contact or "", methods or (), tasks, team, authors or (), paper,
+                      code, base_model, teacher_model, description, backend or "", allow_pickle, declared), problems
 
 
 def _backend(s: _Schema, data: dict) -> str | None:
@@ -571,11 +567,9 @@ def _read_config(path: Path) -> dict | None:
 
 def _folder_bytes(path: Path) -> int:
     """Bytes of every file in a model folder, as harness.measure.size measures them."""
-    if importlib.util.find_spec("harness.measure.size") is not None:
-        from harness.measure.size import measure_size
+    from harness.measure.size import measure_size
 
-        return measure_size(path, compress=False).total_bytes
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return measure_size(path, compress=False).total_bytes
 
 
 def _declared_origin(entry: TaskEntry, key: str) -> str:
@@ -647,19 +641,8 @@ def _parameters(model: Any) -> int | None:
     module = getattr(model, "module", None)
     if module is None or not callable(getattr(module, "named_parameters", None)):
         return None
-    if importlib.util.find_spec("harness.measure.params") is not None:
-        from harness.measure.params import count_params
+    from harness.measure.params import count_params
 
-        return count_params(module).total_params
-    return _count_unique(module)
-
-
-def _count_unique(module: Any) -> int:
-    """Elements of the parameter tensors of `module`, each storage view counted once."""
-    seen: dict[tuple[int, int, tuple[int, ...]], int] = {}
-    for tensor in module.parameters(remove_duplicate=False):
-        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape))
-        seen[key] = tensor.numel()
-    return sum(seen.values())
+    return count_params(module).total_params
 
 

@@ -19,8 +19,7 @@ from harness.formulations import EvalSettings
 from harness.tasks.base import Prediction, Row, Task
 
 HEADS = ("seq2seq", "retriever_reader")
-ENCODER_INPUTS = ("input_ids", "attention_mask")
-READER_MAX_LENGTH = 384  # the reader's window, as for SQuAD  # no token_type_ids: seq2seq models do not take them
+ENCODER_INPUTS = ("input_ids", "attention_mask")  # no token_type_ids: seq2seq models do not take them
 
 
 def encode_questions(model: Model, questions: Sequence[str], max_length: int) -> list[dict[str, list[int]]]:
@@ -64,12 +63,13 @@ def retrieve_and_read(task: Task, model: Model, rows: Sequence[Row], settings: E
     """Answer each question with the best span of its top-k retrieved passages."""
     from harness.formulations.extractive import answer_spans
     from harness.retrieval import TfidfRetriever, read_passages
+    from harness.tasks.squad import MAX_LENGTH as SQUAD_MAX_LENGTH  # the reader's window, as for SQuAD
 
     passages = read_passages(model.folder)
     questions = [task.texts(r)[0] for r in rows]
     top = TfidfRetriever(passages).top_k(questions, settings.retrieval_top_k)
     pairs = [(q, passages[p]) for q, hits in zip(questions, top) for p in hits]
-    answers = answer_spans(model, [q for q, _ in pairs], [c for _, c in pairs], settings, READER_MAX_LENGTH,
+    answers = answer_spans(model, [q for q, _ in pairs], [c for _, c in pairs], settings, SQUAD_MAX_LENGTH,
                            desc=task.name)
     preds: dict[str, Prediction] = {}
     at = 0

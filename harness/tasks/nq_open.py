@@ -22,7 +22,7 @@ def read_nq_jsonl(path: Path) -> list[Row]:
     """Rows {question, answer: [...]} of an NQ-open JSON-lines file; other fields are dropped."""
     rows = []
     for n, obj in enumerate(read_jsonl(path), start=1):
-        question, answer = (obj.get("question"), obj.get("answer")) if isinstance(obj, dict) else (None, None)
+        question, answer = obj.get("question"), obj.get("answer")  # read_jsonl refuses non-object lines
         if not isinstance(question, str) or not isinstance(answer, list) or not all(isinstance(a, str) for a in answer):
             raise UserError(f"{path}: record {n} needs a string 'question' and a list of strings 'answer'; "
                             "is this the official NQ-open file?")
