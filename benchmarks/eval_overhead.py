@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import transformers
 
 from harness.backends import load_model
 from harness.batching import pad
 from harness.data import load_rows
 from harness.formulations import EvalSettings
+from harness import tiny
 from harness.formulations.classify import encode
 from harness.runner import ModelRef, evaluate
 from harness.tasks import get_task
@@ -35,15 +35,6 @@ TASKS = ("sst2", "qnli")
 SHAPE = dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
 BATCH = 32
 PAD_TO = 128
-
-
-def build_model(folder: Path, vocab: Path) -> Path:
-    """Save a random 6-layer, 384-wide BERT classifier with the real vocabulary."""
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(transformers.BertConfig(vocab_size=30522, num_labels=2, **SHAPE))
-    model.save_pretrained(folder)
-    transformers.BertTokenizer(vocab=str(vocab)).save_pretrained(folder)
-    return folder
 
 
 def bare_loop(model, batches) -> float:
@@ -78,7 +69,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = Path(os.environ.get("HARNESS_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
     with tempfile.TemporaryDirectory() as tmp:
-        folder = build_model(Path(tmp) / "bert-6l-384", data / "vocab" / "bert-base-uncased-vocab.txt")
+        # a random 6-layer, 384-wide BERT classifier with the real vocabulary
+        folder = tiny.save_tiny_bert(Path(tmp) / "bert-6l-384", data / tiny.VOCAB_FILE, **SHAPE)
         model = load_model(folder, "sequence_classification")
         print(f"model: BERT 6 layers x 384, threads {args.threads}, batch {BATCH}, data {data}")
         totals = {"harness": 0.0, "bare": 0.0, "pad128": 0.0}

@@ -13,6 +13,7 @@ from harness.data import load_rows
 from harness.formats import write_predictions
 from harness.records import read_records
 from harness.tasks import get_task
+from harness import tiny
 from harness.tiny import write_tiny_submission
 from harness.tracks import get_track, load_track, tracks_dir
 
@@ -32,7 +33,7 @@ def world(mirror, tmp_path_factory):
     root = tmp_path_factory.mktemp("tracks")
     data = build_data_dir(mirror, root / "data")
     tasks = sorted(set(get_track("glue").task_names()) | set(get_track("elue-40m").task_names()))
-    vocab = mirror / "vocab/bert-base-uncased-vocab.txt"
+    vocab = mirror / tiny.VOCAB_FILE
     for n, name in enumerate(("tiny-a", "tiny-b")):
         write_tiny_submission(root / "subs" / name, tasks, vocab, seed=n)
     _prediction_only(root / "subs" / "exits", data)
