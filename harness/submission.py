@@ -58,8 +58,6 @@ SIZE_TOLERANCE = 0.01  # relative: declared size_bytes may differ this much (lin
 # Vocabulary files AutoTokenizer reads (the VOCAB_FILES_NAMES of transformers' tokenizers); one must exist.
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                    "sentencepiece.model", "spm.model", "tokenizer.model")
-SAFE_WEIGHTS_SUFFIX = ".safetensors"
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth")  # what the torch backend would unpickle
 # A head needs its own trained weights: config.json `architectures` names the class that saved them.
 HEAD_ARCHITECTURES = {
     "sequence_classification": "ForSequenceClassification",
@@ -533,6 +531,8 @@ def _head_weights_problem(entry: TaskEntry, where: str) -> Problem | None:
 
 def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool) -> list[Problem]:
     """config.json, tokenizer and weights files of one model folder."""
+    from harness.backends.base import SAFE_WEIGHTS_SUFFIX, weight_files
+
     out = []
     config = path / "config.json"
     if not config.is_file():
@@ -543,8 +543,7 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
         out.append(Problem(str(path), where, f"no tokenizer files (one of {', '.join(TOKENIZER_FILES)})",
                            "save the tokenizer next to the model: tokenizer.save_pretrained(folder)"))
-    safe = sorted(path.glob(f"*{SAFE_WEIGHTS_SUFFIX}"))
-    pickled = sorted(p for suffix in PICKLE_SUFFIXES for p in path.glob(f"*{suffix}"))
+    safe, pickled = weight_files(path)
     if not safe and pickled and not (allow_pickle and sub.allow_pickle):
         missing = [] if sub.allow_pickle else ["the submitter (allow_pickle: true in submission.yaml)"]
         missing += [] if allow_pickle else ["the organizer (harness check --allow-pickle)"]

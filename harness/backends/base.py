@@ -7,11 +7,23 @@ Inputs and outputs are numpy arrays, keyed by the names Hugging Face models use.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 # What a model folder is loaded as, and the output its forward pass returns.
+SAFE_WEIGHTS_SUFFIX = ".safetensors"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth")  # weight files torch would unpickle
+
+
+def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The folder's safetensors weight files and its pickle weight files, each sorted by name."""
+    safe = sorted(folder.glob(f"*{SAFE_WEIGHTS_SUFFIX}"))
+    pickled = sorted(p for suffix in PICKLE_SUFFIXES for p in folder.glob(f"*{suffix}"))
+    return safe, pickled
+
+
 HEADS = {
     "sequence_classification": "logits",  # [batch, num_labels]
     "cosine": "embedding",  # [batch, hidden]: mean-pooled over the attention mask

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends.base import HEADS, LoadOptions
+from harness.backends.base import HEADS, LoadOptions, weight_files
 from harness.errors import UserError
 
 AUTO_CLASSES = {
@@ -98,8 +98,7 @@ def _check_weights(path: Path, options: LoadOptions) -> None:
     """Refuse pickle weights unless allowed, before transformers gets a chance to unpickle them."""
     if not (path / "config.json").is_file():
         raise UserError(f"{path}: no config.json; a model folder is what model.save_pretrained(folder) writes")
-    safe = list(path.glob("*.safetensors"))
-    pickled = [p for p in path.glob("*.bin")] + [p for p in path.glob("*.pt")] + [p for p in path.glob("*.pth")]
+    safe, pickled = weight_files(path)
     if not safe and pickled and not options.allow_pickle:
         raise UserError(f"{path}: weights are in pickle format ({pickled[0].name}), which can run code when loaded; "
                         "convert them with model.save_pretrained(folder, safe_serialization=True), or have both the "
