@@ -6,6 +6,7 @@ Checked with the same `Checker` as the track, so a problem in `data/reference_ro
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,20 @@ def check_reference_rows(c: Checker, value: Any, path: Path) -> list[dict[str, A
     if not file.is_file():
         c.fail("reference_rows.file", f"no file {rel!r} (looked at {file})")
         return []
-    inner = Checker(str(file))
-    doc = inner.mapping(read_yaml(file), "", ("rows",), ("rows",)) or {}
+    stat = file.stat()
+    rows, problems = _reference_rows_file(str(file), stat.st_mtime_ns, stat.st_size)
+    c.problems += problems
+    ids = c.sequence(entry.get("ids"), "reference_rows.ids") or []
+    return [rows[x] | {"scores": dict(rows[x]["scores"])}  # copies: the parsed file is shared by every track
+            for i, x in enumerate(ids) if known(c, x, f"reference_rows.ids[{i}]", list(rows), "reference row")]
+
+
+@lru_cache(maxsize=16)
+def _reference_rows_file(file: str, mtime_ns: int, size: int) -> tuple[dict[str, dict[str, Any]], tuple[str, ...]]:
+    """{id: row} of a reference-rows file and its problems, parsed once however many tracks share the file
+    (keyed by modification time and size too, so an edited file is read again)."""
+    inner = Checker(file)
+    doc = inner.mapping(read_yaml(Path(file)), "", ("rows",), ("rows",)) or {}
     rows = {}
     for i, row in enumerate(inner.sequence(doc.get("rows"), "rows") or []):
         r = inner.mapping(row, f"rows[{i}]", ROW_KEYS, ("id", "model", "split", "scores", "avg_rule", "source"))
@@ -100,6 +113,4 @@ def check_reference_rows(c: Checker, value: Any, path: Path) -> list[dict[str, A
             "scores": {str(k): inner.number(v, f"rows[{i}].scores.{k}", 0, 100) for k, v in (scores or {}).items()},
             "avg_reported": None if r.get("avg_reported") is None else inner.number(r["avg_reported"], f"rows[{i}].avg_reported", 0, 100),
             "avg_rule": inner.text(r.get("avg_rule"), f"rows[{i}].avg_rule"), "source": inner.text(r.get("source"), f"rows[{i}].source")}
-    c.problems += inner.problems
-    ids = c.sequence(entry.get("ids"), "reference_rows.ids") or []
-    return [rows[x] for i, x in enumerate(ids) if known(c, x, f"reference_rows.ids[{i}]", list(rows), "reference row")]
+    return rows, tuple(inner.problems)
