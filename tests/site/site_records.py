@@ -125,3 +125,23 @@ class Built:
     boards: list
     records: list
     files: dict
+
+
+_BUILT: dict[str, Built] = {}
+
+
+def built_site(tmp_path_factory: Any) -> Built:
+    """Build the fixture site once per test session (matplotlib's figures are the slow part).
+
+    Not a session fixture in tests/site/conftest.py: a second conftest module shadows tests/conftest.py for the
+    tests that import helpers from it (`from conftest import save_tiny_bert`), and their collection fails.
+    """
+    if "site" not in _BUILT:
+        from harness.commands.leaderboard import build_boards
+        from harness.site.build import build_site
+
+        root = tmp_path_factory.mktemp("site-fixture")
+        results, tracks = write_fixture(root)
+        boards, records = build_boards(results, str(tracks))
+        _BUILT["site"] = Built(root, results, tracks, boards, records, build_site(boards, records, META))
+    return _BUILT["site"]

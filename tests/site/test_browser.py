@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.site.build import write_site
-from site_records import XSS
+from site_records import XSS, built_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,9 +23,9 @@ if not Path(CHROMIUM).is_file():
 
 
 @pytest.fixture(scope="module")
-def site(built, tmp_path_factory) -> Path:
+def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "site"
-    write_site(built.files, out)
+    write_site(built_site(tmp_path_factory).files, out)
     return out
 
 

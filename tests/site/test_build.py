@@ -12,13 +12,19 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 
 from harness.site.build import build_site, write_site
-from site_records import META, ORDER, XSS
+from site_records import META, ORDER, XSS, built_site
 
 REPO = Path(__file__).resolve().parents[2]
 STAMP = "2026-03-01T12:00:00+00:00"
 EPOCH = "1772366400"  # STAMP as seconds since 1970
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return built_site(tmp_path_factory)
 
 
 def text(built, path: str) -> str:

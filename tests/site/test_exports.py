@@ -11,9 +11,14 @@ import pandas as pd
 import pytest
 
 from harness.site.exports import board_frame, latex_escape, read_csv_export
-from site_records import ORDER, XSS
+from site_records import ORDER, XSS, built_site
 
 ROWS = ORDER + ["paper-bert"]  # submissions in rank order, then the published reference row
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return built_site(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
