@@ -113,7 +113,7 @@ def main() -> None:
         files = build_site(boards, records, {"generated_at": "benchmark", "harness_version": __version__},
                            workers=args.workers)
         t2 = time.perf_counter()
-        write_site(files, out)
+        write_site(files, out, workers=args.workers)
         t3 = time.perf_counter()
         size = sum(len(v) for v in files.values())
         print(f"{n} records, {args.submissions} submissions, {len(boards)} tracks -> {len(files)} files, "

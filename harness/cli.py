@@ -58,5 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> None:
+    """The `harness` executable: main(), then exit without a last garbage collection over the whole heap.
+
+    A leaderboard build leaves tens of thousands of records and pages alive; collecting them all at exit took
+    about 0.3 s of nothing, so everything left is frozen (the memory goes back with the process anyway).
+    """
+    import gc
+
+    code = main()
+    gc.freeze()
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

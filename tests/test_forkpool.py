@@ -37,3 +37,18 @@ def test_an_error_keeps_its_type_and_message_from_any_process():
 def test_no_jobs_and_one_job_need_no_worker():
     assert shared_map(_scaled, {"factor": 2}, [], 4) == []
     assert shared_map(_scaled, {"factor": 2}, [7], 4)[0][0] == 14
+
+
+def test_the_collector_is_off_during_the_map_and_back_on_after():
+    import gc
+
+    assert gc.isenabled()
+    for processes in (1, 2):
+        assert not any(shared_map(_collecting, None, list(range(6)), processes))
+        assert gc.isenabled()
+
+
+def _collecting(shared: None, x: int) -> bool:
+    import gc
+
+    return gc.isenabled()

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     boards, records = build_boards(args.results, args.tracks, workers)
     files = build_site(boards, records, {"generated_at": build_time(), "harness_version": __version__},
                        workers=workers)
-    write_site(files, out)
+    write_site(files, out, workers=workers)
     subs = len({str(r["submission"]["id"]) for r in records})
     print(f"wrote {len(files)} files for {len(boards)} tracks and {subs} submissions to {out}; "
           f"open {out / 'index.html'}")

@@ -198,3 +198,26 @@ def test_a_board_without_rows_still_gets_a_page(built):
     files = build_site([empty], [], META)
     page = files[f"tracks/{empty.track['id']}/index.html"]
     assert "No records for this track yet" in page and "no submissions yet" in files["index.html"]
+
+
+def test_esc_gives_what_html_escape_gives():
+    import html
+
+    from harness.site.markup import esc
+
+    texts = ["plain", "", "a & b", "<script>alert('x')</script>", 'say "hi"', "Ünïcode → ∑ &amp;", "'\"<>&" * 3]
+    for text in texts:
+        assert esc(text) == html.escape(text, quote=True)
+    assert esc(None) == "" and esc(3.5) == "3.5"
+
+
+def test_write_site_with_two_processes_writes_the_same_files(tmp_path):
+    files = {f"submissions/s{i}.html": f"<p>{i} é</p>" for i in range(30)}
+    files.update({"tracks/t/plot.png": b"\x89PNG\x00\xff", "index.html": "<h1>x</h1>"})
+    for workers in (1, 2):
+        out = tmp_path / f"site{workers}"
+        written = write_site(files, out, workers=workers)
+        assert sorted(written) == sorted(out / rel for rel in files)
+        for rel, content in files.items():
+            raw = (out / rel).read_bytes()
+            assert raw == (content if isinstance(content, bytes) else content.encode("utf-8"))
