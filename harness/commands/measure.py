@@ -24,6 +24,8 @@ def add_parser(subparsers: Any) -> None:
                    "and of the synthetic latency inputs (default 128)")
     p.add_argument("--time-budget", type=float, default=30.0, help="seconds each latency phase may take to "
                    "reach a stable median (default 30)")
+    p.add_argument("--reference", type=Path, help="also measure the speed-up over this model (a model or "
+                   "submission folder): both timed in interleaved rounds, same inputs length and threads")
     p.set_defaults(func=run)
 
 
@@ -113,7 +115,23 @@ def table(result: dict[str, Any]) -> str:
         if lat["throughput_examples_per_s"]:
             lines.append(f"throughput   {lat['throughput_examples_per_s']:.1f} examples/s at batch "
                          f"{lat['throughput_batch_size']}")
+    if up := result.get("speedup"):
+        ref, cand = up["reference"], up["candidate"]
+        lines.append(f"speed-up     {up['speedup']:.2f}x over {up['reference_folder']} (p50 {ref['p50_ms']:.2f} ms "
+                     f"against {cand['p50_ms']:.2f} ms, interleaved rounds, stable={ref['stable'] and cand['stable']})")
     return "\n".join(lines)
+
+
+def speedup_over(reference: Path, model: Any, length: int, threads: int, budget_s: float) -> dict[str, Any]:
+    """The speed-up of `model` over the reference model folder (or submission), batch 1, synthetic inputs."""
+    from harness.measure import synthetic_inputs
+    from harness.measure.latency import measure_speedup
+
+    folder = model_folder(reference)
+    ref = load_model(folder)
+    result = measure_speedup(ref, model, synthetic_inputs(ref, 1, length), threads=threads, budget_s=budget_s,
+                             candidate_inputs=synthetic_inputs(model, 1, length)).to_dict()
+    return {"reference_folder": str(folder), "reference_length": length, **result}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,5 +150,7 @@ def run(args: argparse.Namespace) -> int:
                                 token_lengths=lengths, threads=args.threads,
                                 which=["params", "size", "flops", "latency", "environment"],
                                 options={"latency": {"budget_s": args.time_budget}}))
+    if args.reference is not None:
+        result["speedup"] = speedup_over(args.reference, model, args.reference_length, args.threads, args.time_budget)
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else table(result))
     return 0

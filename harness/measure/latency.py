@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -86,24 +86,40 @@ def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, to
 
     Returns (rounds of call seconds, stable, spread); stops unstable when `deadline` (perf_counter) passes.
     """
+    rounds, stable, spreads = interleaved_rounds([call], clock, per_round=[per_round], tolerance=tolerance,
+                                                 deadline=deadline, min_rounds=min_rounds, window=window)
+    return rounds[0], stable, spreads[0]
+
+
+def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, per_round: Sequence[int],
+                       tolerance: float, deadline: float, min_rounds: int = 3,
+                       window: int = 3) -> tuple[list[list[list[float]]], bool, list[float]]:
+    """Rounds of each call in turn (a round of the first, of the second, ..., repeat) until, for every call,
+    the last `window` round medians agree within `tolerance`; so calls compared with each other see the same
+    machine, even when its speed drifts during the measurement.
+
+    Returns (per call: rounds of call seconds), stable, per call: spread; stops unstable at `deadline`.
+    """
     import statistics
 
-    rounds: list[list[float]] = []
-    spread = float("inf")
+    rounds: list[list[list[float]]] = [[] for _ in calls]
+    spreads = [float("inf")] * len(calls)
     while True:
-        times = []
-        for _ in range(per_round):
-            start = clock.now()
-            call()
-            times.append(clock.now() - start)
-        rounds.append(times)
-        if len(rounds) >= max(min_rounds, window):
-            medians = [statistics.median(r) for r in rounds[-window:]]
-            spread = (max(medians) - min(medians)) / statistics.median(medians)
-            if spread < tolerance:
-                return rounds, True, spread
+        for k, call in enumerate(calls):
+            times = []
+            for _ in range(per_round[k]):
+                start = clock.now()
+                call()
+                times.append(clock.now() - start)
+            rounds[k].append(times)
+        if len(rounds[0]) >= max(min_rounds, window):
+            for k, done in enumerate(rounds):
+                medians = [statistics.median(r) for r in done[-window:]]
+                spreads[k] = (max(medians) - min(medians)) / statistics.median(medians)
+            if all(spread < tolerance for spread in spreads):
+                return rounds, True, spreads
         if time.perf_counter() > deadline:
-            return rounds, False, spread
+            return rounds, False, spreads
 
 
 @dataclass(frozen=True)
@@ -140,18 +156,53 @@ class Latency:
         return asdict(self)
 
 
+def _check(threads: int, budget_s: float, tolerance: float) -> None:
+    if threads < 1 or budget_s <= 0 or tolerance <= 0:
+        raise UserError(f"latency: threads ({threads}), budget_s ({budget_s}) and tolerance ({tolerance}) must be > 0")
+
+
+def _calls_per_round(model: Any, inputs: Any, clock: CpuClock, warmup_calls: int, round_s: float) -> int:
+    """Warm the model up; the number of calls that fill about `round_s` seconds (at least 5)."""
+    from harness.measure import call_model
+
+    start = clock.now()
+    for _ in range(warmup_calls):
+        call_model(model, inputs)
+    per_call = max((clock.now() - start) / max(warmup_calls, 1), 1e-6)
+    return max(5, int(round_s / per_call))
+
+
+def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: LoadProbe, clock: CpuClock, *,
+             threads: int, warmup_calls: int, tolerance: float, budget_s: float, noise_threshold: float,
+             throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)) -> Latency:
+    """The Latency record of timed rounds: percentiles over the calls of the last 3 rounds."""
+    import numpy as np
+    import psutil
+
+    other = probe.other_cores()
+    kept = np.array([t for r in rounds[-3:] for t in r]) * 1000.0
+    p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
+    per_s, size, examples, t_stable = throughput
+    return Latency(p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=float(kept.mean()), samples=int(kept.size),
+                   rounds=len(rounds), stable=stable,
+                   spread_of_round_medians=round(spread, 5) if spread != float("inf") else None,
+                   tolerance=tolerance, threads=threads, warmup_calls=warmup_calls,
+                   throughput_examples_per_s=per_s, throughput_batch_size=size, throughput_examples=examples,
+                   throughput_stable=t_stable, other_load_cores=round(other, 3),
+                   loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
+                   budget_s=budget_s)
+
+
 def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None = None, threads: int = 1,
                     warmup_calls: int = 5, round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
                     noise_threshold: float = 0.25) -> Latency:
     """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads."""
     import numpy as np
-    import psutil
     import torch
 
     from harness.measure import call_model, count_rows
 
-    if threads < 1 or budget_s <= 0 or tolerance <= 0:
-        raise UserError(f"latency: threads ({threads}), budget_s ({budget_s}) and tolerance ({tolerance}) must be > 0")
+    _check(threads, budget_s, tolerance)
     clock = clock_for(model)
     was_training = getattr(model, "training", False)
     model.eval()
@@ -159,34 +210,22 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
         with fixed_threads(threads), torch.inference_mode():
             probe = LoadProbe()
             deadline = time.perf_counter() + budget_s
-            start = clock.now()
-            for _ in range(warmup_calls):
-                call_model(model, inputs)
-            per_call = max((clock.now() - start) / max(warmup_calls, 1), 1e-6)
-            per_round = max(5, int(round_s / per_call))
+            per_round = _calls_per_round(model, inputs, clock, warmup_calls, round_s)
             rounds, stable, spread = timed_rounds(lambda: call_model(model, inputs), clock, per_round=per_round,
                                                   tolerance=tolerance, deadline=deadline)
-            throughput = examples = size = t_stable = None
+            throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
             if batch_inputs:
                 examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
                 call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
                 passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
                                                    per_round=1, tolerance=tolerance,
                                                    deadline=time.perf_counter() + budget_s)
-                throughput = examples / float(np.median([p[0] for p in passes]))
-            other = probe.other_cores()
+                throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
+            return _latency(rounds, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
+                            tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
+                            throughput=throughput)
     finally:
         model.train(was_training)
-    kept = np.array([t for r in rounds[-3:] for t in r]) * 1000.0
-    p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
-    return Latency(p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=float(kept.mean()), samples=int(kept.size),
-                   rounds=len(rounds), stable=stable,
-                   spread_of_round_medians=round(spread, 5) if spread != float("inf") else None,
-                   tolerance=tolerance, threads=threads, warmup_calls=warmup_calls,
-                   throughput_examples_per_s=throughput, throughput_batch_size=size, throughput_examples=examples,
-                   throughput_stable=t_stable, other_load_cores=round(other, 3),
-                   loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
-                   budget_s=budget_s)
 
 
 @dataclass(frozen=True)
@@ -196,7 +235,10 @@ class Speedup:
     speedup: float
     reference: dict[str, Any]
     candidate: dict[str, Any]
-    method: str = "p50_ms(reference) / p50_ms(candidate); both measured back to back with the same settings"
+    spread_of_round_ratios: float | None  # over the kept rounds: (max - min) / median of reference/candidate medians
+    method: str = ("p50_ms(reference) / p50_ms(candidate), batch 1, same inputs and settings; rounds of the two "
+                   "interleaved (reference, candidate, reference, ...) until both medians are stable, so a drift "
+                   "of the machine's speed during the measurement moves both alike")
     unit: str = "x (ratio)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,8 +246,41 @@ class Speedup:
         return asdict(self)
 
 
-def measure_speedup(reference: Any, candidate: Any, inputs: Any, **settings: Any) -> Speedup:
-    """Measure both models on the same inputs with the same settings and return the p50 latency ratio."""
-    ref = measure_latency(reference, inputs, **settings)
-    cand = measure_latency(candidate, inputs, **settings)
-    return Speedup(speedup=ref.p50_ms / cand.p50_ms, reference=ref.to_dict(), candidate=cand.to_dict())
+def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int = 1, warmup_calls: int = 5,
+                    round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
+                    noise_threshold: float = 0.25, candidate_inputs: Any = None) -> Speedup:
+    """Batch-1 latency of both models, measured in interleaved rounds, and the p50 ratio reference / candidate.
+
+    `candidate_inputs`: the candidate's own inputs when its tokenizer differs (default: `inputs`).
+    """
+    import statistics
+
+    import torch
+
+    from harness.measure import call_model
+
+    _check(threads, budget_s, tolerance)
+    models = (reference, candidate)
+    feeds = (inputs, inputs if candidate_inputs is None else candidate_inputs)
+    clock = clock_for(candidate)
+    was_training = [getattr(m, "training", False) for m in models]
+    for m in models:
+        m.eval()
+    try:
+        with fixed_threads(threads), torch.inference_mode():
+            probe = LoadProbe()
+            deadline = time.perf_counter() + budget_s
+            per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
+            calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
+            rounds, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
+                                                         deadline=deadline)
+            ref, cand = (_latency(r, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
+                                  tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold)
+                         for r, spread in zip(rounds, spreads))
+    finally:
+        for m, training in zip(models, was_training):
+            m.train(training)
+    ratios = [statistics.median(a) / statistics.median(b) for a, b in zip(rounds[0][-3:], rounds[1][-3:])]
+    ratio_spread = (max(ratios) - min(ratios)) / statistics.median(ratios) if len(ratios) > 1 else None
+    return Speedup(speedup=ref.p50_ms / cand.p50_ms, reference=ref.to_dict(), candidate=cand.to_dict(),
+                   spread_of_round_ratios=None if ratio_spread is None else round(ratio_spread, 5))

@@ -6,7 +6,8 @@ import torch
 from transformers import BertConfig, BertModel
 
 from harness.measure import synthetic_inputs
-from harness.measure.latency import CpuClock, CudaClock, clock_for, measure_latency, measure_speedup, timed_rounds
+from harness.measure.latency import (CpuClock, CudaClock, clock_for, interleaved_rounds, measure_latency, measure_speedup,
+                                     timed_rounds)
 
 TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
         "intermediate_size": 128, "vocab_size": 500}
@@ -67,6 +68,36 @@ def test_speedup_same_settings():
     assert result.speedup == result.reference["p50_ms"] / result.candidate["p50_ms"]
     assert result.reference["threads"] == result.candidate["threads"] == 1
     assert result.speedup > 1.0  # half the layers
+    assert result.spread_of_round_ratios is not None and result.spread_of_round_ratios >= 0
+    assert "interleaved" in result.method
+
+
+def test_interleaved_rounds_alternate_and_wait_for_every_call_to_be_stable():
+    import time
+
+    class Manual(CpuClock):
+        t = 0.0
+
+        def now(self):
+            return self.t
+
+    clock, order = Manual(), []
+    costs = iter([5.0, 1.0, 5.0, 1.0])  # the candidate's first rounds disagree; then every call costs 1 s
+
+    def ref():
+        order.append("r")
+        clock.t += 2.0
+
+    def cand():
+        order.append("c")
+        clock.t += next(costs, 1.0)
+
+    rounds, stable, spreads = interleaved_rounds([ref, cand], clock, per_round=[2, 1], tolerance=0.01,
+                                                 deadline=time.perf_counter() + 5)
+    assert "".join(order[:6]) == "rrcrrc"  # a round of the reference (2 calls), then one of the candidate
+    assert rounds[0] == [[2.0, 2.0]] * 6  # stable after 3 rounds, but it waits for the candidate
+    assert [r[0] for r in rounds[1]] == [5.0, 1.0, 5.0, 1.0, 1.0, 1.0]
+    assert stable and spreads == [0.0, 0.0]
 
 
 def test_bad_settings_are_user_errors():

@@ -97,6 +97,21 @@ def test_cli_table_and_errors(tmp_path, capsys):
         _run(capsys, str(tmp_path / "empty"))
 
 
+def test_cli_speedup_over_a_reference_model(tmp_path, capsys):
+    small = save_tiny_bert(tmp_path / "small")
+    big = save_tiny_bert(tmp_path / "big", num_hidden_layers=6)
+    code, out = _run(capsys, str(small), "--reference", str(big), "--json", "--reference-length", "16",
+                     "--time-budget", "2")
+    up = json.loads(out)["speedup"]
+    assert code == 0 and up["reference_folder"] == str(big) and up["reference_length"] == 16
+    assert up["speedup"] == up["reference"]["p50_ms"] / up["candidate"]["p50_ms"] > 1.0  # a third of the layers
+    assert "interleaved" in up["method"] and up["unit"] == "x (ratio)"
+    code, out = _run(capsys, str(small), "--reference", str(big), "--reference-length", "16", "--time-budget", "1")
+    assert "speed-up" in out and f"over {big}" in out
+    with pytest.raises(UserError, match="no such folder"):
+        _run(capsys, str(small), "--reference", str(tmp_path / "missing"), "--time-budget", "1")
+
+
 def test_cli_task_lengths(tmp_path, capsys, mirror):
     folder = save_tiny_bert(tmp_path / "m")
     code, out = _run(capsys, str(folder), "--task", "sst2", "--data-dir", str(mirror), "--limit", "20", "--json",
