@@ -3,11 +3,14 @@
 1. A 6-layer, 384-wide BERT (MiniLM-L6 shape, random weights) measured five times in one run at batch 1,
    one thread, sequence length 128: prints each p50 and the relative spread of the five medians (goal < 3%
    on an idle machine).
-2. A BERT-base-shaped model (random weights), fp32 versus dynamic int8, both measured in one call with the
+2. The same model's speed-up over its 12-layer parent shape, measured five times (each in interleaved
+   rounds): prints the spread of the five parent medians (the machine's drift over the run) beside the
+   spread of the five speed-ups (what is left of it in a ratio).
+3. A BERT-base-shaped model (random weights), fp32 versus dynamic int8, in interleaved rounds with the
    same settings (batch 1, one thread, length 128): prints the speed-up under each of torch's quantized
    engines (fbgemm, x86, onednn, qnnpack), since the engine alone moves it.
 
-Run: python benchmarks/latency_stability.py [--int8-only]
+Run: python benchmarks/latency_stability.py [--int8-only | --no-int8]
 """
 
 from __future__ import annotations
@@ -25,19 +28,43 @@ SEQ_LEN = 128
 SETTINGS = {"threads": 1, "tolerance": 0.03, "budget_s": 20.0}
 
 
-def stability() -> None:
+def spread_of(values: list[float]) -> float:
+    """(max - min) / median."""
+    return (max(values) - min(values)) / statistics.median(values)
+
+
+def minilm_shape(layers: int) -> BertModel:
     torch.manual_seed(0)
-    cfg = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
-    model = BertModel(cfg).eval()
+    cfg = BertConfig(hidden_size=384, num_hidden_layers=layers, num_attention_heads=12, intermediate_size=1536)
+    return BertModel(cfg).eval()
+
+
+def stability() -> None:
+    model = minilm_shape(6)
     inputs = synthetic_inputs(model, 1, SEQ_LEN)
     runs = [measure_latency(model, inputs, **SETTINGS) for _ in range(5)]
     medians = [r.p50_ms for r in runs]
-    spread = (max(medians) - min(medians)) / statistics.median(medians)
+    spread = spread_of(medians)
     print(f"[stability] BERT 6x384, batch 1, 1 thread, length {SEQ_LEN}: five runs")
     for i, r in enumerate(runs, 1):
         print(f"  run {i}: p50 {r.p50_ms:.2f} ms  p90 {r.p90_ms:.2f}  p99 {r.p99_ms:.2f}  rounds {r.rounds}  "
               f"stable {r.stable}  other load {r.other_load_cores:.2f} cores  noisy {r.noisy}")
     print(f"  relative spread of the five medians: {spread * 100:.2f}% (goal < 3% on an idle machine)")
+
+
+def ratio_stability() -> None:
+    model, parent = minilm_shape(6), minilm_shape(12)
+    inputs = synthetic_inputs(model, 1, SEQ_LEN)
+    results = [measure_speedup(parent, model, inputs, **SETTINGS) for _ in range(5)]
+    print(f"[ratio] speed-up of BERT 6x384 over BERT 12x384, batch 1, 1 thread, length {SEQ_LEN}: five measurements, "
+          "each in interleaved rounds")
+    for i, r in enumerate(results, 1):
+        print(f"  run {i}: 12-layer p50 {r.reference['p50_ms']:.2f} ms, 6-layer p50 {r.candidate['p50_ms']:.2f} ms, "
+              f"speed-up {r.speedup:.3f}x  (stable {r.reference['stable']}/{r.candidate['stable']}, other load "
+              f"{max(r.reference['other_load_cores'], r.candidate['other_load_cores']):.2f} cores)")
+    print(f"  spread of the five 12-layer medians: {spread_of([r.reference['p50_ms'] for r in results]) * 100:.2f}%; "
+          f"of the five 6-layer medians: {spread_of([r.candidate['p50_ms'] for r in results]) * 100:.2f}%; "
+          f"of the five speed-ups: {spread_of([r.speedup for r in results]) * 100:.2f}%")
 
 
 def int8_speedup() -> None:
@@ -46,14 +73,14 @@ def int8_speedup() -> None:
     inputs = synthetic_inputs(fp32, 1, SEQ_LEN)
     default = torch.backends.quantized.engine
     engines = [default] + [e for e in torch.backends.quantized.supported_engines if e not in ("none", default)]
-    print(f"[speed-up] BERT-base shape, batch 1, 1 thread, length {SEQ_LEN}; int8 kernels per quantized engine "
+    print(f"[int8] BERT-base shape, batch 1, 1 thread, length {SEQ_LEN}; int8 kernels per quantized engine "
           f"(default here: {default}); each engine packs its own weights, so each is quantized afresh")
     for engine in engines:
         torch.backends.quantized.engine = engine
         with warnings.catch_warnings():  # torch.ao deprecation notices
             warnings.simplefilter("ignore")
             int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
-        result = measure_speedup(fp32, int8, inputs, **{**SETTINGS, "budget_s": 40.0})  # ~1 s per call here
+        result = measure_speedup(fp32, int8, inputs, **{**SETTINGS, "budget_s": 90.0})  # ~7 s per pair of rounds here
         ref, cand = result.reference, result.candidate
         print(f"  {engine:8s} fp32 p50 {ref['p50_ms']:.1f} ms, int8 p50 {cand['p50_ms']:.1f} ms: "
               f"speed-up {result.speedup:.2f}x (stable {ref['stable']}/{cand['stable']}, other load "
@@ -66,4 +93,6 @@ if __name__ == "__main__":
 
     if "--int8-only" not in sys.argv:
         stability()
-    int8_speedup()
+        ratio_stability()
+    if "--no-int8" not in sys.argv:
+        int8_speedup()
