@@ -27,6 +27,14 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     return path
 
 
+def task_block(task: Task, data_dir: str | Path | None) -> dict[str, str | None]:
+    """The `task` block of a result record: the task, its version and split, and where its rows came from."""
+    s = task.source
+    source = f"mirror:{s.mirror_file}" if resolve_data_dir(data_dir) else f"hub:{s.hub_path}/{s.hub_config}"
+    return {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
+            "split": s.split, "source": source}
+
+
 def go_offline() -> None:
     """Make transformers, datasets and the hub client fail fast instead of waiting on the network."""
     for flag in OFFLINE_FLAGS:

@@ -74,7 +74,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
 def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
          path: Path, measure: tuple[str, ...], energy: dict[str, Any] | None) -> dict[str, Any]:
     from harness.backends import LoadOptions, load_model
-    from harness.data import load_rows, resolve_data_dir
+    from harness.data import load_rows, resolve_data_dir, task_block
     from harness.formats import predictions_path, write_predictions
     from harness.formulations import formulation
     from harness.tasks import get_task
@@ -103,10 +103,8 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
     pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
     write_predictions(task, predictions, pred_path)
     metrics = task.compute_metrics(rows, predictions)
-    s = task.source
     return {
-        "task": {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
-                 "split": s.split, "source": f"mirror:{s.mirror_file}" if root else f"hub:{s.hub_path}/{s.hub_config}"},
+        "task": task_block(task, root),
         "model": {"folder": str(ref.folder), "head": head, "backend": ref.backend},
         "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
         "predictions_file": pred_path.name, "inference_s": round(inference_s, 3), "measurements": measurements,

@@ -101,7 +101,7 @@ def load_self_report(folder: str | Path) -> SelfReport:
 
 def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int | None) -> dict[str, Any]:
     """Score each operating point's file on the task's split; returns the record fields of a self-reported record."""
-    from harness.data import load_rows
+    from harness.data import load_rows, task_block
     from harness.errors import UserError
     from harness.formats import read_predictions
     from harness.tasks import get_task
@@ -119,9 +119,7 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
         metrics = task.compute_metrics(rows, {u: predictions[u] for u in uids if u in predictions})
         points.append({"label": point.label, "predictions_file": point.predictions.name, "flops": point.flops,
                        "metrics": metrics, "score": task.score(metrics)})
-    s = task.source
-    return {"task": {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
-                     "split": s.split, "source": f"mirror:{s.mirror_file}" if data_dir else f"hub:{s.hub_path}"},
+    return {"task": task_block(task, data_dir),
             "num_examples": len(rows), "metrics": points[0]["metrics"], "score": points[0]["score"],
             "operating_points": points, "declared": {**report.declared, "flops": points[0]["flops"]}}
 

@@ -133,6 +133,8 @@ def test_run_refuses_a_gpu_track_and_rank_needs_records(world, capsys, tmp_path)
     assert "CPU only" in capsys.readouterr().err
     assert main(["rank", "glue", "--results", str(tmp_path)]) == 2
     assert "no records folder" in capsys.readouterr().err
+    assert main(["reference-curve", "elue-40m", "--submission", "x", "--results", str(tmp_path)]) == 2
+    assert "no records folder; run `harness run elue-40m" in capsys.readouterr().err
     assert main(["rank", "glue", "--results", str(world / "glue-results"), "--dynascore", "score=1,latncy=1"]) == 2
     assert "unknown column 'latncy'" in capsys.readouterr().err
 

@@ -31,6 +31,14 @@ def test_points_are_scored_into_a_self_reported_record(tmp_path, mirror):
     assert stored["declared"] == {"parameters": 66955010, "flops": 1.0e9}
     assert stored["metrics"] == stored["operating_points"][0]["metrics"]
     assert stored["submission"]["meta"]["name"] == "exits"
+    assert stored["task"]["source"] == "mirror:glue/SST-2/dev.tsv"
+
+
+def test_the_data_dir_from_the_environment_is_named_as_the_source(tmp_path, mirror, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(mirror))
+    report = load_self_report(_folder(tmp_path, GOOD))
+    record = write_self_reported(report, "sst2", "t", results_dir=tmp_path / "r", limit=3)
+    assert record["task"]["source"] == "mirror:glue/SST-2/dev.tsv"
 
 
 def test_a_file_missing_predictions_gives_a_failed_record(tmp_path, mirror):

@@ -54,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
     """Print (or write) the curve as YAML for the track's `elue.reference_curve`."""
     import yaml
 
-    from harness.records import read_records
+    from harness.commands.rank import read_results
     from harness.tracks import get_track
 
     track = get_track(args.track, args.tracks)
-    points = curve_points(read_records(args.results / "records"), track, args.submissions)
+    points = curve_points(read_results(args.results, track.id), track, args.submissions)
     doc = {"model": args.model or ", ".join(args.submissions), "outside": args.outside, "points": points,
            "source": f"computed by `harness reference-curve` from the records of {', '.join(args.submissions)} "
                      f"under {args.results}"}
