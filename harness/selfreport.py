@@ -125,13 +125,17 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
 
 
 def write_self_reported(report: SelfReport, task_name: str, track_id: str, *, data_dir: Any = None,
-                        results_dir: str | Path = "results", limit: int | None = None) -> dict[str, Any]:
-    """Score one task of a prediction-only submission and write its record (failed, with the cause, on error)."""
+                        results_dir: str | Path = "results", limit: int | None = None,
+                        files: dict[str, str] | None = None) -> dict[str, Any]:
+    """Score one task of a prediction-only submission and write its record (failed, with the cause, on error).
+
+    `files`: the folder's sha256 per file, when the caller already hashed it (for several tasks).
+    """
     from harness.errors import UserError
     from harness.records import record_path, write_record
     from harness.submission import combined_sha256, sha256_files
 
-    files = sha256_files(report.path)
+    files = sha256_files(report.path) if files is None else files
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "harness_version": __version__, "kind": "self-reported", "hardware": HARDWARE,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

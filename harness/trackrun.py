@@ -77,10 +77,13 @@ def _summary(record: dict[str, Any]) -> str:
 
 def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[dict]:
     from harness.selfreport import load_self_report, write_self_reported
+    from harness.submission import sha256_files
 
     report = load_self_report(folder)
     tasks = [t for t in track.task_names() if t in report.tasks]
-    return [write_self_reported(report, t, track.id, data_dir=data_dir, results_dir=results, limit=limit) for t in tasks]
+    files = sha256_files(folder) if tasks else {}
+    return [write_self_reported(report, t, track.id, data_dir=data_dir, results_dir=results, limit=limit, files=files)
+            for t in tasks]
 
 
 def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None, allow_pickle: bool,
@@ -104,7 +107,7 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
     models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
     out = []
-    for task, ref in model_refs(folder, tasks, None, allow_pickle):
+    for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(m.threads):
             model, per_model = _model(models, ref, track, wanted)
             record = evaluate(ref, task, settings, data_dir=data_dir, results_dir=results, limit=limit, model=model,

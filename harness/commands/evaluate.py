@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.measure import DEFAULT_MEASUREMENTS
 
@@ -35,8 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pickle: bool):
-    """(task, ModelRef) pairs for a submission folder or a bare model folder."""
+def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pickle: bool,
+               submission: Any = None) -> list[tuple[str, Any]]:
+    """(task, ModelRef) pairs for a submission folder or a bare model folder.
+
+    `submission`: the folder's Submission when the caller already loaded it (else it is read here).
+    """
     from harness.errors import UserError
     from harness.runner import ModelRef
     from harness.submission import SUBMISSION_FILE, combined_sha256, load_submission, sha256_files, submission_meta
@@ -44,7 +49,7 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
     if (path / SUBMISSION_FILE).is_file():
-        sub = load_submission(path)
+        sub = submission if submission is not None else load_submission(path)
         names = tasks or list(sub.tasks)
         undeclared = [t for t in names if t not in sub.tasks]
         if undeclared:
