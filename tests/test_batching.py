@@ -42,3 +42,25 @@ def test_padding_is_per_batch_not_to_max_length(tiny_bert):
     batch = pad(encode(model, [("one two",), ("one two three four",)], 128), model.tokenizer)
     assert batch["input_ids"].shape == (2, 6)  # [CLS] + 4 tokens + [SEP], not 128
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 0], [1] * 6]
+
+
+def test_map_batches_shortest_first_results_in_input_order_and_checked_counts():
+    from types import SimpleNamespace
+
+    from harness.batching import map_batches
+    from harness.errors import UserError
+
+    model = SimpleNamespace(tokenizer=SimpleNamespace(pad_token_id=0))
+    enc = [{"input_ids": [1] * n} for n in (4, 1, 3, 2)]
+    seen = []
+
+    def widths(batch, idx):
+        seen.append(list(idx))
+        return [int(batch["attention_mask"][row].sum()) for row in range(len(idx))]
+
+    assert map_batches(model, enc, widths, batch_size=2) == [4, 1, 3, 2]
+    assert seen == [[1, 3], [2, 0]]  # shortest first, two per batch
+    with pytest.raises(RuntimeError, match="1 results for a batch of 2"):
+        map_batches(model, enc, lambda batch, idx: ["only one"], batch_size=2)
+    with pytest.raises(UserError, match="batch size must be >= 1"):
+        map_batches(model, enc, widths, batch_size=0)

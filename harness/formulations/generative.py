@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from harness.backends.base import Model
-from harness.batching import pad
+from harness.batching import map_batches
 from harness.errors import UserError
 from harness.formulations import EvalSettings
 from harness.tasks.base import Prediction, Row, Task
@@ -37,26 +37,10 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
         raise UserError(f"task {task.name} needs a seq2seq or retriever_reader model, the model is {model.head}")
     if model.head == "retriever_reader":
         return retrieve_and_read(task, model, rows, settings)
-    if settings.batch_size < 1:
-        raise UserError(f"batch size must be >= 1, got {settings.batch_size}")
     features = encode_questions(model, [task.texts(r)[0] for r in rows], settings.length_for(task))
-    order = list(range(len(rows)))
-    if settings.sort_by_length:
-        order.sort(key=lambda i: len(features[i]["input_ids"]))
-    answers: list[str] = [""] * len(rows)
-    bar = _progress(len(rows), task.name) if settings.progress else None
-    for first in range(0, len(order), settings.batch_size):
-        idx = order[first:first + settings.batch_size]
-        texts = model.generate(pad([features[i] for i in idx], model.tokenizer), settings.max_new_tokens)
-        if len(texts) != len(idx):
-            raise RuntimeError(f"generate returned {len(texts)} answers for a batch of {len(idx)} questions")
-        for i, text in zip(idx, texts):
-            answers[i] = text.strip()
-        if bar is not None:
-            bar.update(len(idx))
-    if bar is not None:
-        bar.close()
-    return {task.uid(r): a for r, a in zip(rows, answers)}
+    answers = map_batches(model, features, lambda batch, _: model.generate(batch, settings.max_new_tokens),
+                          settings.batch_size, settings.sort_by_length, task.name, settings.progress, unit="q")
+    return {task.uid(r): a.strip() for r, a in zip(rows, answers)}
 
 
 def retrieve_and_read(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
@@ -78,9 +62,3 @@ def retrieve_and_read(task: Task, model: Model, rows: Sequence[Row], settings: E
         preds[task.uid(row)] = best.text
         at += len(hits)
     return preds
-
-
-def _progress(total: int, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="q", dynamic_ncols=True, leave=False)
