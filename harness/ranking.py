@@ -91,15 +91,28 @@ def _sort_key(row: Row, keys: Sequence[tuple[str, bool]]) -> tuple:
 
 def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: Mapping[str, Mapping[str, Any]] | None = None,
          *, dynascore_weights: Mapping[str, float] | None = None, rank_by_dynascore: bool = False,
-         pareto_pairs: Sequence[tuple[str, str]] = ()) -> Leaderboard:
-    """The track's leaderboard from result records (read_records output) and optional submission metadata."""
+         pareto_pairs: Sequence[tuple[str, str]] = (), reuse: dict[Any, Any] | None = None) -> Leaderboard:
+    """The track's leaderboard from result records (read_records output) and optional submission metadata.
+
+    `reuse`: one dict passed to several rank calls over the same records; tracks with the same tasks,
+    hardware and measurement settings then group the records once, and those that also score alike (the
+    ELUE tracks, which differ only in their cutoffs) compute each row's values once.
+    """
     weights = dict(dynascore_weights or track.dynascore)
     columns = board_columns(track, weights)
     by_id = {c.id: c for c in columns}
-    entries = group_records(records, track)
+    memo = reuse if reuse is not None else {}
+    grouping = (tuple(track.task_names()), track.hardware, repr(track.measurement))
+    if grouping not in memo:
+        memo[grouping] = group_records(records, track)
+    entries: dict[str, Entry] = memo[grouping]
+    scoring = (grouping, repr(track.score), repr(track.reference_curve), tuple(c.id for c in columns))
+    if scoring not in memo:
+        memo[scoring] = {sub: _row_values(track, entry, columns) for sub, entry in entries.items()}
+    row_values: dict[str, tuple[dict[str, Value], tuple[dict, ...]]] = memo[scoring]
     rows = []
     for sub, entry in entries.items():
-        values, points = _row_values(track, entry, columns)
+        values, points = row_values[sub]
         broken = broken_rules(track, values, entry.missing, entry.failed, entry.hardware)
         meta = {**entry.meta, **dict((submissions_meta or {}).get(sub, {}))}
         rows.append(Row(sub, str(meta.get("name") or sub), entry.kind, values, str(meta.get("team") or ""),

@@ -131,6 +131,21 @@ def test_elue_ranks_measured_and_self_reported_points_together(tmp_path):
     json.dumps(board.to_dict())  # everything a page needs, as JSON
 
 
+def test_tracks_sharing_work_rank_as_they_do_alone(tmp_path):
+    small = track(tmp_path, "elue-small", ELUE_TRACK)
+    large = track(tmp_path, "elue-large", ELUE_TRACK.replace("max_params: 40000000", "max_params: 50000000"))
+    other = track(tmp_path, "elue-other", ELUE_TRACK.replace("score: {rule: mean}", "score: {rule: metric, task: sst2, "
+                                                                                     "metric: accuracy}"))
+    records = [record(sub, task, {"accuracy": acc}, params=params, flops=flops)
+               for sub, acc, params, flops in (("a", 0.86, 30_000_000, 2.0e9), ("b", 0.90, 45_000_000, 2.5e9))
+               for task in ("sst2", "mrpc")]
+    reuse: dict = {}
+    shared = [rank(records, t, reuse=reuse) for t in (small, large, other)]
+    assert len(reuse) == 3  # one grouping; row values for the two mean-scored tracks, and for the metric one
+    assert [b.to_dict() for b in shared] == [rank(records, t).to_dict() for t in (small, large, other)]
+    assert not rows_by_id(shared[0])["b"].eligible and rows_by_id(shared[1])["b"].rank == 1
+
+
 def test_unfilled_curve_gives_no_elue_score_and_says_why():
     records = [record("a", t, {"accuracy": 0.8}, params=1, flops=1e9) for t in ("sst2", "imdb", "snli", "scitail")]
     records += [record("a", "mrpc", {"accuracy": 0.8, "f1": 0.8}, params=1, flops=1e9),
