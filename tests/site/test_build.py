@@ -161,7 +161,10 @@ def test_cli_builds_the_same_site_in_another_process_and_serves_it(built, tmp_pa
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "PYTHONHASHSEED": "123"}
     proc = subprocess.Popen([sys.executable, "-m", "harness", "leaderboard", "--results", str(built.results),
                              "--tracks", str(built.tracks), "--out", str(out), "--serve"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # Ctrl-C as a user sends it: a suite started in the background (`cmd &` without job
+                            # control) passes SIGINT ignored to its children, and the server would never hear it.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         lines = [proc.stdout.readline() for _ in range(2)]
         assert lines[0].startswith("wrote ") and "2 tracks and 6 submissions" in lines[0], lines
