@@ -11,6 +11,11 @@ from typing import Any
 from harness.errors import UserError
 
 
+# Seconds of timed batch-1 calls a latency takes at least. This VM's speed moves by several % for seconds at a
+# time (benchmarks/latency_stability.py); a median over 5 s of calls outvotes such a burst, one over 1 s need not.
+MIN_TIME_S = 5.0
+
+
 class CpuClock:
     """Wall clock for work that is done when the call returns."""
 
@@ -81,22 +86,25 @@ class LoadProbe:
 
 
 def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, tolerance: float,
-                 deadline: float, min_rounds: int = 3, window: int = 3) -> tuple[list[list[float]], bool, float]:
-    """Rounds of `per_round` timed calls until the last `window` round medians agree within `tolerance`.
+                 deadline: float, min_rounds: int = 3, window: int = 3,
+                 min_time_s: float = 0.0) -> tuple[list[list[float]], bool, float]:
+    """Rounds of `per_round` timed calls until the last `window` round medians agree within `tolerance`
+    (and the calls took `min_time_s` in all).
 
     Returns (rounds of call seconds, stable, spread); stops unstable when `deadline` (perf_counter) passes.
     """
     rounds, stable, spreads = interleaved_rounds([call], clock, per_round=[per_round], tolerance=tolerance,
-                                                 deadline=deadline, min_rounds=min_rounds, window=window)
+                                                 deadline=deadline, min_rounds=min_rounds, window=window,
+                                                 min_time_s=min_time_s)
     return rounds[0], stable, spreads[0]
 
 
 def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, per_round: Sequence[int],
-                       tolerance: float, deadline: float, min_rounds: int = 3,
-                       window: int = 3) -> tuple[list[list[list[float]]], bool, list[float]]:
+                       tolerance: float, deadline: float, min_rounds: int = 3, window: int = 3,
+                       min_time_s: float = 0.0) -> tuple[list[list[list[float]]], bool, list[float]]:
     """Rounds of each call in turn (a round of the first, of the second, ..., repeat) until, for every call,
-    the last `window` round medians agree within `tolerance`; so calls compared with each other see the same
-    machine, even when its speed drifts during the measurement.
+    the last `window` round medians agree within `tolerance` and its timed calls took `min_time_s` in all;
+    so calls compared with each other see the same machine, even when its speed drifts meanwhile.
 
     Returns (per call: rounds of call seconds), stable, per call: spread; stops unstable at `deadline`.
     """
@@ -116,7 +124,8 @@ def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, p
             for k, done in enumerate(rounds):
                 medians = [statistics.median(r) for r in done[-window:]]
                 spreads[k] = (max(medians) - min(medians)) / statistics.median(medians)
-            if all(spread < tolerance for spread in spreads):
+            if all(spread < tolerance for spread in spreads) and all(
+                    sum(map(sum, done)) >= min_time_s for done in rounds):
                 return rounds, True, spreads
         if time.perf_counter() > deadline:
             return rounds, False, spreads
@@ -146,8 +155,10 @@ class Latency:
     noisy: bool
     clock: str
     budget_s: float
-    method: str = ("batch 1: percentiles over the calls of the last 3 rounds once their medians agree within "
-                   "tolerance (or the budget ends: stable=False); throughput: examples / wall time of one pass "
+    min_time_s: float = 0.0
+    method: str = ("batch 1: percentiles over every timed call after warm-up, once the last 3 round medians agree "
+                   "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
+                   "burst of machine speed shorter than half the calls cannot move the median; throughput: examples / wall time of one pass "
                    "over the batches, median of rounds; other_load_cores = machine busy CPU minus ours, per second")
     unit: dict[str, str] = field(default_factory=lambda: {"latency": "ms", "throughput": "examples/s"})
 
@@ -174,13 +185,14 @@ def _calls_per_round(model: Any, inputs: Any, clock: CpuClock, warmup_calls: int
 
 def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: LoadProbe, clock: CpuClock, *,
              threads: int, warmup_calls: int, tolerance: float, budget_s: float, noise_threshold: float,
+             min_time_s: float,
              throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)) -> Latency:
-    """The Latency record of timed rounds: percentiles over the calls of the last 3 rounds."""
+    """The Latency record of timed rounds: percentiles over all their calls."""
     import numpy as np
     import psutil
 
     other = probe.other_cores()
-    kept = np.array([t for r in rounds[-3:] for t in r]) * 1000.0
+    kept = np.array([t for r in rounds for t in r]) * 1000.0
     p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
     per_s, size, examples, t_stable = throughput
     return Latency(p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=float(kept.mean()), samples=int(kept.size),
@@ -190,12 +202,12 @@ def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: Load
                    throughput_examples_per_s=per_s, throughput_batch_size=size, throughput_examples=examples,
                    throughput_stable=t_stable, other_load_cores=round(other, 3),
                    loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
-                   budget_s=budget_s)
+                   budget_s=budget_s, min_time_s=min_time_s)
 
 
 def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None = None, threads: int = 1,
                     warmup_calls: int = 5, round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
-                    noise_threshold: float = 0.25) -> Latency:
+                    noise_threshold: float = 0.25, min_time_s: float = MIN_TIME_S) -> Latency:
     """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads."""
     import numpy as np
     import torch
@@ -212,7 +224,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
             deadline = time.perf_counter() + budget_s
             per_round = _calls_per_round(model, inputs, clock, warmup_calls, round_s)
             rounds, stable, spread = timed_rounds(lambda: call_model(model, inputs), clock, per_round=per_round,
-                                                  tolerance=tolerance, deadline=deadline)
+                                                  tolerance=tolerance, deadline=deadline, min_time_s=min_time_s)
             throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
             if batch_inputs:
                 examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
@@ -223,7 +235,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
                 throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
             return _latency(rounds, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
                             tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
-                            throughput=throughput)
+                            min_time_s=min_time_s, throughput=throughput)
     finally:
         model.train(was_training)
 
@@ -248,7 +260,8 @@ class Speedup:
 
 def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int = 1, warmup_calls: int = 5,
                     round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
-                    noise_threshold: float = 0.25, candidate_inputs: Any = None) -> Speedup:
+                    noise_threshold: float = 0.25, min_time_s: float = MIN_TIME_S,
+                    candidate_inputs: Any = None) -> Speedup:
     """Batch-1 latency of both models, measured in interleaved rounds, and the p50 ratio reference / candidate.
 
     `candidate_inputs`: the candidate's own inputs when its tokenizer differs (default: `inputs`).
@@ -273,9 +286,10 @@ def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int
             per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
             calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
             rounds, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
-                                                         deadline=deadline)
+                                                         deadline=deadline, min_time_s=min_time_s)
             ref, cand = (_latency(r, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
-                                  tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold)
+                                  tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
+                                  min_time_s=min_time_s)
                          for r, spread in zip(rounds, spreads))
     finally:
         for m, training in zip(models, was_training):

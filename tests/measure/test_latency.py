@@ -21,6 +21,7 @@ def test_latency_percentiles_threads_and_throughput():
     assert torch.get_num_threads() == before  # restored
     assert 0 < result.p50_ms <= result.p90_ms <= result.p99_ms
     assert result.threads == 1 and result.samples >= 15 and result.rounds >= 3
+    assert result.samples % result.rounds == 0  # percentiles over every round's calls, not only the last ones
     assert result.throughput_batch_size == 4 and result.throughput_examples == 8
     assert result.throughput_examples_per_s > 0
     assert result.other_load_cores >= 0 and isinstance(result.noisy, bool)
@@ -42,6 +43,9 @@ def test_timed_rounds_stop_when_stable_or_out_of_time():
     rounds, stable, spread = timed_rounds(lambda: None, Fake(), per_round=4, tolerance=0.01,
                                           deadline=time.perf_counter() + 10)
     assert stable and spread == 0 and len(rounds) == 3 and rounds[0] == [0.5] * 4
+    rounds, stable, _ = timed_rounds(lambda: None, Fake(), per_round=4, tolerance=0.01, min_time_s=10.0,
+                                     deadline=time.perf_counter() + 10)
+    assert stable and len(rounds) == 5  # 20 calls of 0.5 s: stable after 3 rounds, but 10 s of calls take 5
     ticks = iter(range(1_000_000))
 
     class Alternating(CpuClock):
