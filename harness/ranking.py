@@ -89,6 +89,11 @@ def _sort_key(row: Row, keys: Sequence[tuple[str, bool]]) -> tuple:
     return tuple(out)
 
 
+def grouping_key(track: Track) -> tuple[Any, ...]:
+    """What grouping a track's records depends on: tracks with equal keys group the same records alike."""
+    return tuple(track.task_names()), track.hardware, repr(track.measurement)
+
+
 def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: Mapping[str, Mapping[str, Any]] | None = None,
          *, dynascore_weights: Mapping[str, float] | None = None, rank_by_dynascore: bool = False,
          pareto_pairs: Sequence[tuple[str, str]] = (), reuse: dict[Any, Any] | None = None) -> Leaderboard:
@@ -102,7 +107,7 @@ def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: M
     columns = board_columns(track, weights)
     by_id = {c.id: c for c in columns}
     memo = reuse if reuse is not None else {}
-    grouping = (tuple(track.task_names()), track.hardware, repr(track.measurement))
+    grouping = grouping_key(track)
     if grouping not in memo:
         memo[grouping] = group_records(records, track)
     entries: dict[str, Entry] = memo[grouping]

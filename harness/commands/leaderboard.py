@@ -29,6 +29,7 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
 
     from harness.commands.rank import read_results
     from harness.forkpool import shared_map
+    from harness.ranking import grouping_key
     from harness.tracks import load_track, track_files
 
     records = read_results(results)
@@ -36,7 +37,7 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
     per_task = Counter(r["task"]["name"] for r in records)
     groups: dict[Any, list[int]] = {}  # tracks that group the records alike are ranked in one job, sharing the work
     for i, track in enumerate(loaded):
-        groups.setdefault((tuple(track.task_names()), track.hardware, repr(track.measurement)), []).append(i)
+        groups.setdefault(grouping_key(track), []).append(i)
     jobs = sorted(groups.values(), key=lambda job: -len(job) * sum(per_task[t] for t in loaded[job[0]].task_names()))
     ranked = {i: board for job, boards in zip(jobs, shared_map(_boards, (records, loaded), jobs, workers,
                                                                  meanwhile=_import_renderers))
