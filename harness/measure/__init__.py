@@ -5,7 +5,8 @@ Importing this package is light: torch is imported inside the functions that nee
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from harness.errors import UserError
@@ -28,6 +29,19 @@ THROUGHPUT_BATCH_SIZE = 8
 def load_measurement(name: str) -> Callable[..., Any]:
     """The function registered under `name` in MEASUREMENTS, imported on first use."""
     return MEASUREMENTS.get(name)
+
+
+@contextmanager
+def eval_mode(*models: Any) -> Iterator[None]:
+    """The models in eval mode for the block (no dropout), each put back in its own training mode afterwards."""
+    modes = [getattr(m, "training", False) for m in models]
+    for m in models:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, training in zip(models, modes):
+            m.train(training)
 
 
 def model_device(model: Any) -> Any:

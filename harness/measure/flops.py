@@ -206,14 +206,12 @@ def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: lis
 
     Each distinct length is counted once and weighted by how often it occurs.
     """
-    from harness.measure import synthetic_inputs
+    from harness.measure import eval_mode, synthetic_inputs
 
     if reference_length < 1 or any(int(n) < 1 for n in token_lengths or []):
         raise UserError(f"FLOPs: reference_length ({reference_length}) and token lengths must be >= 1 token")
     build = make_inputs or (lambda batch, length: synthetic_inputs(model, batch, length, attention_mask=False))
-    was_training = getattr(model, "training", False)
-    model.eval()
-    try:
+    with eval_mode(model):
         ref = _count_once(model, build(1, reference_length))
         if ref["flops"] == 0:
             ops = ", ".join(sorted(ref["missed"])) or "none"
@@ -226,8 +224,6 @@ def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: lis
                       for n in sorted(lengths)}
         mean = sum(per_length[n] * c for n, c in lengths.items()) / sum(lengths.values()) if lengths else None
         cross = fvcore_flops(model, build(1, reference_length)) if cross_check else {}
-    finally:
-        model.train(was_training)
     if cross.get("available"):
         cross["ratio_to_flops"] = round(cross["flops"] / ref["flops"], 4)
     return Flops(counted=True, reason=None, reference_length=reference_length, flops=ref["flops"],

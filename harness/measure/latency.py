@@ -212,32 +212,27 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
     import numpy as np
     import torch
 
-    from harness.measure import call_model, count_rows
+    from harness.measure import call_model, count_rows, eval_mode
 
     _check(threads, budget_s, tolerance)
     clock = clock_for(model)
-    was_training = getattr(model, "training", False)
-    model.eval()
-    try:
-        with fixed_threads(threads), torch.inference_mode():
-            probe = LoadProbe()
-            deadline = time.perf_counter() + budget_s
-            per_round = _calls_per_round(model, inputs, clock, warmup_calls, round_s)
-            rounds, stable, spread = timed_rounds(lambda: call_model(model, inputs), clock, per_round=per_round,
-                                                  tolerance=tolerance, deadline=deadline, min_time_s=min_time_s)
-            throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
-            if batch_inputs:
-                examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
-                call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
-                passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
-                                                   per_round=1, tolerance=tolerance,
-                                                   deadline=time.perf_counter() + budget_s)
-                throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
-            return _latency(rounds, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
-                            tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
-                            min_time_s=min_time_s, throughput=throughput)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), fixed_threads(threads), torch.inference_mode():
+        probe = LoadProbe()
+        deadline = time.perf_counter() + budget_s
+        per_round = _calls_per_round(model, inputs, clock, warmup_calls, round_s)
+        rounds, stable, spread = timed_rounds(lambda: call_model(model, inputs), clock, per_round=per_round,
+                                              tolerance=tolerance, deadline=deadline, min_time_s=min_time_s)
+        throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
+        if batch_inputs:
+            examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
+            call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
+            passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
+                                               per_round=1, tolerance=tolerance,
+                                               deadline=time.perf_counter() + budget_s)
+            throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
+        return _latency(rounds, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
+                        tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
+                        min_time_s=min_time_s, throughput=throughput)
 
 
 @dataclass(frozen=True)
@@ -270,30 +265,23 @@ def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int
 
     import torch
 
-    from harness.measure import call_model
+    from harness.measure import call_model, eval_mode
 
     _check(threads, budget_s, tolerance)
     models = (reference, candidate)
     feeds = (inputs, inputs if candidate_inputs is None else candidate_inputs)
     clock = clock_for(candidate)
-    was_training = [getattr(m, "training", False) for m in models]
-    for m in models:
-        m.eval()
-    try:
-        with fixed_threads(threads), torch.inference_mode():
-            probe = LoadProbe()
-            deadline = time.perf_counter() + budget_s
-            per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
-            calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
-            rounds, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
-                                                         deadline=deadline, min_time_s=min_time_s)
-            ref, cand = (_latency(r, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
-                                  tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
-                                  min_time_s=min_time_s)
-                         for r, spread in zip(rounds, spreads))
-    finally:
-        for m, training in zip(models, was_training):
-            m.train(training)
+    with eval_mode(*models), fixed_threads(threads), torch.inference_mode():
+        probe = LoadProbe()
+        deadline = time.perf_counter() + budget_s
+        per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
+        calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
+        rounds, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
+                                                     deadline=deadline, min_time_s=min_time_s)
+        ref, cand = (_latency(r, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
+                              tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
+                              min_time_s=min_time_s)
+                     for r, spread in zip(rounds, spreads))
     ratios = [statistics.median(a) / statistics.median(b) for a, b in zip(rounds[0][-3:], rounds[1][-3:])]
     ratio_spread = (max(ratios) - min(ratios)) / statistics.median(ratios) if len(ratios) > 1 else None
     return Speedup(speedup=ref.p50_ms / cand.p50_ms, reference=ref.to_dict(), candidate=cand.to_dict(),

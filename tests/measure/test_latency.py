@@ -120,3 +120,21 @@ def test_budget_end_before_enough_rounds_is_unstable_and_json_safe():
     result = measure_latency(model, torch.ones(1, 4), budget_s=1e-9, warmup_calls=1)
     assert result.stable is False and result.spread_of_round_medians is None and result.rounds == 1
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_models_run_in_eval_mode_and_get_their_training_mode_back():
+    class Spy(torch.nn.Linear):
+        seen: set
+
+        def forward(self, x):
+            self.seen.add(self.training)
+            return super().forward(x)
+
+    a, b = Spy(4, 4), Spy(4, 4)
+    a.seen, b.seen = set(), set()
+    b.eval()
+    fast = {"round_s": 0.01, "budget_s": 0.5, "min_time_s": 0.0, "warmup_calls": 1}
+    measure_latency(a, torch.ones(1, 4), **fast)
+    measure_speedup(a, b, torch.ones(1, 4), **fast)
+    assert a.seen == b.seen == {False}  # dropout off while timed
+    assert a.training and not b.training  # each back in the mode it came in
