@@ -127,8 +127,6 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     return out
 
 
-
-
 def _model(cache: dict, ref: Any, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
     """The loaded model for a ModelRef (once per folder and head) and its per-model measurements."""
     from harness.backends import LoadOptions, load_model

@@ -10,7 +10,6 @@ from typing import Any
 from harness.errors import UserError
 
 
-
 def add_parser(subparsers: Any) -> None:
     """Add the `measure` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("measure", help="measure parameters, size, FLOPs and latency of a model")

@@ -198,9 +198,8 @@ def _th(col: Column) -> str:
     better = "higher" if col.higher_is_better else "lower"
     unit = cells.display_unit(col)
     tip = f"{col.label}: {unit}, {better} is better. {col.convention}"
-    label = col.label + (" (diagnostic)" if col.group == "diagnostic" else "")
     return (f'<th scope="col" data-type="num" data-better="{better}" data-col="{esc(col.id)}" title="{esc(tip)}">'
-            f'<button type="button">{esc(label)}<span class="unit">{esc(unit)}</span></button></th>')
+            f'<button type="button">{esc(cells.label(col))}<span class="unit">{esc(unit)}</span></button></th>')
 
 
 def _fixed_th(label: str, kind: str, col: str, tip: str, better: str = "") -> str:

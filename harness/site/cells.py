@@ -87,7 +87,11 @@ def ordered_columns(columns: tuple[Column, ...] | list[Column]) -> list[Column]:
     return sorted(columns, key=lambda c: GROUP_ORDER.index(c.group) if c.group in GROUP_ORDER else len(GROUP_ORDER))
 
 
+def label(column: Column) -> str:
+    """The column's label, marked when it is a diagnostic task outside the score: `ax (diagnostic)`."""
+    return column.label + (" (diagnostic)" if column.group == "diagnostic" else "")
+
+
 def header(column: Column) -> str:
     """Column header text with its display unit: `Parameters (M)`, `cola (0-100)`."""
-    suffix = " (diagnostic)" if column.group == "diagnostic" else ""
-    return f"{column.label}{suffix} ({display_unit(column)})"
+    return f"{label(column)} ({display_unit(column)})"
