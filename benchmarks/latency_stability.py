@@ -3,6 +3,8 @@
 1. A 6-layer, 384-wide BERT (MiniLM-L6 shape, random weights) measured five times in one run at batch 1,
    one thread, sequence length 128: prints each p50 and the relative spread of the five medians (goal < 3%
    on an idle machine).
+   Each run also times the machine-speed probe (a fixed matmul) between its rounds: prints how far the machine's
+   own speed moved over the five runs, and the spread of the p50 divided by the probe (probe units).
 2. The same model's speed-up over its 12-layer parent shape, measured five times (each in interleaved
    rounds): prints the spread of the five parent medians (the machine's drift over the run) beside the
    spread of the five speed-ups (what is left of it in a ratio).
@@ -47,9 +49,14 @@ def stability() -> None:
     spread = spread_of(medians)
     print(f"[stability] BERT 6x384, batch 1, 1 thread, length {SEQ_LEN}: five runs")
     for i, r in enumerate(runs, 1):
+        speed = r.machine_speed
         print(f"  run {i}: p50 {r.p50_ms:.2f} ms  p90 {r.p90_ms:.2f}  p99 {r.p99_ms:.2f}  rounds {r.rounds}  "
-              f"stable {r.stable}  other load {r.other_load_cores:.2f} cores  noisy {r.noisy}")
+              f"stable {r.stable}  other load {r.other_load_cores:.2f} cores  noisy {r.noisy}  | speed probe "
+              f"{speed['median_ms']:.3f} ms (drift within the run {speed['drift'] * 100:.2f}%)  "
+              f"p50 {r.p50_probe_units:.3f} probe units")
     print(f"  relative spread of the five medians: {spread * 100:.2f}% (goal < 3% on an idle machine)")
+    print(f"  the machine's own speed (probe medians) moved {spread_of([r.machine_speed['median_ms'] for r in runs]) * 100:.2f}% "
+          f"over the five runs; the p50 in probe units {spread_of([r.p50_probe_units for r in runs]) * 100:.2f}%")
 
 
 def ratio_stability() -> None:

@@ -56,6 +56,10 @@ EFFICIENCY: dict[str, Column] = {c.id: c for c in (
     Column("latency_ms", "Latency p50, batch 1", "ms", False,
            "median single-example latency at the reference length after warm-up, fixed threads; mean over tasks",
            measurement="latency", field="p50_ms", combine="mean"),
+    Column("latency_probe_units", "Latency p50 in probe units", "probe units", False,
+           "p50 batch-1 latency divided by the median of the machine-speed probe (a fixed fp32 matmul) timed in the "
+           "same rounds, which divides out most of a drift of the machine's speed; mean over tasks",
+           measurement="latency", field="p50_probe_units", combine="mean"),
     Column("throughput", "Throughput", "examples/s", True,
            "examples per second at the throughput batch size; mean over tasks",
            measurement="latency", field="throughput_examples_per_s", combine="mean"),

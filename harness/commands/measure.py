@@ -111,6 +111,10 @@ def table(result: dict[str, Any]) -> str:
         noisy = " NOISY (other load)" if lat["noisy"] else ""
         lines.append(f"latency      p50 {lat['p50_ms']:.2f} ms, p90 {lat['p90_ms']:.2f}, p99 {lat['p99_ms']:.2f} "
                      f"(batch 1, {lat['threads']} thread(s), stable={lat['stable']}){noisy}")
+        if speed := lat.get("machine_speed"):
+            drift = "not measured (under 3 rounds)" if speed["drift"] is None else f"{speed['drift'] * 100:.1f}%"
+            lines.append(f"machine      speed probe {speed['median_ms']:.2f} ms, drift {drift}"
+                         f"{' DRIFTED' if speed['drifted'] else ''}; p50 = {lat['p50_probe_units']:.2f} probe units")
         if lat["throughput_examples_per_s"]:
             lines.append(f"throughput   {lat['throughput_examples_per_s']:.1f} examples/s at batch "
                          f"{lat['throughput_batch_size']}")

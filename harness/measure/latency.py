@@ -101,10 +101,11 @@ def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, to
 
 def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, per_round: Sequence[int],
                        tolerance: float, deadline: float, min_rounds: int = 3, window: int = 3,
-                       min_time_s: float = 0.0) -> tuple[list[list[list[float]]], bool, list[float]]:
-    """Rounds of each call in turn (a round of the first, of the second, ..., repeat) until, for every call,
-    the last `window` round medians agree within `tolerance` and its timed calls took `min_time_s` in all;
-    so calls compared with each other see the same machine, even when its speed drifts meanwhile.
+                       min_time_s: float = 0.0, judged: int | None = None,
+                       ) -> tuple[list[list[list[float]]], bool, list[float]]:
+    """Rounds of each call in turn (a round of the first, of the second, ..., repeat) until, for each of the first
+    `judged` calls (default all), the last `window` round medians agree within `tolerance` and its timed calls took
+    `min_time_s` in all; so calls compared with each other see the same machine, even when its speed drifts meanwhile.
 
     Returns (per call: rounds of call seconds), stable, per call: spread; stops unstable at `deadline`.
     """
@@ -112,6 +113,7 @@ def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, p
 
     rounds: list[list[list[float]]] = [[] for _ in calls]
     spreads = [float("inf")] * len(calls)
+    judged = len(calls) if judged is None else judged
     while True:
         for k, call in enumerate(calls):
             times = []
@@ -124,8 +126,8 @@ def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, p
             for k, done in enumerate(rounds):
                 medians = [statistics.median(r) for r in done[-window:]]
                 spreads[k] = (max(medians) - min(medians)) / statistics.median(medians)
-            if all(spread < tolerance for spread in spreads) and all(
-                    sum(map(sum, done)) >= min_time_s for done in rounds):
+            if all(spread < tolerance for spread in spreads[:judged]) and all(
+                    sum(map(sum, done)) >= min_time_s for done in rounds[:judged]):
                 return rounds, True, spreads
         if time.perf_counter() > deadline:
             return rounds, False, spreads
@@ -156,10 +158,15 @@ class Latency:
     clock: str
     budget_s: float
     min_time_s: float = 0.0
+    # The machine-speed probe timed between the rounds (harness.measure.machine_speed); None: not measured.
+    machine_speed: dict[str, Any] | None = None
+    p50_probe_units: float | None = None  # p50_ms / the probe's median: the latency with the machine's drift divided out
     method: str = ("batch 1: percentiles over every timed call after warm-up, once the last 3 round medians agree "
                    "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
                    "burst of machine speed shorter than half the calls cannot move the median; throughput: examples / wall time of one pass "
-                   "over the batches, median of rounds; other_load_cores = machine busy CPU minus ours, per second")
+                   "over the batches, median of rounds; other_load_cores = machine busy CPU minus ours, per second; "
+                   "p50_probe_units = p50_ms / median of the machine-speed probe (machine_speed.probe) timed after "
+                   "each round")
     unit: dict[str, str] = field(default_factory=lambda: {"latency": "ms", "throughput": "examples/s"})
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,7 +193,8 @@ def _calls_per_round(model: Any, inputs: Any, clock: CpuClock, warmup_calls: int
 def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: LoadProbe, clock: CpuClock, *,
              threads: int, warmup_calls: int, tolerance: float, budget_s: float, noise_threshold: float,
              min_time_s: float,
-             throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)) -> Latency:
+             throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None),
+             machine_speed: dict[str, Any] | None = None) -> Latency:
     """The Latency record of timed rounds: percentiles over all their calls."""
     import numpy as np
     import psutil
@@ -202,17 +210,23 @@ def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: Load
                    throughput_examples_per_s=per_s, throughput_batch_size=size, throughput_examples=examples,
                    throughput_stable=t_stable, other_load_cores=round(other, 3),
                    loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
-                   budget_s=budget_s, min_time_s=min_time_s)
+                   budget_s=budget_s, min_time_s=min_time_s, machine_speed=machine_speed,
+                   p50_probe_units=None if machine_speed is None else round(p50 / machine_speed["median_ms"], 5))
 
 
 def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None = None, threads: int = 1,
                     warmup_calls: int = 5, round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
-                    noise_threshold: float = 0.25, min_time_s: float = MIN_TIME_S) -> Latency:
-    """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads."""
+                    noise_threshold: float = 0.25, min_time_s: float = MIN_TIME_S, speed_probe: bool = True) -> Latency:
+    """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads.
+
+    `speed_probe`: time the machine-speed probe after each round of the model, for `machine_speed` and
+    `p50_probe_units` (otherwise both are None, not measured).
+    """
     import numpy as np
     import torch
 
-    from harness.measure import call_model, count_rows, eval_mode
+    from harness.measure import call_model, count_rows, eval_mode, model_device
+    from harness.measure.machine_speed import CALLS_PER_ROUND, SpeedProbe, speed_summary
 
     _check(threads, budget_s, tolerance)
     clock = clock_for(model)
@@ -220,8 +234,15 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
         probe = LoadProbe()
         deadline = time.perf_counter() + budget_s
         per_round = _calls_per_round(model, inputs, clock, warmup_calls, round_s)
-        rounds, stable, spread = timed_rounds(lambda: call_model(model, inputs), clock, per_round=per_round,
-                                              tolerance=tolerance, deadline=deadline, min_time_s=min_time_s)
+        calls: list[Callable[[], Any]] = [lambda: call_model(model, inputs)]
+        if speed_probe:
+            calls.append(SpeedProbe(model_device(model)))
+            calls[1]()  # its first call allocates the output
+        timed, stable, spreads = interleaved_rounds(calls, clock, per_round=[per_round, CALLS_PER_ROUND][:len(calls)],
+                                                    tolerance=tolerance, deadline=deadline, min_time_s=min_time_s,
+                                                    judged=1)
+        rounds, spread = timed[0], spreads[0]
+        machine_speed = speed_summary(timed[1], tolerance) if speed_probe else None
         throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
         if batch_inputs:
             examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
@@ -232,7 +253,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
             throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
         return _latency(rounds, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
                         tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
-                        min_time_s=min_time_s, throughput=throughput)
+                        min_time_s=min_time_s, throughput=throughput, machine_speed=machine_speed)
 
 
 @dataclass(frozen=True)
