@@ -39,10 +39,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
-import yaml
-
 from harness.errors import ConfigError, UserError
 from harness.retrieval import PASSAGES_FILE
+from harness.yamlcheck import parse_yaml
 
 SUBMISSION_FILE = "submission.yaml"
 METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank", "other")
@@ -67,7 +66,6 @@ HEAD_ARCHITECTURES = {
 }
 HASH_CHUNK_BYTES = 1 << 20
 README = "submissions/README.md"
-YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -188,53 +186,10 @@ def combined_sha256(hashes: Mapping[str, str]) -> str:
 # ---------------------------------------------------------------- YAML reading
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that records duplicate keys (plain yaml keeps the last one silently)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[tuple[str, int]] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen = set()
-        for key_node, _ in node.value:
-            if key_node.tag == YAML_MERGE_TAG:
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                if key in seen:
-                    self.duplicates.append((str(key), key_node.start_mark.line + 1))
-                seen.add(key)
-            except TypeError:  # an unhashable key: construct_mapping reports it
-                pass
-        return super().construct_mapping(node, deep=deep)
-
-
 def _read_yaml(file: Path) -> tuple[Any, list[Problem]]:
     """The parsed YAML document and its syntax or duplicate-key problems."""
-    where = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        return None, [Problem(where, f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")]
-    loader = _StrictLoader(text)
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        detail = " ".join(str(x) for x in (e.context, e.problem) if x)
-        return None, [Problem(where, at, f"YAML syntax error: {detail}",
-                              "fix the YAML at that line: indentation, a ': ' after each key, quotes around "
-                              "text that contains ': ' or ' #'")]
-    except yaml.YAMLError as e:
-        return None, [Problem(where, "", f"YAML error: {e}", "fix the YAML syntax")]
-    finally:
-        loader.dispose()
-    problems = [Problem(where, f"line {line}", f"duplicate key {key!r}",
-                        "keep one copy of the key: YAML would silently use the last one")
-                for key, line in loader.duplicates]
-    return data, problems
+    data, problems = parse_yaml(file)
+    return data, [Problem(str(file), where, message, fix) for where, message, fix in problems]
 
 
 # ---------------------------------------------------------------- schema

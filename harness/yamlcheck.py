@@ -34,20 +34,67 @@ def shown(value: Any) -> str:
     return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
-def read_yaml(path: Path) -> Any:
-    """The parsed document (`yaml.safe_load`); unreadable files and syntax errors raise ConfigError with the line."""
+YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A safe loader that records duplicate keys (plain yaml keeps the last one silently)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == YAML_MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    self.duplicates.append((str(key), key_node.start_mark.line + 1))
+                seen.add(key)
+            except TypeError:  # an unhashable key: construct_mapping reports it
+                pass
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(path: Path) -> tuple[Any, list[tuple[str, str, str]]]:
+    """The parsed document (safe loader) and its problems, each (where in the file, what is wrong, the fix):
+    unreadable or non-UTF-8 text, a syntax error with its line, duplicate keys. The document is None when unreadable."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the file ({e}); save it as UTF-8 text") from e
+    except UnicodeDecodeError as e:
+        return None, [(f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")]
+    except OSError as e:
+        return None, [("", f"cannot read the file ({e.strerror or e})", "check the path and its permissions")]
+    loader = StrictLoader(text)
     try:
-        return yaml.safe_load(text)
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{path}: {at}YAML syntax error: {e.problem}; check indentation and ': ' after keys") from e
+        mark = e.problem_mark or e.context_mark
+        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        detail = " ".join(str(x) for x in (e.context, e.problem) if x)
+        return None, [(at, f"YAML syntax error: {detail}", "fix the YAML at that line: indentation, a ': ' after "
+                       "each key, quotes around text that contains ': ' or ' #'")]
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: YAML error: {e}") from e
+        return None, [("", f"YAML error: {e}", "fix the YAML syntax")]
+    finally:
+        loader.dispose()
+    return data, [(f"line {line}", f"duplicate key {key!r}", "keep one copy of the key: YAML would silently use the "
+                   "last one") for key, line in loader.duplicates]
+
+
+def read_yaml(path: Path) -> Any:
+    """The parsed document; an unreadable file, a syntax error or a duplicate key raises ConfigError naming the
+    file, the line and the fix (all of them at once)."""
+    data, problems = parse_yaml(path)
+    if problems:
+        lines = [": ".join([str(path)] + ([where] if where else []) + [message]) + f"; {fix}"
+                 for where, message, fix in problems]
+        raise ConfigError(lines[0] if len(lines) == 1 else f"{len(lines)} problems in {path}:\n" +
+                          "\n".join(f"  {line}" for line in lines))
+    return data
 
 
 class Checker:

@@ -54,6 +54,7 @@ def test_a_file_missing_predictions_gives_a_failed_record(tmp_path, mirror):
     (("sst2:", "sst-2:"), "tasks: unknown key 'sst-2' (did you mean 'sst2'?)"),
     (("methods: [other]", "methods: [magic]"), "methods[0]: expected one of"),
     (("contact: a@b.org", "contact: nobody"), "contact: not an email address"),
+    (("contact: a@b.org", "contact: a@b.org\ncontact: c@d.org"), "duplicate key 'contact'; keep one copy"),
 ])
 def test_schema_errors_name_the_key(tmp_path, change, expected):
     with pytest.raises(ConfigError) as info:

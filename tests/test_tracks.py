@@ -97,6 +97,17 @@ def test_missing_keys_syntax_errors_and_wrong_benchmark(tmp_path):
     assert "task boolq is not part of the glue score" in _error(tmp_path, text)
 
 
+def test_duplicate_keys_in_a_track_or_its_data_files_are_refused_not_last_one_wins(tmp_path):
+    # plain YAML would keep the second `ranking:` and rank by params without a word
+    message = _error(tmp_path, MINIMAL + "ranking: {by: params}\n")
+    assert "line 9: duplicate key 'ranking'; keep one copy of the key" in message
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "curve.yaml").write_text("model: m\nsource: s\npoints: {sst2: [[1, 80]], sst2: [[1, 99]]}\n",
+                                                  encoding="utf-8")
+    message = _error(tmp_path, MINIMAL + "elue: {reference_curve: data/curve.yaml}\n")
+    assert "curve.yaml: line 3: duplicate key 'sst2'" in message
+
+
 def test_reference_rows_and_curve_files_resolve_relative_to_the_track(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "curve.yaml").write_text(
