@@ -51,7 +51,8 @@ def stability() -> None:
     for i, r in enumerate(runs, 1):
         speed = r.machine_speed
         print(f"  run {i}: p50 {r.p50_ms:.2f} ms  p90 {r.p90_ms:.2f}  p99 {r.p99_ms:.2f}  rounds {r.rounds}  "
-              f"stable {r.stable}  other load {r.other_load_cores:.2f} cores  noisy {r.noisy}  | speed probe "
+              f"stable {r.stable}  other load {r.other_load_cores:.2f} cores  steal {r.steal_cores:.3f}  noisy {r.noisy}  | "
+              f"speed probe "
               f"{speed['median_ms']:.3f} ms (drift within the run {speed['drift'] * 100:.2f}%)  "
               f"p50 {r.p50_probe_units:.3f} probe units")
     print(f"  relative spread of the five medians: {spread * 100:.2f}% (goal < 3% on an idle machine)")

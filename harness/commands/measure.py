@@ -108,7 +108,8 @@ def table(result: dict[str, Any]) -> str:
         else:
             lines.append(f"FLOPs        not counted: {f['reason']}")
     if lat := result.get("latency"):
-        noisy = " NOISY (other load)" if lat["noisy"] else ""
+        noisy = (f" NOISY (other load {lat['other_load_cores']:.2f} cores, hypervisor steal "
+                 f"{lat.get('steal_cores') or 0:.2f} cores)" if lat["noisy"] else "")
         lines.append(f"latency      p50 {lat['p50_ms']:.2f} ms, p90 {lat['p90_ms']:.2f}, p99 {lat['p99_ms']:.2f} "
                      f"(batch 1, {lat['threads']} thread(s), stable={lat['stable']}){noisy}")
         if speed := lat.get("machine_speed"):

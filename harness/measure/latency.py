@@ -58,17 +58,19 @@ def fixed_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def busy_cpu_seconds() -> float:
-    """CPU seconds the whole machine spent busy since boot (user, nice, system, irq; not idle, iowait, steal)."""
+def busy_cpu_seconds(times: Any = None) -> float:
+    """CPU seconds the whole machine spent busy since boot (user, nice, system, irq; not idle, iowait, steal),
+    from `psutil.cpu_times()` read now or given."""
     import psutil
 
-    t = psutil.cpu_times()
+    t = psutil.cpu_times() if times is None else times
     idle = sum(getattr(t, k, 0.0) for k in ("idle", "iowait", "steal", "guest", "guest_nice"))  # guest is in user
     return sum(t) - idle
 
 
 class LoadProbe:
-    """CPU time other processes used during a window, in cores: (machine busy - this process) / wall."""
+    """CPU time other processes used during a window, in cores: (machine busy - this process) / wall; and on a
+    virtual machine, the steal time: cores' worth of time the hypervisor ran other guests instead of this one."""
 
     def __init__(self) -> None:
         import psutil
@@ -76,13 +78,22 @@ class LoadProbe:
         self._proc = psutil.Process()
         self._start = self._sample()
 
-    def _sample(self) -> tuple[float, float, float]:
-        return time.perf_counter(), busy_cpu_seconds(), sum(self._proc.cpu_times()[:2])
+    def _sample(self) -> tuple[float, float, float, float]:
+        import psutil
+
+        machine = psutil.cpu_times()
+        return (time.perf_counter(), busy_cpu_seconds(machine), sum(self._proc.cpu_times()[:2]),
+                getattr(machine, "steal", 0.0))
 
     def other_cores(self) -> float:
         """Average number of cores kept busy by other processes since the probe started."""
-        (w0, b0, o0), (w1, b1, o1) = self._start, self._sample()
+        (w0, b0, o0, _), (w1, b1, o1, _) = self._start, self._sample()
         return max(0.0, ((b1 - b0) - (o1 - o0)) / max(w1 - w0, 1e-9))
+
+    def steal_cores(self) -> float:
+        """Average number of cores' time stolen by the hypervisor since the probe started (0 off a VM)."""
+        (w0, *_, s0), (w1, *_, s1) = self._start, self._sample()
+        return max(0.0, (s1 - s0) / max(w1 - w0, 1e-9))
 
 
 def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, tolerance: float,
@@ -154,10 +165,11 @@ class Latency:
     throughput_stable: bool | None
     other_load_cores: float
     loadavg_1m: float
-    noisy: bool
+    noisy: bool  # other processes' load or the hypervisor's steal above noise_threshold cores
     clock: str
     budget_s: float
     min_time_s: float = 0.0
+    steal_cores: float | None = None
     # The machine-speed probe timed between the rounds (harness.measure.machine_speed); None: not measured.
     machine_speed: dict[str, Any] | None = None
     p50_probe_units: float | None = None  # p50_ms / the probe's median: the latency with the machine's drift divided out
@@ -165,6 +177,7 @@ class Latency:
                    "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
                    "burst of machine speed shorter than half the calls cannot move the median; throughput: examples / wall time of one pass "
                    "over the batches, median of rounds; other_load_cores = machine busy CPU minus ours, per second; "
+                   "steal_cores = hypervisor steal time per second; "
                    "p50_probe_units = p50_ms / median of the machine-speed probe (machine_speed.probe) timed after "
                    "each round")
     unit: dict[str, str] = field(default_factory=lambda: {"latency": "ms", "throughput": "examples/s"})
@@ -199,7 +212,7 @@ def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: Load
     import numpy as np
     import psutil
 
-    other = probe.other_cores()
+    other, steal = probe.other_cores(), probe.steal_cores()
     kept = np.array([t for r in rounds for t in r]) * 1000.0
     p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
     per_s, size, examples, t_stable = throughput
@@ -209,7 +222,8 @@ def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: Load
                    tolerance=tolerance, threads=threads, warmup_calls=warmup_calls,
                    throughput_examples_per_s=per_s, throughput_batch_size=size, throughput_examples=examples,
                    throughput_stable=t_stable, other_load_cores=round(other, 3),
-                   loadavg_1m=psutil.getloadavg()[0], noisy=other > noise_threshold, clock=clock.name,
+                   loadavg_1m=psutil.getloadavg()[0], noisy=max(other, steal) > noise_threshold, clock=clock.name,
+                   steal_cores=round(steal, 3),
                    budget_s=budget_s, min_time_s=min_time_s, machine_speed=machine_speed,
                    p50_probe_units=None if machine_speed is None else round(p50 / machine_speed["median_ms"], 5))
 

@@ -24,7 +24,7 @@ def test_latency_percentiles_threads_and_throughput():
     assert result.samples % result.rounds == 0  # percentiles over every round's calls, not only the last ones
     assert result.throughput_batch_size == 4 and result.throughput_examples == 8
     assert result.throughput_examples_per_s > 0
-    assert result.other_load_cores >= 0 and isinstance(result.noisy, bool)
+    assert result.other_load_cores >= 0 and result.steal_cores >= 0 and isinstance(result.noisy, bool)
     d = result.to_dict()
     assert d["unit"] == {"latency": "ms", "throughput": "examples/s"} and "p50_ms" in d and d["clock"].startswith("cpu")
 
@@ -138,3 +138,26 @@ def test_models_run_in_eval_mode_and_get_their_training_mode_back():
     measure_speedup(a, b, torch.ones(1, 4), **fast)
     assert a.seen == b.seen == {False}  # dropout off while timed
     assert a.training and not b.training  # each back in the mode it came in
+
+
+def test_hypervisor_steal_is_recorded_and_makes_a_measurement_noisy(monkeypatch):
+    import psutil
+
+    from harness.measure.latency import LoadProbe
+
+    real = psutil.cpu_times
+    if not hasattr(real(), "steal"):
+        import pytest
+
+        pytest.skip("this platform's psutil reports no steal time")
+    reads = iter(range(1_000_000))
+
+    def cpu_times(*args, **kwargs):  # the hypervisor steals 5 s between any two readings
+        return real(*args, **kwargs)._replace(steal=5.0 * next(reads))
+
+    monkeypatch.setattr(psutil, "cpu_times", cpu_times)
+    probe = LoadProbe()
+    assert probe.steal_cores() > 1.0  # 5 s over a window of well under a second
+    result = measure_latency(torch.nn.Linear(4, 4), torch.ones(1, 4), budget_s=0.2, warmup_calls=1, round_s=0.01,
+                             min_time_s=0.0, speed_probe=False)
+    assert result.steal_cores > 0.25 and result.noisy
