@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from harness.errors import UserError
 from harness.measure import MEASUREMENTS as MEASUREMENT_REGISTRY
 from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
 
@@ -17,6 +18,7 @@ from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
 # the harness's measurements (the environment is always recorded) plus the size of the whole submission.
 MEASUREMENTS = tuple(n for n in MEASUREMENT_REGISTRY if n != "environment") + ("system_size",)
 COMBINE = ("max", "mean", "sum")
+LABELS = ("measured", "estimated")  # how a measurement was obtained (DESIGN.md, energy); none written = measured
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,21 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
         measurements = record.get("measurements")
         entry = measurements.get(column.measurement) if measurements else None
         number = entry.get(column.field) if type(entry) is dict else None
-        if type(number) in (int, float):  # JSON numbers; a bool is not a measurement
+        if type(number) is int or type(number) is float and not column.integer:  # a bool is not a measurement
             numbers.append(number)
-            estimated = estimated or entry.get("label") == "estimated"  # type: ignore[union-attr]
+            label = entry.get("label", "measured")  # type: ignore[union-attr]
+            if label not in LABELS:
+                raise UserError(f"{record.get('path', task)}: measurements.{column.measurement}.label is {label!r}, "
+                                f"expected one of {', '.join(LABELS)}; re-run the measurement that wrote it")
+            estimated = estimated or label == "estimated"
+        elif number is not None or entry is not None and type(entry) is not dict:
+            # present but not a number: falling back to a declared number (or to "not measured") would rank a value
+            # the harness never measured
+            where = f"measurements.{column.measurement}" + (f".{column.field}" if type(entry) is dict else "")
+            got = number if type(entry) is dict else entry
+            raise UserError(f"{record.get('path', task)}: {where} is {got!r}, expected "
+                            f"{'a whole number' if column.integer else 'a number'} ({column.unit}) or null for not "
+                            "measured; re-run the measurement that wrote it")
         else:
             missing.append(task)
     if not missing:

@@ -51,6 +51,9 @@ def hub_id(task: Task) -> str:
 
 def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None = None) -> list[Row]:
     """The task's evaluation rows in the hub schema; the first `limit` rows when a limit is given."""
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise UserError(f"task {task.name}: limit {limit!r} is not a whole number > 0 (rows[:{limit!r}] would quietly "
+                        "drop or keep the wrong rows); give a positive limit, or none for the whole split")
     root = resolve_data_dir(data_dir)
     if root is not None:
         go_offline()
@@ -72,7 +75,7 @@ def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None 
         if unlabelled:
             raise UserError(f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
                             "this split's labels are not public: use a labelled file in the mirror")
-    return rows[:limit] if limit else rows
+    return rows[:limit] if limit is not None else rows
 
 
 def _hub_rows(task: Task) -> list[Row]:

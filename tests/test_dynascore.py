@@ -34,3 +34,27 @@ def test_missing_values_and_degenerate_boards():
     flat = dynascore([{"score": 80.0, "latency_ms": 1.0}, {"score": 90.0, "latency_ms": 1.0}],
                      {"score": 1, "latency_ms": 1}, DIRECTIONS)
     assert flat.scores == pytest.approx((40.0, 45.0)) and "latency_ms" in flat.note
+
+
+@pytest.mark.parametrize("text,message", [
+    ("score=4,params=-1", "weight '-1' of params is not a number > 0"),  # would reward the larger model
+    ("score=inf,params=1", "weight 'inf' of score is not a number > 0"),
+    ("score=nan,params=1", "weight 'nan' of score"),
+    ("score=0,params=0", "weight '0' of score"),
+    ("score=4,params=1,score=2", "score is weighted twice"),
+    (",", "no COLUMN=WEIGHT given"),
+    ("score=lots", "weight 'lots' of score"),
+])
+def test_cli_weights_are_refused_unless_finite_positive_and_once_each(text, message):
+    from harness.commands.rank import dynascore_weights
+    from harness.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        dynascore_weights(text)
+
+
+def test_cli_weights_read_as_a_track_file_would():
+    from harness.commands.rank import dynascore_weights
+
+    assert dynascore_weights("score=4, latency_ms=1") == {"score": 4.0, "latency_ms": 1.0}
+    assert dynascore_weights(None) == {}

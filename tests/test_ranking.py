@@ -48,6 +48,37 @@ def test_parameter_and_byte_cutoffs_at_the_boundary(tmp_path):
     assert declared.eligible and declared.values["params"].provenance == "self-reported" and declared.rank == 2
 
 
+def test_a_measured_value_of_the_wrong_type_is_refused_not_replaced_by_the_declared_one(tmp_path):
+    from harness.errors import UserError
+
+    t = size_track(tmp_path)
+    honest = record("honest", "sst2", {"accuracy": 0.8}, params=30_000_000, system_bytes=1)
+    # a measured 110M written as text: read as missing, the declared 1,000 would have made it eligible and first
+    text = record("text", "sst2", {"accuracy": 0.9}, params=1, system_bytes=1, declared={"parameters": 1000})
+    text["measurements"]["params"]["total_params"] = "110000000"
+    text["path"] = "records/text/sst2.cpu.record.json"
+    with pytest.raises(UserError, match=r"records/text/sst2.cpu.record.json: measurements.params.total_params is "
+                                        r"'110000000', expected a whole number \(parameters\) or null"):
+        rank([honest, text], t)
+    text["measurements"]["params"]["total_params"] = 1.1e8  # a parameter count is exact
+    with pytest.raises(UserError, match="expected a whole number"):
+        rank([honest, text], t)
+    text["measurements"]["params"] = "110M"
+    with pytest.raises(UserError, match=r"measurements.params is '110M'"):
+        rank([honest, text], t)
+    text["measurements"]["params"] = {"total_params": None}  # null: not measured, so the declared number stands
+    assert rows_by_id(rank([honest, text], t))["text"].values["params"].provenance == "self-reported"
+
+
+def test_an_energy_label_other_than_measured_or_estimated_is_refused():
+    from harness.errors import UserError
+
+    records = superglue_records("a", 0.8, energy_per_task=0.01)
+    records[0]["measurements"]["energy"]["label"] = "Estimated"
+    with pytest.raises(UserError, match="measurements.energy.label is 'Estimated', expected one of measured, estimated"):
+        rank(records, get_track("sustainlp-cpu"))
+
+
 def test_sustainlp_ranks_by_energy_within_the_accuracy_band():
     t = get_track("sustainlp-cpu")
     t = replace(t, cutoffs=Cutoffs(min_score=60.0, require_all_tasks=True))

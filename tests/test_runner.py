@@ -121,7 +121,8 @@ def test_undeclared_task_is_refused(submission, capsys):
 
 def _record(**over):
     base = {"schema_version": SCHEMA_VERSION, "harness_version": "0", "submission": {"id": "x"},
-            "task": {"name": "rte"}, "status": "ok", "metrics": {"accuracy": 0.5}, "started_at": "2026-01-01"}
+            "task": {"name": "rte"}, "status": "ok", "metrics": {"accuracy": 0.5}, "score": 0.5,
+            "started_at": "2026-01-01T00:00:00+00:00"}
     return {**base, **over}
 
 
@@ -131,6 +132,23 @@ def _record(**over):
     (_record(metrics={"accuracy": "high"}), "metrics.accuracy"),
     (_record(status="failed"), "must say why"),
     ({k: v for k, v in _record().items() if k != "task"}, "'task'"),
+    # each of these would have moved a ranking without a word
+    (_record(score=True), "score is True, but task rte's score of its metrics is 0.5; re-run"),
+    (_record(score=0.95), "score is 0.95, but"),
+    (_record(metrics={"accuracy": 95.0}, score=95.0), r"metrics.accuracy is 95.0, outside \[-1, 1\].*divide a percentage"),
+    (_record(metrics={"acuracy": 0.5}), "metrics.acuracy: not a metric of task rte; did you mean 'accuracy'"),
+    (_record(metrics={}), "has no 'accuracy', which the score of task rte averages"),
+    (_record(started_at="yesterday"), "started_at is 'yesterday', expected an ISO 8601 time in UTC"),
+    (_record(started_at="2026-01-01T00:00:00"), "started_at"),
+    (_record(started_at="2026-01-01T02:00:00+02:00"), "expected an ISO 8601 time in UTC"),  # would sort after 01:00Z
+    (_record(started_at="2026-13-01T00:00:00+00:00"), "started_at"),
+    (_record(task={"name": "RTE"}), "unknown task 'RTE'"),
+    (_record(hardwre="gpu"), "unknown field 'hardwre'; did you mean 'hardware'"),
+    (_record(schema_version=True), "schema_version"),
+    (_record(operating_points=[{"flops": "5e6", "metrics": {"accuracy": 0.5}, "score": 0.5}]),
+     r"operating_points\[0\].flops is '5e6', expected a number > 0"),
+    (_record(operating_points=[{"flops": 5e6, "metrics": {"accuracy": 0.5}, "score": True}]),
+     r"operating_points\[0\].score is True"),
 ])
 def test_bad_records_are_refused_with_the_file_named(tmp_path, record, message):
     path = tmp_path / "x.record.json"
@@ -160,6 +178,30 @@ def test_records_are_read_in_path_order_component_by_component(tmp_path):
     for sub in ("a-b", "a", "a.b"):
         write_record(_record(submission={"id": sub}), tmp_path / sub / "rte.cpu.record.json")
     assert [r["submission"]["id"] for r in read_records(tmp_path)] == ["a", "a-b", "a.b"]
+
+
+def test_a_record_file_with_a_differently_cased_suffix_is_refused_not_skipped(tmp_path):
+    write_record(_record(), tmp_path / "a" / "rte.cpu.record.json")
+    write_record(_record(), tmp_path / "b" / "rte.cpu.record.JSON")
+    (tmp_path / "a" / "rte.cpu.tsv").write_text("predictions are not records\n")  # other files stay ignored
+    with pytest.raises(UserError, match=r"b/rte.cpu.record.JSON: a record file must end in '.record.json' exactly"):
+        read_records(tmp_path)
+
+
+def test_a_limit_that_is_not_positive_is_refused(mirror, capsys):
+    from harness.cli import main
+    from harness.data import load_rows
+    from harness.tasks import get_task
+
+    for bad in (-5, 0):
+        with pytest.raises(UserError, match=f"limit {bad} is not a whole number > 0"):
+            load_rows(get_task("rte"), mirror, limit=bad)  # rows[:-5] would have kept all but five
+    assert len(load_rows(get_task("rte"), mirror, limit=3)) == 3
+    for argv in (["evaluate", "x", "--limit", "-5"], ["measure", "x", "--limit", "0"], ["run", "glue", "--limit", "-1"],
+                 ["evaluate", "x", "--batch-size", "0"], ["measure", "x", "--threads", "two"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 2 and "expected a whole number > 0" in capsys.readouterr().err
 
 
 def test_help_does_not_import_torch_or_transformers():

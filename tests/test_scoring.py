@@ -68,3 +68,32 @@ def test_cli_aggregate_from_metrics_file(tmp_path, capsys):
     assert main(["aggregate", "glue", "--metrics", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert round(out["score"], 1) == 78.3 and out["partial"] is False
+
+
+@pytest.mark.parametrize("metrics,message", [
+    ({"sst2": {"accuracy": True}}, "sst2.accuracy is True, expected a finite number"),
+    ({"rte": {"accuracy": 71.0}}, r"rte.accuracy is 71.0, outside \[-1, 1\].*divide a percentage by 100"),
+    ({"cola": {"mcc": 0.5}}, "cola.mcc: not a metric of task cola"),
+    ({"cola": {"matthews_correlation": "0.4"}}, "cola.matthews_correlation is '0.4'"),
+    ({"mrpc": {"accuracy": 0.8}}, "has no 'f1', which the score of task mrpc averages"),
+])
+def test_cli_aggregate_refuses_metrics_that_are_not_the_tasks_fractions(tmp_path, capsys, metrics, message):
+    import json
+    import re
+
+    from harness.cli import main
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(metrics))
+    assert main(["aggregate", "glue", "--metrics", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and re.search(message, err)
+
+
+def test_cli_aggregate_refuses_a_missing_or_empty_records_folder(tmp_path, capsys):
+    from harness.cli import main
+
+    assert main(["aggregate", "glue", "--records", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["aggregate", "glue", "--records", str(tmp_path)]) == 2
+    assert "no result records" in capsys.readouterr().err

@@ -21,8 +21,10 @@ def run(args: argparse.Namespace) -> int:
     """Print the aggregate, marked partial when tasks are missing."""
     from harness.errors import UserError
     from harness.scoring import BENCHMARKS, benchmark_score
+    from harness.tasks import get_task
 
     spec = BENCHMARKS.get(args.benchmark)
+    members = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
     if args.metrics:
         try:
             metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
@@ -30,12 +32,20 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{args.metrics}: not a readable JSON file ({e})") from e
         if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
             raise UserError(f'{args.metrics}: expected {{"task": {{"metric": fraction}}}}')
+        for task in set(metrics) & members:  # a task outside the benchmark is refused by benchmark_score
+            get_task(task).check_metrics(metrics[task], f"{args.metrics}: {task}")
     else:
         from harness.records import read_records
 
-        members = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
+        if not args.records.is_dir():
+            raise UserError(f"{args.records}: no such folder; give the folder of one submission's records, e.g. "
+                            "results/records/NAME")
+        records = read_records(args.records)
+        if not records:
+            raise UserError(f"{args.records}: no result records (*.record.json) in this folder; run `harness "
+                            "evaluate` or `harness run` first")
         metrics = {}
-        for r in read_records(args.records):
+        for r in records:
             name = r["task"]["name"]
             if r["status"] == "ok" and name in members:
                 if name in metrics:

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from harness.commands import positive_int
 from harness.measure import DEFAULT_MEASUREMENTS
 
 
@@ -21,11 +22,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--head", help="model head for a bare model folder (e.g. cosine)")
-    p.add_argument("--max-length", type=int, help="truncation length (default: 128; SQuAD 384)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--doc-stride", type=int, default=128, help="SQuAD window overlap")
-    p.add_argument("--limit", type=int, help="evaluate only the first N examples (quick checks; marked in the record)")
-    p.add_argument("--threads", type=int, help="torch intra-op threads")
+    p.add_argument("--max-length", type=positive_int, help="truncation length (default: 128; SQuAD 384)")
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--doc-stride", type=positive_int, default=128, help="SQuAD window overlap")
+    p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples (quick checks; marked in the record)")
+    p.add_argument("--threads", type=positive_int, help="torch intra-op threads")
     p.add_argument("--allow-pickle", action="store_true",
                    help="organizer's opt-in to pickle weights (the submission must opt in too)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

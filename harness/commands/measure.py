@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.commands import positive_int
 from harness.errors import UserError
 
 
@@ -16,10 +17,10 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("path", type=Path, help="model folder (config.json + model.safetensors) or submission folder")
     p.add_argument("--task", help="take token lengths from this task's evaluation data (FLOPs averaged over them)")
     p.add_argument("--data-dir", help="local data mirror for --task (default: $HARNESS_DATA_DIR, else the hub)")
-    p.add_argument("--limit", type=int, help="with --task: use only the first N rows")
+    p.add_argument("--limit", type=positive_int, help="with --task: use only the first N rows")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads while timing (default 1)")
-    p.add_argument("--reference-length", type=int, default=128, help="sequence length of the reference FLOPs "
+    p.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads while timing (default 1)")
+    p.add_argument("--reference-length", type=positive_int, default=128, help="sequence length of the reference FLOPs "
                    "and of the synthetic latency inputs (default 128)")
     p.add_argument("--time-budget", type=float, default=30.0, help="seconds each latency phase may take to "
                    "reach a stable median (default 30)")

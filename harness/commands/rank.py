@@ -33,6 +33,32 @@ def parse_pairs(text: str, flag: str) -> list[tuple[str, str]]:
     return out
 
 
+def dynascore_weights(text: str | None) -> dict[str, float]:
+    """`--dynascore` text -> {column: weight}; each weight a finite number > 0 and each column once, as in a
+    track file's dynascore.weights (a negative weight would reward the opposite of the column's direction)."""
+    import math
+
+    from harness.errors import UserError
+
+    if text is None:
+        return {}
+    weights: dict[str, float] = {}
+    for key, value in parse_pairs(text, "--dynascore"):
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = math.nan
+        if not 0 < weight < math.inf:
+            raise UserError(f"--dynascore: weight {value!r} of {key} is not a number > 0; write e.g. "
+                            "--dynascore score=4,latency_ms=1")
+        if key in weights:
+            raise UserError(f"--dynascore: {key} is weighted twice; give each column once")
+        weights[key] = weight
+    if not weights:
+        raise UserError(f"--dynascore {text!r}: no COLUMN=WEIGHT given; write e.g. --dynascore score=4,latency_ms=1")
+    return weights
+
+
 def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
     """Every record under RESULTS/records, sorted by path, each with its `path`; one bad record stops the read."""
     from harness.errors import UserError
@@ -52,12 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.tracks import get_track
 
     track = get_track(args.track, args.tracks)
-    weights = {}
-    for key, value in parse_pairs(args.dynascore or "", "--dynascore"):
-        try:
-            weights[key] = float(value)
-        except ValueError:
-            raise UserError(f"--dynascore: weight {value!r} of {key} is not a number") from None
+    weights = dynascore_weights(args.dynascore)
     pairs = []
     for text in args.pareto:
         y, sep, x = text.partition(",")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.commands import positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a track: evaluate and measure every submission, writing result records")
     p.add_argument("track", help="track id (`harness tracks`) or a track file")
     p.add_argument("--submissions", type=Path, default=Path("submissions"), help="submissions folder (default: submissions)")
     p.add_argument("--submission", action="append", dest="only", metavar="ID", help="only this submission (repeatable)")
-    p.add_argument("--limit", type=int, help="only the first N examples per task (quick checks; marked on the board)")
+    p.add_argument("--limit", type=positive_int, help="only the first N examples per task (quick checks; marked on the board)")
     p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
@@ -30,8 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from harness.trackrun import run_track
     from harness.tracks import get_track
 
-    if args.limit is not None and args.limit < 1:
-        raise UserError("--limit must be a positive number of examples")
     track = get_track(args.track, args.tracks)
     skip = tuple(n.strip() for n in args.skip_measure.split(",") if n.strip())
     unknown = [n for n in skip if n not in MEASUREMENTS]

@@ -8,6 +8,7 @@ from a local mirror in the benchmark's original layout, so everything downstream
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -15,6 +16,9 @@ Row = dict[str, Any]
 Prediction = Any  # int label index, float score, or answer text, depending on the task kind
 
 KINDS = ("classification", "regression", "multiple_choice", "extractive_qa", "generative_qa")
+# Metric values are fractions (DESIGN.md: "stored as fractions in [0, 1]"); correlations (MCC, Pearson, Spearman)
+# reach down to -1.
+METRIC_RANGE = (-1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -109,5 +113,50 @@ class Task:
 
     def score(self, metrics: Mapping[str, float]) -> float:
         """The task score, a fraction: the unweighted mean of its score metrics (official rule)."""
-        names = self.score_metrics or tuple(m.name for m in self.metrics)
-        return sum(float(metrics[n]) for n in names) / len(names)
+        names = self.score_names
+        return sum([float(metrics[n]) for n in names]) / len(names)
+
+    def check_metrics(self, metrics: Any, where: str) -> None:
+        """Refuse (UserError naming `where`) metrics that are not this task's, lack a score metric, or are not
+        finite fractions in METRIC_RANGE: one such value would move a ranking without a word."""
+        low, high = METRIC_RANGE
+        known = self.metric_names
+        if type(metrics) is dict:  # the common case first, in plain loops: a board build reads 20,000 records
+            for name, value in metrics.items():
+                if name not in known or type(value) not in (float, int) or not low <= value <= high:
+                    break
+            else:
+                for name in self.score_names:
+                    if name not in metrics:
+                        break
+                else:
+                    return
+        import difflib
+
+        from harness.errors import UserError
+
+        if not isinstance(metrics, dict):
+            raise UserError(f"{where}: expected a mapping of metric: value, got {type(metrics).__name__}")
+        for name, value in metrics.items():
+            if name not in known:
+                close = difflib.get_close_matches(str(name), known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"task {self.name} records {', '.join(known)}"
+                raise UserError(f"{where}.{name}: not a metric of task {self.name}; {hint}")
+            if type(value) not in (float, int) or value != value:  # bools, text, None, NaN
+                raise UserError(f"{where}.{name} is {value!r}, expected a finite number")
+            if not low <= value <= high:
+                raise UserError(f"{where}.{name} is {value!r}, outside [{low:g}, {high:g}]: metrics are stored as "
+                                "fractions (divide a percentage by 100)")
+        for name in self.score_names:
+            if name not in metrics:
+                raise UserError(f"{where}: has no {name!r}, which the score of task {self.name} averages")
+
+    @cached_property
+    def metric_names(self) -> tuple[str, ...]:
+        """The names the task's metrics have in records."""
+        return tuple(m.name for m in self.metrics)
+
+    @cached_property
+    def score_names(self) -> tuple[str, ...]:
+        """The metrics the task's score averages."""
+        return self.score_metrics or self.metric_names
