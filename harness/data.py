@@ -6,6 +6,7 @@ set and a missing file fails at once, naming the file the mirror needs and the h
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -51,9 +52,7 @@ def hub_id(task: Task) -> str:
 
 def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None = None) -> list[Row]:
     """The task's evaluation rows in the hub schema; the first `limit` rows when a limit is given."""
-    if limit is not None and (type(limit) is not int or limit < 1):
-        raise UserError(f"task {task.name}: limit {limit!r} is not a whole number > 0 (rows[:{limit!r}] would quietly "
-                        "drop or keep the wrong rows); give a positive limit, or none for the whole split")
+    first(task, [], limit)  # a bad limit fails before any reading
     root = resolve_data_dir(data_dir)
     if root is not None:
         go_offline()
@@ -70,12 +69,49 @@ def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None 
         where = f"hub dataset {hub_id(task)}"
     if not rows:
         raise UserError(f"task {task.name}: {where} has no rows")
+    check_rows(task, rows, where)
+    return first(task, rows, limit)
+
+
+def first(task: Task, rows: list[Row], limit: int | None) -> list[Row]:
+    """The first `limit` rows (all for None); a limit that is not a whole number > 0 is refused, since
+    rows[:-5] or rows[:0] would quietly keep the wrong rows."""
+    if limit is None:
+        return rows
+    if type(limit) is not int or limit < 1:
+        raise UserError(f"task {task.name}: limit {limit!r} is not a whole number > 0; give a positive limit, or "
+                        "none for the whole split")
+    return rows[:limit]
+
+
+def check_rows(task: Task, rows: list[Row], where: str) -> None:
+    """Refuse a split that would score wrongly without a word: repeated example ids (predictions are matched by
+    id), gold labels outside the task's labels, gold scores off its scale, questions without gold answers."""
     if task.kind in ("classification", "regression", "multiple_choice"):
         unlabelled = sum(1 for r in rows if task.gold_of(r) in (-1, None))
         if unlabelled:
             raise UserError(f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
                             "this split's labels are not public: use a labelled file in the mirror")
-    return rows[:limit] if limit is not None else rows
+    seen: dict[str, int] = {}
+    for n, row in enumerate(rows):
+        uid = task.uid(row)
+        if uid in seen:
+            raise UserError(f"task {task.name}: {where}: example id {uid!r} appears at rows {seen[uid]} and {n}; "
+                            "predictions are matched by id, so use the official file")
+        seen[uid] = n
+        gold = task.gold_of(row)
+        if task.labels:
+            if type(gold) is not int or not 0 <= gold < len(task.labels):
+                raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has gold label {gold!r}, not one "
+                                f"of 0..{len(task.labels) - 1} ({', '.join(task.labels)}); use the official file")
+        elif task.kind == "regression":
+            low, high = task.gold_range or (-math.inf, math.inf)
+            if type(gold) not in (int, float) or not low <= gold <= high:
+                raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has gold score {gold!r}, outside "
+                                f"{low:g}..{high:g}; use the official file")
+        elif not task.answerless and not (isinstance(gold, list) and gold):
+            raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has no gold answer; this is not the "
+                            "official labelled evaluation file")
 
 
 def _hub_rows(task: Task) -> list[Row]:

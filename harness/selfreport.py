@@ -101,19 +101,21 @@ def load_self_report(folder: str | Path) -> SelfReport:
 
 def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int | None) -> dict[str, Any]:
     """Score each operating point's file on the task's split; returns the record fields of a self-reported record."""
-    from harness.data import load_rows, task_block
+    from harness.data import first, load_rows, task_block
     from harness.errors import UserError
     from harness.formats import read_predictions
     from harness.tasks import get_task
 
     task = get_task(task_name)
-    rows = load_rows(task, data_dir, limit)
+    split = load_rows(task, data_dir)
+    rows = first(task, split, limit)
     uids = {task.uid(r) for r in rows}
+    every = {task.uid(r) for r in split}  # with a limit, ids are still checked against the whole split
     points = []
     for point in report.tasks[task_name]:
         predictions = read_predictions(task, point.predictions)
-        extra = sorted(set(predictions) - uids)
-        if extra and not limit:
+        extra = sorted(set(predictions) - every)
+        if extra:
             raise UserError(f"{point.predictions}: {len(extra)} predictions name examples outside the {task.name} split "
                             f"(first: {extra[:3]}); is this the right task?")
         metrics = task.compute_metrics(rows, {u: predictions[u] for u in uids if u in predictions})

@@ -65,6 +65,12 @@ HEAD_ARCHITECTURES = {
     "retriever_reader": "ForQuestionAnswering",
 }
 HASH_CHUNK_BYTES = 1 << 20
+# config.json keys whose loss changes predictions silently: a misspelt id2label maps labels in dataset order
+CRITICAL_CONFIG_KEYS = ("id2label", "label2id", "architectures", "model_type", "problem_type")
+# difflib ratio from which a key reads as a misspelling (id2lable: 0.875). Of the default configs of transformers'
+# 820 model classes, only `architecture` (gemma3n_vision, timm_wrapper) comes this close; saved, they also have
+# `architectures`, and a key is flagged only when the key it resembles is absent.
+MISSPELT = 0.85
 README = "submissions/README.md"
 
 
@@ -470,12 +476,17 @@ def _check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem])
 
 
 def _head_weights_problem(entry: TaskEntry, where: str) -> Problem | None:
-    """A head whose weights the folder lacks (config.json `architectures` names another class)."""
+    """A head whose weights the folder lacks (config.json `architectures` names another class, or none)."""
     suffix = HEAD_ARCHITECTURES.get(entry.head)
     config = _read_config(entry.model)
-    architectures = config.get("architectures") if config else None
-    if not suffix or not isinstance(architectures, list) or not architectures:
+    if not suffix or config is None:
         return None
+    architectures = config.get("architectures")
+    if not isinstance(architectures, list) or not architectures:
+        return Problem(str(entry.model / "config.json"), where,
+                       f"no `architectures` list, so nothing shows the folder holds a trained {entry.head} head "
+                       "(without one it would be initialized at random)",
+                       f"save the fine-tuned *{suffix} model with model.save_pretrained(folder), which records it")
     if any(str(a).endswith(suffix) for a in architectures):
         return None
     return Problem(str(entry.model / "config.json"), where,
@@ -493,8 +504,15 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
     if not config.is_file():
         out.append(Problem(str(path), where, "no config.json",
                            "save the model with model.save_pretrained(folder), which writes config.json"))
-    elif _read_config(path) is None:
+    elif (data := _read_config(path)) is None:
         out.append(Problem(str(config), where, "not a valid JSON object", "re-save it with model.save_pretrained(folder)"))
+    else:
+        for key in data:
+            close = difflib.get_close_matches(str(key), CRITICAL_CONFIG_KEYS, n=1, cutoff=MISSPELT)
+            if key not in CRITICAL_CONFIG_KEYS and close and close[0] not in data:
+                out.append(Problem(str(config), f"{where}: {key}", f"unknown key {key!r}, and no {close[0]!r}: "
+                                   f"transformers would ignore it and fall back to defaults",
+                                   f"rename it to {close[0]!r} (or re-save with model.save_pretrained(folder))"))
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
         out.append(Problem(str(path), where, f"no tokenizer files (one of {', '.join(TOKENIZER_FILES)})",
                            "save the tokenizer next to the model: tokenizer.save_pretrained(folder)"))

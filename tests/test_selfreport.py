@@ -47,6 +47,15 @@ def test_a_file_missing_predictions_gives_a_failed_record(tmp_path, mirror):
     assert record["status"] == "failed" and "have no prediction" in record["error"]
 
 
+def test_with_a_limit_prediction_ids_are_still_checked_against_the_whole_split(tmp_path, mirror):
+    folder = _folder(tmp_path, GOOD)
+    (folder / "p1.tsv").write_text("index\tprediction\n0\t1\n1\t0\n2\t1\n99999\t1\n", encoding="utf-8")
+    report = load_self_report(folder)
+    record = write_self_reported(report, "sst2", "t", data_dir=mirror, results_dir=tmp_path / "r", limit=3)
+    assert record["status"] == "failed" and "1 predictions name examples outside the sst2 split" in record["error"]
+    assert "99999" in record["error"]
+
+
 @pytest.mark.parametrize("change,expected", [
     (("flops: 1.0e9", "flops: lots"), 'tasks.sst2[0].flops: expected a number > 0, got "lots"'),
     (("p1.tsv", "nope.tsv"), "tasks.sst2[0].predictions: no file 'nope.tsv' inside the submission folder"),

@@ -158,6 +158,11 @@ BROKEN = [
      "safe_serialization=True"),
     ("head-weights-missing", with_config(architectures=["BertModel"]), "model/config.json", "tasks.sst2.model",
      "no trained sequence_classification head", "ForSequenceClassification"),
+    ("no-architectures", with_config(architectures=None), "model/config.json", "tasks.sst2.model",
+     "no `architectures` list", "save_pretrained"),
+    # transformers ignores the misspelt key and names the labels LABEL_0, LABEL_1: predictions mapped in dataset order
+    ("config-key-misspelt", with_config(id2lable={"0": "positive", "1": "negative"}), "model/config.json",
+     "tasks.sst2.model: id2lable", "unknown key 'id2lable', and no 'id2label'", "rename it to 'id2label'"),
     ("label-count", with_yaml(tasks={"mnli_matched": {"model": "model"}}), "model/config.json",
      "tasks.mnli_matched.model", "has 3 labels", "num_labels=3"),
     ("regression-outputs", with_yaml(tasks={"stsb": {"model": "model"}}), "model/config.json", "tasks.stsb.model",

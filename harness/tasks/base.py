@@ -70,6 +70,8 @@ class Task:
     max_length: int = 128
     score_metrics: tuple[str, ...] = ()  # metrics averaged into the task score; default: all
     description: str = ""
+    gold_range: tuple[float, float] | None = None  # regression: the scale of the gold scores
+    answerless: bool = False  # QA: a question may have no gold answer (SQuAD v2's unanswerable questions)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -29,8 +29,9 @@ NO_GOLD = ("-1", "-")  # SNLI: no annotator majority (hub -1, original files "-"
 INDEX_LABELS = {2: ("0", "1"), 3: ("0", "1", "2")}  # how ELUE's files and prediction files write labels
 
 
-def _positional_reader(n_texts: int, fields: tuple[str, ...], labels: tuple[str, ...]):
-    """A reader for ELUE's headed TSV read by position: `n_texts` text columns, the label last."""
+def _positional_reader(n_texts: int, fields: tuple[str, ...], labels: tuple[str, ...], drop_no_gold: bool):
+    """A reader for ELUE's headed TSV read by position: `n_texts` text columns, the label last; rows without a
+    gold label are dropped only where the set's own evaluation drops them (`drop_no_gold`), else refused."""
 
     def read(path: Path) -> list[Row]:
         lines = read_tsv(path, header=False)[1:]  # ELUE's processors skip the header line by position
@@ -39,7 +40,7 @@ def _positional_reader(n_texts: int, fields: tuple[str, ...], labels: tuple[str,
             if len(line) < n_texts + 1:
                 raise UserError(f"{path}:{n}: {len(line)} columns, expected {n_texts} text column(s) and a label; "
                                 "is this ELUE's TSV layout?")
-            if line[-1].strip() in NO_GOLD:
+            if drop_no_gold and line[-1].strip() in NO_GOLD:
                 continue
             row: dict[str, Any] = {"idx": len(rows)}
             row.update(zip(fields, line[:n_texts]))
@@ -50,14 +51,15 @@ def _positional_reader(n_texts: int, fields: tuple[str, ...], labels: tuple[str,
     return read
 
 
-def _hub_rows(labels: tuple[str, ...]):
-    """Convert hub rows: drop unlabelled ones, label strings become indices, add a running `idx`."""
+def _hub_rows(labels: tuple[str, ...], drop_no_gold: bool):
+    """Convert hub rows: drop unlabelled ones where `drop_no_gold` (else they are refused on load), label strings
+    become indices, add a running `idx`."""
 
     def convert(ds: Any) -> list[Row]:
         rows = []
         for r in ds:
             label = r["label"]
-            if str(label) in NO_GOLD:
+            if drop_no_gold and str(label) in NO_GOLD:
                 continue
             row = dict(r)
             row["label"] = labels.index(label) if isinstance(label, str) else int(label)
@@ -69,11 +71,12 @@ def _hub_rows(labels: tuple[str, ...]):
 
 
 def _elue(name: str, hub: str, config: str | None, split: str, mirror: str, fields: tuple[str, ...],
-          labels: tuple[str, ...], description: str) -> Task:
+          labels: tuple[str, ...], description: str, drop_no_gold: bool = False) -> Task:
     return register_task(Task(
         name=name, benchmark=BENCHMARK, kind="classification",
-        source=DataSource(hub, config, split, f"elue/{mirror}", _positional_reader(len(fields), fields, labels),
-                          hub_rows=_hub_rows(labels)),
+        source=DataSource(hub, config, split, f"elue/{mirror}", _positional_reader(len(fields), fields, labels,
+                                                                                     drop_no_gold),
+                          hub_rows=_hub_rows(labels, drop_no_gold)),
         metrics=(metric("accuracy"),), format="glue_tsv", labels=labels, file_labels=INDEX_LABELS[len(labels)],
         text_fields=fields, description=description,
     ))
@@ -82,6 +85,6 @@ def _elue(name: str, hub: str, config: str | None, split: str, mirror: str, fiel
 _elue("imdb", "stanfordnlp/imdb", None, "test", "IMDb/dev.tsv", ("text",), SENTIMENT,
       "sentiment of full movie reviews (public test split, not ELUE's own re-split)")
 _elue("snli", "stanfordnlp/snli", None, "validation", "SNLI/dev.tsv", ("premise", "hypothesis"), NLI3,
-      "3-way NLI on image captions; rows without a gold label (-1) dropped")
+      "3-way NLI on image captions; rows without a gold label (-1) dropped", drop_no_gold=True)
 _elue("scitail", "allenai/scitail", "tsv_format", "validation", "SciTail/dev.tsv", ("premise", "hypothesis"), SCITAIL,
       "2-way entailment of science-exam hypotheses")

@@ -24,8 +24,10 @@ def read_tsv(path: Path, header: bool = True) -> list[dict[str, str]] | list[lis
     names = lines[0]
     out = []
     for n, line in enumerate(lines[1:], start=2):
-        if len(line) < len(names):
-            raise UserError(f"{path}:{n}: {len(line)} columns, header has {len(names)}; is the file truncated?")
+        if len(line) != len(names):  # more: a tab inside a field, whose text after it would be lost
+            raise UserError(f"{path}:{n}: {len(line)} columns, header has {len(names)}; "
+                            f"{'is the file truncated?' if len(line) < len(names) else 'a field contains a tab?'} "
+                            "Use the official file")
         out.append(dict(zip(names, line)))
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.errors import UserError
 from harness.tasks import register_task
 from harness.tasks.base import DataSource, Row, Task, metric
 from harness.tasks.files import column, label_index, read_tsv
@@ -36,13 +37,28 @@ def _pair_reader(a: str, b: str, label: str, labels: tuple[str, ...], index: str
     return read
 
 
+COLA_COLUMNS = 4  # CoLA has no header: source, label, original annotation, sentence
+
+
 def _read_cola(path: Path) -> list[Row]:
-    # CoLA has no header: source, label, original annotation, sentence.
-    return [{"idx": n, "sentence": line[3], "label": int(line[1])} for n, line in enumerate(read_tsv(path, header=False))]
+    rows = []
+    for n, line in enumerate(read_tsv(path, header=False)):
+        if len(line) != COLA_COLUMNS:
+            raise UserError(f"{path}: line {n + 1} has {len(line)} columns, CoLA's have {COLA_COLUMNS} (source, label, "
+                            "annotation, sentence); use the official file")
+        rows.append({"idx": n, "sentence": line[3], "label": _integer(line[1], path, n + 1)})
+    return rows
+
+
+def _integer(text: str, path: Path, line: int) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"{path}: line {line}: label {text!r} is not a whole number; use the official file") from None
 
 
 def _read_sst2(path: Path) -> list[Row]:
-    return [{"idx": n, "sentence": column(r, "sentence", path), "label": int(column(r, "label", path))}
+    return [{"idx": n, "sentence": column(r, "sentence", path), "label": _integer(column(r, "label", path), path, n + 2)}
             for n, r in enumerate(read_tsv(path))]
 
 
@@ -70,16 +86,17 @@ def _read_ax(path: Path) -> list[Row]:
 
 
 def _glue(name, mirror, reader, fields, labels, metrics, *, file_labels=(), hub_config=None, hub_split="validation",
-          description=""):
+          description="", gold_range=None):
     return register_task(Task(
         name=name, benchmark="glue", kind="classification" if labels else "regression",
         source=DataSource(HUB, hub_config or name, hub_split, f"glue/{mirror}", reader),
         metrics=metrics, format="glue_tsv", labels=labels, file_labels=file_labels, text_fields=fields,
-        description=description,
+        description=description, gold_range=gold_range,
     ))
 
 
 ACC = (metric("accuracy"),)
+STSB_SCALE = (0.0, 5.0)  # STS-B gold similarity scores run from 0 to 5 (Cer et al. 2017, SemEval STS benchmark)
 ACC_F1 = (metric("accuracy"), metric("f1", "f1_binary"))
 
 _glue("cola", "CoLA/dev.tsv", _read_cola, ("sentence",), ("unacceptable", "acceptable"),
@@ -96,7 +113,8 @@ _glue("qqp", "QQP/dev.tsv",
       ("question1", "question2"), ("not_duplicate", "duplicate"), ACC_F1, file_labels=BINARY,
       description="duplicate Quora questions")
 _glue("stsb", "STS-B/dev.tsv", _pair_reader("sentence1", "sentence2", "score", ()), ("sentence1", "sentence2"), (),
-      (metric("pearson"), metric("spearmanr")), description="semantic similarity, 0-5 (regression)")
+      (metric("pearson"), metric("spearmanr")), description="semantic similarity, 0-5 (regression)",
+      gold_range=STSB_SCALE)
 _glue("mnli_matched", "MNLI/dev_matched.tsv", _read_mnli, ("premise", "hypothesis"), NLI3, ACC,
       hub_config="mnli", hub_split="validation_matched", description="NLI, in-genre")
 _glue("mnli_mismatched", "MNLI/dev_mismatched.tsv", _read_mnli, ("premise", "hypothesis"), NLI3, ACC,

@@ -42,7 +42,10 @@ def read_squad_json(path: Path) -> list[Row]:
             context = _field(paragraph, "context", f"data[{a}].paragraphs[{p}]", path)
             for q, qa in enumerate(_field(paragraph, "qas", f"data[{a}].paragraphs[{p}]", path)):
                 where = f"data[{a}].paragraphs[{p}].qas[{q}]"
-                impossible = bool(qa.get("is_impossible", False)) if isinstance(qa, dict) else False
+                impossible = qa.get("is_impossible", False) if isinstance(qa, dict) else False
+                if not isinstance(impossible, bool):  # bool("false") is True: the question would lose its answers
+                    raise UserError(f"{path}: {where}.is_impossible is {impossible!r}, expected true or false; use "
+                                    "the official SQuAD dev file")
                 answers = [] if impossible else _field(qa, "answers", where, path)
                 rows.append({
                     "id": str(_field(qa, "id", where, path)),
@@ -60,15 +63,16 @@ def _gold(row: Row) -> list[str]:
     return list(row["answers"]["text"])
 
 
-def _squad(name: str, hub_path: str, mirror: str, description: str) -> Task:
+def _squad(name: str, hub_path: str, mirror: str, description: str, answerless: bool = False) -> Task:
     return register_task(Task(
         name=name, benchmark="squad", kind="extractive_qa",
         source=DataSource(hub_path, None, SPLIT, mirror, read_squad_json),
         metrics=METRICS, format="squad_json", uid=lambda row: str(row["id"]), gold=_gold,
         inputs=lambda row: (row["question"], row["context"]), max_length=MAX_LENGTH, description=description,
+        answerless=answerless,
     ))
 
 
 _squad("squad", "rajpurkar/squad", "squad/dev-v1.1.json", "extractive QA on Wikipedia paragraphs (SQuAD v1.1)")
 _squad("squad_v2", "rajpurkar/squad_v2", "squad/dev-v2.0.json",
-       "extractive QA with unanswerable questions (SQuAD v2.0)")
+       "extractive QA with unanswerable questions (SQuAD v2.0)", answerless=True)
