@@ -6,7 +6,6 @@ Older schemas are migrated step by step; a newer schema is refused with the fix.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import json
 import math
@@ -16,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
 from harness.tasks import get_task
 
 SCHEMA_VERSION = 1
@@ -142,9 +141,7 @@ def validate(record: dict[str, Any], where: str) -> None:
             if key not in record:
                 raise UserError(f"{where}: record has no {key!r} field")
         first = sorted(map(str, keys - _FIELD_SET))[0]
-        close = difflib.get_close_matches(first, FIELDS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(FIELDS)}"
-        raise UserError(f"{where}: unknown field {first!r}; {hint}")
+        raise UserError(f"{where}: unknown field {first!r}; {did_you_mean(first, FIELDS, 'known fields')}")
     if type(record["schema_version"]) is not int:
         raise UserError(f"{where}: schema_version is {record['schema_version']!r}, expected an integer")
     for block, key in (("submission", "id"), ("task", "name")):

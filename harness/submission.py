@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
-from harness.errors import ConfigError, UserError
+from harness.errors import ConfigError, UserError, did_you_mean
 from harness.retrieval import PASSAGES_FILE
 from harness.yamlcheck import parse_yaml
 
@@ -213,13 +213,6 @@ def _describe(value: Any) -> str:
     return f"{kind} {shown}" if kind else shown
 
 
-def _did_you_mean(word: str, known: Any, what: str) -> str:
-    """A fix naming the closest known word, else listing all of them."""
-    known = list(known)
-    close = difflib.get_close_matches(word, known, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"{what}: {', '.join(known)}"
-
-
 class _Schema:
     """Collects problems while reading one submission.yaml; every reader returns None when invalid."""
 
@@ -233,7 +226,7 @@ class _Schema:
     def keys(self, data: dict, allowed: tuple[str, ...], prefix: str) -> None:
         for key in data:
             if str(key) not in allowed:
-                self.add(f"{prefix}{key}", f"unknown key {str(key)!r}", _did_you_mean(str(key), allowed, "known keys"))
+                self.add(f"{prefix}{key}", f"unknown key {str(key)!r}", did_you_mean(str(key), allowed, "known keys"))
 
     def mapping(self, data: dict, key: str, field: str, *, required: bool = False) -> dict | None:
         value = data.get(key)
@@ -344,7 +337,7 @@ def _parse(folder: Path) -> tuple[Submission | None, list[Problem]]:
     methods = s.texts(data, "methods", "methods", required=True, example="distillation")
     for i, method in enumerate(methods or ()):
         if method not in METHODS:
-            s.add(f"methods[{i}]", f"unknown method {method!r}", _did_you_mean(method, METHODS, "methods"))
+            s.add(f"methods[{i}]", f"unknown method {method!r}", did_you_mean(method, METHODS, "methods"))
     base_model = s.text(data, "base_model", "base_model", example="bert-base-uncased")
     teacher_model = s.text(data, "teacher_model", "teacher_model", example="bert-base-uncased")
     description = s.text(data, "description", "description") or ""
@@ -367,7 +360,7 @@ def _backend(s: _Schema, data: dict) -> str | None:
     backend = s.text(data, "backend", "backend", example=DEFAULT_BACKEND) if data.get("backend") is not None \
         else DEFAULT_BACKEND
     if backend is not None and backend not in BACKENDS:
-        s.add("backend", f"unknown backend {backend!r}", _did_you_mean(backend, BACKENDS.names(), "backends"))
+        s.add("backend", f"unknown backend {backend!r}", did_you_mean(backend, BACKENDS.names(), "backends"))
         return None
     return backend
 
@@ -388,7 +381,7 @@ def _tasks(s: _Schema, data: dict, folder: Path, declared: Declared) -> dict[str
     for key, entry in block.items():
         name, where = str(key), f"tasks.{key}"
         if name not in known:
-            s.add(where, f"unknown task {name!r}", _did_you_mean(name, known, "known tasks"))
+            s.add(where, f"unknown task {name!r}", did_you_mean(name, known, "known tasks"))
             continue
         if not isinstance(entry, dict):
             s.add(where, f"expected a mapping, got {_describe(entry)}", f"write {name}: {{model: FOLDER}}")

@@ -133,17 +133,14 @@ class Task:
                         break
                 else:
                     return
-        import difflib
-
-        from harness.errors import UserError
+        from harness.errors import UserError, did_you_mean
 
         if not isinstance(metrics, dict):
             raise UserError(f"{where}: expected a mapping of metric: value, got {type(metrics).__name__}")
         for name, value in metrics.items():
             if name not in known:
-                close = difflib.get_close_matches(str(name), known, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"task {self.name} records {', '.join(known)}"
-                raise UserError(f"{where}.{name}: not a metric of task {self.name}; {hint}")
+                raise UserError(f"{where}.{name}: not a metric of task {self.name}; "
+                                f"{did_you_mean(str(name), known, f'task {self.name} records')}")
             if type(value) not in (float, int) or value != value:  # bools, text, None, NaN
                 raise UserError(f"{where}.{name} is {value!r}, expected a finite number")
             if not low <= value <= high:
