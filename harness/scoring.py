@@ -24,6 +24,11 @@ class Benchmark:
     diagnostics: tuple[str, ...] = ()
     source: str = ""
 
+    @property
+    def members(self) -> frozenset[str]:
+        """Every task of the benchmark: those of its components and its diagnostics."""
+        return frozenset(t for comp in self.components for t in comp) | frozenset(self.diagnostics)
+
 
 @dataclass(frozen=True)
 class BenchmarkScore:
@@ -65,7 +70,7 @@ def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
     from harness.tasks import get_task
 
     spec = BENCHMARKS.get(benchmark)
-    known = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
+    known = spec.members
     unknown = sorted(set(metrics) - known)
     if unknown:
         raise UserError(f"{benchmark}: tasks {', '.join(unknown)} are not part of it; known: {', '.join(sorted(known))}")

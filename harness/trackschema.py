@@ -102,9 +102,8 @@ def _score(c: Checker, value: Any, tasks: list[str]) -> dict[str, Any]:
         from harness.scoring import BENCHMARKS
 
         spec = BENCHMARKS.get(rule)
-        members = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
         for t in tasks:
-            if t not in members:
+            if t not in spec.members:
                 c.fail("score.rule", f"task {t} is not part of the {rule} score; use rule: mean, or drop the task")
     label = entry.get("label")
     default = SCORE_LABELS.get(rule or "", f"{out.get('task')} {out.get('metric')}")

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.tasks import get_task
 
     spec = BENCHMARKS.get(args.benchmark)
-    members = {t for comp in spec.components for t in comp} | set(spec.diagnostics)
+    members = spec.members
     if args.metrics:
         try:
             metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
