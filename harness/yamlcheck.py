@@ -89,11 +89,10 @@ def read_yaml(path: Path) -> Any:
     """The parsed document; an unreadable file, a syntax error or a duplicate key raises ConfigError naming the
     file, the line and the fix (all of them at once)."""
     data, problems = parse_yaml(path)
-    if problems:
-        lines = [": ".join([str(path)] + ([where] if where else []) + [message]) + f"; {fix}"
-                 for where, message, fix in problems]
-        raise ConfigError(lines[0] if len(lines) == 1 else f"{len(lines)} problems in {path}:\n" +
-                          "\n".join(f"  {line}" for line in lines))
+    c = Checker(str(path))
+    c.problems += [": ".join([str(path)] + ([where] if where else []) + [message]) + f"; {fix}"
+                   for where, message, fix in problems]
+    c.raise_if_any(str(path))
     return data
 
 
