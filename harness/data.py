@@ -52,7 +52,7 @@ def hub_id(task: Task) -> str:
 
 def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None = None) -> list[Row]:
     """The task's evaluation rows in the hub schema; the first `limit` rows when a limit is given."""
-    first(task, [], limit)  # a bad limit fails before any reading
+    check_limit(task, limit)
     root = resolve_data_dir(data_dir)
     if root is not None:
         go_offline()
@@ -73,33 +73,35 @@ def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None 
     return first(task, rows, limit)
 
 
-def first(task: Task, rows: list[Row], limit: int | None) -> list[Row]:
-    """The first `limit` rows (all for None); a limit that is not a whole number > 0 is refused, since
-    rows[:-5] or rows[:0] would quietly keep the wrong rows."""
-    if limit is None:
-        return rows
-    if type(limit) is not int or limit < 1:
+def check_limit(task: Task, limit: int | None) -> None:
+    """Refuse a limit that is not None or a whole number > 0: rows[:-5] or rows[:0] would keep the wrong rows."""
+    if limit is not None and (type(limit) is not int or limit < 1):
         raise UserError(f"task {task.name}: limit {limit!r} is not a whole number > 0; give a positive limit, or "
                         "none for the whole split")
-    return rows[:limit]
+
+
+def first(task: Task, rows: list[Row], limit: int | None) -> list[Row]:
+    """The first `limit` rows (all for None), the limit checked first."""
+    check_limit(task, limit)
+    return rows if limit is None else rows[:limit]
 
 
 def check_rows(task: Task, rows: list[Row], where: str) -> None:
     """Refuse a split that would score wrongly without a word: repeated example ids (predictions are matched by
     id), gold labels outside the task's labels, gold scores off its scale, questions without gold answers."""
+    golds = [task.gold_of(r) for r in rows]
     if task.kind in ("classification", "regression", "multiple_choice"):
-        unlabelled = sum(1 for r in rows if task.gold_of(r) in (-1, None))
+        unlabelled = sum(1 for gold in golds if gold in (-1, None))
         if unlabelled:
             raise UserError(f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
                             "this split's labels are not public: use a labelled file in the mirror")
     seen: dict[str, int] = {}
-    for n, row in enumerate(rows):
+    for n, (row, gold) in enumerate(zip(rows, golds)):
         uid = task.uid(row)
         if uid in seen:
             raise UserError(f"task {task.name}: {where}: example id {uid!r} appears at rows {seen[uid]} and {n}; "
                             "predictions are matched by id, so use the official file")
         seen[uid] = n
-        gold = task.gold_of(row)
         if task.labels:
             if type(gold) is not int or not 0 <= gold < len(task.labels):
                 raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has gold label {gold!r}, not one "
