@@ -67,7 +67,7 @@ def energy_overhead(model: torch.nn.Module, loop_seconds: float, backend: str, p
                 inner, block, tracker = tracked_loop(model, inputs, calls, backend)
                 bare = loop(model, inputs, calls)
             rows.append((bare, inner, block))
-        other = probe.other_cores()
+        other = probe.cores()[0]
     ratios = [block / bare - 1 for bare, _, block in rows]
     q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     total = sum(r[2] for r in rows) / sum(r[0] for r in rows) - 1

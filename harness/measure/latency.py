@@ -85,15 +85,12 @@ class LoadProbe:
         return (time.perf_counter(), busy_cpu_seconds(machine), sum(self._proc.cpu_times()[:2]),
                 getattr(machine, "steal", 0.0))
 
-    def other_cores(self) -> float:
-        """Average number of cores kept busy by other processes since the probe started."""
-        (w0, b0, o0, _), (w1, b1, o1, _) = self._start, self._sample()
-        return max(0.0, ((b1 - b0) - (o1 - o0)) / max(w1 - w0, 1e-9))
-
-    def steal_cores(self) -> float:
-        """Average number of cores' time stolen by the hypervisor since the probe started (0 off a VM)."""
-        (w0, *_, s0), (w1, *_, s1) = self._start, self._sample()
-        return max(0.0, (s1 - s0) / max(w1 - w0, 1e-9))
+    def cores(self) -> tuple[float, float]:
+        """Since the probe started, from one reading: (average cores kept busy by other processes, average cores'
+        time stolen by the hypervisor, 0 off a VM)."""
+        (w0, b0, o0, s0), (w1, b1, o1, s1) = self._start, self._sample()
+        wall = max(w1 - w0, 1e-9)
+        return max(0.0, ((b1 - b0) - (o1 - o0)) / wall), max(0.0, (s1 - s0) / wall)
 
 
 def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, tolerance: float,
@@ -172,11 +169,12 @@ class Latency:
     steal_cores: float | None = None
     # The machine-speed probe timed between the rounds (harness.measure.machine_speed); None: not measured.
     machine_speed: dict[str, Any] | None = None
-    p50_probe_units: float | None = None  # p50_ms / the probe's median: the latency with the machine's drift divided out
+    p50_probe_units: float | None = None  # p50_ms / the probe's median: the machine's drift divided out
     method: str = ("batch 1: percentiles over every timed call after warm-up, once the last 3 round medians agree "
                    "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
-                   "burst of machine speed shorter than half the calls cannot move the median; throughput: examples / wall time of one pass "
-                   "over the batches, median of rounds; other_load_cores = machine busy CPU minus ours, per second; "
+                   "burst of machine speed shorter than half the calls cannot move the median; throughput: "
+                   "examples / wall time of one pass over the batches, median of rounds; "
+                   "other_load_cores = machine busy CPU minus ours, per second; "
                    "steal_cores = hypervisor steal time per second; "
                    "p50_probe_units = p50_ms / median of the machine-speed probe (machine_speed.probe) timed after "
                    "each round")
@@ -203,7 +201,7 @@ def _calls_per_round(model: Any, inputs: Any, clock: CpuClock, warmup_calls: int
     return max(5, int(round_s / per_call))
 
 
-def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: LoadProbe, clock: CpuClock, *,
+def _latency(rounds: list[list[float]], stable: bool, spread: float, load: LoadProbe, clock: CpuClock, *,
              threads: int, warmup_calls: int, tolerance: float, budget_s: float, noise_threshold: float,
              min_time_s: float,
              throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None),
@@ -212,7 +210,7 @@ def _latency(rounds: list[list[float]], stable: bool, spread: float, probe: Load
     import numpy as np
     import psutil
 
-    other, steal = probe.other_cores(), probe.steal_cores()
+    other, steal = load.cores()
     kept = np.array([t for r in rounds for t in r]) * 1000.0
     p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
     per_s, size, examples, t_stable = throughput
@@ -245,16 +243,17 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
     _check(threads, budget_s, tolerance)
     clock = clock_for(model)
     with eval_mode(model), fixed_threads(threads), torch.inference_mode():
-        probe = LoadProbe()
+        load = LoadProbe()
         deadline = time.perf_counter() + budget_s
-        per_round = _calls_per_round(model, inputs, clock, warmup_calls, round_s)
         calls: list[Callable[[], Any]] = [lambda: call_model(model, inputs)]
+        per_round = [_calls_per_round(model, inputs, clock, warmup_calls, round_s)]
         if speed_probe:
-            calls.append(SpeedProbe(model_device(model)))
-            calls[1]()  # its first call allocates the output
-        timed, stable, spreads = interleaved_rounds(calls, clock, per_round=[per_round, CALLS_PER_ROUND][:len(calls)],
-                                                    tolerance=tolerance, deadline=deadline, min_time_s=min_time_s,
-                                                    judged=1)
+            speed = SpeedProbe(model_device(model))
+            speed()  # its first call allocates the output
+            calls.append(speed)
+            per_round.append(CALLS_PER_ROUND)
+        timed, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
+                                                    deadline=deadline, min_time_s=min_time_s, judged=1)
         rounds, spread = timed[0], spreads[0]
         machine_speed = speed_summary(timed[1], tolerance) if speed_probe else None
         throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
@@ -265,7 +264,7 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
                                                per_round=1, tolerance=tolerance,
                                                deadline=time.perf_counter() + budget_s)
             throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
-        return _latency(rounds, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
+        return _latency(rounds, stable, spread, load, clock, threads=threads, warmup_calls=warmup_calls,
                         tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
                         min_time_s=min_time_s, throughput=throughput, machine_speed=machine_speed)
 
@@ -307,13 +306,13 @@ def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int
     feeds = (inputs, inputs if candidate_inputs is None else candidate_inputs)
     clock = clock_for(candidate)
     with eval_mode(*models), fixed_threads(threads), torch.inference_mode():
-        probe = LoadProbe()
+        load = LoadProbe()
         deadline = time.perf_counter() + budget_s
         per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
         calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
         rounds, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
                                                      deadline=deadline, min_time_s=min_time_s)
-        ref, cand = (_latency(r, stable, spread, probe, clock, threads=threads, warmup_calls=warmup_calls,
+        ref, cand = (_latency(r, stable, spread, load, clock, threads=threads, warmup_calls=warmup_calls,
                               tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
                               min_time_s=min_time_s)
                      for r, spread in zip(rounds, spreads))
