@@ -28,7 +28,6 @@ FIELDS = REQUIRED + ("score", "kind", "hardware", "model", "settings", "environm
                      "operating_points", "error", "traceback", "duration_s")
 _FIELD_SET = frozenset(FIELDS)
 _REQUIRED_SET = frozenset(REQUIRED)
-_TASKS: dict[str, Any] = {}  # task name -> Task, looked up once per read of many records
 # UTC with the offset written out, as harness.runner writes it: in this one form, text order is time order, which
 # is how the latest record of a task is picked (harness.rowvalues).
 STARTED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
@@ -157,8 +156,7 @@ def validate(record: dict[str, Any], where: str) -> None:
                         "it, e.g. 2026-01-31T12:00:00+00:00 (it decides which of two records of a task is the latest)")
     status = record["status"]
     if status == "ok":
-        name = record["task"]["name"]
-        task = _TASKS.get(name) or _TASKS.setdefault(name, get_task(name, f"{where}: task.name"))
+        task = get_task(record["task"]["name"], f"{where}: task.name")
         _check_scored(task, record, where, "")
         points = record.get("operating_points")
         if points is not None:
