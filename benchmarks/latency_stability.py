@@ -17,22 +17,17 @@ Run: python benchmarks/latency_stability.py [--int8-only | --no-int8]
 
 from __future__ import annotations
 
-import statistics
 import warnings
 
 import torch
 from transformers import BertConfig, BertModel
 
 from harness.measure import synthetic_inputs
-from harness.measure.latency import measure_latency, measure_speedup
+from harness.measure.latency import measure_latency, measure_speedup, relative_spread
 
 SEQ_LEN = 128
 SETTINGS = {"threads": 1, "tolerance": 0.03, "budget_s": 20.0}
 
-
-def spread_of(values: list[float]) -> float:
-    """(max - min) / median."""
-    return (max(values) - min(values)) / statistics.median(values)
 
 
 def minilm_shape(layers: int) -> BertModel:
@@ -46,7 +41,7 @@ def stability() -> None:
     inputs = synthetic_inputs(model, 1, SEQ_LEN)
     runs = [measure_latency(model, inputs, **SETTINGS) for _ in range(5)]
     medians = [r.p50_ms for r in runs]
-    spread = spread_of(medians)
+    spread = relative_spread(medians)
     print(f"[stability] BERT 6x384, batch 1, 1 thread, length {SEQ_LEN}: five runs")
     for i, r in enumerate(runs, 1):
         speed = r.machine_speed
@@ -56,8 +51,10 @@ def stability() -> None:
               f"{speed['median_ms']:.3f} ms (drift within the run {speed['drift'] * 100:.2f}%)  "
               f"p50 {r.p50_probe_units:.3f} probe units")
     print(f"  relative spread of the five medians: {spread * 100:.2f}% (goal < 3% on an idle machine)")
-    print(f"  the machine's own speed (probe medians) moved {spread_of([r.machine_speed['median_ms'] for r in runs]) * 100:.2f}% "
-          f"over the five runs; the p50 in probe units {spread_of([r.p50_probe_units for r in runs]) * 100:.2f}%")
+    machine = relative_spread([r.machine_speed["median_ms"] for r in runs])
+    units = relative_spread([r.p50_probe_units for r in runs])
+    print(f"  the machine's own speed (probe medians) moved {machine * 100:.2f}% over the five runs; "
+          f"the p50 in probe units {units * 100:.2f}%")
 
 
 def ratio_stability() -> None:
@@ -70,9 +67,9 @@ def ratio_stability() -> None:
         print(f"  run {i}: 12-layer p50 {r.reference['p50_ms']:.2f} ms, 6-layer p50 {r.candidate['p50_ms']:.2f} ms, "
               f"speed-up {r.speedup:.3f}x  (stable {r.reference['stable']}/{r.candidate['stable']}, other load "
               f"{max(r.reference['other_load_cores'], r.candidate['other_load_cores']):.2f} cores)")
-    print(f"  spread of the five 12-layer medians: {spread_of([r.reference['p50_ms'] for r in results]) * 100:.2f}%; "
-          f"of the five 6-layer medians: {spread_of([r.candidate['p50_ms'] for r in results]) * 100:.2f}%; "
-          f"of the five speed-ups: {spread_of([r.speedup for r in results]) * 100:.2f}%")
+    print(f"  spread of the five 12-layer medians: {relative_spread([r.reference['p50_ms'] for r in results]) * 100:.2f}%; "
+          f"of the five 6-layer medians: {relative_spread([r.candidate['p50_ms'] for r in results]) * 100:.2f}%; "
+          f"of the five speed-ups: {relative_spread([r.speedup for r in results]) * 100:.2f}%")
 
 
 def int8_speedup() -> None:

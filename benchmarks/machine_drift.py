@@ -20,15 +20,12 @@ import torch
 from transformers import BertConfig, BertModel
 
 from harness.measure import call_model, synthetic_inputs
+from harness.measure.latency import relative_spread
 from harness.measure.machine_speed import CALLS_PER_ROUND, SpeedProbe
 
 GOAL = 0.03  # the latency-stability goal: five medians within 3%
 SEQ_LEN = 128
 
-
-def spread(values: list[float]) -> float:
-    """(max - min) / median."""
-    return (max(values) - min(values)) / statistics.median(values)
 
 
 def trace(seconds: float) -> list[tuple[float, float, float]]:
@@ -76,14 +73,14 @@ def main() -> None:
     print("  model ms:    " + " ".join(f"{x:.1f}" for x in model))
     print("  probe ms:    " + " ".join(f"{x:.2f}" for x in probe))
     print("  probe units: " + " ".join(f"{x:.2f}" for x in ratio))
-    print(f"  spread over the windows: model {spread(model) * 100:.2f}%, probe {spread(probe) * 100:.2f}%, "
-          f"probe units {spread(ratio) * 100:.2f}%")
+    print("  spread over the windows: " + ", ".join(f"{name} {relative_spread(values) * 100:.2f}%" for name, values in
+                                                     (("model", model), ("probe", probe), ("probe units", ratio))))
     for length in (5, 10, 20, 30):
         met, starts, offset = 0, 0, 0.0
         while offset + 5 * length <= rounds[-1][0]:
             medians = [statistics.median(m for t, m, _ in rounds if offset + k * length <= t < offset + (k + 1) * length)
                        for k in range(5)]
-            met += spread(medians) < GOAL
+            met += relative_spread(medians) < GOAL
             starts += 1
             offset += 5.0
         if starts:

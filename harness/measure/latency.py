@@ -16,6 +16,13 @@ from harness.errors import UserError
 MIN_TIME_S = 5.0
 
 
+def relative_spread(values: Sequence[float]) -> float:
+    """(max - min) / median: how far apart repeated measurements of one quantity lie, as a share of it."""
+    import statistics
+
+    return (max(values) - min(values)) / statistics.median(values)
+
+
 class CpuClock:
     """Wall clock for work that is done when the call returns."""
 
@@ -133,7 +140,7 @@ def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, p
         if len(rounds[0]) >= max(min_rounds, window):
             for k, done in enumerate(rounds):
                 medians = [statistics.median(r) for r in done[-window:]]
-                spreads[k] = (max(medians) - min(medians)) / statistics.median(medians)
+                spreads[k] = relative_spread(medians)
             if all(spread < tolerance for spread in spreads[:judged]) and all(
                     sum(map(sum, done)) >= min_time_s for done in rounds[:judged]):
                 return rounds, True, spreads
@@ -317,6 +324,6 @@ def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int
                               min_time_s=min_time_s)
                      for r, spread in zip(rounds, spreads))
     ratios = [statistics.median(a) / statistics.median(b) for a, b in zip(rounds[0][-3:], rounds[1][-3:])]
-    ratio_spread = (max(ratios) - min(ratios)) / statistics.median(ratios) if len(ratios) > 1 else None
+    ratio_spread = relative_spread(ratios) if len(ratios) > 1 else None
     return Speedup(speedup=ref.p50_ms / cand.p50_ms, reference=ref.to_dict(), candidate=cand.to_dict(),
                    spread_of_round_ratios=None if ratio_spread is None else round(ratio_spread, 5))
