@@ -20,38 +20,33 @@ import torch
 from transformers import BertConfig, BertModel
 
 from harness.measure import call_model, synthetic_inputs
-from harness.measure.latency import relative_spread
+from harness.measure.latency import CpuClock, interleaved_rounds, relative_spread
 from harness.measure.machine_speed import CALLS_PER_ROUND, SpeedProbe
 
 GOAL = 0.03  # the latency-stability goal: five medians within 3%
 SEQ_LEN = 128
+MODEL_CALLS = 3  # model calls per round
 
 
 
 def trace(seconds: float) -> list[tuple[float, float, float]]:
-    """(seconds since start, model round median ms, probe round median ms without its first call), per round."""
+    """(seconds of timed calls so far, model round median ms, probe round median ms without its first call), per
+    round, from the harness's own interleaved rounds (tolerance 0: they run until the deadline)."""
     torch.manual_seed(0)
     model = BertModel(BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
                                  intermediate_size=1536)).eval()
     inputs, probe = synthetic_inputs(model, 1, SEQ_LEN), SpeedProbe()
-    out = []
     with torch.inference_mode():
         for _ in range(10):
             call_model(model, inputs)
             probe()
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            m = []
-            for _ in range(3):
-                t = time.perf_counter()
-                call_model(model, inputs)
-                m.append(time.perf_counter() - t)
-            p = []
-            for _ in range(CALLS_PER_ROUND):
-                t = time.perf_counter()
-                probe()
-                p.append(time.perf_counter() - t)
-            out.append((time.perf_counter() - start, statistics.median(m) * 1e3, statistics.median(p[1:]) * 1e3))
+        rounds, _, _ = interleaved_rounds([lambda: call_model(model, inputs), probe], CpuClock(),
+                                          per_round=[MODEL_CALLS, CALLS_PER_ROUND], tolerance=0.0,
+                                          deadline=time.perf_counter() + seconds)
+    out, elapsed = [], 0.0
+    for m, p in zip(*rounds):
+        elapsed += sum(m) + sum(p)
+        out.append((elapsed, statistics.median(m) * 1e3, statistics.median(p[1:]) * 1e3))
     return out
 
 
