@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -12,6 +13,38 @@ from harness import tiny
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MIRROR = Path(os.environ.get("HARNESS_DATA_DIR") or SHARED / "data")
 VOCAB = MIRROR / tiny.VOCAB_FILE
+_MIRROR_AT_START: dict[str, str] = {}
+
+
+def mirror_state(root: Path) -> dict[str, str]:
+    """Every path under the mirror (files, folders, links) with its md5 or kind: what no test may change."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            state[rel] = f"link -> {os.readlink(path)}"
+        elif path.is_dir():
+            state[rel] = "folder"
+        else:
+            state[rel] = hashlib.md5(path.read_bytes()).hexdigest()
+    return state
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if MIRROR.is_dir():
+        _MIRROR_AT_START.update(mirror_state(MIRROR))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any test wrote into the shared mirror (a file changed, added or removed)."""
+    if not _MIRROR_AT_START:
+        return
+    now = mirror_state(MIRROR)
+    changed = sorted(k for k in _MIRROR_AT_START.keys() | now.keys() if _MIRROR_AT_START.get(k) != now.get(k))
+    if changed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nFAILED: the test run changed the data mirror {MIRROR}: {', '.join(changed[:10])}"
+              f"{' ...' if len(changed) > 10 else ''}; tests never write into it (check the md5 sums in MANIFEST.md)")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
-"""A data dir for track runs: the shared mirror (linked) plus small files in the official layouts of absent sets.
+"""A data dir for track runs: the shared mirror (each file linked) plus small files in the official layouts of
+the sets the mirror lacks.
 
-GLUE's QQP, MNLI and AX and ELUE's IMDb, SNLI and SciTail are not in the mirror; these few rows, written
-in each benchmark's own file layout, let the `glue` and `elue-*` tracks run end to end offline.
+GLUE's QQP and MNLI are not in the mirror; these few rows, written in GLUE's own file layout, let the `glue`
+track run end to end offline. The mirror itself is never written: its folders are re-created here as real
+folders holding links to its files, and a fixture file whose path the mirror has is refused.
 """
 
 from __future__ import annotations
@@ -23,30 +25,26 @@ FILES = {
         MNLI_ROW.format(i=i, a=a, b=b, label=NLI3[y]) for i, (a, b, y) in enumerate(PAIRS)),
     "glue/MNLI/dev_mismatched.tsv": MNLI_HEADER + "".join(
         MNLI_ROW.format(i=i, a=b, b=a, label=NLI3[y]) for i, (a, b, y) in enumerate(PAIRS)),
-    "glue/diagnostic/diagnostic-full.tsv":
-        "Lexical Semantics\tPredicate-Argument Structure\tLogic\tKnowledge\tDomain\tPremise\tHypothesis\tLabel\n" + "".join(
-            f"Negation\t\t\t\tArtificial\t{a}\t{b}\t{NLI3[y]}\n" for a, b, y in PAIRS),
-    # ELUE's TSVs: a header line, then columns by position, the label last (harness/tasks/elue.py).
-    "elue/IMDb/dev.tsv": "sentence\tlabel\n" + "".join(
-        f"{text}\t{y}\n" for text, y in [("A wonderful film, moving and funny.", 1), ("Dull and far too long.", 0),
-                                         ("I loved every minute of it.", 1), ("The plot makes no sense at all.", 0),
-                                         ("Great acting, weak script.", 1), ("Avoid this one.", 0)]),
-    "elue/SNLI/dev.tsv": "premise\thypothesis\tlabel\n" + "".join(f"{a}\t{b}\t{y}\n" for a, b, y in PAIRS)
-                         + "A bird sings.\tA bird is loud.\t-1\n",
-    "elue/SciTail/dev.tsv": "premise\thypothesis\tlabel\n" + "".join(
-        f"{a}\t{b}\t{y % 2}\n" for a, b, y in PAIRS),
 }
 
 
 def build_data_dir(mirror: Path, target: Path) -> Path:
-    """`target` with every mirror folder linked in and the fixture files added; returns `target`."""
-    for top in sorted(p for p in mirror.iterdir() if p.is_dir()):
-        for child in top.iterdir():
-            link = target / top.name / child.name
+    """`target` with a link to every mirror file (in real folders of its own) and the fixture files added.
+
+    A link to a folder would let a fixture file be written through it into the mirror (as root, its missing write
+    bits stop nothing), so only files are linked, and a fixture may only add a file the mirror lacks.
+    """
+    for path in sorted(mirror.rglob("*")):
+        if path.is_file():
+            link = target / path.relative_to(mirror)
             link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(child)
+            link.symlink_to(path)
     for rel, text in FILES.items():
+        if (mirror / rel).exists():
+            raise AssertionError(f"fixture file {rel} would shadow the mirror's own file; drop it from FILES")
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            raise AssertionError(f"{path} is a link into the mirror; a fixture never writes through it")
         path.write_text(text, encoding="utf-8")
     return target

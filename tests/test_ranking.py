@@ -178,9 +178,10 @@ def test_tracks_sharing_work_rank_as_they_do_alone(tmp_path):
 
 
 def test_unfilled_curve_gives_no_elue_score_and_says_why():
-    records = [record("a", t, {"accuracy": 0.8}, params=1, flops=1e9) for t in ("sst2", "imdb", "snli", "scitail")]
-    records += [record("a", "mrpc", {"accuracy": 0.8, "f1": 0.8}, params=1, flops=1e9),
-                record("a", "stsb", {"pearson": 0.8, "spearmanr": 0.8}, params=1, flops=1e9)]
+    records = [record("a", t, {"accuracy": 0.8}, params=1, flops=1e9)
+               for t in ("elue/sst2", "imdb", "elue/snli", "elue/scitail")]
+    records += [record("a", "elue/mrpc", {"accuracy": 0.8, "f1": 0.8}, params=1, flops=1e9),
+                record("a", "elue/stsb", {"pearson": 0.8, "spearmanr": 0.8}, params=1, flops=1e9)]
     board = rank(records, get_track("elue-40m"))
     row = board.rows[0]
     assert row.eligible and row.rank is None and row.values["elue_score"].value is None

@@ -24,7 +24,8 @@ source: tests/test_run_track.py (not ElasticBERT's numbers)
 outside: clamp
 points:
 """ + "".join(f"  {t}: [[3.0e5, {low}], [3.0e6, {low + 20}]]\n"
-              for t, low in (("sst2", 40), ("imdb", 40), ("snli", 30), ("scitail", 40), ("mrpc", 40), ("stsb", 0)))
+              for t, low in (("elue/sst2", 40), ("imdb", 40), ("elue/snli", 30), ("elue/scitail", 40), ("elue/mrpc", 40),
+                             ("elue/stsb", 0)))
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +44,14 @@ def world(mirror, tmp_path_factory):
 def _prediction_only(folder: Path, data: Path) -> None:
     folder.mkdir(parents=True)
     entries = []
-    for name in get_track("elue-40m").task_names():
+    for name in [*get_track("elue-40m").task_names(), "sst2", "mrpc", "stsb"]:  # ELUE's data, and three GLUE tasks
         task = get_task(name)
         rows = load_rows(task, data, LIMIT)
         preds = {task.uid(r): (2.5 + i if task.kind == "regression" else 1) for i, r in enumerate(rows)}
-        write_predictions(task, preds, folder / f"{name}.tsv")
-        flops = [(4.0e5, "exit 1"), (2.0e6, "exit 6")] if name == "sst2" else [(1.0e6, "exit 3")]
-        points = ", ".join(f"{{predictions: {name}.tsv, flops: {f:.1e}, label: {label}}}" for f, label in flops)
+        file = f"{name.replace('/', '-')}.tsv"
+        write_predictions(task, preds, folder / file)
+        flops = [(4.0e5, "exit 1"), (2.0e6, "exit 6")] if name == "elue/sst2" else [(1.0e6, "exit 3")]
+        points = ", ".join(f"{{predictions: {file}, flops: {f:.1e}, label: {label}}}" for f, label in flops)
         entries.append(f"  {name}: [{points}]")
     (folder / "predictions.yaml").write_text(
         "name: early exits (self-reported)\nteam: tests\ncontact: tests@example.org\nmethods: [other]\n"
@@ -96,12 +98,12 @@ def test_glue_track_runs_and_ranks(world, capsys):
 
 def test_elue_tracks_run_and_rank_against_a_hand_made_curve(world, capsys, tmp_path):
     out = _run(world, "elue-40m", "elue-results", capsys)
-    assert "exits / sst2" in out
+    assert "exits / elue/sst2" in out
     records = read_records(world / "elue-results" / "records")
     assert len(records) == 3 * 6
     exits = [r for r in records if r["submission"]["id"] == "exits"]
     assert all(r["kind"] == "self-reported" for r in exits)
-    assert [p["label"] for p in next(r for r in exits if r["task"]["name"] == "sst2")["operating_points"]] == \
+    assert [p["label"] for p in next(r for r in exits if r["task"]["name"] == "elue/sst2")["operating_points"]] == \
         ["exit 1", "exit 6"]
     tracks = shutil.copytree(tracks_dir(), tmp_path / "tracks")
     (tracks / "data" / "elue_reference_curve.yaml").write_text(CURVE, encoding="utf-8")
@@ -124,7 +126,7 @@ def test_reference_curve_from_records_loads_back_into_a_track(world, capsys, tmp
     assert main(["reference-curve", "elue-40m", "--submission", "exits", "--results", str(world / "elue-results"),
                  "--model", "exits", "--out", str(out_file)]) == 0
     curve = load_track(tracks / "elue-110m.yaml").reference_curve
-    assert curve.model == "exits" and [f for f, _ in curve.points["sst2"]] == [4.0e5, 2.0e6]
+    assert curve.model == "exits" and [f for f, _ in curve.points["elue/sst2"]] == [4.0e5, 2.0e6]
     assert set(curve.points) == set(get_track("elue-40m").task_names())
 
 

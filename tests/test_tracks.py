@@ -31,7 +31,7 @@ def test_shipped_cutoffs_and_rules():
     for name, limit in limits.items():
         t = get_track(name)
         assert t.cutoffs.max_params == limit and t.ranking.by == "elue_score"
-        assert t.task_names() == ["sst2", "imdb", "snli", "scitail", "mrpc", "stsb"]
+        assert t.task_names() == ["elue/sst2", "imdb", "elue/snli", "elue/scitail", "elue/mrpc", "elue/stsb"]
         assert t.reference_curve is not None and t.reference_curve.points == {}  # to be filled, never invented
         assert all(r.params <= limit for r in t.reference_rows)
     assert get_track("efficientqa-6gib").cutoffs.max_bytes == 6 * 2**30

@@ -28,7 +28,7 @@ UNLABELLED = -1  # the hub's label for a row whose gold is hidden
 PASSAGE_MAX_LENGTH = 256  # BoolQ, MultiRC and ReCoRD pair a question with a paragraph: 128 tokens cut most of it
 COPA_CONNECTORS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 PLACEHOLDER = "@placeholder"  # ReCoRD queries mark the masked entity with this token
-AXG_PAIR_SIZE = 2  # AX-g minimal pairs sit at idx 2k and 2k+1 (the hub drops `pair_id`, so pairs are idx // 2)
+AXG_PAIR_SIZE = 2  # AX-g minimal pairs are rows 2k and 2k+1 (each row has its own `pair_id`, so pairs are idx // 2)
 
 ACC = (metric("accuracy"),)
 
@@ -152,17 +152,28 @@ def _read_record(path: Path) -> list[Row]:
 
 
 def _read_axg(path: Path) -> list[Row]:
-    """AX-g: premise/hypothesis rows; the file's `pair_id` must agree with the idx // 2 pairing the hub implies."""
-    rows, pair_of = [], {}
-    for where, obj in _records(path):
+    """AX-g: premise/hypothesis rows in the official file's order, where rows 2k and 2k+1 are one minimal pair.
+
+    The official file gives every row its own `pair_id`, so pairs are known only by position: a row whose idx is
+    not its position, or a pair whose two rows differ in hypothesis or label (a minimal pair changes only the
+    pronoun of the premise), means the file is not the official one in its order, and is refused.
+    """
+    rows = []
+    for n, (where, obj) in enumerate(_records(path)):
         idx = _get(obj, "idx", where)
+        if idx != n:
+            raise UserError(f"{where}: idx {idx!r} on row {n}; AX-g pairs rows 2k and 2k+1 by position, so rows must "
+                            "be in the official file's order: use the official AX-g.jsonl")
         rows.append({"premise": _get(obj, "premise", where), "hypothesis": _get(obj, "hypothesis", where),
                      "idx": idx, "label": _label(obj.get("label"), NLI2, where)})
-        if "pair_id" in obj:
-            known = pair_of.setdefault(idx // AXG_PAIR_SIZE, obj["pair_id"])
-            if known != obj["pair_id"]:
-                raise UserError(f"{where}: pair_id {obj['pair_id']} differs from its neighbour's ({known}); AX-g "
-                                f"gender parity pairs idx 2k with 2k+1: use the official AX-g.jsonl, in its order")
+        if n % AXG_PAIR_SIZE == AXG_PAIR_SIZE - 1:
+            first, second = rows[-2], rows[-1]
+            if (first["hypothesis"], first["label"]) != (second["hypothesis"], second["label"]):
+                raise UserError(f"{where}: rows {n - 1} and {n} are not a minimal pair (their hypothesis or label "
+                                "differs); AX-g pairs rows 2k and 2k+1: use the official AX-g.jsonl, in its order")
+    if len(rows) % AXG_PAIR_SIZE:
+        raise UserError(f"{path}: {len(rows)} rows, an odd number; AX-g is made of minimal pairs (rows 2k, 2k+1): "
+                        "use the whole official AX-g.jsonl")
     return rows
 
 

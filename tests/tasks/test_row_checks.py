@@ -69,11 +69,17 @@ def test_open_questions_need_a_gold_answer(mirror, tmp_path):
 
 def test_only_snli_drops_rows_without_a_gold_label(tmp_path):
     (tmp_path / "elue" / "IMDb").mkdir(parents=True)
-    (tmp_path / "elue" / "IMDb" / "dev.tsv").write_text("text\tlabel\ngood film\t1\nno label\t-1\n", encoding="utf-8")
+    (tmp_path / "elue" / "IMDb" / "test.tsv").write_text("text\tlabel\ngood film\t1\nno label\t-1\n", encoding="utf-8")
     with pytest.raises(UserError, match="-1"):
         load_rows(get_task("imdb"), tmp_path)
     (tmp_path / "elue" / "SNLI").mkdir(parents=True)
-    (tmp_path / "elue" / "SNLI" / "dev.tsv").write_text("premise\thypothesis\tlabel\na\tb\t0\nc\td\t-\n", encoding="utf-8")
+    (tmp_path / "elue" / "SNLI" / "test_full.tsv").write_text("premise\thypothesis\tlabel\na\tb\t0\nc\td\t-1\n",
+                                                             encoding="utf-8")
+    with pytest.raises(UserError, match="-1"):  # ELUE's own SNLI files already left those rows out
+        load_rows(get_task("elue/snli"), tmp_path)
+    snli = tmp_path / "snli" / "snli_1.0" / "snli_1.0_dev.txt"
+    snli.parent.mkdir(parents=True)
+    snli.write_text("gold_label\tsentence1\tsentence2\nentailment\ta\tb\n-\tc\td\n", encoding="utf-8")
     assert len(load_rows(get_task("snli"), tmp_path)) == 1  # SNLI's own evaluation drops them (documented)
 
 
