@@ -75,3 +75,14 @@ def test_ax_is_scored_with_matthews_correlation_on_the_real_file(mirror):
     assert task.compute_metrics(rows, gold) == {"matthews_correlation": 1.0}
     mcc = get_metric("matthews_correlation")
     assert mcc(predictions=[0] * len(rows), references=list(gold.values())) == 0.0
+
+
+def test_mirror_files_match_the_md5_sums_in_its_manifest(mirror):
+    """A local mirror that a test run once overwrote (six-row fixtures) fails here, naming the file."""
+    import hashlib
+    import re
+
+    sums = re.findall(r"^([0-9a-f]{32})  (\S+)$", (mirror / "MANIFEST.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert len(sums) >= 14
+    for digest, rel in sums:
+        assert hashlib.md5((mirror / rel).read_bytes()).hexdigest() == digest, f"{rel} differs from MANIFEST.md"
