@@ -34,6 +34,8 @@ __all__ = [
     "normalize_answer",
     "squad_exact_match",
     "squad_f1",
+    "squad_v2_exact_match",
+    "squad_v2_f1",
     "nq_exact_match",
     "multirc_f1a",
     "multirc_exact_match",
@@ -106,8 +108,9 @@ def _check_not_constant(metric: str, **columns: Sequence[float]) -> None:
     for name, values in columns.items():
         if len(set(values)) == 1:
             raise ValueError(
-                f"{metric}: all {name} are equal ({values[0]!r}), so the correlation is undefined; "
-                "a constant-output model has no correlation score (report it as failed)"
+                f"{metric}: all {name} are equal ({values[0]!r}, {len(values)} of them), so the correlation "
+                "is undefined (scipy, which the official GLUE scorer calls, returns nan); a model that gives "
+                "every example the same score cannot be scored on a correlation: check its outputs"
             )
 
 
@@ -179,7 +182,11 @@ def f1_macro(
 
 
 def matthews_correlation(*, predictions: Sequence[Hashable], references: Sequence[Hashable]) -> float:
-    """Matthews correlation coefficient (GLUE CoLA, SuperGLUE AX-b), in [-1, 1]; 0 for constant output."""
+    """Matthews correlation coefficient (GLUE CoLA and AX, SuperGLUE AX-b), in [-1, 1].
+
+    As in the official scorers, which call scikit-learn's ``matthews_corrcoef``: 0 for constant predictions
+    (or constant gold), where the formula is 0/0, so a model that always says one label scores 0, not an error.
+    """
     _check_inputs("matthews_correlation", predictions=predictions, references=references)
     from sklearn.metrics import matthews_corrcoef
 
@@ -240,23 +247,30 @@ def normalize_answer(text: str) -> str:
     return " ".join(without_articles.split())
 
 
-def _gold_answers(golds: Sequence[str]) -> list[str]:
-    """The gold answers that survive normalization; [NO_ANSWER] if none do (SQuAD v2.0 no-answer)."""
+def _every_gold(metric: str, index: int, golds: Sequence[str]) -> Sequence[str]:
+    """SQuAD v1.1 and ReCoRD: every gold answer as it is; raises ValueError if there is none."""
+    if not golds:
+        raise ValueError(
+            f"{metric}: references[{index}] has no gold answers; SQuAD v1.1 and ReCoRD questions all have one "
+            "(their official scripts fail on max() over none); an unanswerable question is SQuAD v2.0's: "
+            "score it with squad_v2_exact_match / squad_v2_f1"
+        )
+    return golds
+
+
+def _v2_golds(metric: str, index: int, golds: Sequence[str]) -> Sequence[str]:
+    """SQuAD v2.0: the golds that survive normalization; [NO_ANSWER] if none do (an unanswerable question)."""
     kept = [gold for gold in golds if normalize_answer(gold)]
     return kept or [NO_ANSWER]
 
 
 def _exact(prediction: str, gold: str) -> float:
-    """1.0 if both strings normalize to the same text, else 0.0."""
+    """1.0 if both strings normalize to the same text (both to "" included), else 0.0."""
     return float(normalize_answer(prediction) == normalize_answer(gold))
 
 
-def _token_f1(prediction: str, gold: str) -> float:
-    """F1 of the bag of normalized tokens; if either side is empty, 1.0 only when both are."""
-    predicted_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(gold).split()
-    if not predicted_tokens or not gold_tokens:
-        return float(predicted_tokens == gold_tokens)
+def _bag_f1(predicted_tokens: list[str], gold_tokens: list[str]) -> float:
+    """F1 of two bags of tokens; 0.0 when they share none (an empty bag included)."""
     shared = sum((Counter(predicted_tokens) & Counter(gold_tokens)).values())
     if shared == 0:
         return 0.0
@@ -265,43 +279,81 @@ def _token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def _token_f1(prediction: str, gold: str) -> float:
+    """SQuAD v1.1's and ReCoRD's token F1: 0.0 when no normalized token is shared, empty against empty too."""
+    return _bag_f1(normalize_answer(prediction).split(), normalize_answer(gold).split())
+
+
+def _token_f1_v2(prediction: str, gold: str) -> float:
+    """SQuAD v2.0's token F1: if either side normalizes to no token, 1.0 only when both do (no answer)."""
+    predicted_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not predicted_tokens or not gold_tokens:
+        return float(predicted_tokens == gold_tokens)
+    return _bag_f1(predicted_tokens, gold_tokens)
+
+
 def _mean_max_over_golds(
     metric: str,
     score: Callable[[str, str], float],
+    golds_of: Callable[[str, int, Sequence[str]], Sequence[str]],
     predictions: Sequence[str],
     references: Sequence[Sequence[str]],
 ) -> float:
-    """Mean over examples of the best `score` against any of the example's gold answers."""
+    """Mean over examples of the best `score` against the example's gold answers as `golds_of` selects them."""
     count = _check_inputs(metric, predictions=predictions, references=references)
     _check_gold_lists(metric, references)
     total = sum(
-        max(score(prediction, gold) for gold in _gold_answers(golds))
-        for prediction, golds in zip(predictions, references)
+        max(score(prediction, gold) for gold in golds_of(metric, index, golds))
+        for index, (prediction, golds) in enumerate(zip(predictions, references))
     )
     return total / count
 
 
 def squad_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """SQuAD v1.1/v2.0 exact match, each example's max over its gold answers after normalization.
+    """SQuAD v1.1 exact match (evaluate-v1.1.py): max over every gold answer of normalized-string equality.
 
-    A gold list that is empty (or holds only answers that normalize to "") means no answer (v2.0):
-    the example scores 1 if the prediction normalizes to "" and 0 otherwise.
+    Golds are kept as they are: a gold that normalizes to "" (three v1.1 dev questions have ".") is matched
+    by an empty prediction. Every example needs at least one gold.
 
-    >>> squad_exact_match(predictions=["The Cat.", "dog"], references=[["cat", "a kitten"], []])
-    0.5
+    >>> squad_exact_match(predictions=["The Cat.", ""], references=[["cat", "a kitten"], ["dog", "."]])
+    1.0
     """
-    return _mean_max_over_golds("squad_exact_match", _exact, predictions, references)
+    return _mean_max_over_golds("squad_exact_match", _exact, _every_gold, predictions, references)
 
 
 def squad_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """SQuAD v1.1/v2.0 token F1 (bag of normalized tokens), each example's max over its gold answers.
+    """SQuAD v1.1 token F1 (evaluate-v1.1.py): max over every gold of bag-of-normalized-tokens F1.
 
-    No-answer golds score as in `squad_exact_match` (1 for an empty prediction, else 0).
+    F1 is 0 whenever prediction and gold share no token, an empty prediction against a gold "." included.
 
     >>> round(squad_f1(predictions=["the cat sat"], references=[["cat sat on mat"]]), 4)
     0.6667
+    >>> squad_f1(predictions=[""], references=[["."]])
+    0.0
     """
-    return _mean_max_over_golds("squad_f1", _token_f1, predictions, references)
+    return _mean_max_over_golds("squad_f1", _token_f1, _every_gold, predictions, references)
+
+
+def squad_v2_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """SQuAD v2.0 exact match (evaluate-v2.0.py): golds that normalize to "" are dropped first.
+
+    A gold list that is empty (or holds only such answers) means no answer: the example scores 1 if the
+    prediction normalizes to "" and 0 otherwise.
+
+    >>> squad_v2_exact_match(predictions=["The Cat.", "dog"], references=[["cat", "a kitten"], []])
+    0.5
+    """
+    return _mean_max_over_golds("squad_v2_exact_match", _exact, _v2_golds, predictions, references)
+
+
+def squad_v2_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """SQuAD v2.0 token F1 (evaluate-v2.0.py): golds as in `squad_v2_exact_match`; no answer against no answer is 1.
+
+    >>> squad_v2_f1(predictions=["", "Paris"], references=[[], []])
+    0.5
+    """
+    return _mean_max_over_golds("squad_v2_f1", _token_f1_v2, _v2_golds, predictions, references)
 
 
 def nq_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -332,13 +384,16 @@ def nq_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[
 
 
 def record_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """SuperGLUE ReCoRD exact match: SQuAD's max-over-gold-entities EM (same normalization)."""
-    return squad_exact_match(predictions=predictions, references=references)
+    """SuperGLUE ReCoRD exact match (record_evaluation.py): max over every gold entity, SQuAD normalization.
+
+    The same rule as SQuAD v1.1's, not v2.0's: no gold is dropped.
+    """
+    return _mean_max_over_golds("record_exact_match", _exact, _every_gold, predictions, references)
 
 
 def record_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
-    """SuperGLUE ReCoRD token F1: SQuAD's max-over-gold-entities F1 (same normalization)."""
-    return squad_f1(predictions=predictions, references=references)
+    """SuperGLUE ReCoRD token F1 (record_evaluation.py): max over every gold entity; 0 when no token is shared."""
+    return _mean_max_over_golds("record_f1", _token_f1, _every_gold, predictions, references)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,6 +485,8 @@ _FUNCTIONS: tuple[Callable[..., float], ...] = (
     spearmanr,
     squad_exact_match,
     squad_f1,
+    squad_v2_exact_match,
+    squad_v2_f1,
     nq_exact_match,
     multirc_f1a,
     multirc_exact_match,

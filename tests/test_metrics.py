@@ -76,6 +76,21 @@ def test_matthews_correlation():
     assert m.matthews_correlation(predictions=[1, 1, 1, 1], references=[1, 1, 0, 0]) == 0.0
 
 
+@pytest.mark.parametrize("predictions, references", [
+    ([1, 1, 1, 1], [1, 1, 0, 0]),  # CoLA: a model that always says "acceptable"
+    ([0, 0, 0, 0], [1, 1, 0, 0]),
+    ([2, 2, 2, 2], [0, 1, 2, 0]),  # GLUE AX, three NLI classes, always "contradiction"
+    ([0, 1, 0, 1], [1, 1, 1, 1]),  # constant gold
+])
+def test_matthews_correlation_of_constant_output_is_zero_as_in_the_official_scorers(predictions, references):
+    # the GLUE/SuperGLUE scorers call scikit-learn's matthews_corrcoef, which defines 0/0 as 0 (no nan, no error)
+    from sklearn.metrics import matthews_corrcoef
+
+    value = m.matthews_correlation(predictions=predictions, references=references)
+    assert value == 0.0 == matthews_corrcoef(references, predictions)
+    assert "scikit-learn" in m.matthews_correlation.__doc__ and "0 for constant" in m.matthews_correlation.__doc__
+
+
 # ---------------------------------------------------------------------------------------------
 # correlations
 # ---------------------------------------------------------------------------------------------
@@ -172,7 +187,7 @@ def test_squad_f1_counts_repeated_tokens_once_per_gold_occurrence():
     assert m.squad_f1(predictions=["cat cat cat"], references=[["cat dog"]]) == pytest.approx(0.4)
 
 
-@pytest.mark.parametrize("metric", [m.squad_exact_match, m.squad_f1])
+@pytest.mark.parametrize("metric", [m.squad_v2_exact_match, m.squad_v2_f1])
 @pytest.mark.parametrize(
     "prediction, golds, expected",
     [
@@ -189,12 +204,47 @@ def test_squad_v2_no_answer(metric, prediction, golds, expected):
     assert metric(predictions=[prediction], references=[golds]) == expected
 
 
+# evaluate-v1.1.py and record_evaluation.py: EM compares the normalized strings against every gold as it is;
+# token F1 is 0 whenever no token is shared, an empty prediction against a gold that normalizes to "" included.
+V1_RULES = [
+    # (prediction, golds, EM, F1)
+    ("", ["Paris", "."], 1.0, 0.0),  # the gold "." normalizes to "": an empty prediction matches it exactly
+    ("", ["."], 1.0, 0.0),
+    ("the", ["."], 1.0, 0.0),  # "the" normalizes to "" too
+    ("Paris", ["Paris", "."], 1.0, 1.0),
+    ("Paris", ["."], 0.0, 0.0),
+    ("", ["Paris"], 0.0, 0.0),
+]
+
+
+@pytest.mark.parametrize("em, f1", [(m.squad_exact_match, m.squad_f1), (m.record_exact_match, m.record_f1)])
+@pytest.mark.parametrize("prediction, golds, exact, token_f1", V1_RULES)
+def test_squad_v11_and_record_keep_every_gold_as_it_is(em, f1, prediction, golds, exact, token_f1):
+    assert em(predictions=[prediction], references=[golds]) == exact
+    assert f1(predictions=[prediction], references=[golds]) == token_f1
+
+
+@pytest.mark.parametrize("metric", [m.squad_exact_match, m.squad_f1, m.record_exact_match, m.record_f1])
+def test_squad_v11_and_record_refuse_a_question_without_gold(metric):
+    # v1.1 and ReCoRD have no unanswerable questions: the official scripts fail on max() over zero golds
+    with pytest.raises(ValueError, match=r"references\[1\] has no gold answers.*squad_v2"):
+        metric(predictions=["a", ""], references=[["a"], []])
+
+
+def test_squad_v2_rules_differ_from_v11_only_where_a_gold_normalizes_to_empty():
+    # v2.0 drops the "." gold, so an empty prediction no longer matches it: EM 0 where v1.1 gives 1
+    assert m.squad_v2_exact_match(predictions=[""], references=[["Paris", "."]]) == 0.0
+    # v2.0 scores empty against empty as F1 1 (no answer), v1.1 as 0 (no shared token)
+    assert m.squad_v2_f1(predictions=[""], references=[["."]]) == 1.0
+    assert m.squad_f1(predictions=[""], references=[["."]]) == 0.0
+
+
 def test_squad_rejects_a_bare_string_gold():
     with pytest.raises(ValueError, match=r"references\[0\] is the string 'cat'.*\['cat'\]"):
         m.squad_f1(predictions=["cat"], references=["cat"])
 
 
-def test_record_reuses_squad_rules():
+def test_record_max_over_gold_entities():
     # same example as test_squad_f1_max_over_golds: F1 4/5, EM 0
     predictions, references = ["Denver Broncos team"], [["Broncos", "Denver Broncos"]]
     assert m.record_f1(predictions=predictions, references=references) == pytest.approx(0.8)
@@ -282,6 +332,8 @@ EXPECTED_IDS = {
     "spearmanr",
     "squad_exact_match",
     "squad_f1",
+    "squad_v2_exact_match",
+    "squad_v2_f1",
     "nq_exact_match",
     "multirc_f1a",
     "multirc_exact_match",
@@ -298,8 +350,10 @@ SAMPLE_INPUTS = {
     "matthews_correlation": {"predictions": [1, 0, 1], "references": [1, 1, 0]},
     "pearson": {"predictions": [0.1, 0.4, 0.3], "references": [1.0, 2.0, 3.0]},
     "spearmanr": {"predictions": [0.1, 0.4, 0.3], "references": [1.0, 2.0, 3.0]},
-    "squad_exact_match": {"predictions": ["a b", "c", ""], "references": [["b"], ["c"], []]},
-    "squad_f1": {"predictions": ["a b", "c", ""], "references": [["b"], ["c"], []]},
+    "squad_exact_match": {"predictions": ["a b", "c", ""], "references": [["b"], ["c"], ["d", "."]]},
+    "squad_f1": {"predictions": ["a b", "c", ""], "references": [["b"], ["c"], ["d", "."]]},
+    "squad_v2_exact_match": {"predictions": ["a b", "c", ""], "references": [["b"], ["c"], []]},
+    "squad_v2_f1": {"predictions": ["a b", "c", ""], "references": [["b"], ["c"], []]},
     "nq_exact_match": {"predictions": ["x", "y", "z"], "references": [["x"], ["q"], ["z"]]},
     "multirc_f1a": {"predictions": [1, 0, 1], "references": [1, 1, 0]},
     "multirc_exact_match": {"predictions": [1, 0, 1], "references": [1, 1, 1], "groups": [0, 0, 1]},

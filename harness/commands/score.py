@@ -20,7 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def score_file(task_name: str, predictions: Path, data_dir: str | None = None) -> dict[str, float]:
-    """Metrics (fractions) of a predictions file for a task, against the task's gold data."""
+    """Metrics (fractions) of a predictions file for a task, against the task's gold data.
+
+    A file that misses examples of the split is refused (UserError naming it), where the official SQuAD v1.1 and
+    ReCoRD scripts would score the missing predictions as wrong: a leaderboard must not rank a partial file.
+    """
     from harness.data import load_rows
     from harness.formats import read_predictions
     from harness.tasks import get_task
@@ -35,7 +39,7 @@ def score_file(task_name: str, predictions: Path, data_dir: str | None = None) -
 
         raise UserError(f"{predictions}: {len(extra)} predictions name examples that are not in the "
                         f"{task.name} split (first: {extra[:3]}); is this the right task?")
-    return task.compute_metrics(rows, preds)
+    return task.compute_metrics(rows, preds, predictions_file=predictions)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """GLUE test-server files: a header `index<TAB>prediction`, then one row per example.
 
 Classification tasks write their label string (0/1 for CoLA, SST-2, MRPC, QQP, WNLI; names for the NLI
-tasks); STS-B writes the predicted score as a number.
+tasks); STS-B writes the predicted score as a number. Reading accepts, for every classification task, the label
+string, the label name, or the label's index in the task's label order (the hub's, as `harness tasks` prints it:
+0 = entailment for the NLI tasks).
 """
 
 from __future__ import annotations
@@ -30,11 +32,16 @@ def write(task: Task, predictions: Mapping[str, Prediction], path: Path) -> None
 
 
 def read(task: Task, path: Path) -> dict[str, Prediction]:
-    """Parse a GLUE prediction TSV; labels may be written as strings or indices."""
+    """Parse a GLUE prediction TSV; labels may be written as strings, names or indices. Errors name file and line."""
     labels = task.label_strings()
     out: dict[str, Prediction] = {}
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the predictions file as UTF-8") from e
+    except csv.Error as e:
+        raise UserError(f"{path}: not a readable TSV ({e}); write plain `index<TAB>prediction` lines") from e
     if not rows or [c.strip().lower() for c in rows[0][:2]] != list(HEADER):
         raise UserError(f"{path}: first line must be the header 'index<TAB>prediction' (GLUE test-server format)")
     for n, row in enumerate(rows[1:], start=2):
@@ -50,18 +57,23 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
 
 
 def _parse(task: Task, value: str, labels: tuple[str, ...], where: str) -> Prediction:
+    """A prediction cell: a finite score (regression), or a label string, label name or index into `task.labels`."""
     if not labels:
         try:
             x = float(value)
         except ValueError:
             raise UserError(f"{where}: prediction {value!r} is not a number; {task.name} predicts a score") from None
         if not math.isfinite(x):
-            raise UserError(f"{where}: prediction {value!r} is not finite")
+            raise UserError(f"{where}: prediction {value!r} is not finite; write the predicted score as a number")
         return x
     for names in (labels, task.labels):
         if value in names:
             return names.index(value)
-    raise UserError(f"{where}: prediction {value!r} is not one of {', '.join(labels)} (task {task.name})")
+    if value.isascii() and value.isdigit() and int(value) < len(task.labels):
+        return int(value)
+    names = list(dict.fromkeys((*labels, *task.labels)))
+    raise UserError(f"{where}: prediction {value!r} is not one of {', '.join(names)} or an index "
+                    f"0..{len(task.labels) - 1} (task {task.name}; `harness tasks` prints its label order)")
 
 
 def _index_key(uid: str) -> tuple[int, str]:

@@ -111,7 +111,11 @@ def _multirc_items(obj: dict[str, Any], where: str) -> list[tuple[str, int]]:
     items = []
     for question in questions:
         q = _uid(_field(question, "idx", f"{where} question"), where)
-        for answer in _field(question, "answers", f"{where} question {q}"):
+        answers = _field(question, "answers", f"{where} question {q}")
+        if not isinstance(answers, list):
+            raise UserError(f"{where}: question {q}: answers must be a list of {{\"idx\": a, \"label\": 0|1}}, "
+                            f"got {json.dumps(answers)}")
+        for answer in answers:
             a = _uid(_field(answer, "idx", f"{where} question {q} answer"), where)
             label = _field(answer, "label", f"{where} question {q} answer {a}")
             if label not in MULTIRC_ANSWER_LABELS or isinstance(label, str):

@@ -91,16 +91,23 @@ class Task:
         """Label strings as the benchmark's prediction files write them."""
         return self.file_labels or self.labels
 
-    def compute_metrics(self, rows: Sequence[Row], predictions: Mapping[str, Prediction]) -> dict[str, float]:
-        """Score predictions (keyed by uid) against the gold of `rows` with the task's metrics."""
+    def compute_metrics(self, rows: Sequence[Row], predictions: Mapping[str, Prediction],
+                        predictions_file: str | Path | None = None) -> dict[str, float]:
+        """Score predictions (keyed by uid) against the gold of `rows` with the task's metrics.
+
+        A refusal (an example without a prediction, a metric undefined for these predictions, such as a correlation
+        of constant scores) is a UserError naming `predictions_file`, when the predictions came from one, and the task.
+        """
         from harness.errors import UserError
         from harness.metrics import get_metric
 
+        where = f"{predictions_file}: task {self.name}" if predictions_file else f"task {self.name}"
         missing = [self.uid(r) for r in rows if self.uid(r) not in predictions]
         if missing:
             raise UserError(
-                f"task {self.name}: {len(missing)} of {len(rows)} examples have no prediction "
-                f"(first: {missing[:3]}); predict every example of the split"
+                f"{where}: {len(missing)} of {len(rows)} examples have no prediction (first: {missing[:3]}); "
+                "predict every example of the split (official scorers such as SQuAD v1.1's and ReCoRD's would count "
+                "a missing prediction as wrong; the harness refuses a partial file, so that no leaderboard ranks one)"
             )
         available = {
             "predictions": [predictions[self.uid(r)] for r in rows],
@@ -110,7 +117,10 @@ class Task:
         out = {}
         for spec in self.metrics:
             fn = get_metric(spec.fn, f"task {self.name}")
-            out[spec.name] = fn(**{k: available[k] for k in fn.inputs})
+            try:
+                out[spec.name] = fn(**{k: available[k] for k in fn.inputs})
+            except ValueError as e:  # metrics raise ValueError only for inputs they cannot score, named and explained
+                raise UserError(f"{where}: {e}") from e
         return out
 
     def score(self, metrics: Mapping[str, float]) -> float:

@@ -2,7 +2,8 @@
 
 The mirror holds the official nested JSON (data -> paragraphs -> qas); rows are flattened into the
 schema of the hub's `rajpurkar/squad` datasets. v2.0 questions marked `is_impossible` get an empty
-answer list, which the metrics read as "no answer".
+answer list, which the metrics read as "no answer". Each version scores with its own official script's
+rules (harness.metrics): v1.1 keeps every gold answer, v2.0 drops golds that normalize to "".
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.tasks import register_task
-from harness.tasks.base import DataSource, Row, Task, metric
+from harness.tasks.base import DataSource, MetricSpec, Row, Task, metric
 
 SPLIT = "validation"
 MAX_LENGTH = 384  # the sequence length SQuAD fine-tuning and evaluation conventionally use
-METRICS = (metric("exact_match", "squad_exact_match"), metric("f1", "squad_f1"))
+V1_METRICS = (metric("exact_match", "squad_exact_match"), metric("f1", "squad_f1"))
+V2_METRICS = (metric("exact_match", "squad_v2_exact_match"), metric("f1", "squad_v2_f1"))
+# v2: v1.1 had scored with v2.0's rules (empty golds dropped, empty-vs-empty F1 1) until issue 11
+V1_VERSION = 2
+V2_VERSION = 1
 
 
 def _field(obj: dict[str, Any], name: str, where: str, path: Path) -> Any:
@@ -63,16 +68,20 @@ def _gold(row: Row) -> list[str]:
     return list(row["answers"]["text"])
 
 
-def _squad(name: str, hub_path: str, mirror: str, description: str, answerless: bool = False) -> Task:
+def _squad(name: str, hub_path: str, mirror: str, description: str, metrics: tuple[MetricSpec, ...], version: int,
+           answerless: bool = False) -> Task:
     return register_task(Task(
         name=name, benchmark="squad", kind="extractive_qa",
         source=DataSource(hub_path, None, SPLIT, mirror, read_squad_json),
-        metrics=METRICS, format="squad_json", uid=lambda row: str(row["id"]), gold=_gold,
+        metrics=metrics, format="squad_json", version=version, uid=lambda row: str(row["id"]), gold=_gold,
         inputs=lambda row: (row["question"], row["context"]), max_length=MAX_LENGTH, description=description,
         answerless=answerless,
     ))
 
 
-_squad("squad", "rajpurkar/squad", "squad/dev-v1.1.json", "extractive QA on Wikipedia paragraphs (SQuAD v1.1)")
+_squad("squad", "rajpurkar/squad", "squad/dev-v1.1.json",
+       "extractive QA on Wikipedia paragraphs (SQuAD v1.1); scored as evaluate-v1.1.py: every gold as it is",
+       V1_METRICS, V1_VERSION)
 _squad("squad_v2", "rajpurkar/squad_v2", "squad/dev-v2.0.json",
-       "extractive QA with unanswerable questions (SQuAD v2.0)", answerless=True)
+       "extractive QA with unanswerable questions (SQuAD v2.0); scored as evaluate-v2.0.py", V2_METRICS, V2_VERSION,
+       answerless=True)

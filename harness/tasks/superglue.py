@@ -28,6 +28,7 @@ UNLABELLED = -1  # the hub's label for a row whose gold is hidden
 PASSAGE_MAX_LENGTH = 256  # BoolQ, MultiRC and ReCoRD pair a question with a paragraph: 128 tokens cut most of it
 COPA_CONNECTORS = {"cause": "What was the cause?", "effect": "What happened as a result?"}
 PLACEHOLDER = "@placeholder"  # ReCoRD queries mark the masked entity with this token
+RECORD_VERSION = 2  # 2: scored by record_evaluation.py's rules, no longer SQuAD v2.0's (issue 11)
 AXG_PAIR_SIZE = 2  # AX-g minimal pairs are rows 2k and 2k+1 (each row has its own `pair_id`, so pairs are idx // 2)
 
 ACC = (metric("accuracy"),)
@@ -259,9 +260,9 @@ _superglue("record", "record", "ReCoRD/val.jsonl", _read_record,
            (metric("exact_match", "record_exact_match"), metric("f1", "record_f1")),
            "cloze-style news reading comprehension; multiple choice over the passage's entities: each entity "
            "replaces @placeholder in the query, paired with the passage; prediction = entity text; "
-           "EM/F1 max over gold answers; score = mean of F1 and EM",
+           "EM/F1 max over gold answers as record_evaluation.py scores them; score = mean of F1 and EM",
            kind="multiple_choice", gold=lambda row: list(row["answers"]), uid=lambda row: str(row["idx"]["query"]),
-           choices=_record_choices, max_length=PASSAGE_MAX_LENGTH)
+           choices=_record_choices, max_length=PASSAGE_MAX_LENGTH, version=RECORD_VERSION)
 _superglue("superglue/rte", "rte", "RTE/val.jsonl", _flat_reader(("premise", "hypothesis"), NLI2), ACC,
            "textual entailment (SuperGLUE's copy of RTE); pair classification of (premise, hypothesis)",
            labels=NLI2, text_fields=("premise", "hypothesis"))

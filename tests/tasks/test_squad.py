@@ -58,6 +58,40 @@ def test_v11_mirror_loads_every_question(mirror):
     assert task.compute_metrics(rows, perfect) == {"exact_match": 1.0, "f1": 1.0}
 
 
+# The three SQuAD v1.1 dev questions with the gold answer "." (it normalizes to "") beside real golds.
+DOT_GOLD_QUESTIONS = ("5725bad5271a42140099d0c1", "5730b7ce069b5314008322c4", "57340d124776f419006617bf")
+
+
+def test_v11_dev_scores_like_the_official_script_where_a_gold_is_a_lone_period(mirror):
+    task = get_task("squad")
+    rows = load_rows(task, mirror)
+    dotted = sorted(task.uid(r) for r in rows if "." in task.gold_of(r))
+    assert dotted == sorted(DOT_GOLD_QUESTIONS)
+    # perfect answers, except an empty one on those three questions
+    predictions = {task.uid(r): "" if task.uid(r) in DOT_GOLD_QUESTIONS else task.gold_of(r)[0] for r in rows}
+    metrics = task.compute_metrics(rows, predictions)
+    # evaluate-v1.1.py: "" equals "." after normalization (EM 1), but shares no token with it (F1 0)
+    assert metrics["exact_match"] == 1.0
+    assert metrics["f1"] == pytest.approx(1 - len(DOT_GOLD_QUESTIONS) / SQUAD_V11_DEV_QUESTIONS)
+
+
+def test_scoring_rule_fixes_bumped_the_task_version():
+    # v1.1 stopped reusing v2.0's empty-gold rules (issue 11): records of version 1 are stale
+    assert get_task("squad").version == 2
+    assert get_task("squad_v2").version == 1
+
+
+def test_v2_keeps_its_own_no_answer_rules(tmp_path):
+    doc = json.loads(json.dumps(V2_FILE))
+    doc["data"][0]["paragraphs"][0]["qas"][0]["answers"].append({"text": ".", "answer_start": 90})
+    write_v2(tmp_path, doc)
+    task = get_task("squad_v2")
+    rows = load_rows(task, tmp_path)
+    # v2.0 drops the "." gold: an empty answer to the answerable question is wrong (EM 0, F1 0); the impossible one
+    # answered with "" scores 1 and 1
+    assert task.compute_metrics(rows, {"q-answerable": "", "q-impossible": ""}) == {"exact_match": 0.5, "f1": 0.5}
+
+
 def test_task_declarations():
     for name in ("squad", "squad_v2"):
         task = get_task(name)

@@ -74,11 +74,11 @@ def write_superglue_fixtures(root: Path) -> Path:
         {"premise": "The nurse said he was tired.", "hypothesis": "The nurse was tired.", "label": "entailment",
          "idx": 0, "pair_id": 7},
         {"premise": "The nurse said she was tired.", "hypothesis": "The nurse was tired.", "label": "entailment",
-         "idx": 1, "pair_id": 7},
+         "idx": 1, "pair_id": 9},  # as in the official file, every row has its own pair_id
         {"premise": "The chef told the guest he liked it.", "hypothesis": "The guest liked it.",
-         "label": "not_entailment", "idx": 2, "pair_id": 8},
+         "label": "not_entailment", "idx": 2, "pair_id": 11},
         {"premise": "The chef told the guest she liked it.", "hypothesis": "The guest liked it.",
-         "label": "not_entailment", "idx": 3, "pair_id": 8},
+         "label": "not_entailment", "idx": 3, "pair_id": 13},
     ])
     return root
 
@@ -185,8 +185,14 @@ def test_loader_errors_name_file_and_line(tmp_path):
         load_rows(get_task("cb"), tmp_path)
     axg = _write_jsonl(tmp_path / "superglue/AX-g/AX-g.jsonl", [
         {"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 0, "pair_id": 1},
-        {"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 1, "pair_id": 2}])
-    with pytest.raises(UserError, match=rf"{axg.name}:2: pair_id 2"):
+        {"premise": "q", "hypothesis": "other", "label": "entailment", "idx": 1, "pair_id": 2}])
+    with pytest.raises(UserError, match=rf"{axg.name}:2: rows 0 and 1 are not a minimal pair"):
+        load_rows(get_task("axg"), tmp_path)
+    _write_jsonl(axg, [{"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 1, "pair_id": 1}])
+    with pytest.raises(UserError, match=rf"{axg.name}:1: idx 1 on row 0"):
+        load_rows(get_task("axg"), tmp_path)
+    _write_jsonl(axg, [{"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 0, "pair_id": 1}])
+    with pytest.raises(UserError, match="an odd number"):
         load_rows(get_task("axg"), tmp_path)
 
 
@@ -237,6 +243,18 @@ def test_record_max_over_gold_answers(fixtures):
     # "merkel" matches the gold "Merkel"; "Berlin Germany" vs "Berlin": P 1/2, R 1 -> F1 2/3; "Yankees" wrong
     metrics = task.compute_metrics(rows, {"10": "merkel", "11": "Berlin Germany", "12": "Yankees"})
     assert metrics == {"exact_match": pytest.approx(1 / 3), "f1": pytest.approx((1 + 2 / 3 + 0) / 3)}
+
+
+def test_record_scores_as_its_official_script():
+    # record_evaluation.py: every gold as it is, EM on normalized strings, F1 0 without a shared token
+    task = get_task("record")
+    rows = [{"answers": [".", "Berlin"], "idx": {"passage": 0, "query": 0}},
+            {"answers": ["Merkel"], "idx": {"passage": 0, "query": 1}}]
+    # query 0: "" equals the gold "." once normalized (EM 1) and shares no token with it (F1 0);
+    # query 1: "Angela Merkel" vs "Merkel": EM 0, P 1/2, R 1 -> F1 2/3
+    metrics = task.compute_metrics(rows, {"0": "", "1": "Angela Merkel"})
+    assert metrics == {"exact_match": pytest.approx(0.5), "f1": pytest.approx(1 / 3)}
+    assert task.version == 2  # ReCoRD stopped reusing SQuAD v2.0's rules (issue 11): version-1 records are stale
 
 
 def test_axb_matthews_correlation(fixtures):
