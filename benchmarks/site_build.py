@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.records import record_path, write_record
+from harness.records import SCHEMA_VERSION, store_record
 from harness.tasks import get_task
 
 TASKS = ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli_matched", "mnli_mismatched", "qnli", "rte", "wnli", "ax",
@@ -55,7 +55,7 @@ def submission_records(i: int, rnd: random.Random) -> list[dict]:
         metrics = {m.name: max(0.0, min(1.0, quality + rnd.uniform(-0.05, 0.05))) for m in task.metrics}
         failed = i % 50 == 7 and t == "wnli"  # a few submissions fail a task: ineligible rows
         out.append({
-            "schema_version": 1, "harness_version": "0.1.0", "started_at": f"2026-02-{1 + i % 28:02d}T10:00:00+00:00",
+            "schema_version": SCHEMA_VERSION, "harness_version": "0.1.0", "started_at": f"2026-02-{1 + i % 28:02d}T10:00:00+00:00",
             "status": "failed" if failed else "ok", "error": "RuntimeError: out of memory" if failed else None,
             "submission": {"id": sub, "meta": meta, "sha256": f"{i:064x}", "files": files},
             "task": {"name": t, "benchmark": task.benchmark, "version": task.version, "split": task.source.split},
@@ -86,7 +86,7 @@ def write_records(results: Path, n: int) -> int:
         for r in submission_records(i, rnd):
             if r["error"] is None:
                 del r["error"]
-            write_record(r, record_path(results, r["submission"]["id"], r["task"]["name"], "cpu"))
+            store_record(r, results)
             count += 1
     return count
 

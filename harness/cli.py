@@ -6,6 +6,7 @@ Start-up stays light: no subcommand module imports torch or transformers at impo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; a UserError prints its message and exits 2, with no traceback."""
+    """Run one subcommand; a UserError or a file-system error prints one line and exits 2, with no traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -53,9 +54,25 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `harness rank | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
+    except OSError as e:  # read-only results folder, disk full, an --out that cannot be written
+        where = e.filename if e.filename is not None else "a file"
+        print(f"error: {where}: {e.strerror or e}; check that the path exists and is writable (or pass another "
+              "folder) and that the disk has space", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush into the closed pipe raises nothing."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def entry() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 from harness.errors import DataNotFound, UserError
 from harness.tasks.base import Row, Task
@@ -34,6 +35,19 @@ def task_block(task: Task, data_dir: str | Path | None) -> dict[str, str | None]
     source = f"mirror:{s.mirror_file}" if resolve_data_dir(data_dir) else f"hub:{s.hub_path}/{s.hub_config}"
     return {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
             "split": s.split, "source": source}
+
+
+def task_header(task_name: str) -> dict[str, Any]:
+    """The task block known before anything runs (name, benchmark, version, kind, split), so that a failed run's
+    record keys like a successful one; an unknown task keeps only its name (the run then fails saying so)."""
+    from harness.tasks import get_task
+
+    try:
+        task = get_task(task_name)
+    except UserError:
+        return {"name": task_name}
+    return {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
+            "split": task.source.split}
 
 
 def go_offline() -> None:

@@ -1,4 +1,11 @@
-"""Result records: one JSON file per submission x task x hardware, versioned and checked on read.
+"""Result records: one JSON file per result, keyed by everything that makes it a different result; versioned and
+checked on read.
+
+A record's key (`record_key`) is the submission and the hash of its model files, the task and its version, the
+split, `--limit`, the settings that change a number (inference settings, threads, the track's measurement
+settings) and the hardware. Its file is `records/<submission>/<task>.<hardware>.<key digest>.record.json`, so two
+runs with different settings keep both records, and a failed run of a key that already has a good record is
+written beside it (`...<digest>.failed.record.json`), never over it.
 
 A record that fails to load stops whatever reads it: a skipped record would silently reorder a board.
 Older schemas are migrated step by step; a newer schema is refused with the fix.
@@ -6,21 +13,39 @@ Older schemas are migrated step by step; a newer schema is refused with the fix.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
 import json
 import math
 import os
 import re
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import UserError, did_you_mean
 from harness.tasks import get_task
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records carry their `key` and are stored under its digest
 RECORD_SUFFIX = ".record.json"
-REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at")
+FAILED_SUFFIX = ".failed" + RECORD_SUFFIX  # a failed run beside the good record of the same key
+KEY_DIGEST_CHARS = 12  # hex characters of the key's sha256 in a record's file name (48 bits)
+# Settings that never change a number (a progress bar), left out of the key; every other setting is in it.
+UNKEYED_SETTINGS = frozenset({"progress"})
+# Track measurement settings that say what was measured, not how: a record may carry more measurements than a
+# track asks for and still serve it.
+UNKEYED_MEASUREMENT = frozenset({"measure"})
+SUBMISSION_PROSE = "submission.yaml"  # its prose and metadata do not change a result; the model files do
+# Clock difference tolerated between the machine that wrote a record and the one reading it.
+CLOCK_SKEW = timedelta(minutes=5)
+# (measurement, field) values that are counts or sizes of something that exists: zero or less is impossible.
+POSITIVE_FIELDS = (("params", "total_params"), ("size", "total_bytes"), ("system_size", "total_bytes"),
+                   ("flops", "flops_per_example"), ("flops", "flops"), ("latency", "p50_ms"),
+                   ("latency", "throughput_examples_per_s"), ("memory", "peak_rss_bytes"))
+NON_NEGATIVE_FIELDS = (("energy", "total_power_kwh"),)
+REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at", "key")
 # Every top-level field a record may have (harness.runner, harness.trackrun, harness.selfreport write them): a
 # misspelt field would otherwise be read as absent, e.g. `hardwre: gpu` ranked as a CPU record.
 FIELDS = REQUIRED + ("score", "kind", "hardware", "model", "settings", "environment", "measurements", "declared",
@@ -34,8 +59,17 @@ STARTED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
 STATUSES = ("ok", "failed")
 READ_CHUNK = 1 << 20
 
+
+def _migrate_1(record: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: the record gains its key, computed from what it holds (its file keeps its old name)."""
+    out = dict(record)
+    out["key"] = record_key(record)
+    out["schema_version"] = 2
+    return out
+
+
 # migrations[n] turns a schema-n record into schema n+1; add one per schema bump.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1}
 
 
 def safe_name(text: str) -> str:
@@ -43,24 +77,94 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
 
 
-def record_path(results_dir: Path, submission_id: str, task: str, hardware: str) -> Path:
-    """Where a record goes: results/records/<submission>/<task>.<hardware>.record.json."""
-    return Path(results_dir) / "records" / safe_name(submission_id) / f"{safe_name(task)}.{safe_name(hardware)}{RECORD_SUFFIX}"
+def hardware_of(record: dict[str, Any]) -> str:
+    """The hardware class a record was produced on ("self-reported" for prediction-only records)."""
+    if record.get("kind") == "self-reported":
+        return "self-reported"
+    return str(record.get("hardware") or "cpu")  # harness.runner writes every measured record from the CPU backend
+
+
+def record_key(record: dict[str, Any]) -> dict[str, Any]:
+    """What makes a record's result a different result: submission and model-file hash, task, task version, split,
+    limit, the settings that change a number, the track's measurement settings, hardware."""
+    sub, task = record["submission"], record["task"]
+    files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_PROSE}
+    content = _digest_lines(files) if files else str(sub.get("sha256") or "")
+    settings = {k: v for k, v in (record.get("settings") or {}).items() if k not in UNKEYED_SETTINGS}
+    measurement = {k: v for k, v in ((record.get("track_run") or {}).get("measurement") or {}).items()
+                   if k not in UNKEYED_MEASUREMENT}
+    return {"submission": sub["id"], "content": content, "task": task["name"], "task_version": task.get("version"),
+            "split": task.get("split"), "head": (record.get("model") or {}).get("declared_head"),
+            "settings": settings, "threads": (record.get("environment") or {}).get("threads"),
+            "measurement": measurement, "hardware": hardware_of(record)}
+
+
+def _digest_lines(hashes: dict[str, str]) -> str:
+    """One digest of {relative path: sha256}, as harness.submission.combined_sha256 computes it."""
+    lines = "".join(f"{hashes[p]}  {p}\n" for p in sorted(hashes))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def key_digest(key: dict[str, Any]) -> str:
+    """A short, stable digest of a record key, for its file name."""
+    text = json.dumps(key, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_DIGEST_CHARS]
+
+
+def record_path(results_dir: Path, record: dict[str, Any]) -> Path:
+    """Where a record goes: results/records/<submission>/<task>.<hardware>.<key digest>.record.json."""
+    key = record.get("key") or record_key(record)
+    name = f"{safe_name(key['task'])}.{safe_name(key['hardware'])}.{key_digest(key)}{RECORD_SUFFIX}"
+    return Path(results_dir) / "records" / safe_name(key["submission"]) / name
+
+
+def store_record(record: dict[str, Any], results_dir: Path) -> Path:
+    """Write a record under its key; a failed run of a key that has a good record goes beside it, not over it."""
+    path = record_path(results_dir, record)
+    if record.get("status") != "ok" and path.is_file():
+        try:
+            kept = read_record(path)["status"] == "ok"
+        except UserError:
+            kept = False  # an unreadable file is no good result to keep
+        if kept:
+            path = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+    return write_record(record, path)
 
 
 def write_record(record: dict[str, Any], path: Path) -> Path:
-    """Write a record as stable, sorted JSON (atomic rename, so a crash never leaves half a file)."""
+    """Write a record as stable, sorted JSON: to a temporary file unique to this writer, fsynced, then renamed,
+    so a crash never leaves half a file and two writers or a reader never see each other's partial file.
+    A record without a `key` gets the one its fields give."""
+    record.setdefault("key", record_key(record))
     validate(record, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     try:
         text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     except ValueError as e:
         raise UserError(f"{path}: {non_finite(record)} is not a finite number; a record is strict JSON "
                         "(fix the code that produced it, or store None for 'not measured')") from e
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, (text + "\n").encode("utf-8"))
     return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically; a file-system error ends as a UserError naming the path and the fix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise UserError(f"{path}: cannot write ({e.strerror or e}); make the results folder writable, free disk space "
+                        "or pass another --results folder") from e
 
 
 def read_record(path: Path | str) -> dict[str, Any]:
@@ -107,12 +211,24 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
     try:
         for path in record_files(folder):
             record = read_record(path)
+            check_place(record, path)
             record["path"] = path
             records.append(record)
     finally:
         if collecting:
             gc.enable()
     return records
+
+
+def check_place(record: dict[str, Any], path: str) -> None:
+    """Refuse a record whose submission or task disagrees with the folder and file it sits in: a record copied or
+    linked under another submission's folder would otherwise take that submission's place on a board."""
+    folder, name = os.path.split(path)
+    sub, task = safe_name(record["submission"]["id"]), safe_name(record["task"]["name"])
+    if os.path.basename(folder) != sub or not name.startswith(task + "."):
+        raise UserError(f"{path}: holds submission {record['submission']['id']!r}, task {record['task']['name']!r}, "
+                        f"but sits at {os.path.basename(folder)}/{name}; a record belongs at "
+                        f"records/{sub}/{task}.<hardware>.<key>{RECORD_SUFFIX}: move it there or re-run the evaluation")
 
 
 def record_files(folder: Path) -> list[str]:
@@ -154,6 +270,13 @@ def validate(record: dict[str, Any], where: str) -> None:
     if not valid:
         raise UserError(f"{where}: started_at is {started!r}, expected an ISO 8601 time in UTC as the harness writes "
                         "it, e.g. 2026-01-31T12:00:00+00:00 (it decides which of two records of a task is the latest)")
+    if valid > datetime.now(timezone.utc) + CLOCK_SKEW:
+        raise UserError(f"{where}: started_at {started} is in the future; a record's start time is when it ran "
+                        "(check the clock of the machine that wrote it and re-run the evaluation)")
+    if type(record["key"]) is not dict or type(record["key"].get("task")) is not str:
+        raise UserError(f"{where}: key is {record['key']!r}, expected the mapping harness.records.record_key writes; "
+                        "re-run the evaluation that wrote it")
+    _check_measured(record.get("measurements"), where)
     status = record["status"]
     if status == "ok":
         task = get_task(record["task"]["name"], f"{where}: task.name")
@@ -171,6 +294,21 @@ def validate(record: dict[str, Any], where: str) -> None:
         raise UserError(f"{where}: status {status!r} is not one of {STATUSES}")
     elif not record.get("error"):
         raise UserError(f"{where}: a failed record must say why in 'error'")
+
+
+def _check_measured(measurements: Any, where: str) -> None:
+    """Refuse measured values that cannot be: zero or negative parameters, sizes, FLOPs, latency; negative energy."""
+    if not measurements:
+        return
+    if type(measurements) is not dict:
+        raise UserError(f"{where}: measurements is {type(measurements).__name__}, expected a mapping")
+    for fields, low, strict in ((POSITIVE_FIELDS, "> 0", True), (NON_NEGATIVE_FIELDS, ">= 0", False)):
+        for name, field in fields:
+            block = measurements.get(name)
+            value = block.get(field) if type(block) is dict else None
+            if type(value) in (int, float) and not (value > 0 if strict else value >= 0):
+                raise UserError(f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
+                                f"(expected {low}); re-run the measurement")
 
 
 def _check_scored(task: Any, block: dict[str, Any], where: str, prefix: str) -> None:

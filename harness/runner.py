@@ -39,24 +39,31 @@ class ModelRef:
 def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSettings(), *,
              data_dir: str | Path | None = None, results_dir: str | Path = "results", limit: int | None = None,
              model: Any = None, measure: tuple[str, ...] = DEFAULT_MEASUREMENTS,
-             energy: dict[str, Any] | None = None) -> dict[str, Any]:
+             energy: dict[str, Any] | None = None, track_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the task's split through the model, write predictions and a record; return the record.
 
     The inference runs under an EnergyTracker (settings in `energy`; {"off": True} disables it); `measure` names
     the static measurements (harness.measure.MEASUREMENTS) taken afterwards, at the task's real token lengths.
+    `track_run`: the track and measurement settings of an organizer's run, part of the record's key. The key is
+    fixed before anything runs, so a failure lands beside a good record of the same key, never over it.
     """
-    from harness.records import SCHEMA_VERSION, record_path, write_record
+    from harness.data import task_header
+    from harness.records import SCHEMA_VERSION, record_key, record_path, store_record
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
-        "task": {"name": task_name}, "model": {"folder": str(ref.folder), "head": ref.head, "backend": ref.backend},
+        "task": task_header(task_name), "hardware": HARDWARE_CPU,
+        "model": {"folder": str(ref.folder), "head": ref.head, "declared_head": ref.head, "backend": ref.backend},
         "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
         "environment": _environment(),
     }
-    path = record_path(Path(results_dir), ref.submission_id, task_name, HARDWARE_CPU)
+    if track_run is not None:
+        record["track_run"] = track_run
+    record["key"] = record_key(record)
+    path = record_path(Path(results_dir), record)
     try:
         record.update(_run(ref, task_name, settings, data_dir, limit, model, path, measure, energy))
         record["status"] = "ok"
@@ -66,15 +73,14 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
         record["error"] = f"submission {ref.submission_id}, task {task_name}: {type(e).__name__}: {e}"
         record["traceback"] = traceback.format_exc(limit=8)
     record["duration_s"] = round(time.perf_counter() - t0, 3)
-    write_record(record, path)
-    record["path"] = str(path)
+    record["path"] = str(store_record(record, Path(results_dir)))
     return record
 
 
 def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
          path: Path, measure: tuple[str, ...], energy: dict[str, Any] | None) -> dict[str, Any]:
     from harness.backends import LoadOptions, load_model
-    from harness.data import load_rows, resolve_data_dir, task_block
+    from harness.data import first, load_rows, resolve_data_dir, task_block
     from harness.formats import predictions_path, write_predictions
     from harness.formulations import formulation
     from harness.tasks import get_task
@@ -85,7 +91,8 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
     if head not in form.HEADS:
         raise UserError(f"head {head!r} cannot do a {task.kind} task; use one of {', '.join(form.HEADS)}")
     root = resolve_data_dir(data_dir)
-    rows = load_rows(task, root, limit)
+    split = load_rows(task, root)
+    rows = first(task, split, limit)
     if model is None:
         model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
     from harness.measure.energy import EnergyTracker
@@ -102,10 +109,10 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
     measurements.update(_measure(model, ref.folder, measure, len(rows)))
     pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
     write_predictions(task, predictions, pred_path)
-    metrics = task.compute_metrics(rows, predictions)
+    metrics = task.compute_metrics(rows, predictions, predictions_file=pred_path)
     return {
-        "task": task_block(task, root),
-        "model": {"folder": str(ref.folder), "head": head, "backend": ref.backend},
+        "task": task_block(task, root) | {"split_examples": len(split)},
+        "model": {"folder": str(ref.folder), "head": head, "declared_head": ref.head, "backend": ref.backend},
         "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
         "predictions_file": pred_path.name, "inference_s": round(inference_s, 3), "measurements": measurements,
         "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,

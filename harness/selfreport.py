@@ -118,7 +118,8 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
         if extra:
             raise UserError(f"{point.predictions}: {len(extra)} predictions name examples outside the {task.name} split "
                             f"(first: {extra[:3]}); is this the right task?")
-        metrics = task.compute_metrics(rows, {u: predictions[u] for u in uids if u in predictions})
+        metrics = task.compute_metrics(rows, {u: predictions[u] for u in uids if u in predictions},
+                                      predictions_file=point.predictions)
         points.append({"label": point.label, "predictions_file": point.predictions.name, "flops": point.flops,
                        "metrics": metrics, "score": task.score(metrics)})
     return {"task": task_block(task, data_dir),
@@ -134,7 +135,8 @@ def write_self_reported(report: SelfReport, task_name: str, track_id: str, *, da
     `files`: the folder's sha256 per file, when the caller already hashed it (for several tasks).
     """
     from harness.errors import UserError
-    from harness.records import record_path, write_record
+    from harness.data import task_header
+    from harness.records import store_record
     from harness.submission import combined_sha256, sha256_files
 
     files = sha256_files(report.path) if files is None else files
@@ -142,7 +144,7 @@ def write_self_reported(report: SelfReport, task_name: str, track_id: str, *, da
         "schema_version": SCHEMA_VERSION, "harness_version": __version__, "kind": "self-reported", "hardware": HARDWARE,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "submission": {"id": report.id, "sha256": combined_sha256(files), "files": files, "meta": report.meta},
-        "task": {"name": task_name}, "metrics": {}, "status": "failed", "settings": {"limit": limit},
+        "task": task_header(task_name), "metrics": {}, "status": "failed", "settings": {"limit": limit},
         "track_run": {"track": track_id},
     }
     try:
@@ -150,6 +152,5 @@ def write_self_reported(report: SelfReport, task_name: str, track_id: str, *, da
         record["status"] = "ok"
     except UserError as e:
         record["error"] = f"submission {report.id}, task {task_name}: {e}"
-    path = record_path(Path(results_dir), report.id, task_name, HARDWARE)
-    write_record(record, path)
+    path = store_record(record, Path(results_dir))
     return record | {"path": str(path)}

@@ -22,14 +22,30 @@ TASK_MEASUREMENTS = ("flops",)  # taken by harness.runner.evaluate at the task's
 
 
 def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
-    """("measured" | "self-reported", folder) for each submission folder directly under `root`, sorted."""
+    """("measured" | "self-reported" | "refused: why", folder) for each submission folder directly under `root`.
+
+    A submission's id is its real folder's name, so entries that resolve to one folder (a link to another
+    submission) are refused, all of them: one must not take another's place or write under its id.
+    """
     from harness.selfreport import PREDICTIONS_FILE
     from harness.submission import SUBMISSION_FILE
 
     if not root.is_dir():
         raise UserError(f"{root}: no submissions folder; pass --submissions DIR")
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        if (folder / SUBMISSION_FILE).is_file():
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    by_real: dict[Path, list[Path]] = {}
+    for folder in folders:
+        by_real.setdefault(folder.resolve(), []).append(folder)
+    names: dict[str, list[Path]] = {}
+    for real, entries in by_real.items():
+        names.setdefault(real.name, []).extend(entries)
+    for folder in folders:
+        real = folder.resolve()
+        sharing = sorted({*by_real[real], *names[real.name]})
+        if len(sharing) > 1:
+            yield (f"refused: {', '.join(p.name for p in sharing)} resolve to one folder or one id ({real.name}); "
+                   "give each submission a real folder of its own"), folder
+        elif (folder / SUBMISSION_FILE).is_file():
             yield "measured", folder
         elif (folder / PREDICTIONS_FILE).is_file():
             yield "self-reported", folder
@@ -47,11 +63,14 @@ def run_track(track: Track, submissions: Path, *, data_dir: Any = None, results_
     if track.hardware != "cpu":
         raise UserError(f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
                         "only, so a GPU track cannot be run here yet (its records can still be ranked)")
+    check_data_found(track, data_dir)
     records, skipped = [], []
     for kind, folder in submission_folders(submissions):
         if only and folder.name not in only:
             continue
         try:
+            if kind.startswith("refused"):
+                raise UserError(kind)
             if kind == "self-reported":
                 got = _run_self_reported(track, folder, data_dir, results_dir, limit)
             else:
@@ -66,6 +85,21 @@ def run_track(track: Track, submissions: Path, *, data_dir: Any = None, results_
             report(_summary(r))
         records += got
     return records, skipped
+
+
+def check_data_found(track: Track, data_dir: Any) -> None:
+    """Refuse a run, before anything runs, whose data dir holds none of the track's tasks: a wrong or empty
+    --data-dir would otherwise turn every good record into a failed one."""
+    from harness.data import resolve_data_dir
+    from harness.tasks import get_task
+
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        return
+    files = [get_task(t).source.mirror_file for t in track.task_names()]
+    if not any((root / f).is_file() for f in files):
+        raise UserError(f"data dir {root} holds none of track {track.id}'s files (looked for {', '.join(files[:4])}"
+                        f"{', ...' if len(files) > 4 else ''}); pass the mirror folder as --data-dir")
 
 
 def _summary(record: dict[str, Any]) -> str:
@@ -107,11 +141,13 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
     models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
     out = []
+    track_run = {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
     for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(m.threads):
             model, per_model = _model(models, ref, track, wanted)
             record = evaluate(ref, task, settings, data_dir=data_dir, results_dir=results, limit=limit, model=model,
-                              measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted), energy=energy)
+                              measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted), energy=energy,
+                              track_run=track_run)
         path = Path(record.pop("path"))
         measurements = dict(record.get("measurements") or {})
         if record["status"] == "ok":
@@ -119,8 +155,7 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
                 measurements.setdefault(name, value)
             if system is not None:
                 measurements.setdefault("system_size", system)
-        record.update(measurements=measurements, hardware=HARDWARE_CPU,
-                      track_run={"track": track.id, "measurement": m.plain(), "skipped": list(skip)},
+        record.update(measurements=measurements, hardware=HARDWARE_CPU, track_run=track_run,
                       declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
         write_record(record, path)
         out.append(record | {"path": str(path)})

@@ -40,7 +40,7 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
     record = read_record(path)
     assert record["status"] == "ok" and record["num_examples"] == 24
     assert record["task"] == {"name": "rte", "benchmark": "glue", "version": 1, "kind": "classification",
-                              "split": "validation", "source": "mirror:glue/RTE/dev.tsv"}
+                              "split": "validation", "source": "mirror:glue/RTE/dev.tsv", "split_examples": 277}
     assert record["settings"]["limit"] == 24 and record["settings"]["batch_size"] == 5
     assert set(record["metrics"]) == {"accuracy"} and 0 <= record["score"] <= 1
     assert record["submission"]["sha256"] and "model/model.safetensors" in record["submission"]["files"]
@@ -122,7 +122,7 @@ def test_undeclared_task_is_refused(submission, capsys):
 def _record(**over):
     base = {"schema_version": SCHEMA_VERSION, "harness_version": "0", "submission": {"id": "x"},
             "task": {"name": "rte"}, "status": "ok", "metrics": {"accuracy": 0.5}, "score": 0.5,
-            "started_at": "2026-01-01T00:00:00+00:00"}
+            "started_at": "2026-01-01T00:00:00+00:00", "key": {"submission": "x", "task": "rte"}}
     return {**base, **over}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from board_records import HEAD, record, write_track
-from harness.records import record_path, write_record
+from harness.records import store_record
 
 XSS = "<script>alert(1)</script>"
 META = {"generated_at": "2026-03-01T12:00:00+00:00", "harness_version": "test"}
@@ -107,7 +107,7 @@ def write_fixture(root: Path) -> tuple[Path, Path]:
     """Write the records under root/results and the two tracks under root/tracks; returns (results, tracks)."""
     results, tracks = root / "results", root / "tracks"
     for r in site_records():
-        write_record(r, record_path(results, r["submission"]["id"], r["task"]["name"], r["hardware"]))
+        store_record(r, results)
     write_track(tracks, "fixture", TRACK)
     write_track(tracks, "elue-fixture", ELUE_TRACK)
     (tracks / "data").mkdir()

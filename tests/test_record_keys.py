@@ -1,0 +1,226 @@
+"""No result is ever overwritten or lost: records keyed by what makes them different, failures beside good records,
+schema-1 results migrated, one submission never in another's place, atomic writes, impossible values refused."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import UserError
+from harness.records import FAILED_SUFFIX, read_record, read_records, record_key, store_record, write_record
+from harness.rowvalues import group_records
+from harness.runner import ModelRef, evaluate
+from harness.tracks import get_track
+from harness.trackrun import submission_folders
+
+SCHEMA1 = Path(__file__).parent / "data" / "schema1"  # written by the harness at 2a1c041 (`harness run glue`, evaluate)
+
+
+def _ref(folder: Path, sub: str = "tiny") -> ModelRef:
+    from harness.submission import combined_sha256, sha256_files
+
+    files = sha256_files(folder)
+    return ModelRef(sub, folder, sha256=combined_sha256(files), files=tuple(sorted(files.items())))
+
+
+def _run(ref: ModelRef, results: Path, data: Path, **kw) -> dict:
+    return evaluate(ref, "rte", data_dir=data, results_dir=results, measure=(), energy={"off": True}, **kw)
+
+
+def test_runs_with_different_settings_keep_both_records_and_the_board_reads_the_whole_split(
+        tiny_bert, mirror, tmp_path):
+    ref, results = _ref(tiny_bert()), tmp_path / "results"
+    full = _run(ref, results, mirror)
+    quick = _run(ref, results, mirror, limit=20)
+    assert full["status"] == quick["status"] == "ok" and full["path"] != quick["path"]
+    assert len(read_records(results)) == 2  # a --limit run no longer replaces the full record
+    assert read_record(full["path"])["num_examples"] == 277
+    # the latest is the 20-example run; the board still reads the whole split
+    entry = group_records(read_records(results), get_track("glue"))["tiny"]
+    assert entry.ok["rte"]["num_examples"] == 277
+    again = _run(ref, results, mirror)  # the same key again: the same file, one record
+    assert again["path"] == full["path"] and len(read_records(results)) == 2
+
+
+def test_the_key_holds_what_changes_a_number_and_not_the_prose(tiny_bert, mirror, tmp_path):
+    ref = _ref(tiny_bert())
+    base = _run(ref, tmp_path / "a", mirror)
+    key = base["key"]
+    assert key["task"] == "rte" and key["task_version"] == 1 and key["split"] == "validation"
+    assert key["settings"]["limit"] is None and "progress" not in key["settings"] and key["hardware"] == "cpu"
+    record = dict(base, submission=dict(base["submission"], files={**base["submission"]["files"],
+                                                                   "submission.yaml": "0" * 64}))
+    assert record_key(record) == key  # submission.yaml's prose is not the model
+    changed = dict(base, submission=dict(base["submission"], files={**base["submission"]["files"], "model.safetensors": "1"}))
+    assert record_key(changed)["content"] != key["content"]
+    tracked = dict(base, track_run={"track": "x", "measurement": {"threads": 2, "measure": ["params"]}})
+    fewer = dict(base, track_run={"track": "x", "measurement": {"threads": 2, "measure": []}})
+    assert record_key(tracked) != key and record_key(tracked) == record_key(fewer)
+
+
+def test_a_failed_run_lands_beside_the_good_record_and_the_board_keeps_the_good_one(tiny_bert, mirror, tmp_path):
+    ref, results = _ref(tiny_bert()), tmp_path / "results"
+    good = _run(ref, results, mirror)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    failed = _run(ref, results, empty)  # a wrong --data-dir: the same key, no data
+    assert failed["status"] == "failed" and failed["path"].endswith(FAILED_SUFFIX)
+    assert read_record(good["path"])["status"] == "ok"  # untouched
+    assert Path(failed["path"]).name.startswith(Path(good["path"]).name[: -len(".record.json")])
+    entry = group_records(read_records(results), get_track("glue"))["tiny"]
+    assert entry.ok["rte"]["status"] == "ok" and "rte" not in entry.failed
+    assert "no data" in entry.tasks["rte"]["later_failure"] and any("a later run" in n for n in entry.notes)
+
+
+def test_run_with_a_data_dir_holding_none_of_the_tracks_files_is_refused_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "subs" / "x").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    code = main(["run", "glue", "--submissions", str(tmp_path / "subs"), "--data-dir", str(tmp_path / "empty"),
+                 "--results", str(tmp_path / "r")])
+    assert code == 2 and "holds none of track glue's files" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_schema_1_results_migrate_with_every_record_kept(tmp_path, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(SCHEMA1 / "records", results / "records")
+    files = sorted(results.rglob("*.record.json"))
+    records = read_records(results / "records")
+    assert len(records) == len(files) == 13 and all(r["schema_version"] == 2 and r["key"] for r in records)
+    assert main(["rank", "glue", "--results", str(results), "--json"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    old = json.loads((SCHEMA1 / "glue.board.json").read_text(encoding="utf-8"))
+    rows = {r["submission"]: r for r in new["rows"]}
+    assert sorted(rows) == sorted(r["submission"] for r in old["rows"])
+    for before in old["rows"]:
+        after = rows[before["submission"]]
+        for cid, value in before["values"].items():
+            if cid != "score":  # an aggregate over missing tasks now says "k of n tasks" instead of a number
+                assert after["values"][cid]["value"] == value["value"], (before["submission"], cid)
+    assert new["generated_from"] == old["generated_from"]
+    # a new run of an old record's key writes a new file beside it; nothing is lost
+    record = read_record(files[0])
+    store_record(dict(record, started_at="2026-11-30T00:00:00+00:00"), results)
+    assert len(read_records(results / "records")) == 14
+
+
+def test_a_record_under_another_submissions_folder_is_refused(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    write_record(dict(record), tmp_path / "victim" / "rte.cpu.record.json")
+    with pytest.raises(UserError, match=r"holds submission 'tiny-old', task 'rte', but sits at victim/rte"):
+        read_records(tmp_path)
+    shutil.rmtree(tmp_path / "victim")
+    write_record(dict(record), tmp_path / "tiny-old" / "sst2.cpu.record.json")
+    with pytest.raises(UserError, match="sits at tiny-old/sst2.cpu.record.json"):
+        read_records(tmp_path)
+
+
+def test_entries_resolving_to_one_folder_are_refused(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    (subs / "impostor").mkdir(parents=True)
+    (subs / "impostor" / "submission.yaml").write_text("name: x\n", encoding="utf-8")
+    (subs / "victim").symlink_to(subs / "impostor")
+    (subs / "alone").mkdir()
+    (subs / "alone" / "submission.yaml").write_text("name: y\n", encoding="utf-8")
+    kinds = {folder.name: kind for kind, folder in submission_folders(subs)}
+    assert kinds["alone"] == "measured"
+    assert kinds["impostor"].startswith("refused: impostor, victim resolve to one folder")
+    assert kinds["victim"] == kinds["impostor"]
+    main(["run", "glue", "--submissions", str(subs), "--results", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    assert "SKIPPED victim: refused" in out and "SKIPPED impostor: refused" in out
+
+
+def test_bare_model_folders_with_one_name_get_distinct_ids(tiny_bert, tmp_path):
+    from harness.commands.evaluate import model_refs
+
+    a, b = tmp_path / "a" / "model", tmp_path / "b" / "model"
+    a.parent.mkdir()
+    b.parent.mkdir()
+    tiny_bert().rename(a)
+    tiny_bert(hidden_dropout_prob=0.2).rename(b)  # another model under the same folder name
+    (_, ref_a), = model_refs(a, ["rte"], None, False)
+    (_, ref_b), = model_refs(b, ["rte"], None, False)
+    assert ref_a.submission_id != ref_b.submission_id and ref_a.submission_id.startswith("model-")
+    assert ref_a.submission_id != "model"
+
+
+@pytest.mark.parametrize("measurements,message", [
+    ({"size": {"total_bytes": -5}}, r"measurements.size.total_bytes is -5, impossible"),
+    ({"params": {"total_params": 0}}, r"measurements.params.total_params is 0, impossible"),
+    ({"latency": {"p50_ms": 0.0}}, r"measurements.latency.p50_ms is 0.0"),
+    ({"energy": {"total_power_kwh": -1e-6}}, r"measurements.energy.total_power_kwh is -1e-06, impossible"),
+])
+def test_impossible_measured_values_are_refused_on_read(tmp_path, measurements, message):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    path = tmp_path / "tiny-old" / "rte.cpu.record.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(dict(record, measurements=measurements)), encoding="utf-8")
+    with pytest.raises(UserError, match=message) as e:
+        read_records(tmp_path)
+    assert str(path) in str(e.value)
+
+
+def test_a_start_time_in_the_future_is_refused(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    path = tmp_path / "x.record.json"
+    path.write_text(json.dumps(dict(record, started_at="2999-01-01T00:00:00+00:00")), encoding="utf-8")
+    with pytest.raises(UserError, match="started_at 2999-01-01T00:00:00\\+00:00 is in the future"):
+        read_record(path)
+
+
+def test_concurrent_writers_of_one_record_never_collide_and_readers_never_see_a_partial_file(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    path = tmp_path / "tiny-old" / "rte.cpu.record.json"
+    write_record(dict(record), path)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(40):
+                write_record(dict(record), path)
+        except BaseException as e:  # noqa: BLE001 - the test reports whatever a writer raised
+            errors.append(e)
+
+    def read() -> None:
+        try:
+            for _ in range(200):
+                assert read_record(path)["status"] == "ok"
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=write) for _ in range(3)] + [threading.Thread(target=read)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(p.name for p in path.parent.iterdir()) == ["rte.cpu.record.json"]  # no temporary file left
+
+
+def test_file_system_errors_end_in_one_line_naming_the_path(tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be\n", encoding="utf-8")
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    with pytest.raises(UserError, match=r"not-a-folder.*cannot write .*pass another --results folder"):
+        store_record(dict(record), blocker)
+    shutil.copytree(SCHEMA1 / "records", tmp_path / "results" / "records")
+    code = main(["leaderboard", "--results", str(tmp_path / "results"), "--out", str(blocker / "site")])
+    err = capsys.readouterr().err
+    assert code == 2 and "not-a-folder" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_rank_into_a_closed_pipe_exits_quietly(tmp_path):
+    shutil.copytree(SCHEMA1 / "records", tmp_path / "results" / "records")
+    rank = subprocess.Popen([sys.executable, "-m", "harness.cli", "rank", "glue", "--results", str(tmp_path / "results")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
+    rank.stdout.read(10)
+    rank.stdout.close()  # as `head -c 10` does
+    err = rank.stderr.read().decode()
+    assert rank.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err
