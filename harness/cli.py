@@ -19,6 +19,7 @@ COMMANDS = (
     "harness.commands.check",
     "harness.commands.evaluate",
     "harness.commands.score",
+    "harness.commands.rescore",
     "harness.commands.aggregate",
     "harness.commands.measure",
     "harness.commands.tasks",

@@ -84,6 +84,13 @@ def hardware_of(record: dict[str, Any]) -> str:
     return str(record.get("hardware") or "cpu")  # harness.runner writes every measured record from the CPU backend
 
 
+def is_stale(record: Any) -> bool:
+    """Scored under an older version of its task's rules than the current one (a record without a version, a
+    synthetic one, is not): a scoring-rule fix bumps the version."""
+    version = record["task"].get("version")
+    return version is not None and version != get_task(record["task"]["name"]).version
+
+
 def record_key(record: dict[str, Any]) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, task, task version, split,
     limit, the settings that change a number, the track's measurement settings, hardware."""

@@ -224,3 +224,35 @@ def test_rank_into_a_closed_pipe_exits_quietly(tmp_path):
     rank.stdout.close()  # as `head -c 10` does
     err = rank.stderr.read().decode()
     assert rank.wait(timeout=120) == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_takes_the_new_one(mirror, tmp_path, capsys):
+    """squad v1 records scored under v2.0's empty-gold rules (task version 1) re-score to the official v1.1 numbers."""
+    from harness.data import load_rows
+    from harness.formats import write_predictions
+    from harness.tasks import get_task
+
+    task = get_task("squad")
+    rows = load_rows(task, mirror)
+    lone_period = {"5725bad5271a42140099d0c1", "5730b7ce069b5314008322c4", "57340d124776f419006617bf"}
+    predictions = {task.uid(r): "" if task.uid(r) in lone_period else task.gold_of(r)[0] for r in rows}
+    old = {"schema_version": 2, "harness_version": "0.1.0", "started_at": "2026-11-01T00:00:00+00:00", "status": "ok",
+           "submission": {"id": "qa", "sha256": "0" * 64, "files": {}}, "num_examples": len(rows),
+           "task": {"name": "squad", "version": 1, "split": "validation"}, "settings": {"limit": None},
+           "metrics": {"exact_match": 1 - 3 / len(rows), "f1": 1 - 3 / len(rows)}, "score": 1 - 3 / len(rows)}
+    path = store_record(old, tmp_path)
+    write_predictions(task, predictions, path.with_name("old.predictions.json"))
+    write_record(dict(old, predictions_file="old.predictions.json"), path)
+    entry = group_records(read_records(tmp_path / "records"), get_track("squad"))["qa"]
+    assert entry.tasks["squad"]["stale"] and any("stale" in n for n in entry.notes)
+    assert main(["rescore", "--results", str(tmp_path), "--data-dir", str(mirror)]) == 0
+    assert "task version 1 -> 2" in capsys.readouterr().out
+    records = read_records(tmp_path / "records")
+    assert len(records) == 2  # the stale record is kept as it was
+    new = next(r for r in records if r["task"]["version"] == 2)
+    assert new["metrics"]["exact_match"] == 1.0 and new["metrics"]["f1"] == pytest.approx(1 - 3 / len(rows))
+    assert (Path(new["path"]).parent / new["predictions_file"]).is_file()
+    entry = group_records(records, get_track("squad"))["qa"]
+    assert entry.ok["squad"]["task"]["version"] == 2 and not entry.tasks["squad"].get("stale")
+    assert main(["rescore", "--results", str(tmp_path), "--data-dir", str(mirror)]) == 0
+    assert "no stale records" in capsys.readouterr().out

@@ -1,0 +1,86 @@
+"""`harness rescore --results DIR`: re-score stale records (scored under an older version of their task's rules)
+from the predictions file saved beside each one.
+
+A scoring-rule fix bumps a task's version; its old records then show as stale on the boards. Re-scoring reads
+the record's own predictions and the task's gold data, applies the current rules and writes a new record
+(the task version is part of the key, so the old record stays as it was, beside the new one).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rescore", help="re-score stale records from their saved predictions files")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
+    p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
+    p.add_argument("--submission", action="append", dest="submissions", metavar="ID",
+                   help="only this submission's records (repeatable)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Re-score every stale ok record under the results folder; print one line per record."""
+    from harness.errors import UserError
+    from harness.records import is_stale, key_digest, read_records
+
+    folder = args.results / "records"
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no records folder; pass the --results folder that `harness evaluate` wrote")
+    records = read_records(folder)
+    have = {key_digest(r["key"]) for r in records}
+    stale = [r for r in records if r["status"] == "ok" and is_stale(r) and key_digest(current_key(r)) not in have
+             and (not args.submissions or r["submission"]["id"] in args.submissions)]
+    for record in stale:
+        new = rescore(record, args.data_dir, args.results)
+        print(f"{record['submission']['id']} / {record['task']['name']}: task version {record['task']['version']} -> "
+              f"{new['task']['version']}, score {100 * record['score']:.2f} -> {100 * new['score']:.2f}\n"
+              f"  record: {new['path']}")
+    if not stale:
+        print(f"no stale records under {folder}")
+    return 0
+
+
+def current_key(record: dict[str, Any]) -> dict[str, Any]:
+    """The key `record` has once re-scored: the same, under its task's current version."""
+    from harness.records import record_key
+    from harness.tasks import get_task
+
+    version = get_task(record["task"]["name"]).version
+    return record_key(record | {"task": record["task"] | {"version": version}})
+
+
+def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, Any]:
+    """A copy of `record` scored by the task's current rules from its predictions file, written under its key."""
+    from datetime import datetime, timezone
+
+    from harness.data import first, load_rows, task_block
+    from harness.errors import UserError
+    from harness.formats import predictions_path, read_predictions
+    from harness.records import record_key, record_path, store_record
+    from harness.tasks import get_task
+
+    task = get_task(record["task"]["name"])
+    if not record.get("predictions_file"):
+        raise UserError(f"{record['path']}: no predictions_file to re-score from; re-run the evaluation")
+    predictions_file = Path(record["path"]).with_name(record["predictions_file"])
+    predictions = read_predictions(task, predictions_file)
+    rows = first(task, load_rows(task, data_dir), (record.get("settings") or {}).get("limit"))
+    if len(rows) != record.get("num_examples"):
+        raise UserError(f"{record['path']}: scored {record.get('num_examples')} examples, the data gives {len(rows)}; "
+                        "pass the --data-dir it was evaluated on, or re-run the evaluation")
+    metrics = task.compute_metrics(rows, predictions, predictions_file=predictions_file)
+    new = {k: v for k, v in record.items() if k not in ("path", "key")}
+    new.update(task=task_block(task, data_dir) | {"split_examples": record["task"].get("split_examples")},
+               metrics=metrics, score=task.score(metrics),
+               started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    new["task"] = {k: v for k, v in new["task"].items() if v is not None}
+    new["key"] = record_key(new)
+    path = record_path(results, new)
+    copy = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
+    copy.write_bytes(predictions_file.read_bytes())  # the new record's predictions, under its own name
+    new["predictions_file"] = copy.name
+    return new | {"path": str(store_record(new, results))}
