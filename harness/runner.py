@@ -79,7 +79,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
 
 def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
          path: Path, measure: tuple[str, ...], energy: dict[str, Any] | None) -> dict[str, Any]:
-    from harness.backends import LoadOptions, load_model
+    from harness.backends import LoadOptions, load_model, task_head
     from harness.data import first, load_rows, resolve_data_dir, task_block
     from harness.formats import predictions_path, write_predictions
     from harness.formulations import formulation
@@ -87,9 +87,7 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
 
     task = get_task(task_name)
     form = formulation(task)
-    head = ref.head or form.HEADS[0]
-    if head not in form.HEADS:
-        raise UserError(f"head {head!r} cannot do a {task.kind} task; use one of {', '.join(form.HEADS)}")
+    head = task_head(task, ref.head)
     root = resolve_data_dir(data_dir)
     split = load_rows(task, root)
     rows = first(task, split, limit)
@@ -120,28 +118,12 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
 
 
 def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) -> dict[str, Any]:
-    """Static measurements of the evaluated model; one that fails says why instead of failing the task."""
-    from harness.measure import measure_model
+    """Static measurements of the evaluated model at the task's real token lengths, by the one path that
+    `harness measure` takes too; one that fails says why instead of failing the task."""
+    from harness.measure import measure_loaded
 
-    lengths = list(model.sequence_lengths)
-    out: dict[str, Any] = {}
-    for name in names:
-        if name == "flops" and model.head == "seq2seq":
-            out[name] = {"counted": False, "reason": "generation: FLOPs of autoregressive decoding are not counted yet"}
-            continue
-        try:
-            result = measure_model(getattr(model, "module", model), folder=str(folder), token_lengths=lengths or None,
-                                   which=[name])[name]
-        except Exception as e:  # a measurement's failure must not lose the task's predictions and metrics
-            out[name] = {"measured": False, "reason": f"{type(e).__name__}: {e}"}
-            continue
-        if name == "flops" and result.get("mean_flops") is not None:
-            # mean_flops is per sequence; an example may run several (pairs under a cosine head, choices, windows)
-            result["sequences"] = len(lengths)
-            result["examples"] = examples
-            result["flops_per_example"] = result["mean_flops"] * len(lengths) / examples
-        out[name] = result
-    return out
+    return measure_loaded(model, names, folder=folder, token_lengths=list(model.sequence_lengths) or None,
+                          examples=examples)
 
 
 def _environment() -> dict[str, Any]:

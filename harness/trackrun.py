@@ -144,7 +144,7 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     track_run = {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
     for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(m.threads):
-            model, per_model = _model(models, ref, track, wanted)
+            model, per_model = _model(models, ref, task, track, wanted)
             record = evaluate(ref, task, settings, data_dir=data_dir, results_dir=results, limit=limit, model=model,
                               measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted), energy=energy,
                               track_run=track_run)
@@ -162,33 +162,27 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     return out
 
 
-def _model(cache: dict, ref: Any, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
-    """The loaded model for a ModelRef (once per folder and head) and its per-model measurements."""
-    from harness.backends import LoadOptions, load_model
+def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
+    """The loaded model for a ModelRef with the head the task runs (once per folder and head) and its per-model
+    measurements."""
+    from harness.backends import LoadOptions, load_model, task_head
+    from harness.measure import measure_loaded
 
-    key = (ref.folder, ref.head)
+    try:
+        head = task_head(task, ref.head)
+    except UserError:
+        return None, {}  # evaluate refuses the head and writes a failed record naming the cause
+    key = (ref.folder, head)
     if key not in cache:
         try:
-            model = load_model(ref.folder, ref.head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+            model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
         except UserError:
             cache[key] = (None, {})  # evaluate loads again and writes a failed record naming the cause
             return cache[key]
+        m = track.measurement
         names = [n for n in MODEL_MEASUREMENTS if n in wanted]
-        cache[key] = (model, {n: _measure(model, n, track, folder=str(ref.folder)) for n in names})
+        cache[key] = (model, measure_loaded(model, names, folder=ref.folder, reference_length=m.reference_length,
+                                            threads=m.threads,
+                                            options={"latency": {"budget_s": m.latency_budget_s},
+                                                     "flops": {"cross_check": False}}))
     return cache[key]
-
-
-def _measure(model: Any, name: str, track: Track, **kwargs: Any) -> dict[str, Any]:
-    """One measurement of the model's torch module, or {"error": why} when it cannot be taken."""
-    from harness.measure import measure_model
-
-    module = getattr(model, "module", None)
-    if module is None:
-        return {"error": f"backend {type(model).__name__} exposes no torch module to measure"}
-    m = track.measurement
-    try:
-        return measure_model(module, reference_length=m.reference_length, threads=m.threads, which=[name],
-                             options={"latency": {"budget_s": m.latency_budget_s}, "flops": {"cross_check": False}},
-                             **kwargs)[name]
-    except Exception as e:  # a model the counters cannot handle gets a record that says so, not a crash
-        return {"error": f"{type(e).__name__}: {str(e)[:300]}"}

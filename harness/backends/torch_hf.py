@@ -22,6 +22,35 @@ AUTO_CLASSES = {
     "seq2seq": "AutoModelForSeq2SeqLM",
     "retriever_reader": "AutoModelForQuestionAnswering",
 }
+# How transformers names the class of each head (config.json `architectures` records it): by the name's ending,
+# the first that fits; a bare encoder ("BertModel") is what the cosine head loads.
+CLASS_SUFFIX_HEADS = (("ForSequenceClassification", "sequence_classification"),
+                      ("ForMultipleChoice", "multiple_choice"), ("ForQuestionAnswering", "question_answering"),
+                      ("ForConditionalGeneration", "seq2seq"), ("Model", "cosine"))
+
+
+def class_head(class_name: str) -> str | None:
+    """The head a transformers class name stands for (BertForMultipleChoice -> multiple_choice), else None."""
+    return next((head for suffix, head in CLASS_SUFFIX_HEADS if class_name.endswith(suffix)), None)
+
+
+def saved_head(folder: Path) -> str | None:
+    """The head of the class that saved `folder` (config.json `architectures`), or None when it names none known."""
+    import json
+
+    try:
+        names = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    return class_head(str(names[0])) if isinstance(names, list) and names else None
+
+
+def module_inputs(head: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
+    """A [batch, length] batch of tensors as the head's module takes it: a multiple-choice module wants
+    [batch, options, length], and each sequence is one option."""
+    if head == "multiple_choice":
+        return {k: v.unsqueeze(1) for k, v in inputs.items()}
+    return inputs
 
 
 class TorchModel:
@@ -42,8 +71,7 @@ class TorchModel:
 
         inputs = {k: torch.as_tensor(v) for k, v in batch.items()}
         self.sequence_lengths.extend(int(n) for n in batch["attention_mask"].sum(axis=1))
-        if self.head == "multiple_choice":  # each sequence is one option: [batch, 1, length]
-            inputs = {k: v.unsqueeze(1) for k, v in inputs.items()}
+        inputs = module_inputs(self.head, inputs)
         with torch.inference_mode():
             out = self.module(**inputs)
         if self.head == "cosine":

@@ -34,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="measurements taken after inference, comma-separated (default: %(default)s; "
                         "also latency, memory)")
     p.add_argument("--no-measure", action="store_true", help="no measurements and no energy tracking")
+    p.add_argument("--skip-measure", default="", metavar="NAMES",
+                   help="leave these measurements out, comma-separated (e.g. flops; energy: no energy tracking)")
     p.set_defaults(func=run)
 
 
@@ -67,26 +69,39 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
     if not tasks:
         raise UserError(f"{path}: a bare model folder needs --task")
     files = sha256_files(path)
-    ref = ModelRef(path.name, path, head, "torch", allow_pickle, combined_sha256(files), tuple(sorted(files.items())))
+    digest = combined_sha256(files)
+    ref = ModelRef(bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, tuple(sorted(files.items())))
     return [(t, ref) for t in tasks]
+
+
+BARE_ID_DIGEST_CHARS = 8  # hex characters of the model files' sha256 in a bare folder's id
+
+
+def bare_model_id(path: Path, digest: str) -> str:
+    """A bare model folder's id: its name and its files' digest, so `a/model` and `b/model` (or a submission
+    called `model`) never share records."""
+    return f"{path.resolve().name}-{digest[:BARE_ID_DIGEST_CHARS]}"
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate each task, print its key figures; exit 1 if any task failed."""
     from harness.formulations import EvalSettings
+    from harness.measure import parse_skip
     from harness.runner import evaluate
 
+    skip = parse_skip(args.skip_measure)
+    measure = () if args.no_measure else tuple(n for n in parse_measurements(args.measure) if n not in skip)
+    energy = {"off": True} if args.no_measure or "energy" in skip else None
     settings = EvalSettings(max_length=args.max_length, batch_size=args.batch_size, doc_stride=args.doc_stride,
                             progress=not args.no_progress)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    measure = () if args.no_measure else parse_measurements(args.measure)
     failed = 0
     for task, ref in model_refs(args.path, args.tasks, args.head, args.allow_pickle):
         record = evaluate(ref, task, settings, data_dir=args.data_dir, results_dir=args.results, limit=args.limit,
-                          measure=measure, energy={"off": True} if args.no_measure else None)
+                          measure=measure, energy=energy)
         print(summary(record))
         failed += record["status"] != "ok"
     return 1 if failed else 0

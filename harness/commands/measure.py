@@ -1,9 +1,12 @@
-"""`harness measure PATH`: parameters, size, FLOPs and latency of a model folder or submission, as a table or JSON."""
+"""`harness measure PATH`: parameters, size, FLOPs and latency of the model `harness evaluate` runs (same loading
+and head), as a table or JSON; progress on stderr."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +14,28 @@ from harness.commands import positive_int
 from harness.errors import UserError
 
 
+# What `harness measure` takes unless --skip-measure leaves it out (memory and energy: `harness run`'s tracks).
+MEASURED = ("params", "size", "flops", "latency", "environment")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The model `harness measure` loads: its folder, the head it runs with, the backend and the task it came from."""
+
+    folder: Path
+    head: str
+    backend: str = "torch"
+    task: str | None = None
+
+
 def add_parser(subparsers: Any) -> None:
     """Add the `measure` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser("measure", help="measure parameters, size, FLOPs and latency of a model")
     p.add_argument("path", type=Path, help="model folder (config.json + model.safetensors) or submission folder")
-    p.add_argument("--task", help="take token lengths from this task's evaluation data (FLOPs averaged over them)")
+    p.add_argument("--task", help="measure the model (and head) `harness evaluate` runs for this task, with token "
+                   "lengths from its evaluation data (FLOPs averaged over them)")
+    p.add_argument("--head", help="model head (e.g. cosine); default: the submission's for --task, else the task's "
+                   "default, else the head config.json's `architectures` was saved with")
     p.add_argument("--data-dir", help="local data mirror for --task (default: $HARNESS_DATA_DIR, else the hub)")
     p.add_argument("--limit", type=positive_int, help="with --task: use only the first N rows")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -26,61 +46,66 @@ def add_parser(subparsers: Any) -> None:
                    "reach a stable median (default 30)")
     p.add_argument("--reference", type=Path, help="also measure the speed-up over this model (a model or "
                    "submission folder): both timed in interleaved rounds, same inputs length and threads")
+    skippable = ", ".join(n for n in MEASURED if n != "environment")
+    p.add_argument("--skip-measure", default="", metavar="NAMES",
+                   help=f"leave these measurements out, comma-separated (of {skippable}; e.g. latency, the slowest; "
+                        "the environment is always recorded)")
     p.set_defaults(func=run)
 
 
-def model_folder(path: Path, task: str | None = None) -> Path:
-    """The model folder in PATH: PATH itself, the submission's model (for `task`), else the first subfolder with one."""
+def measure_target(path: Path, task: str | None, head: str | None) -> Target:
+    """The model in PATH as `harness evaluate` runs it for `task`: a submission's model folder and head for the
+    task (its first task without one), else PATH (or its first subfolder with a config.json) with `head`, the
+    task's default head, or the head its config.json was saved with."""
+    from harness.backends import task_head
+    from harness.backends.torch_hf import saved_head
+    from harness.submission import SUBMISSION_FILE, load_submission
+
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a model folder (config.json + model.safetensors) "
                         "or a submission folder")
-    if (path / "config.json").is_file():
-        return path
-    from harness.submission import SUBMISSION_FILE, load_submission
-
-    if (path / SUBMISSION_FILE).is_file():
+    if not (path / "config.json").is_file() and (path / SUBMISSION_FILE).is_file():
         sub = load_submission(path)
-        entry = sub.tasks.get(task) if task else next(iter(sub.tasks.values()), None)
-        if entry is not None:
-            return Path(entry.model)
-    for sub_dir in sorted(p for p in path.iterdir() if p.is_dir()):
-        if (sub_dir / "config.json").is_file():
-            return sub_dir
-    raise UserError(f"{path}: no config.json here nor in any subfolder; a model folder needs config.json and "
-                    "model.safetensors (write it with save_pretrained)")
+        name = task or next(iter(sub.tasks), None)
+        if name is None or name not in sub.tasks:
+            raise UserError(f"{path / SUBMISSION_FILE}: task {name} is not declared under 'tasks'; "
+                            f"declared: {', '.join(sub.tasks) or 'none'}; pass one of them with --task")
+        entry = sub.tasks[name]
+        return Target(Path(entry.model), task_head(name, head or entry.head), sub.backend, task)
+    folder = path if (path / "config.json").is_file() else next(
+        (d for d in sorted(p for p in path.iterdir() if p.is_dir()) if (d / "config.json").is_file()), None)
+    if folder is None:
+        raise UserError(f"{path}: no config.json here nor in any subfolder; a model folder needs config.json and "
+                        "model.safetensors (write it with save_pretrained)")
+    if task is not None:
+        return Target(folder, task_head(task, head), task=task)
+    chosen = head or saved_head(folder)
+    if chosen is None:
+        raise UserError(f"{folder / 'config.json'}: `architectures` names no class of a known head; pass --task T "
+                        "(the head evaluate uses for it) or --head (e.g. sequence_classification)")
+    return Target(folder, chosen)
 
 
-def load_model(folder: Path) -> Any:
-    """The bare model of a Hugging Face folder, from safetensors only and without remote code."""
-    import transformers
+def load_target(target: Target) -> Any:
+    """The target loaded with harness.backends.load_model, as `harness evaluate` loads it."""
+    from harness.backends import load_model
 
-    transformers.logging.set_verbosity_error()  # a task head's weights left out of the bare model are expected
-    transformers.logging.disable_progress_bar()
-    try:
-        return transformers.AutoModel.from_pretrained(str(folder), use_safetensors=True).eval()
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{folder}: cannot load the model ({str(exc).splitlines()[0]}); the folder needs config.json "
-                        "and model.safetensors as written by save_pretrained") from exc
+    return load_model(target.folder, target.head, backend=target.backend)
 
 
-def task_token_lengths(task_name: str, folder: Path, data_dir: str | None, limit: int | None) -> list[int]:
-    """Token lengths of a task's evaluation inputs under the model's tokenizer, truncated at the task's max length."""
-    import transformers
-
+def task_token_lengths(task_name: str, tokenizer: Any, data_dir: str | None,
+                       limit: int | None) -> tuple[list[int], int]:
+    """Token lengths of a task's evaluation sequences under the model's tokenizer, truncated at the task's max
+    length, and the number of examples they came from."""
     from harness.data import load_rows
     from harness.tasks import get_task
 
     task = get_task(task_name, "--task")
     rows = load_rows(task, data_dir, limit=limit)
-    try:
-        tok = transformers.AutoTokenizer.from_pretrained(str(folder))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{folder}: no tokenizer files (--task needs them to count token lengths); save the "
-                        "tokenizer with save_pretrained into the model folder") from exc
     texts = []
     for row in rows:
         texts += [tuple(t) for t, _ in task.choices(row)] if task.choices else [task.texts(row)]
-    return [len(tok(*t[:2], truncation=True, max_length=task.max_length)["input_ids"]) for t in texts]
+    return [len(tokenizer(*t[:2], truncation=True, max_length=task.max_length)["input_ids"]) for t in texts], len(rows)
 
 
 def _si(n: float | None, unit: str = "") -> str:
@@ -94,21 +119,24 @@ def _si(n: float | None, unit: str = "") -> str:
 
 def table(result: dict[str, Any]) -> str:
     """A short human-readable summary of a measurement dict."""
-    lines = [f"model        {result['model_folder']}"]
-    if p := result.get("params"):
+    lines = [f"model        {result['model_folder']} ({result['head']} head)"]
+    ok = {k: v for k, v in result.items() if isinstance(v, dict) and v.get("measured") is not False}
+    if p := ok.get("params"):
         lines.append(f"parameters   {_si(p['total_params'])} (embedding {_si(p['embedding_params'])}, other "
                      f"{_si(p['non_embedding_params'])}) {p['params_by_dtype']}")
-    if s := result.get("size"):
+    if s := ok.get("size"):
         lines.append(f"size         {_si(s['total_bytes'], 'B')} files; weights {_si(s['weights_bytes'], 'B')}, "
                      f"gzip {_si(s['weights_gzip_bytes'], 'B')}, zstd {_si(s['weights_zstd_bytes'], 'B')}")
-    if f := result.get("flops"):
+    if f := ok.get("flops"):
         if f["counted"]:
-            mean = f", mean over task lengths {_si(f['mean_flops'])}" if f["mean_flops"] is not None else ""
+            mean = f", mean over task lengths {_si(f['mean_flops'])}" if f.get("mean_flops") is not None else ""
+            per = f", {_si(f['flops_per_example'])} per example" if f.get("flops_per_example") is not None else ""
             cross = f"; fvcore x2 {_si(f['fvcore'].get('flops'))}" if f["fvcore"].get("available") else ""
-            lines.append(f"FLOPs        {_si(f['flops'])} per example at {f['reference_length']} tokens{mean}{cross}")
+            lines.append(f"FLOPs        {_si(f['flops'])} per sequence at {f['reference_length']} tokens{mean}{per}"
+                         f"{cross}")
         else:
             lines.append(f"FLOPs        not counted: {f['reason']}")
-    if lat := result.get("latency"):
+    if lat := ok.get("latency"):
         noisy = (f" NOISY (other load {lat['other_load_cores']:.2f} cores, hypervisor steal "
                  f"{lat.get('steal_cores') or 0:.2f} cores)" if lat["noisy"] else "")
         lines.append(f"latency      p50 {lat['p50_ms']:.2f} ms, p90 {lat['p90_ms']:.2f}, p99 {lat['p99_ms']:.2f} "
@@ -124,38 +152,59 @@ def table(result: dict[str, Any]) -> str:
         ref, cand = up["reference"], up["candidate"]
         lines.append(f"speed-up     {up['speedup']:.2f}x over {up['reference_folder']} (p50 {ref['p50_ms']:.2f} ms "
                      f"against {cand['p50_ms']:.2f} ms, interleaved rounds, stable={ref['stable'] and cand['stable']})")
+    lines += [f"{name:<12} skipped (--skip-measure)" for name in result.get("skipped", [])]
+    lines += [f"{name:<12} not measured: {entry['reason']}" for name in MEASURED
+              if (entry := result.get(name)) and entry.get("measured") is False]
     return "\n".join(lines)
 
 
-def speedup_over(reference: Path, model: Any, length: int, threads: int, budget_s: float) -> dict[str, Any]:
-    """The speed-up of `model` over the reference model folder (or submission), batch 1, synthetic inputs."""
+def speedup_over(reference: Path, model: Any, task: str | None, length: int, threads: int,
+                 budget_s: float) -> dict[str, Any]:
+    """The speed-up of the loaded `model` over the reference model folder (or submission), loaded as for `task`;
+    batch 1, synthetic inputs."""
     from harness.measure import synthetic_inputs
     from harness.measure.latency import measure_speedup
 
-    folder = model_folder(reference)
-    ref = load_model(folder)
-    result = measure_speedup(ref, model, synthetic_inputs(ref, 1, length), threads=threads, budget_s=budget_s,
-                             candidate_inputs=synthetic_inputs(model, 1, length)).to_dict()
-    return {"reference_folder": str(folder), "reference_length": length, **result}
+    target = measure_target(reference, task, None)
+    ref = load_target(target)
+    result = measure_speedup(ref.module, model.module, synthetic_inputs(ref.module, 1, length, head=ref.head),
+                             threads=threads, budget_s=budget_s,
+                             candidate_inputs=synthetic_inputs(model.module, 1, length, head=model.head)).to_dict()
+    return {"reference_folder": str(target.folder), "reference_head": target.head, "reference_length": length,
+            **result}
+
+
+def progress(line: str) -> None:
+    """A progress line on stderr, so that --json output on stdout stays clean."""
+    print(f"harness measure: {line}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, measure it, print a table (or JSON with --json)."""
-    from harness.measure import measure_model
+    """Load the model as `harness evaluate` does, measure it, print a table (or JSON with --json); exit 1 when a
+    measurement could not be taken."""
+    from harness.measure import measure_loaded, parse_skip
 
     if args.threads < 1 or args.reference_length < 1 or args.time_budget <= 0:
         raise UserError("--threads, --reference-length and --time-budget must be positive")
-    folder = model_folder(args.path, args.task)
-    lengths = task_token_lengths(args.task, folder, args.data_dir, args.limit) if args.task else None
-    model = load_model(folder)
-    result: dict[str, Any] = {"model_folder": str(folder), "task": args.task,
+    skip = parse_skip(args.skip_measure)
+    target = measure_target(args.path, args.task, args.head)
+    progress(f"loading {target.folder} with a {target.head} head")
+    model = load_target(target)
+    lengths, examples = None, None
+    if args.task:
+        progress(f"counting token lengths of {args.task}'s evaluation data")
+        lengths, examples = task_token_lengths(args.task, model.tokenizer, args.data_dir, args.limit)
+    result: dict[str, Any] = {"model_folder": str(target.folder), "head": target.head, "task": args.task,
                               "inputs": "task token lengths" if lengths else
-                              f"synthetic token ids, length {args.reference_length}"}
-    result.update(measure_model(model, folder=str(folder), reference_length=args.reference_length,
-                                token_lengths=lengths, threads=args.threads,
-                                which=["params", "size", "flops", "latency", "environment"],
-                                options={"latency": {"budget_s": args.time_budget}}))
+                              f"synthetic token ids, length {args.reference_length}",
+                              "skipped": [n for n in MEASURED if n in skip]}
+    result.update(measure_loaded(model, [n for n in MEASURED if n not in skip], folder=target.folder,
+                                 token_lengths=lengths, examples=examples, reference_length=args.reference_length,
+                                 threads=args.threads, options={"latency": {"budget_s": args.time_budget}},
+                                 report=progress))
     if args.reference is not None:
-        result["speedup"] = speedup_over(args.reference, model, args.reference_length, args.threads, args.time_budget)
+        progress(f"measuring the speed-up over {args.reference}")
+        result["speedup"] = speedup_over(args.reference, model, args.task, args.reference_length, args.threads,
+                                         args.time_budget)
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else table(result))
-    return 0
+    return 1 if any(isinstance(v, dict) and v.get("measured") is False for v in result.values()) else 0

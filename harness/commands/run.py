@@ -27,17 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the track; exit 1 when a task failed or a submission folder was invalid, 0 otherwise."""
-    from harness.columns import MEASUREMENTS
-    from harness.errors import UserError
+    from harness.measure import parse_skip
     from harness.trackrun import run_track
     from harness.tracks import get_track
 
     track = get_track(args.track, args.tracks)
-    skip = tuple(n.strip() for n in args.skip_measure.split(",") if n.strip())
-    unknown = [n for n in skip if n not in MEASUREMENTS]
-    if unknown:
-        raise UserError(f"--skip-measure: unknown measurement {', '.join(unknown)}; known: {', '.join(MEASUREMENTS)}")
-    skip = tuple(n for n in skip if n in track.measurement.measure)
+    skip = tuple(n for n in parse_skip(args.skip_measure) if n in track.measurement.measure)
     records, skipped = run_track(track, args.submissions, data_dir=args.data_dir, results_dir=args.results, limit=args.limit,
                         allow_pickle=args.allow_pickle, only=args.only, progress=not args.no_progress, skip=skip)
     print(f"{len(records)} record(s) written under {args.results}; rank them with: harness rank {track.id} "

@@ -18,6 +18,7 @@ CONVENTION = (
     "activations, residual adds, scaling; dynamic-int8 Linear layers counted by forward hooks as "
     "int8_macs and included in flops as 2 x int8_macs"
 )
+GENERATION_NOT_COUNTED = "generation: FLOPs of autoregressive decoding are not counted yet"
 
 
 def mm_flops(a_shape: Any, b_shape: Any, *_: Any, out_shape: Any = None, **__: Any) -> int:
@@ -102,6 +103,12 @@ class Flops:
     counter: str = "torch.utils.flop_counter.FlopCounterMode + harness op table + int8 Linear hooks"
     convention: str = CONVENTION
     unit: str = "FLOPs per example"
+
+    @classmethod
+    def not_counted(cls, reason: str, reference_length: int, uncounted_ops: dict[str, int] | None = None) -> Flops:
+        """A result that says why nothing was counted."""
+        return cls(counted=False, reason=reason, reference_length=reference_length, flops=None, int8_macs=0,
+                   by_module={}, by_op={}, uncounted_ops=dict(uncounted_ops or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (int keys of the length tables become strings) with method and convention."""
@@ -217,8 +224,7 @@ def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: lis
             ops = ", ".join(sorted(ref["missed"])) or "none"
             reason = (f"no countable operator ran (operators seen: {ops}); the model's ops are opaque to "
                       "FlopCounterMode and to the int8 Linear hooks")
-            return Flops(counted=False, reason=reason, reference_length=reference_length, flops=None, int8_macs=0,
-                         by_module={}, by_op={}, uncounted_ops=ref["missed"])
+            return Flops.not_counted(reason, reference_length, ref["missed"])
         lengths = Counter(int(n) for n in token_lengths or [])
         per_length = {n: (ref if n == reference_length else _count_once(model, build(1, n)))["flops"]
                       for n in sorted(lengths)}
