@@ -256,3 +256,17 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
     assert entry.ok["squad"]["task"]["version"] == 2 and not entry.tasks["squad"].get("stale")
     assert main(["rescore", "--results", str(tmp_path), "--data-dir", str(mirror)]) == 0
     assert "no stale records" in capsys.readouterr().out
+
+
+def test_run_goes_on_with_the_other_submissions_when_one_cannot_be_written(mirror, tmp_path, capsys):
+    from harness.tiny import VOCAB_FILE, write_tiny_submission
+
+    for name in ("blocked", "fine"):
+        write_tiny_submission(tmp_path / "subs" / name, ["rte"], mirror / VOCAB_FILE)
+    (tmp_path / "r" / "records").mkdir(parents=True)
+    (tmp_path / "r" / "records" / "blocked").write_text("a file where the submission's folder goes\n")
+    code = main(["run", "glue", "--submissions", str(tmp_path / "subs"), "--data-dir", str(mirror), "--results",
+                 str(tmp_path / "r"), "--limit", "4", "--no-progress", "--skip-measure", "latency,size,flops"])
+    out = capsys.readouterr().out
+    assert code == 1 and "SKIPPED blocked:" in out and "cannot write" in out and "fine / rte" in out
+    assert [r["submission"]["id"] for r in read_records(tmp_path / "r" / "records" / "fine")] == ["fine"]
