@@ -3,14 +3,17 @@
 Produced by `harness.ranking.rank` from records only; rendered by the site and the `rank` command.
 Shape of `Leaderboard.to_dict()` (JSON; numbers stay numbers, None = not measured, never 0):
 
-    schema: 1
+    schema: 2   # 2: row groups (a rank counts within its group), Pareto estimated_front
     track:      {id, name, description, source, hardware, path, tasks: [{task, split, benchmark}],
                  score: {rule, task, metric, label}, cutoffs: {...}, measurement: {...}}
-    ranking:    {by, order, then, rule, dynascore}      # dynascore: True when ranked by Dynascore
+    ranking:    {by, order, then, rule, dynascore, groups_by}  # dynascore: True when ranked by Dynascore;
+                                                        # groups_by: the labelled column whose estimated rows
+                                                        # rank apart (energy_kwh), else None
     columns:    [{id, label, unit, higher_is_better, convention, group, ...}]   # display order
-    rows:       [Row]   # submissions: ranked first (by rank), then eligible unranked, then ineligible
+    rows:       [Row]   # per group (main, estimated, partial): ranked first (by rank), then eligible unranked,
+                        # then ineligible
     reference_rows: [Row]   # kind "reference": published numbers, shown apart, never ranked
-    pareto:     [{id: "score~flops", y, x, front: [submission ids on the front]}]
+    pareto:     [{id: "score~flops", y, x, front: [submission ids on the front], estimated_front: [...]}]
     reference_curve: {model, source, outside, points: {task: [[flops, perf], ...]}, file} | None
     dynascore:  {weights, amrs, note} | None
     last_run, generated_from (records read), notes: [text]
@@ -18,9 +21,13 @@ Shape of `Leaderboard.to_dict()` (JSON; numbers stay numbers, None = not measure
 Row: {submission, name, team, methods, kind (measured | self-reported | reference), values: {column id:
 {value, provenance, detail}}, eligible (None for reference rows), broken: [BrokenRule], rank (None:
 not ranked), pareto: {pair id: on front? (None: not plotted)}, points: ELUE operating points, tasks:
-{task: {status, examples, limit, error, record}}, notes, source, last_run}.
+{task: {status, examples, limit, error, record}} (error and record path without absolute paths), notes,
+source, last_run, group}. Groups: main; estimated (its ranking column's value is estimated: ranked among
+themselves, never against measured values); partial (a --limit run: never ranked, shown apart).
 Provenance: measured (run here) | estimated (energy without counters) | predictions (scored here from
-submitted predictions) | self-reported | published | computed | not measured.
+submitted predictions) | self-reported | published | computed | partial (an aggregate over missing tasks:
+no number; the detail reads `k of n tasks`) | failed (a failed task's column; the detail is its one-line
+cause) | not measured.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from typing import Any
 
 from harness.columns import Column, Value
 
-BOARD_SCHEMA = 1
+BOARD_SCHEMA = 2
+GROUPS = ("main", "estimated", "partial")  # the order a board lists its row groups in
 
 
 @dataclass(frozen=True)
@@ -63,16 +71,19 @@ class Row:
     notes: tuple[str, ...] = ()
     source: str = ""
     last_run: str | None = None
+    group: str = "main"  # one of GROUPS
 
 
 @dataclass(frozen=True)
 class ParetoPair:
-    """A plotted pair of columns (y against x) and the submissions on its front."""
+    """A plotted pair of columns (y against x) and the submissions on its front; on a pair with a labelled column
+    (energy), the front of the measured values and, apart, that of the estimated ones."""
 
     id: str
     y: str
     x: str
     front: tuple[str, ...]
+    estimated_front: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from harness.board import Leaderboard, Row
-from harness.columns import Column, Value, mark
+import re
 
-LEGEND = "* self-reported   ~ estimated (no energy counters)   ^ published   n/m not measured"
+from harness.board import Leaderboard, Row
+from harness.columns import FAILED, JOULES_PER_KWH, PARTIAL, Column, Value, mark
+
+LEGEND = ("* self-reported   ~ estimated (no energy counters; after a rank: ranked among the estimated only)   "
+          "^ published   n/m not measured")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # line breaks and terminal escapes (C0, DEL, C1) from submitter text
 
 
 def _si(x: float) -> str:
@@ -18,24 +22,30 @@ def _si(x: float) -> str:
 def cell(column: Column, value: Value | None) -> str:
     """A value as a table cell, with its provenance mark; `n/m` when not measured."""
     if value is None or value.value is None:
-        return "n/m"
+        if value is not None and value.provenance == PARTIAL:
+            return value.detail.split(" (", 1)[0]
+        return FAILED if value is not None and value.provenance == FAILED else "n/m"
     v = value.value
     if column.unit.startswith("points") or column.unit.startswith("score"):
         text = f"{v:.2f}"
     elif column.unit == "ms":
         text = f"{v:.2f}"
     elif column.unit == "kWh":
-        text = f"{v:.3g}"
+        text = _si(v * JOULES_PER_KWH) + "J"
     else:
         text = _si(v) + ("B" if column.unit == "bytes" else "")
-    partial = " (partial)" if "partial" in value.detail else ""
-    return text + mark(value) + partial
+    return text + mark(value)
 
 
 def _table(header: list[str], lines: list[list[str]]) -> list[str]:
+    lines = [[_CONTROL.sub(" ", c) for c in line] for line in lines]
     widths = [max(len(x) for x in col) for col in zip(header, *lines)]
     fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
     return [fmt(header)] + [fmt(line) for line in lines]
+
+
+def _rank(row: Row) -> str:
+    return "-" if row.rank is None else f"{row.rank}~" if row.group == "estimated" else str(row.rank)
 
 
 def _status(row: Row) -> str:
@@ -54,14 +64,15 @@ def render(board: Leaderboard) -> str:
     if not board.rows:
         out.append("no records for this track yet: run `harness run " + t["id"] + "`")
     else:
-        lines = [[str(row.rank or "-"), row.submission, row.kind] + [cell(c, row.values.get(c.id)) for c in main]
+        lines = [[_rank(row), row.submission, row.kind] + [cell(c, row.values.get(c.id)) for c in main]
                  + [_status(row)] for row in board.rows]
         out += _table(["rank", "submission", "kind"] + [c.label for c in main] + ["eligibility / notes"], lines)
         out += ["", "per-task scores (x100):"]
         out += _table(["submission"] + [c.label for c in tasks],
                       [[row.submission] + [cell(c, row.values.get(c.id)) for c in tasks] for row in board.rows])
     for pair in board.pareto:
-        out.append(f"Pareto front {pair.y} vs {pair.x}: {', '.join(pair.front) or '(no eligible point)'}")
+        apart = f"; of the estimated values, apart: {', '.join(pair.estimated_front)}" if pair.estimated_front else ""
+        out.append(f"Pareto front {pair.y} vs {pair.x}: {', '.join(pair.front) or '(no eligible point)'}{apart}")
     if board.dynascore:
         amrs = ", ".join(f"{k} {v:.4g}" for k, v in board.dynascore["amrs"].items() if v is not None)
         out.append(f"Dynascore weights {board.dynascore['weights']}; AMRS {amrs or '-'} {board.dynascore['note']}")

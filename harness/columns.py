@@ -19,6 +19,10 @@ from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
 MEASUREMENTS = tuple(n for n in MEASUREMENT_REGISTRY if n != "environment") + ("system_size",)
 COMBINE = ("max", "mean", "sum")
 LABELS = ("measured", "estimated")  # how a measurement was obtained (DESIGN.md, energy); none written = measured
+PARTIAL = "partial"  # provenance of an aggregate over missing tasks: no number, the detail says `k of n tasks`
+FAILED = "failed"  # provenance of a failed task's column: no number, the detail is its one-line cause
+JOULES_PER_KWH = 3.6e6  # 1 kWh = 1,000 W x 3,600 s
+EXAMPLES_PER = 1000  # energy per this many examples, shown beside the total
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Column:
     combine: str = "mean"  # how the values of the track's tasks combine: max, mean or sum
     declared: str | None = None  # key under record["declared"] used when nothing was measured
     integer: bool = False  # exact integer values (cutoffs compare them exactly)
+    labelled: bool = False  # values labelled measured or estimated: the two are never ranked against each other
 
 
 EFFICIENCY: dict[str, Column] = {c.id: c for c in (
@@ -71,7 +76,7 @@ EFFICIENCY: dict[str, Column] = {c.id: c for c in (
     Column("energy_kwh", "Energy (total_power)", "kWh", False,
            "SustaiNLP total_power: PUE x energy of the inference over the whole evaluation split (harness.runner "
            "tracks the forward passes), summed over the track's tasks; labelled measured or estimated",
-           measurement="energy", field="total_power_kwh", combine="sum"),
+           measurement="energy", field="total_power_kwh", combine="sum", labelled=True),
 )}
 
 
@@ -80,7 +85,7 @@ class Value:
     """One cell: the number (None = not measured), where it came from, and how."""
 
     value: float | int | None
-    provenance: str  # measured | estimated | self-reported | published | computed | not measured
+    provenance: str  # measured | estimated | self-reported | published | computed | partial | failed | not measured
     detail: str = ""
 
 
@@ -136,12 +141,32 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
         else:
             missing.append(task)
     if not missing:
-        return Value(_combine(numbers, column.combine), "estimated" if estimated else "measured",
-                     f"{column.combine} over {len(records)} task(s): record measurements.{column.measurement}."
-                     f"{column.field}")
+        value = _combine(numbers, column.combine)
+        detail = (f"{column.combine} over {len(records)} task(s): record "
+                  f"measurements.{column.measurement}.{column.field}")
+        examples = [r.get("num_examples") for r in records.values()]
+        if column.unit == "kWh" and column.combine == "sum" and all(type(n) is int and n > 0 for n in examples):
+            total = sum(examples)  # type: ignore[arg-type]
+            detail += (f"; {value * JOULES_PER_KWH * EXAMPLES_PER / total:.3g} J per {EXAMPLES_PER:,} examples "
+                       f"({total:,} examples)")
+        if estimated:
+            detail += "; estimated: " + "; ".join(estimates_of(column, records))
+        return Value(value, "estimated" if estimated else "measured", detail)
     if not numbers and column.declared:
         declared = [(record.get("declared") or {}).get(column.declared) for record in records.values()]
         if all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in declared):
             return Value(_combine(declared, column.combine), "self-reported",
                          f"declared {column.declared}, not measured by the harness")
     return Value(None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}")
+
+
+def estimates_of(column: Column, records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """How the records' estimated values of a labelled column were made: each distinct method and power model."""
+    out: dict[str, None] = {}
+    for record in records.values():
+        entry = (record.get("measurements") or {}).get(column.measurement or "")
+        if type(entry) is dict and entry.get("label") == "estimated":
+            method, model = entry.get("method"), entry.get("power_model")
+            out[" ".join(filter(None, [str(method or "method not recorded"),
+                                       f"(power model: {model})" if model else "(no power model recorded)"]))] = None
+    return list(out)

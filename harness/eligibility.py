@@ -3,7 +3,8 @@
 Integer limits (parameters, bytes) compare as exact integers: a 40,000,000-parameter model passes a
 `max_params: 40000000` track and 40,000,001 fails. Scores compare on the 0-100 scale within
 SCORE_TOLERANCE, so a metric of exactly 0.25 passes `min_score: 25` despite x100 rounding.
-A value that was not measured breaks the rule it is needed for: nothing passes unseen.
+A value that was not measured breaks the rule it is needed for: nothing passes unseen. A --limit run (a part of
+a split) breaks rule `limit`: it is never ranked, whatever the track's cutoffs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Mapping, Sequence
 
 from harness.board import BrokenRule
 from harness.columns import Value
+from harness.rowvalues import partial_text
 from harness.tracks import Track
 
 SCORE_TOLERANCE = 1e-9  # absolute, in score points: only float rounding of fraction x 100, never a real gap
@@ -24,14 +26,16 @@ def _exact(value: float | int) -> int | float:
 
 
 def broken_rules(track: Track, values: Mapping[str, Value], missing: Sequence[str], failed: Mapping[str, str],
-                 hardware: Sequence[str]) -> tuple[BrokenRule, ...]:
-    """The track's rules broken by one submission; `hardware` lists the hardware classes of its records."""
+                 hardware: Sequence[str], partial: Mapping[str, tuple[int | None, int | None]] | None = None,
+                 ) -> tuple[BrokenRule, ...]:
+    """The track's rules broken by one submission; `hardware` lists the hardware classes of its records, `failed`
+    a one-line cause per failed task, `partial` the (rows, split rows) of each task a --limit run evaluated."""
     out = []
     c = track.cutoffs
     n = len(track.tasks)
     if c.require_all_tasks and (missing or failed):
         why = [f"not submitted: {', '.join(missing)}"] * bool(missing) + \
-              [f"failed: {', '.join(f'{t} ({e})' for t, e in failed.items())}"] * bool(failed)
+              ["; ".join(f"{t} failed: {e}" for t, e in failed.items())] * bool(failed)
         done = n - len(missing) - len(failed)
         out.append(BrokenRule("require_all_tasks", f"all {n} tasks", f"{done} of {n}", "measured",
                               f"{done} of {n} tasks evaluated ({'; '.join(why)}) (cutoffs.require_all_tasks)"))
@@ -58,4 +62,8 @@ def broken_rules(track: Track, values: Mapping[str, Value], missing: Sequence[st
         elif v.value < c.min_score - SCORE_TOLERANCE:
             out.append(BrokenRule("min_score", c.min_score, v.value, v.provenance,
                                   f"score {v.value:.2f} < {c.min_score:g} (cutoffs.min_score)"))
+    if partial:
+        text = partial_text(partial, n)
+        out.append(BrokenRule("limit", "the whole split", text.removeprefix("partial: "), "measured",
+                              f"{text}: a --limit run is never ranked (limit)"))
     return tuple(out)

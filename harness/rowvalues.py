@@ -5,14 +5,28 @@ Pure functions over record dicts (as `harness.records.read_records` returns them
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from harness.columns import Column, Value
+from harness.columns import PARTIAL, Column, Value
+from harness.records import is_stale
+from harness.tasks import get_task
 from harness.tracks import Track
 
 SELF_REPORTED = "self-reported"
 DEFAULT_HARDWARE = "cpu"  # harness.runner writes every measured record from the CPU backend
+STATUS_CHARS = 80  # a failed task's one-line status in a table cell; the whole cause is on the submission page
+RESULTS_FOLDER = "records"  # record paths are RESULTS/records/<submission>/<task>.<hardware>.record.json
+ELLIPSIS = "…"
+# An absolute path of the machine that wrote a record, as error texts and records carry them: POSIX with two parts
+# or more (not inside a URL, a relative path or a word: "and/or"), or Windows (C:\ or C:/). A quoted one may hold
+# spaces; a bare one ends at a space or punctuation.
+_PART = r"[^\s'\"<>|;,()\[\]{}\\/]"
+_ROOT = r"(?:/|[A-Za-z]:[\\/])"
+_QUOTED_PATH = re.compile(r"""(['"])(""" + _ROOT + r"""[^'"\n]*)\1""")
+_BARE_PATH = re.compile(r"(?<![\w.~:/\\-])" + _ROOT + r"(?:" + _PART + r"+[\\/])+" + _PART + r"*")
+_PREPOSITION = re.compile(r"\s+(?:at|in|from|under|to|of|for|on)$")
 
 
 @dataclass
@@ -21,7 +35,8 @@ class Entry:
 
     id: str
     ok: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # task -> one-line cause, without paths
+    partial: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # --limit: (rows, split rows)
     missing: list[str] = field(default_factory=list)
     kind: str = "measured"
     hardware: list[str] = field(default_factory=list)
@@ -41,48 +56,150 @@ def hardware_of(record: Mapping[str, Any]) -> str:
 def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[str, Entry]:
     """Per submission taking part (a record for one of the track's tasks), the record chosen per task.
 
-    Preference: the track's hardware (or self-reported), then the latest `started_at`.
+    A board reads the records made with its own track's measurement settings, and those made without any (plain
+    `harness evaluate`, self-reported); records made with another track's settings are not its results. Among
+    those, per task: the track's hardware (or self-reported), then a whole split over a `--limit` run, then the
+    task's current version over a stale one, then a good record over a failed one, then the latest. A run that
+    failed after the chosen good record is kept as a note, never in its place.
     """
     wanted = track.task_names()
     position = {t: i for i, t in enumerate(wanted)}
     preferred = (track.hardware, SELF_REPORTED)
-    chosen: dict[tuple[str, str], Mapping[str, Any]] = {}
+    own = _unkeyed(track.measurement.plain())
+    chosen: dict[tuple[str, str], tuple[tuple, Mapping[str, Any]]] = {}
+    latest_failure: dict[tuple[str, str], Mapping[str, Any]] = {}
     for r in records:
         task = r["task"]["name"]
         if task not in position:
             continue
+        measured_with = (r.get("track_run") or {}).get("measurement")
+        if measured_with is not None and _unkeyed(measured_with) != own:
+            continue
         key = (r["submission"]["id"], task)
+        rank_key = (hardware_of(r) in preferred, not (r.get("settings") or {}).get("limit"),
+                    not is_stale(r), r["status"] == "ok", r["started_at"])
         old = chosen.get(key)
-        if old is None or ((hardware_of(r) in preferred, r["started_at"])
-                           > (hardware_of(old) in preferred, old["started_at"])):
-            chosen[key] = r
-    settings = track.measurement.plain()
+        if old is None or rank_key > old[0]:
+            chosen[key] = (rank_key, r)
+        if r["status"] != "ok":
+            seen = latest_failure.get(key)
+            if seen is None or r["started_at"] > seen["started_at"]:
+                latest_failure[key] = r
     entries: dict[str, Entry] = {}
-    for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
+    for (sub, task), (_, r) in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
         e = entries.setdefault(sub, Entry(sub))
         e.meta = e.meta or dict(r["submission"].get("meta") or {})
         e.kind = SELF_REPORTED if r.get("kind") == SELF_REPORTED else e.kind
         e.last_run = max(filter(None, [e.last_run, r["started_at"]]))
         limit = (r.get("settings") or {}).get("limit")
+        error = r.get("error")
         e.tasks[task] = {"status": r["status"], "examples": r.get("num_examples"), "limit": limit,
-                         "error": r.get("error"), "record": r.get("path")}
+                         "error": strip_paths(str(error)) if error is not None else None,
+                         "record": display_path(str(r["path"])) if r.get("path") else None}
         if r["status"] == "ok":
             e.ok[task] = r
         else:
-            e.failed[task] = str(r.get("error", "failed"))[:200]
+            e.failed[task] = short_cause(str(error or "failed"), sub, task)
         hardware = hardware_of(r)
         if hardware != SELF_REPORTED and hardware not in e.hardware:
             e.hardware = sorted([*e.hardware, hardware])
         if limit:
-            e.notes.append(f"evaluated on the first {limit} examples per task only (--limit): not an official result")
+            rows, split = r.get("num_examples", limit), (r.get("task") or {}).get("split_examples")
+            if isinstance(split, int) and isinstance(rows, int) and rows >= split:
+                e.notes.append(f"{task}: --limit {limit} covered the whole split ({split:,} examples)")
+            elif r["status"] == "ok":
+                e.partial[task] = (rows if isinstance(rows, int) else None, split if isinstance(split, int) else None)
         track_run = r.get("track_run") or {}
         if track_run.get("skipped"):
             e.notes.append(f"measurements skipped in the run (--skip-measure): {', '.join(track_run['skipped'])}")
-        if track_run.get("measurement") is not None and track_run["measurement"] != settings:
-            e.notes.append(f"{task}: measured with the settings of track {track_run.get('track')!r}, not this one's")
+        failure = latest_failure.get((sub, task))
+        if r["status"] == "ok" and failure is not None and failure["started_at"] >= r["started_at"]:
+            e.tasks[task]["later_failure"] = strip_paths(str(failure.get("error", "failed")))[:200]
+            e.notes.append(f"{task}: a later run ({failure['started_at']}) failed; the good record of "
+                           f"{r['started_at']} is shown")
+        if is_stale(r):
+            e.tasks[task]["stale"] = True
+            e.notes.append(f"{task}: scored under task version {r['task']['version']}, the current one is "
+                           f"{get_task(task).version} (a scoring-rule fix): stale until re-scored from its "
+                           "predictions file")
     for e in entries.values():
         e.missing = [t for t in wanted if t not in e.ok and t not in e.failed]
     return entries
+
+
+def partial_text(partial: Mapping[str, tuple[int | None, int | None]], tasks: int) -> str:
+    """`partial: 100 of 872 examples`: what a --limit run evaluated (summed over its tasks when several were
+    limited; the task named when one of a track's `tasks` was); M is left out where a record lacks the split size.
+
+    >>> partial_text({"sst2": (100, 872)}, 1), partial_text({"sst2": (100, 872), "rte": (100, 277)}, 2)
+    ('partial: 100 of 872 examples', 'partial: 200 of 1,149 examples over 2 tasks')
+    >>> partial_text({"rte": (50, None)}, 2)
+    'partial: rte 50 examples (--limit)'
+    """
+    rows = [n for n, _ in partial.values()]
+    splits = [m for _, m in partial.values()]
+    n = f"{sum(rows):,}" if None not in rows else "some"  # type: ignore[arg-type]
+    of = f" of {sum(splits):,} examples" if None not in splits else " examples"  # type: ignore[arg-type]
+    where = f" over {len(partial)} tasks" if len(partial) > 1 else ""
+    name = f"{next(iter(partial))} " if len(partial) == 1 and tasks > 1 else ""
+    return f"partial: {name}{n}{of}{where}" + ("" if None not in splits else " (--limit)")
+
+
+def display_path(path: str) -> str:
+    """A path as pages show it: a relative one as it is; an absolute one from its results' records folder on, else
+    its last two parts: a page never shows where on the machine that ran it a file lay.
+
+    >>> display_path("/home/a/results/records/s/sst2.cpu.record.json"), display_path("C:/Users/a/m/x.bin")
+    ('records/s/sst2.cpu.record.json', '…/m/x.bin')
+    """
+    if not re.match(_ROOT, path):
+        return path
+    parts = [p for p in re.split(r"[\\/]+", path) if p]
+    ends = [i for i, p in enumerate(parts[:-2]) if p == RESULTS_FOLDER]
+    if ends:
+        return "/".join(parts[ends[-1]:])
+    return f"{ELLIPSIS}/" + "/".join(parts[-2:])
+
+
+def strip_paths(text: str) -> str:
+    """Text with every absolute path in it shortened by `display_path` (error texts, measurement notes).
+
+    >>> strip_paths("no data at /home/a/mirror/glue/qqp.tsv; see https://x.org/a/b and '/tmp/my dir/f'")
+    "no data at …/glue/qqp.tsv; see https://x.org/a/b and '…/my dir/f'"
+    """
+    if "/" not in text and "\\" not in text:
+        return text
+    text = _QUOTED_PATH.sub(lambda m: m.group(1) + display_path(m.group(2)) + m.group(1), text)
+    def short(m: re.Match) -> str:  # a sentence's full stop is not part of the path
+        path = m.group()
+        return display_path(path.rstrip(".")) + ("." if path.endswith(".") else "")
+
+    return _BARE_PATH.sub(short, text)
+
+
+def short_cause(error: str, submission: str, task: str) -> str:
+    """A failed task's cause in one line for a table cell, without the runner's prefix, paths or the advice after
+    the first `;`: "no data at /x/glue/qqp.tsv; the mirror needs ..." -> "no data".
+
+    >>> short_cause("submission s, task qqp: task qqp: no data at /m/glue/qqp.tsv; the mirror needs it", "s", "qqp")
+    'no data'
+    """
+    text = (error.strip().splitlines() or ["failed"])[0]
+    for prefix in (f"submission {submission}, task {task}: ", f"task {task}: "):
+        text = text[len(prefix):] if text.startswith(prefix) else text
+    text = text.split("; ", 1)[0]
+    text = _BARE_PATH.sub("", _QUOTED_PATH.sub("", text))
+    text = re.sub(r"\s{2,}", " ", text).strip(" :;,")
+    text = _PREPOSITION.sub("", text).strip(" :;,") or "failed"
+    return text if len(text) <= STATUS_CHARS else text[: STATUS_CHARS - 1] + ELLIPSIS
+
+
+def _unkeyed(measurement: Mapping[str, Any]) -> dict[str, Any]:
+    """Measurement settings without what they list to measure: a record with more measurements serves a track
+    that asks for fewer."""
+    from harness.records import UNKEYED_MEASUREMENT
+
+    return {k: v for k, v in measurement.items() if k not in UNKEYED_MEASUREMENT}
 
 
 def provenance_of(entry: Entry) -> str:
@@ -100,15 +217,17 @@ def task_value(track: Track, record: Mapping[str, Any], provenance: str) -> Valu
 
 
 def score_value(track: Track, entry: Entry) -> Value:
-    """The track's score (0-100) by its rule; partial aggregates say what they lack."""
+    """The track's score (0-100) by its rule; an aggregate over missing tasks is no number but `k of n tasks`."""
     prov = provenance_of(entry)
     rule = track.score.rule
     if rule in ("glue", "superglue"):
         from harness.scoring import benchmark_score
 
         result = benchmark_score(rule, {t: r["metrics"] for t, r in entry.ok.items()})
-        if result.score is None:
+        if not result.components:
             return Value(None, "not measured", "no task of the aggregate scored")
+        if result.partial:
+            return Value(None, PARTIAL, result.tasks_text())
         return Value(result.score, prov, result.label())
     if rule == "metric":
         record = entry.ok.get(track.score.task or "")
@@ -119,8 +238,10 @@ def score_value(track: Track, entry: Entry) -> Value:
     if not scores:
         return Value(None, "not measured", "no task scored")
     lacking = [t for t in track.task_names() if t not in entry.ok]
-    detail = f"mean of {len(scores)} task scores" + (f" (partial: missing {', '.join(lacking)})" if lacking else "")
-    return Value(sum(scores) / len(scores), prov, detail)
+    if lacking:
+        done = f"{len(scores)} of {len(scores) + len(lacking)} tasks"
+        return Value(None, PARTIAL, f"{done} (missing {', '.join(lacking)})")
+    return Value(sum(scores) / len(scores), prov, f"mean of {len(scores)} task scores")
 
 
 def elue_points(entry: Entry) -> tuple[dict[str, list[tuple[str, float, float]]], bool, list[str]]:

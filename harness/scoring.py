@@ -32,7 +32,8 @@ class Benchmark:
 
 @dataclass(frozen=True)
 class BenchmarkScore:
-    """An aggregate on a 0-100 scale; `partial` when components are missing (then it is over those present)."""
+    """An aggregate on a 0-100 scale; `partial` when components are missing, and then no score: a mean over some
+    of the tasks is not the benchmark's score, and read as one it would rank above complete submissions."""
 
     benchmark: str
     score: float | None
@@ -40,13 +41,22 @@ class BenchmarkScore:
     components: dict[str, float] = field(default_factory=dict)  # component -> 0-100
     missing: tuple[str, ...] = ()
     diagnostics: dict[str, dict[str, float]] = field(default_factory=dict)
+    of: int = 0  # the benchmark's components (GLUE: 9; MNLI counts once)
+
+    @property
+    def scored(self) -> int:
+        """How many of the benchmark's components were scored."""
+        return len(self.components)
+
+    def tasks_text(self) -> str:
+        """`7 of 9 tasks (missing qqp, mnli)`: what a partial aggregate shows instead of a number."""
+        return f"{self.scored} of {self.of} tasks" + (f" (missing {', '.join(self.missing)})" if self.missing else "")
 
     def label(self) -> str:
-        """The score as a reader should see it, marked when partial."""
-        if self.score is None:
-            return f"{self.benchmark}: no tasks scored"
-        text = f"{self.benchmark}: {self.score:.1f}"
-        return text + (f" (partial: missing {', '.join(self.missing)})" if self.partial else "")
+        """The score as a reader should see it; a partial aggregate reads k of n tasks, not a number."""
+        if self.partial:
+            return f"{self.benchmark}: {self.tasks_text()}: no score until every task is scored"
+        return f"{self.benchmark}: {self.score:.1f}"
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
@@ -62,10 +72,10 @@ BENCHMARKS.add("superglue", Benchmark(
 
 
 def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
-    """The official aggregate of `benchmark` from {task: {metric: fraction}}; 0-100, partial if incomplete.
+    """The official aggregate of `benchmark` from {task: {metric: fraction}}; 0-100, None (partial) if incomplete.
 
     >>> benchmark_score("glue", {"sst2": {"accuracy": 0.9}}).label()
-    'glue: 90.0 (partial: missing cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli)'
+    'glue: 1 of 9 tasks (missing cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli): no score until every task is scored'
     """
     from harness.tasks import get_task
 
@@ -83,8 +93,9 @@ def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
             continue
         components[name] = 100 * sum(get_task(t).score(metrics[t]) for t in comp) / len(comp)
     diagnostics = {t: {k: 100 * float(v) for k, v in metrics[t].items()} for t in spec.diagnostics if t in metrics}
-    score = sum(components.values()) / len(components) if components else None
-    return BenchmarkScore(benchmark, score, bool(missing), components, tuple(missing), diagnostics)
+    score = sum(components.values()) / len(components) if components and not missing else None
+    return BenchmarkScore(benchmark, score, bool(missing), components, tuple(missing), diagnostics,
+                          len(spec.components))
 
 
 def _component_name(tasks: tuple[str, ...]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from board_records import HEAD, record, track
-from harness.ranking import rank
+from harness.ranking import board_columns, rank
 from harness.tracks import Cutoffs, get_track
 
 SUPERGLUE_METRICS = {"boolq": ("accuracy",), "cb": ("accuracy", "f1"), "copa": ("accuracy",),
@@ -197,9 +197,10 @@ def test_failed_and_missing_tasks_make_a_row_ineligible_not_absent(tmp_path):
                record("half", "sst2", {"accuracy": 0.99})]
     rows = rows_by_id(rank(records, t))
     assert rows["ok"].rank == 1 and rows["ok"].values["score"].value == pytest.approx(70.0)
-    assert "failed: rte (boom)" in rows["failed"].broken[0].message and rows["failed"].broken[0].value == "1 of 2"
+    assert "rte failed: boom" in rows["failed"].broken[0].message and rows["failed"].broken[0].value == "1 of 2"
     assert "not submitted: rte" in rows["half"].broken[0].message
-    assert "partial: missing rte" in rows["half"].values["score"].detail
+    half = rows["half"].values["score"]  # a mean over some of the tasks is not the track's score
+    assert half.value is None and half.provenance == "partial" and half.detail == "1 of 2 tasks (missing rte)"
 
 
 def test_ties_share_a_rank_and_dynascore_reorders(tmp_path):
@@ -232,4 +233,94 @@ def test_reference_rows_are_apart_and_only_the_newest_record_counts():
     assert refs["distilbert.distilbert"].kind == "reference" and refs["distilbert.distilbert"].eligible is None
     assert refs["distilbert.distilbert"].values["params"].value == 66_000_000
     assert refs["distilbert.distilbert"].values["score"].provenance == "published"
-    assert "partial" in board.rows[0].values["score"].detail and not board.rows[0].eligible
+    assert board.rows[0].values["score"].provenance == "partial" and not board.rows[0].eligible
+
+
+# ---------------------------------------------------------------- what is ranked, and what shows apart (issue 11)
+
+GLUE_TASKS = {"cola": ("matthews_correlation",), "sst2": ("accuracy",), "mrpc": ("accuracy", "f1"),
+              "stsb": ("pearson", "spearmanr"), "qqp": ("accuracy", "f1"), "mnli_matched": ("accuracy",),
+              "mnli_mismatched": ("accuracy",), "qnli": ("accuracy",), "rte": ("accuracy",), "wnli": ("accuracy",)}
+
+
+def test_a_limit_run_is_never_ranked_and_says_n_of_m_examples(tmp_path):
+    t = track(tmp_path, "one", HEAD + "tasks:\n  - {task: sst2, split: validation}\nscore: {rule: mean}\n"
+              "ranking: {by: score}\n")
+    records = [record("full", "sst2", {"accuracy": 0.80}, examples=872, split_examples=872),
+               record("quick", "sst2", {"accuracy": 0.99}, limit=100, examples=100, split_examples=872),
+               record("old", "sst2", {"accuracy": 0.98}, limit=50, examples=50),  # before records carried the split size
+               record("whole", "sst2", {"accuracy": 0.70}, limit=5000, examples=872, split_examples=872)]
+    board = rank(records, t)
+    rows = rows_by_id(board)
+    assert [(r.submission, r.rank, r.group) for r in board.rows] == [
+        ("full", 1, "main"), ("whole", 2, "main"), ("quick", None, "partial"), ("old", None, "partial")]
+    quick = rows["quick"]
+    assert not quick.eligible and [b.rule for b in quick.broken] == ["limit"]
+    assert quick.broken[-1].message.startswith("partial: 100 of 872 examples")
+    assert rows["old"].broken[-1].message.startswith("partial: 50 examples (--limit)")
+    assert all(r.pareto.get(p) is None for r in (quick, rows["old"]) for p in r.pareto)
+
+
+def test_a_benchmark_aggregate_over_missing_tasks_reads_k_of_n_tasks_and_sorts_below(tmp_path):
+    t = track(tmp_path, "glue-open", HEAD + "tasks:\n" + "".join(
+        f"  - {{task: {name}, split: {'validation_' + name.split('_')[1] if name.startswith('mnli') else 'validation'}}}\n"
+        for name in GLUE_TASKS) + "score: {rule: glue}\ncutoffs: {require_all_tasks: false}\nranking: {by: score}\n")
+    complete = [record("complete", name, {m: 0.6 for m in ms}) for name, ms in GLUE_TASKS.items()]
+    lacking = [record("lacking", name, {m: 0.9 for m in ms}) for name, ms in GLUE_TASKS.items() if name != "qqp"]
+    board = rank(lacking + complete, t)
+    assert [r.submission for r in board.rows] == ["complete", "lacking"]
+    score = rows_by_id(board)["lacking"].values["score"]
+    assert score.value is None and score.provenance == "partial"
+    assert score.detail.startswith("8 of 9 tasks") and "missing qqp" in score.detail
+    assert rows_by_id(board)["lacking"].rank is None and rows_by_id(board)["complete"].rank == 1
+
+
+def test_estimated_energy_is_ranked_apart_from_measured_energy_with_its_power_model():
+    model = "power = tdp_w 4 W x (process CPU seconds / (wall seconds x 2 logical CPUs))"
+
+    def subm(sub, value, energy, label):
+        out = superglue_records(sub, value, energy)
+        for r in out:
+            r["measurements"]["energy"].update(label=label, power_model=model if label == "estimated" else "sampled",
+                                               method="harness CPU-TDP x utilisation estimate" if label == "estimated"
+                                               else "RAPL package counters")
+            r["num_examples"] = 100
+        return out
+
+    records = (subm("m-high", 0.7, 0.5, "measured") + subm("m-low", 0.6, 0.2, "measured")
+               + subm("e-low", 0.6, 0.01, "estimated") + subm("e-high", 0.8, 0.1, "estimated"))
+    board = rank(records, get_track("sustainlp-cpu"), pareto_pairs=[("score", "energy_kwh")])
+    assert [(r.submission, r.group, r.rank) for r in board.rows] == [
+        ("m-low", "main", 1), ("m-high", "main", 2), ("e-low", "estimated", 1), ("e-high", "estimated", 2)]
+    assert board.ranking["groups_by"] == "energy_kwh"
+    assert any(model in n and "estimated" in n for n in board.notes)
+    energy = rows_by_id(board)["m-low"].values["energy_kwh"]
+    assert "J per 1,000 examples" in energy.detail  # 8 x 0.2 kWh over 800 examples = 7,200,000 J per 1,000
+    assert "7.2e+06 J per 1,000 examples" in energy.detail
+    front = next(p for p in board.pareto if p.id == "score~energy_kwh")
+    assert set(front.front) == {"m-low", "m-high"} and set(front.estimated_front) == {"e-low", "e-high"}
+
+
+def test_a_failed_task_reads_one_line_and_no_absolute_path_reaches_the_board(tmp_path):
+    t = track(tmp_path, "two", HEAD + "tasks:\n  - {task: sst2, split: validation}\n  - {task: qqp, split: validation}\n"
+              "score: {rule: mean}\nranking: {by: score}\n")
+    error = ("submission s, task qqp: task qqp: no data at /home/alice/mirror/glue/qqp/dev.tsv; the mirror needs "
+             "glue/qqp/dev.tsv (the official file of hub dataset nyu-mll/glue), or drop --data-dir to use the hub")
+    failed = record("s", "qqp", {}, status="failed", error=error)
+    ok = record("s", "sst2", {"accuracy": 0.8})
+    for r in (failed, ok):
+        r["path"] = f"/home/alice/results/records/s/{r['task']['name']}.cpu.record.json"
+        r["model"] = {"folder": "/home/alice/submissions/s/model"}
+    board = rank([ok, failed], t)
+    row = board.rows[0]
+    assert "qqp failed: no data" in row.broken[0].message and "\n" not in row.broken[0].message
+    text = json.dumps(board.to_dict())
+    assert "/home/alice" not in text and "alice" not in text
+    assert row.tasks["qqp"]["record"] == "records/s/qqp.cpu.record.json"
+    assert "glue/qqp/dev.tsv" in row.tasks["qqp"]["error"]
+
+
+def test_matthews_correlation_tasks_say_how_constant_predictions_score():
+    columns = {c.id: c for c in board_columns(get_track("glue"), {})}
+    assert "0 for constant predictions" in columns["task:cola"].convention
+    assert "0 for constant predictions" not in columns["task:sst2"].convention

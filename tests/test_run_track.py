@@ -46,7 +46,7 @@ def _prediction_only(folder: Path, data: Path) -> None:
     entries = []
     for name in [*get_track("elue-40m").task_names(), "sst2", "mrpc", "stsb"]:  # ELUE's data, and three GLUE tasks
         task = get_task(name)
-        rows = load_rows(task, data, LIMIT)
+        rows = load_rows(task, data)  # the whole split: the glue track runs without --limit
         preds = {task.uid(r): (2.5 + i if task.kind == "regression" else 1) for i, r in enumerate(rows)}
         file = f"{name.replace('/', '-')}.tsv"
         write_predictions(task, preds, folder / file)
@@ -58,9 +58,10 @@ def _prediction_only(folder: Path, data: Path) -> None:
         "declared: {parameters: 5000000}\ntasks:\n" + "\n".join(entries) + "\n", encoding="utf-8")
 
 
-def _run(world: Path, track: str, results: str, capsys) -> str:
+def _run(world: Path, track: str, results: str, capsys, limit: int | None = LIMIT) -> str:
     code = main(["run", track, "--submissions", str(world / "subs"), "--data-dir", str(world / "data"),
-                 "--results", str(world / results), "--limit", str(LIMIT), "--no-progress", "--skip-measure", "latency"])
+                 "--results", str(world / results), "--no-progress", "--skip-measure", "latency",
+                 *(["--limit", str(limit)] if limit else [])])
     out = capsys.readouterr().out
     assert code == 0, out
     return out
@@ -72,10 +73,11 @@ def _board(args: list[str], capsys) -> dict:
 
 
 def test_glue_track_runs_and_ranks(world, capsys):
-    out = _run(world, "glue", "glue-results", capsys)
+    out = _run(world, "glue", "glue-results", capsys, limit=None)  # whole splits: only those are ranked
     assert "exits / mrpc" in out  # the prediction-only submission declares three GLUE tasks
     records = read_records(world / "glue-results" / "records")
-    assert len(records) == 2 * 11 + 3 and all(r["status"] == "ok" and r["num_examples"] == LIMIT for r in records)
+    assert len(records) == 2 * 11 + 3 and all(r["status"] == "ok" for r in records)
+    assert all(r["num_examples"] == r["task"]["split_examples"] for r in records if r.get("kind") != "self-reported")
     records = [r for r in records if r["submission"]["id"] != "exits"]
     m = records[0]["measurements"]
     assert m["params"]["total_params"] > 0 and m["flops"]["flops_per_example"] > 0 and "latency" not in m
@@ -90,7 +92,7 @@ def test_glue_track_runs_and_ranks(world, capsys):
     assert ranked[0]["values"]["params"]["provenance"] == "measured"
     assert ranked[0]["values"]["latency_ms"] == {"value": None, "provenance": "not measured",
                                                   "detail": ranked[0]["values"]["latency_ms"]["detail"]}
-    assert any("--limit" in n for n in ranked[0]["notes"])
+    assert not any("--limit" in n for n in ranked[0]["notes"]) and ranked[0]["group"] == "main"
     assert {p["id"] for p in board["pareto"]} >= {"score~params", "score~flops"}
     exits = next(r for r in board["rows"] if r["submission"] == "exits")
     assert not exits["eligible"] and exits["broken"][0]["rule"] == "require_all_tasks" and exits["broken"][0]["value"] == "3 of 11"
@@ -111,7 +113,10 @@ def test_elue_tracks_run_and_rank_against_a_hand_made_curve(world, capsys, tmp_p
         board = _board([name, "--tracks", str(tracks), "--results", str(world / "elue-results")], capsys)
         rows = {r["submission"]: r for r in board["rows"]}
         assert set(rows) == {"tiny-a", "tiny-b", "exits"}
-        assert all(r["eligible"] and r["rank"] and r["values"]["elue_score"]["value"] is not None for r in rows.values())
+        # a --limit run is scored (ELUE score included) but never ranked: it shows apart, marked partial
+        assert all(r["group"] == "partial" and r["rank"] is None and r["broken"][-1]["rule"] == "limit"
+                   and r["values"]["elue_score"]["value"] is not None for r in rows.values())
+        assert rows["tiny-a"]["broken"][-1]["message"].startswith(f"partial: {6 * LIMIT} of ")
         assert rows["exits"]["kind"] == "self-reported" and rows["exits"]["values"]["params"]["provenance"] == "self-reported"
         assert len(rows["exits"]["points"]) == 7 and board["reference_curve"]["model"] == "hand-made test curve"
     assert main(["rank", "elue-40m", "--tracks", str(tracks), "--results", str(world / "elue-results")]) == 0

@@ -37,13 +37,28 @@ def test_superglue_bert_large_is_69_0():
     assert result.components["multirc"] == pytest.approx(47.05)
 
 
-def test_partial_score_is_marked_and_names_what_is_missing():
+def test_partial_aggregate_has_no_score_and_reads_k_of_n_tasks():
     metrics = {k: v for k, v in BERT_BASE_GLUE.items() if k not in ("qqp", "mnli_mismatched")}
     result = benchmark_score("glue", metrics)
     assert result.partial and result.missing == ("qqp", "mnli")
-    assert "partial: missing qqp, mnli" in result.label()
-    # the partial score is over the 7 components present
-    assert result.score == pytest.approx(sum(result.components.values()) / 7)
+    assert result.score is None and (result.scored, result.of) == (7, 9)  # a mean over 7 tasks is no GLUE score
+    assert result.label() == "glue: 7 of 9 tasks (missing qqp, mnli): no score until every task is scored"
+    assert len(result.components) == 7
+
+
+def test_cli_aggregate_of_a_partial_set_prints_k_of_n_tasks_not_a_number(tmp_path, capsys):
+    import json
+
+    from harness.cli import main
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"sst2": {"accuracy": 0.9}}))
+    assert main(["aggregate", "glue", "--metrics", str(path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("glue: 1 of 9 tasks (missing cola,") and "90" not in first
+    assert main(["aggregate", "glue", "--metrics", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["score"] is None and out["partial"] is True and (out["scored"], out["of"]) == (1, 9)
 
 
 def test_diagnostic_is_reported_apart_not_averaged():

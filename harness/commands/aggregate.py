@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the aggregate, marked partial when tasks are missing."""
+    """Print the aggregate; with tasks missing, `k of n tasks` and the components, but no score."""
     from harness.errors import UserError
     from harness.scoring import BENCHMARKS, benchmark_score
     from harness.tasks import get_task
@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     result = benchmark_score(args.benchmark, metrics)
     if args.json:
         print(json.dumps({"benchmark": result.benchmark, "score": result.score, "partial": result.partial,
-                          "missing": list(result.missing), "components": result.components,
-                          "diagnostics": result.diagnostics}, sort_keys=True))
+                          "scored": result.scored, "of": result.of, "missing": list(result.missing),
+                          "components": result.components, "diagnostics": result.diagnostics}, sort_keys=True))
     else:
         print(result.label())
         for name, value in result.components.items():

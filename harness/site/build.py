@@ -13,8 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness.board import Leaderboard, Row
+from harness.board import GROUPS, Leaderboard, Row
 from harness.columns import MARKS, Column, Value, mark
+from harness.ranking import ESTIMATED_NOTE
 from harness.records import safe_name
 from harness.site import cells
 from harness.site.markup import badge, esc, facts, page, table
@@ -143,13 +144,24 @@ def _date(stamp: str | None) -> str:
 
 
 def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
-    top = [r for r in board.rows if r.rank == 1]
-    if not top:
-        return "no ranked submission yet" if board.rows else "no submissions yet"
+    """The main group's first (a --limit run never leads), then, apart, the first by an estimated value."""
     col = board.column(board.ranking["by"])
-    v = top[0].values.get(col.id)
-    value = f" ({esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))})"
-    return ", ".join(_sub_link(r, names, root) for r in top) + value
+
+    def first(group: str) -> str:
+        top = [r for r in board.rows if r.rank == 1 and r.group == group]
+        if not top:
+            return ""
+        v = top[0].values.get(col.id)
+        return (", ".join(_sub_link(r, names, root) for r in top)
+                + f" ({esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))})")
+
+    main, estimated = first("main"), first("estimated")
+    if estimated:
+        apart = board.column(board.ranking.get("groups_by") or col.id).label.lower()
+        estimated = f"<br><small>among estimated {esc(apart)}: {estimated}</small>"
+    if not main:
+        main = "no ranked submission yet" if board.rows else "no submissions yet"
+    return main + estimated
 
 
 def _sub_link(row: Row, names: Mapping[str, str], root: str) -> str:
@@ -210,15 +222,15 @@ def _fixed_th(label: str, kind: str, col: str, tip: str, better: str = "") -> st
 
 def _td(col: Column, v: Value | None) -> str:
     if v is None or v.value is None:
-        why = f"not measured: {v.detail}" if v is not None and v.detail else "not measured"
-        return f'<td class="nm" data-v="" title="{esc(why)}">{cells.NOT_MEASURED}</td>'
+        text = cells.absent(v)
+        why = f"{v.provenance}: {v.detail}" if v is not None and v.detail else text
+        return f'<td class="nm" data-v="" title="{esc(why)}">{esc(text)}</td>'
     sign = mark(v)
     prov = esc(v.provenance)  # numbers, units and marks need no escaping; provenance and detail may
     tip = f"{cells.exact(col, v.value)}; {prov}" + (f" ({esc(v.detail)})" if v.detail else "")
-    partial = '<small class="partial"> partial</small>' if "partial" in v.detail else ""
     sup = f"<sup>{sign}</sup>" if sign else ""
     return (f'<td class="num p-{prov.replace(" ", "-")}" data-v="{v.value!r}" title="{tip}">'
-            f'{cells.text(col, v.value)}{sup}{partial}</td>')
+            f'{cells.text(col, v.value)}{sup}</td>')
 
 
 def _status(row: Row) -> str:
@@ -248,7 +260,7 @@ def _row(row: Row, columns: list[Column], names: Mapping[str, str], size_col: st
     return f'<tr class="{" ".join(classes)}"{data}>{rank}{sub}{method}{values}{_status(row)}</tr>'
 
 
-def _filters(board: Leaderboard, size_col: str | None) -> str:
+def _filters(board: Leaderboard, size_col: str | None, tables: Sequence[str]) -> str:
     methods = sorted({m for r in board.rows for m in r.methods})
     options = "".join(f'<option value="{esc(m)}">{esc(m)}</option>' for m in methods)
     parts = [f'<label>Method family <select name="method"><option value="">all</option>{options}</select></label>']
@@ -260,7 +272,7 @@ def _filters(board: Leaderboard, size_col: str | None) -> str:
         parts.append(f'<label>At most <input type="number" name="max-size" min="0" step="any" placeholder="any"> '
                      f'MiB {esc(label)}</label>')
     parts.append('<label><input type="checkbox" name="hide-ineligible"> hide ineligible</label>')
-    return (f'<form class="filters" data-table="board" autocomplete="off">{"".join(parts)}'
+    return (f'<form class="filters" data-table="{" ".join(tables)}" autocomplete="off">{"".join(parts)}'
             f'<output class="count" aria-live="polite"></output></form>'
             '<p class="hint">Click a column header to sort. A budget hides rows whose value was not measured. '
             'Hover a header for its unit and measurement convention, a cell for the exact value and its source.</p>')
@@ -272,7 +284,8 @@ def _legend(columns: list[Column]) -> str:
     kinds = ('<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
              '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
              'predictions, other numbers as declared</li>'
-             '<li><span class="swatch ineligible"></span> ineligible: greyed, with the broken rule</li>'
+             '<li><span class="swatch ineligible"></span> ineligible: greyed, with the broken rule (a --limit run '
+             'breaks rule limit: it is never ranked and shows apart)</li>'
              '<li><span class="swatch kind-reference"></span> published reference rows, apart and never ranked</li>')
     conv = "".join(f"<dt>{esc(c.label)} <span class=\"unit\">{esc(cells.display_unit(c))}</span></dt>"
                    f"<dd>{esc(c.convention)}; {'higher' if c.higher_is_better else 'lower'} is better</dd>"
@@ -310,6 +323,9 @@ def _plots(board: Leaderboard, plots: Sequence[Any]) -> str:
         front = ", ".join(esc(by_id[s].name) for s in pair.front) if pair and pair.front else ""
         front_text = f"<br>Pareto front: {front}" if pair and front else (
             "<br>Pareto front: no eligible point" if pair else "")
+        if pair and pair.estimated_front:
+            front_text += ("<br>Pareto front of the estimated values (apart): "
+                           + ", ".join(esc(by_id[s].name) for s in pair.estimated_front))
         if p.svg is None:
             out.append(f'<figure class="plot empty"><figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}'
                        f'{front_text}</figcaption></figure>')
@@ -335,24 +351,69 @@ def _track_facts(board: Leaderboard) -> str:
     rules.append(f"{t['hardware']} hardware")
     tasks = ", ".join(f"{x['task']} ({x['split']})" for x in t.get("tasks", []))
     return facts([("Ranking", esc(board.ranking["rule"])), ("Eligibility", esc("; ".join(rules))),
+                  ("Minimum score (accuracy band)", esc(_band(board))),
                   ("Tasks", esc(tasks)), ("Source", esc(t.get("source"))),
                   ("Last run", _date(board.last_run)), ("Records read", str(board.generated_from))])
 
 
-def table_rows(board: Leaderboard, names: Mapping[str, str]) -> str:
-    """The `<tr>` lines of a track's ranking table (the costly part of its page)."""
+def _band(board: Leaderboard) -> str:
+    """The minimum score in force, said on every track ranked by a cost (energy, size), where a band keeps the
+    cheapest useless model out, and on any track that sets one; '' elsewhere."""
+    minimum = (board.track.get("cutoffs") or {}).get("min_score")
+    label = board.column("score").label
+    if minimum is not None:
+        return f"{label} at least {minimum:g} (cutoffs.min_score)"
+    if board.column(board.ranking["by"]).group == "efficiency":
+        return (f"none set (cutoffs.min_score is null): every submission with a {label} is inside the band, "
+                "until the organizer sets its minimum")
+    return ""
+
+
+def table_rows(board: Leaderboard, names: Mapping[str, str]) -> dict[str, str]:
+    """The `<tr>` lines of a track's ranking tables per row group (the costly part of its page)."""
     columns = cells.ordered_columns(board.columns)
     size_col = _size_column(board)
-    return "\n".join(_row(r, columns, names, size_col) for r in board.rows)
+    return {group: "\n".join(_row(r, columns, names, size_col) for r in board.rows if r.group == group)
+            for group in GROUPS if any(r.group == group for r in board.rows)}
 
 
 def _size_column(board: Leaderboard) -> str | None:
     return next((c for c in SIZE_COLUMNS if any(col.id == c for col in board.columns)), None)
 
 
-def track_page(board: Leaderboard, rows: str, plots: Sequence[Any], meta: Mapping[str, Any]) -> str:
-    """One track: facts, the filterable sortable table (`rows` from `table_rows`), legend, plots, reference rows,
-    exports."""
+GROUP_TABLES = {  # row group -> (table id, heading, what the reader is told about it)
+    "main": ("board", "", ""),
+    "estimated": ("board-estimated", "Estimated {by}, ranked among themselves",
+                  "These submissions' {by} was estimated, not measured (no hardware counters), so they are ranked "
+                  "among themselves, never against measured values."),
+    "partial": ("board-partial", "Partial evaluations (--limit), never ranked",
+                "Evaluated on the first examples of each split only: not an official result, never ranked and never "
+                "a track's leader."),
+}
+
+
+def _groups_html(board: Leaderboard, rows: Mapping[str, str], head: str) -> str:
+    by = board.column(board.ranking.get("groups_by") or board.ranking["by"]).label.lower()
+    out = []
+    for group, lines in rows.items():
+        table_id, title, intro = GROUP_TABLES[group]
+        grid = (f'<div class="scroll"><table class="board" id="{table_id}"><thead><tr>{head}</tr></thead>'
+                f'<tbody>\n{lines}\n</tbody></table></div>')
+        if not title:
+            out.append(grid)
+            continue
+        how = ""
+        if group == "estimated":
+            how = "".join(f"<li>{esc(n)}</li>" for n in board.notes if ESTIMATED_NOTE in n)
+            how = f'<ul class="board-notes">{how}</ul>' if how else ""
+        out.append(f'<section id="{table_id}-section" class="group-{group}"><h3>{esc(title.format(by=by))}</h3>'
+                   f'<p class="hint">{esc(intro.format(by=by))}</p>{how}{grid}</section>')
+    return "".join(out)
+
+
+def track_page(board: Leaderboard, rows: Mapping[str, str], plots: Sequence[Any], meta: Mapping[str, Any]) -> str:
+    """One track: facts, the filterable sortable tables (`rows` from `table_rows`, one table per row group),
+    legend, plots, reference rows, exports."""
     t = board.track
     stem = safe_name(t["id"])
     columns = cells.ordered_columns(board.columns)
@@ -362,18 +423,20 @@ def track_page(board: Leaderboard, rows: str, plots: Sequence[Any], meta: Mappin
             + _fixed_th("Method", "text", "method", "compression method family")
             + "".join(_th(c) for c in columns)
             + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value"))
-    notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes)
-    board_html = (f'<div class="scroll"><table class="board" id="board"><thead><tr>{head}</tr></thead>'
-                  f'<tbody>\n{rows}\n</tbody></table></div>' if board.rows else
+    notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes if not (ESTIMATED_NOTE in n and "estimated" in rows))
+    board_html = (_groups_html(board, rows, head) if board.rows else
                   f'<p class="empty">No records for this track yet: run <code>harness run {esc(t["id"])}</code>.</p>')
+    tables = [GROUP_TABLES[g][0] for g in rows]
     exports = " · ".join(f'<a href="{esc(stem)}.{ext}">{label}</a>' for ext, label in
                          (("csv", "CSV"), ("json", "JSON"), ("md", "Markdown"), ("tex", "LaTeX (booktabs)")))
     body = (f'<h1>{esc(t["name"])}</h1><p class="lead">{esc(t.get("description"))}</p>{_track_facts(board)}'
             + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
-            + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col) if board.rows else ""}'
+            + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col, tables) if board.rows else ""}'
             f'{board_html}{_legend(columns)}</section>'
             + _plots(board, plots) + _reference_table(board)
             + f'<section id="exports"><h2>Exports</h2><p>{exports}</p><p class="hint">CSV and JSON keep raw values '
-            f'in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100); Markdown and LaTeX use the '
-            f'display units above, best eligible value per column in bold.</p></section>')
+            f'in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100) and a group column (main, estimated, '
+            f'partial); Markdown and LaTeX use the display units above (energy in J), best eligible value per column '
+            f'in bold. CSV text cells that a spreadsheet would run as a formula start with an apostrophe.</p>'
+            f'</section>')
     return page(t["name"], body, "../..", meta)

@@ -6,7 +6,7 @@ parameters, FLOPs) and are scaled here. A missing value reads "not measured", ne
 
 from __future__ import annotations
 
-from harness.columns import Column
+from harness.columns import FAILED, JOULES_PER_KWH, PARTIAL, Column, Value
 
 NOT_MEASURED = "not measured"
 # board column unit -> (divide by, unit shown in headers)
@@ -16,7 +16,7 @@ SCALES = {
     "FLOPs": (1e9, "GFLOPs"),
     "ms": (1.0, "ms"),
     "examples/s": (1.0, "examples/s"),
-    "kWh": (1.0, "kWh"),
+    "kWh": (1 / JOULES_PER_KWH, "J"),  # energy reads in joules: 6.88e-06 kWh is 24.8 J
 }
 SCORE_UNITS = ("points (0-100)", "points above the reference curve", "score points")
 
@@ -68,6 +68,16 @@ def text(column: Column, value: float | int | None) -> str:
     if column.unit in SCORE_UNITS:
         return f"{value:.2f}"
     return number(scaled(column, value))  # type: ignore[arg-type]
+
+
+def absent(value: Value | None) -> str:
+    """What a cell without a number reads: `7 of 8 tasks` for an aggregate over missing tasks, `failed` for a failed
+    task (its cause in the detail), else not measured."""
+    if value is not None and value.provenance == PARTIAL:
+        return value.detail.split(" (", 1)[0]
+    if value is not None and value.provenance == FAILED:
+        return FAILED
+    return NOT_MEASURED
 
 
 def exact(column: Column, value: float | int | None) -> str:

@@ -26,6 +26,7 @@ PNG_META = {"Software": None}
 PNG_DPI = 100
 STYLE = {  # legend label, marker, face colour, edge colour, size
     "measured": ("measured, eligible", "o", "#1f77b4", "#1f77b4", 4.5),
+    "estimated": ("estimated energy, eligible (ranked apart)", "s", "none", "#8a6d00", 4.5),
     "self-reported": ("self-reported, eligible", "^", "none", "#d95f02", 5.5),
     "ineligible": ("ineligible", "x", "#9a9a9a", "#9a9a9a", 4.0),
     "reference": ("published (literature)", "D", "#444444", "#444444", 4.5),
@@ -126,20 +127,25 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
     title = f"{ycol.label} against {xcol.label}"
     groups: dict[str, list[tuple[float, float, str]]] = {k: [] for k in STYLE}
     front: list[tuple[float, float, str]] = []
+    estimated_front: list[tuple[float, float, str]] = []
+    apart = set(pair.estimated_front)
+    labelled = [c for c in (ycol, xcol) if c.labelled]
     for row in board.rows:
         y, x = _value(row, pair.y), _value(row, pair.x)
         if y is None or x is None:
             continue
         point = (cells.scaled(xcol, x), y, row.name)
-        kind = "ineligible" if not row.eligible else ("self-reported" if row.kind == "self-reported" else "measured")
+        estimated = any(row.values[c.id].provenance == "estimated" for c in labelled)
+        kind = ("ineligible" if not row.eligible else "estimated" if estimated else
+                "self-reported" if row.kind == "self-reported" else "measured")
         groups[kind].append(point)  # type: ignore[arg-type]
         if row.pareto.get(pair.id):
-            front.append(point)  # type: ignore[arg-type]
+            (estimated_front if row.submission in apart else front).append(point)  # type: ignore[arg-type]
     for row in board.reference_rows:
         y, x = _value(row, pair.y), _value(row, pair.x)
         if y is not None and x is not None:
             groups["reference"].append((cells.scaled(xcol, x), y, row.name))  # type: ignore[arg-type]
-    eligible = groups["measured"] + groups["self-reported"]
+    eligible = groups["measured"] + groups["estimated"] + groups["self-reported"]
     if not eligible:
         return Plot(name, title, None, None, "no eligible submission has both values yet: nothing to plot", pair.id)
     curve = elue_mean_curve(board) if pair.x == "flops" and board.reference_curve else []
@@ -157,21 +163,23 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="none", marker=marker, markersize=size,
                         markerfacecolor=face, markeredgecolor=edge, alpha=0.8 if kind != "ineligible" else 0.6,
                         label=f"{label} ({len(pts)})")
-        front.sort()
-        if front:
-            step = "steps-post" if not xcol.higher_is_better else "steps-pre"
-            ax.plot([p[0] for p in front], [p[1] for p in front], color="#2ca02c", linewidth=1.4, drawstyle=step,
-                    marker="o", markersize=6, markerfacecolor="none", markeredgecolor="#2ca02c",
-                    label=f"Pareto front ({len(front)})")
+        step = "steps-post" if not xcol.higher_is_better else "steps-pre"
+        for points, colour, dashes, what in ((front, "#2ca02c", "-", "Pareto front"),
+                                            (estimated_front, "#8a6d00", ":", "Pareto front of estimated energy")):
+            points.sort()
+            if points:
+                ax.plot([p[0] for p in points], [p[1] for p in points], color=colour, linewidth=1.4, linestyle=dashes,
+                        drawstyle=step, marker="o", markersize=6, markerfacecolor="none", markeredgecolor=colour,
+                        label=f"{what} ({len(points)})")
         if curve:
             ax.plot([cells.scaled(xcol, x) for x, _ in curve], [y for _, y in curve], color="#7b3294", linestyle="--",
                     linewidth=1.2,
                     label=_short(f"ELUE reference: {board.reference_curve['model']}", 60) + " (mean over tasks)")
         xs = [p[0] for g in groups.values() for p in g] + [cells.scaled(xcol, x) for x, _ in curve]
         log = min(xs) > 0 and max(xs) / min(xs) >= LOG_RATIO
-        labelled = eligible if len(eligible) <= LABEL_ALL_UP_TO else _spread(front, log)
+        named = eligible if len(eligible) <= LABEL_ALL_UP_TO else _spread(front + estimated_front, log)
         right = _right_edge(xs, log)
-        for x, y, text in sorted(labelled) + sorted(groups["reference"]):
+        for x, y, text in sorted(named) + sorted(groups["reference"]):
             left = x > right  # near the right edge: the label goes to the left of its point
             ax.annotate(_short(text), (x, y), xytext=(-4 if left else 4, 3), textcoords="offset points",
                         ha="right" if left else "left", fontsize=6.5, color="#333333", parse_math=False)
@@ -191,8 +199,12 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
         for t in legend.get_texts():
             t.set_parse_math(False)
         svg, png = _save(fig)
-    shown = "every eligible point is labelled" if labelled is eligible else (
-        "labels on the Pareto front" + (" (where they do not overlap)" if len(labelled) < len(front) else ""))
+    shown = "every eligible point is labelled" if named is eligible else (
+        "labels on the Pareto front" + (" (where they do not overlap)" if len(named) < len(front) + len(estimated_front)
+                                        else ""))
+    if groups["estimated"]:
+        shown += ("; estimated energy (hollow squares) is never compared with measured energy: its own front, "
+                  "dotted")
     return Plot(name, title, svg, png, shown, pair.id)
 
 

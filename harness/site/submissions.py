@@ -2,7 +2,8 @@
 method, settings and environment, the per-module FLOPs breakdown, and the sha256 of the evaluated files.
 
 Cheap string templates: a site may hold a thousand of these. Identical blocks (a model measured once and
-recorded with each task) are shown once, with the tasks they belong to.
+recorded with each task) are shown once, with the tasks they belong to. Absolute paths of the machine that ran
+a task (in error texts, record paths, measurement notes) are shortened by `strip_paths` before they are shown.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from typing import Any, Collection, Mapping, Sequence
 
 from harness.board import Leaderboard, Row
+from harness.rowvalues import display_path, partial_text, short_cause, strip_paths
 from harness.site import cells
 from harness.site.build import track_folder
 from harness.site.markup import badge, esc, external, facts, page, table
@@ -35,7 +37,7 @@ def _scalar(v: Any) -> str:
         return f"{int(v):,}" if v.is_integer() and abs(v) < 1e18 else f"{v:.6g}"
     if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v):
         return ", ".join(_scalar(x) for x in v) or "none"
-    return str(v)
+    return strip_paths(str(v))
 
 
 def _natural(key: str) -> list[Any]:
@@ -63,13 +65,13 @@ def _tasks_line(tasks: list[str], total: int) -> str:
 
 
 def _dict_table(d: Mapping[str, Any], key: str, value: str) -> str:
-    rows = [[esc(k), esc(_scalar(d[k]))] for k in sorted(d, key=lambda k: _natural(str(k)))]
+    rows = [[esc(strip_paths(str(k))), esc(_scalar(d[k]))] for k in sorted(d, key=lambda k: _natural(str(k)))]
     return table([esc(key), esc(value)], rows, "plain kv")
 
 
 def _render(m: Mapping[str, Any], depth: int = 0) -> str:
     """A measurement (or any record block) as prose, a facts list and folded sub-tables; all text escaped."""
-    prose = "".join(f"<p><strong>{esc(k.replace('_', ' '))}</strong>: {esc(m[k])}</p>"
+    prose = "".join(f"<p><strong>{esc(k.replace('_', ' '))}</strong>: {esc(strip_paths(m[k]))}</p>"
                     for k in PROSE if isinstance(m.get(k), str) and m[k])
     scalars = [(esc(k), esc(_scalar(v))) for k, v in m.items() if k not in PROSE and not isinstance(v, dict)
                and not (isinstance(v, list) and v and isinstance(v[0], dict))]
@@ -110,21 +112,30 @@ def _meta(records: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> dict[str
     return meta
 
 
+def _reading(board: Leaderboard, column_id: str, row: Row) -> str:
+    """`Energy (total_power): 28.8 J`, or what a cell without a number reads (`7 of 8 tasks`)."""
+    col = board.column(column_id)
+    v = row.values.get(col.id)
+    if v is None or v.value is None:
+        return f"{esc(col.label)}: {esc(cells.absent(v))}"
+    return f"{esc(col.label)}: {esc(cells.text(col, v.value))} {esc(cells.display_unit(col))}"
+
+
 def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
     if not placed:
         return "<p>Not on any track: its tasks belong to none.</p>"
     lines = []
     for board, row in placed:
-        col = board.column(board.ranking["by"])
-        v = row.values.get(col.id)
+        by = board.ranking["by"]
         status = ("eligible" if row.eligible else
                   "ineligible: " + "; ".join(b.message for b in row.broken))
+        rank = ("not ranked" if row.rank is None else
+                f"{row.rank} among estimated values" if row.group == "estimated" else str(row.rank))
         lines.append([f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>',
-                      str(row.rank) if row.rank is not None else "not ranked",
-                      (f"{esc(col.label)}: {esc(cells.text(col, v.value if v else None))} "
-                       f"{esc(cells.display_unit(col))}"),
+                      esc(rank), _reading(board, "score", row),
+                      _reading(board, by, row) if by != "score" else "",
                       esc(status) + "".join(f"<br><small>{esc(n)}</small>" for n in row.notes)])
-    return table(["Track", "Rank", "Ranked by", "Eligibility"], lines, "plain")
+    return table(["Track", "Rank", "Score", "Ranked by", "Eligibility"], lines, "plain")
 
 
 def _task_results(records: Sequence[Mapping[str, Any]]) -> str:
@@ -135,15 +146,21 @@ def _task_results(records: Sequence[Mapping[str, Any]]) -> str:
                              if isinstance(v, (int, float)))
         limit = (r.get("settings") or {}).get("limit")
         if r["status"] == "ok":
-            status = "ok" + (f" (first {int(limit)} examples only)" if limit else "")
+            rows, split = r.get("num_examples", limit), task.get("split_examples")
+            part = {task["name"]: (rows, split)} if limit and not (isinstance(split, int) and isinstance(rows, int)
+                                                                    and rows >= split) else {}
+            status = "ok" + (f" ({esc(partial_text(part, 1))}: never ranked)" if part else "")
         else:
-            status = f'<span class="failed">failed</span><details><summary>why</summary>{esc(r.get("error"))}</details>'
+            error = str(r.get("error") or "failed")
+            cause = short_cause(error, str(r["submission"]["id"]), task["name"])
+            status = (f'<span class="failed">failed: {esc(cause)}</span><details><summary>the whole cause</summary>'
+                      f'{esc(strip_paths(error))}</details>')
         score = r.get("score")
         hardware = r.get("kind") or r.get("hardware") or ""
         lines.append([f"<code>{esc(task['name'])}</code>", esc(task.get("split", "")), esc(hardware),
                       status, esc(_scalar(r.get("num_examples"))), metrics or "-",
                       f"{100 * score:.2f}" if isinstance(score, (int, float)) else "-",
-                      _date(r.get("started_at")), f"<small>{esc(r.get('path') or '')}</small>"])
+                      _date(r.get("started_at")), f"<small>{esc(display_path(str(r.get('path') or '')))}</small>"])
         for p in r.get("operating_points") or ():
             flops = p.get("flops")
             points.append([f"<code>{esc(task['name'])}</code>", esc(p.get("label")),
@@ -227,7 +244,8 @@ def _files(records: Sequence[Mapping[str, Any]]) -> str:
         return "<p>No file digests recorded.</p>"
     out = []
     for (combined, files), tasks in _groups(items):
-        rows = [[f"<code>{esc(p)}</code>", f'<code class="sha">{esc(files[p])}</code>'] for p in sorted(files)]
+        rows = [[f"<code>{esc(strip_paths(str(p)))}</code>", f'<code class="sha">{esc(files[p])}</code>']
+                for p in sorted(files)]
         digest = f"<p>Combined sha256: <code class=\"sha\">{esc(combined)}</code></p>" if combined else ""
         out.append(f'<div class="block">{_tasks_line(tasks, len(records))}{digest}'
                    f'{table(["File", "sha256"], rows, "plain files")}</div>')

@@ -98,3 +98,29 @@ def test_browse_sort_filter_and_open_a_submission(site, browser, tmp_path):
     assert page.locator("h1").inner_text() == XSS
     assert problems == []
     page.close()
+
+
+def test_filters_count_and_hide_rows_of_every_table_shown_apart(browser, tmp_path):
+    from harness.ranking import rank
+    from harness.site.build import build_site
+    from harness.tracks import get_track
+    from site_records import META
+    from test_apart import records
+
+    recs = records()
+    out = tmp_path / "apart"
+    write_site(build_site([rank(recs, get_track("sustainlp-cpu"))], recs, META), out)
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto((out / "tracks" / "sustainlp-cpu" / "index.html").as_uri())
+    count = page.locator("form.filters output")
+    assert count.inner_text() == "5 of 5 submissions shown"  # the ranking, the estimated group and the --limit run
+    page.check("input[name=hide-ineligible]")  # the --limit run is ineligible (rule limit), and so is the failed one
+    assert count.inner_text() == "3 of 5 submissions shown"
+    assert page.locator("#board-partial tbody tr").evaluate_all("rows => rows.every(r => r.hidden)")
+    page.uncheck("input[name=hide-ineligible]")
+    page.click("#board-estimated th[data-col=score] button")  # each table sorts on its own
+    assert page.get_attribute("#board-estimated th[data-col=score]", "aria-sort") == "descending"
+    assert problems == []
+    page.close()

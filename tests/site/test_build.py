@@ -71,7 +71,7 @@ def test_track_table_rows_in_rank_order_with_units_and_kinds(built):
     assert "ineligible" in big.split(">", 1)[0] and "parameters 50,000,000 &gt; 40,000,000" in big
     head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
     for label, unit in (("Parameters", "M"), ("Model size", "MiB"), ("FLOPs per example", "GFLOPs"),
-                        ("Latency p50, batch 1", "ms"), ("Energy (total_power)", "kWh"), ("Mean score", "0-100")):
+                        ("Latency p50, batch 1", "ms"), ("Energy (total_power)", "J"), ("Mean score", "0-100")):
         assert f'{label}<span class="unit">{unit}</span>' in head
     assert "unique parameter tensors" in head  # measurement convention in the header tooltip
     assert '<option value="quantization">quantization</option>' in page and 'name="max-params"' in page

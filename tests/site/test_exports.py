@@ -67,11 +67,12 @@ def test_latex_is_booktabs_with_best_eligible_values_bold_and_text_escaped(built
     assert tex.count(r"\toprule") == 1 and tex.count(r"\midrule") == 2 and tex.count(r"\bottomrule") == 1
     lines = {line.split(" & ")[1]: line for line in tex.splitlines() if line.count(" & ") > 5}
     assert r"\textbf{90.50}" in lines["Alpha-6L"]  # best eligible score: Big teacher (94.50) is ineligible
-    assert r"\textbf{5.00}" in lines[XSS] and r"\textbf{2.00}" in lines[XSS]  # fewest parameters, lowest latency
+    xss = latex_escape(XSS)  # \textless{}script\textgreater{}...
+    assert r"\textbf{5.00}" in lines[xss] and r"\textbf{2.00}" in lines[xss]  # fewest parameters, lowest latency
     assert r"\textbf" not in lines["Big teacher"]
     assert r"Gamma\_pruned 50\%" in lines and "not measured" in lines[r"Gamma\_pruned 50\%"]
     assert r"15.0$^{*}$" in lines["Exits (self-reported)"]
-    assert r"$^{\sim}$" in lines["Beta|int8"]
+    assert r"$^{\sim}$" in lines[r"Beta\textbar{}int8"]
     assert "Parameters (M)" in tex and "Model size (MiB)" in tex and r"\caption{" in tex
     assert latex_escape(r"50% of {x}_1 & \n") == r"50\% of \{x\}\_1 \& \textbackslash{}n"
 

@@ -42,12 +42,13 @@
     return isNaN(v) ? null : v * scale;
   }
 
-  function applyFilters(form, table) {
+  function applyFilters(form, tables) {
     var method = form.elements.method ? form.elements.method.value : "";
     var maxParams = budget(form, "max-params", 1e6);
     var maxSize = budget(form, "max-size", 1048576);
     var hide = form.elements["hide-ineligible"] && form.elements["hide-ineligible"].checked;
-    var rows = table.tBodies[0].rows, shown = 0;
+    var rows = [], shown = 0;
+    tables.forEach(function (table) { rows = rows.concat(Array.prototype.slice.call(table.tBodies[0].rows)); });
     for (var i = 0; i < rows.length; i++) {
       var row = rows[i], ok = true;
       if (method && (row.getAttribute("data-methods") || "").split("|").indexOf(method) < 0) { ok = false; }
@@ -71,12 +72,14 @@
       });
     });
     Array.prototype.forEach.call(document.querySelectorAll("form.filters"), function (form) {
-      var table = document.getElementById(form.getAttribute("data-table"));
-      if (!table) { return; }
-      form.addEventListener("input", function () { applyFilters(form, table); });
-      form.addEventListener("change", function () { applyFilters(form, table); });
+      /* data-table: the ids of the tables it filters (the ranking and the groups shown apart) */
+      var tables = (form.getAttribute("data-table") || "").split(" ")
+        .map(function (id) { return document.getElementById(id); }).filter(Boolean);
+      if (!tables.length) { return; }
+      form.addEventListener("input", function () { applyFilters(form, tables); });
+      form.addEventListener("change", function () { applyFilters(form, tables); });
       form.addEventListener("submit", function (e) { e.preventDefault(); });
-      applyFilters(form, table);
+      applyFilters(form, tables);
     });
   });
 }());
