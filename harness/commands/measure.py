@@ -93,19 +93,19 @@ def load_target(target: Target) -> Any:
     return load_model(target.folder, target.head, backend=target.backend)
 
 
-def task_token_lengths(task_name: str, tokenizer: Any, data_dir: str | None,
-                       limit: int | None) -> tuple[list[int], int]:
-    """Token lengths of a task's evaluation sequences under the model's tokenizer, truncated at the task's max
-    length, and the number of examples they came from."""
+def task_token_lengths(task_name: str, model: Any, data_dir: str | None, limit: int | None) -> tuple[list[int], int]:
+    """The real token lengths of every sequence the model runs on the task's evaluation data, and the number of
+    examples: the task's own formulation runs the rows, as `harness evaluate` does (pairs under a cosine head,
+    one sequence per option, SQuAD windows), so FLOPs per example here are a record's."""
     from harness.data import load_rows
+    from harness.formulations import EvalSettings, formulation
     from harness.tasks import get_task
 
     task = get_task(task_name, "--task")
     rows = load_rows(task, data_dir, limit=limit)
-    texts = []
-    for row in rows:
-        texts += [tuple(t) for t, _ in task.choices(row)] if task.choices else [task.texts(row)]
-    return [len(tokenizer(*t[:2], truncation=True, max_length=task.max_length)["input_ids"]) for t in texts], len(rows)
+    model.sequence_lengths = []
+    formulation(task).predict(task, model, rows, EvalSettings())
+    return list(model.sequence_lengths), len(rows)
 
 
 def _si(n: float | None, unit: str = "") -> str:
@@ -192,8 +192,8 @@ def run(args: argparse.Namespace) -> int:
     model = load_target(target)
     lengths, examples = None, None
     if args.task:
-        progress(f"counting token lengths of {args.task}'s evaluation data")
-        lengths, examples = task_token_lengths(args.task, model.tokenizer, args.data_dir, args.limit)
+        progress(f"running {args.task}'s evaluation data for its real token lengths")
+        lengths, examples = task_token_lengths(args.task, model, args.data_dir, args.limit)
     result: dict[str, Any] = {"model_folder": str(target.folder), "head": target.head, "task": args.task,
                               "inputs": "task token lengths" if lengths else
                               f"synthetic token ids, length {args.reference_length}",

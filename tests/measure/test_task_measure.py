@@ -65,6 +65,20 @@ def test_measure_takes_the_submissions_model_and_head_for_the_task(tmp_path, mir
         measure_target(sub, "rte", None)
 
 
+@pytest.mark.parametrize("task,head,saved", [("stsb", "cosine", "cosine"), ("squad", "question_answering",
+                                                                         "question_answering")])
+def test_measure_counts_the_flops_per_example_a_record_holds_for_pairs_and_windows(tmp_path, mirror, capsys, task,
+                                                                                   head, saved):
+    """A cosine head runs each text of a pair alone and SQuAD runs windows: measure runs the task as evaluate does."""
+    folder = save_tiny_bert(tmp_path / "model", head=saved)
+    measured, _ = measure_json(capsys, str(folder), "--task", task, "--head", head, "--data-dir", str(mirror),
+                               "--limit", "4", "--skip-measure", "latency,size")
+    record = evaluate_record(capsys, folder, task, tmp_path / "results", mirror, "--head", head)
+    flops = record["measurements"]["flops"]
+    assert measured["flops"]["flops_per_example"] == pytest.approx(flops["flops_per_example"])
+    assert measured["flops"]["sequences"] == flops["sequences"]
+
+
 def test_measure_without_a_task_takes_the_head_the_folder_was_saved_with(tmp_path, capsys):
     folder = save_tiny_bert(tmp_path / "qa", head="question_answering")
     measured, _ = measure_json(capsys, str(folder), "--skip-measure", "latency", *FAST)
