@@ -18,7 +18,7 @@ from harness.dynascore import dynascore
 from harness.elue import elue_score
 from harness.eligibility import CUTOFF_COLUMNS, broken_rules
 from harness.pareto import pareto_front
-from harness.rowvalues import Entry, elue_points, group_records, provenance_of, reference_values, score_value, task_value
+from harness.rowvalues import Entry, display_path, elue_points, group_records, provenance_of, reference_values, score_value, task_value
 from harness.tasks import get_task
 from harness.tracks import Track
 
@@ -169,7 +169,7 @@ def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: M
                  "rule": (track.ranking.rule if by == track.ranking.by and track.ranking.rule
                           else f"eligible submissions by {by_id[by].label}, {order}")},
         pareto=tuple(fronts), dynascore=dyn,
-        reference_curve=asdict(track.reference_curve) if track.reference_curve else None,
+        reference_curve=_curve_meta(track),
         last_run=max((r["started_at"] for r in used), default=None), generated_from=len(used), notes=tuple(notes))
 
 
@@ -248,10 +248,20 @@ def _with_pareto(rows: list[Row], pairs: Sequence[tuple[str, str]], by_id: Mappi
     return [replace(r, pareto=flags[r.submission]) for r in rows], fronts
 
 
+def _curve_meta(track: Track) -> dict[str, Any] | None:
+    """The reference curve as a board shows it, its file without the machine's path."""
+    if track.reference_curve is None:
+        return None
+    curve = asdict(track.reference_curve)
+    if curve.get("file"):
+        curve["file"] = display_path(str(curve["file"]))
+    return curve
+
+
 def _track_meta(track: Track) -> dict[str, Any]:
     from harness.tasks import get_task
 
     return {"id": track.id, "name": track.name, "description": track.description, "source": track.source,
-            "hardware": track.hardware, "path": track.path,
+            "hardware": track.hardware, "path": display_path(str(track.path)),
             "tasks": [{"task": t.task, "split": t.split, "benchmark": get_task(t.task).benchmark} for t in track.tasks],
             "score": asdict(track.score), "cutoffs": asdict(track.cutoffs), "measurement": asdict(track.measurement)}

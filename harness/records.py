@@ -128,14 +128,28 @@ def record_path(results_dir: Path, record: dict[str, Any]) -> Path:
 def store_record(record: dict[str, Any], results_dir: Path) -> Path:
     """Write a record under its key; a failed run of a key that has a good record goes beside it, not over it."""
     path = record_path(results_dir, record)
-    if record.get("status") != "ok" and path.is_file():
+    if path.is_file():
         try:
-            kept = read_record(path)["status"] == "ok"
+            old = read_record(path)
         except UserError:
-            kept = False  # an unreadable file is no good result to keep
-        if kept:
-            path = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+            old = None  # an unreadable file is no good result to keep
+        if old is not None and old["status"] == "ok":
+            if record.get("status") != "ok":
+                path = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+            else:
+                record["measurements"] = kept_measurements(old.get("measurements"), record.get("measurements"))
     return write_record(record, path)
+
+
+def kept_measurements(old: Any, new: Any) -> dict[str, Any]:
+    """A re-run's measurements with those it did not take (or could not) kept from the good record of the same key:
+    the key fixes the model and settings, so a run with fewer measurements loses none."""
+    out = dict(new or {})
+    for name, value in (old or {}).items():
+        taken = out.get(name)
+        if taken is None or (type(taken) is dict and taken.get("measured") is False):
+            out[name] = value
+    return out
 
 
 def write_record(record: dict[str, Any], path: Path) -> Path:
@@ -189,6 +203,8 @@ def read_record(path: Path | str) -> dict[str, Any]:
         raise UserError(f"{path}: schema_version missing or not an integer")
     if version > SCHEMA_VERSION:
         raise UserError(f"{path} uses schema {version}; this harness reads up to {SCHEMA_VERSION}: upgrade the harness")
+    if version < SCHEMA_VERSION:
+        _check_identity(data, str(path))  # what a migration reads to compute the key
     while version < SCHEMA_VERSION:
         if version not in MIGRATIONS:
             raise UserError(f"{path}: no migration from schema {version} to {version + 1}; re-run the evaluation")
@@ -266,9 +282,7 @@ def validate(record: dict[str, Any], where: str) -> None:
         raise UserError(f"{where}: unknown field {first!r}; {did_you_mean(first, FIELDS, 'known fields')}")
     if type(record["schema_version"]) is not int:
         raise UserError(f"{where}: schema_version is {record['schema_version']!r}, expected an integer")
-    for block, key in (("submission", "id"), ("task", "name")):
-        if type(record[block]) is not dict or type(record[block].get(key)) is not str:
-            raise UserError(f"{where}: {block}.{key} missing or not text; re-run the evaluation that wrote it")
+    _check_identity(record, where)
     started = record["started_at"]
     try:
         valid = type(started) is str and STARTED_AT.fullmatch(started) and datetime.fromisoformat(started)
@@ -301,6 +315,23 @@ def validate(record: dict[str, Any], where: str) -> None:
         raise UserError(f"{where}: status {status!r} is not one of {STATUSES}")
     elif not record.get("error"):
         raise UserError(f"{where}: a failed record must say why in 'error'")
+
+
+def _check_identity(record: dict[str, Any], where: str) -> None:
+    """The blocks a record's key is made of have their shape: submission.id and task.name as text, mappings where
+    the key reads mappings."""
+    for key in ("submission", "task"):
+        if key not in record:
+            raise UserError(f"{where}: record has no {key!r} field")
+    for block, key in (("submission", "id"), ("task", "name")):
+        if type(record[block]) is not dict or type(record[block].get(key)) is not str:
+            raise UserError(f"{where}: {block}.{key} missing or not text; re-run the evaluation that wrote it")
+    for block, key in (("submission", "files"), ("task", None), ("settings", None), ("track_run", None),
+                       ("model", None), ("environment", None)):
+        value = record.get(block) if key is None else record[block].get(key)
+        if value is not None and type(value) is not dict:
+            raise UserError(f"{where}: {block}{'.' + key if key else ''} is {type(value).__name__}, expected a "
+                            "mapping; re-run the evaluation that wrote it")
 
 
 def _check_measured(measurements: Any, where: str) -> None:

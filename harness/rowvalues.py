@@ -23,9 +23,10 @@ ELLIPSIS = "…"
 # or more (not inside a URL, a relative path or a word: "and/or"), or Windows (C:\ or C:/). A quoted one may hold
 # spaces; a bare one ends at a space or punctuation.
 _PART = r"[^\s'\"<>|;,()\[\]{}\\/]"
-_ROOT = r"(?:/|[A-Za-z]:[\\/])"
+_ROOT = r"(?:/|\\\\|[A-Za-z]:[\\/])"  # POSIX, Windows UNC (\\server\share), a drive
 _QUOTED_PATH = re.compile(r"""(['"])(""" + _ROOT + r"""[^'"\n]*)\1""")
-_BARE_PATH = re.compile(r"(?<![\w.~:/\\-])" + _ROOT + r"(?:" + _PART + r"+[\\/])+" + _PART + r"*")
+_FILE_URL = re.compile(r"file://(?=/)")  # file:///home/a/x is the path /home/a/x
+_BARE_PATH = re.compile(r"(?<![\w.~/\\-])" + _ROOT + r"(?:" + _PART + r"+[\\/])+" + _PART + r"*")
 _PREPOSITION = re.compile(r"\s+(?:at|in|from|under|to|of|for|on)$")
 
 
@@ -53,40 +54,56 @@ def hardware_of(record: Mapping[str, Any]) -> str:
     return str(record.get("hardware") or DEFAULT_HARDWARE)
 
 
+Chosen = dict[tuple[str, str], Mapping[str, Any]]  # (submission, task) -> record
+
+
+def choose_records(records: Sequence[Mapping[str, Any]], tasks: Sequence[str], preferred: Sequence[str],
+                   measurement: Mapping[str, Any] | None) -> tuple[Chosen, Chosen]:
+    """The record of each (submission, task) a result stands on, and the latest failed run of each.
+
+    Records made with other measurement settings than `measurement` are left out (those made without any are
+    kept; None keeps every record). Preference: hardware in `preferred`, a good record over a failed one, a whole
+    split over a `--limit` run, the task's current version over a stale one, then the latest.
+    """
+    wanted = set(tasks)
+    own = None if measurement is None else _unkeyed(measurement)
+    best: dict[tuple[str, str], tuple[tuple, Mapping[str, Any]]] = {}
+    latest_failure: Chosen = {}
+    for r in records:
+        task = r["task"]["name"]
+        if task not in wanted:
+            continue
+        measured_with = (r.get("track_run") or {}).get("measurement")
+        if own is not None and measured_with is not None and _unkeyed(measured_with) != own:
+            continue
+        key = (r["submission"]["id"], task)
+        rank_key = (hardware_of(r) in preferred, r["status"] == "ok", not (r.get("settings") or {}).get("limit"),
+                    not is_stale(r), r["started_at"])
+        old = best.get(key)
+        if old is None or rank_key > old[0]:
+            best[key] = (rank_key, r)
+        if r["status"] != "ok":
+            seen = latest_failure.get(key)
+            if seen is None or r["started_at"] > seen["started_at"]:
+                latest_failure[key] = r
+    return {k: r for k, (_, r) in best.items()}, latest_failure
+
+
 def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[str, Entry]:
     """Per submission taking part (a record for one of the track's tasks), the record chosen per task.
 
     A board reads the records made with its own track's measurement settings, and those made without any (plain
     `harness evaluate`, self-reported); records made with another track's settings are not its results. Among
-    those, per task: the track's hardware (or self-reported), then a whole split over a `--limit` run, then the
-    task's current version over a stale one, then a good record over a failed one, then the latest. A run that
+    those, per task: the track's hardware (or self-reported), then a good record over a failed one, then a whole
+    split over a `--limit` run, then the task's current version over a stale one, then the latest. A run that
     failed after the chosen good record is kept as a note, never in its place.
     """
     wanted = track.task_names()
     position = {t: i for i, t in enumerate(wanted)}
-    preferred = (track.hardware, SELF_REPORTED)
-    own = _unkeyed(track.measurement.plain())
-    chosen: dict[tuple[str, str], tuple[tuple, Mapping[str, Any]]] = {}
-    latest_failure: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for r in records:
-        task = r["task"]["name"]
-        if task not in position:
-            continue
-        measured_with = (r.get("track_run") or {}).get("measurement")
-        if measured_with is not None and _unkeyed(measured_with) != own:
-            continue
-        key = (r["submission"]["id"], task)
-        rank_key = (hardware_of(r) in preferred, not (r.get("settings") or {}).get("limit"),
-                    not is_stale(r), r["status"] == "ok", r["started_at"])
-        old = chosen.get(key)
-        if old is None or rank_key > old[0]:
-            chosen[key] = (rank_key, r)
-        if r["status"] != "ok":
-            seen = latest_failure.get(key)
-            if seen is None or r["started_at"] > seen["started_at"]:
-                latest_failure[key] = r
+    chosen, latest_failure = choose_records(records, wanted, (track.hardware, SELF_REPORTED),
+                                            track.measurement.plain())
     entries: dict[str, Entry] = {}
-    for (sub, task), (_, r) in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
+    for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
         e = entries.setdefault(sub, Entry(sub))
         e.meta = e.meta or dict(r["submission"].get("meta") or {})
         e.kind = SELF_REPORTED if r.get("kind") == SELF_REPORTED else e.kind
@@ -158,7 +175,7 @@ def display_path(path: str) -> str:
     ends = [i for i, p in enumerate(parts[:-2]) if p == RESULTS_FOLDER]
     if ends:
         return "/".join(parts[ends[-1]:])
-    return f"{ELLIPSIS}/" + "/".join(parts[-2:])
+    return f"{ELLIPSIS}/" + "/".join(parts[-2:] if len(parts) > 2 else parts[-1:])  # never the whole path
 
 
 def strip_paths(text: str) -> str:
@@ -166,9 +183,12 @@ def strip_paths(text: str) -> str:
 
     >>> strip_paths("no data at /home/a/mirror/glue/qqp.tsv; see https://x.org/a/b and '/tmp/my dir/f'")
     "no data at …/glue/qqp.tsv; see https://x.org/a/b and '…/my dir/f'"
+    >>> strip_paths("folder:/home/alice/a/b, file:///home/alice/x/y and /home/alice")
+    'folder:…/a/b, …/x/y and …/alice'
     """
     if "/" not in text and "\\" not in text:
         return text
+    text = _FILE_URL.sub("", text)
     text = _QUOTED_PATH.sub(lambda m: m.group(1) + display_path(m.group(2)) + m.group(1), text)
     def short(m: re.Match) -> str:  # a sentence's full stop is not part of the path
         path = m.group()

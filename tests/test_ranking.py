@@ -324,3 +324,10 @@ def test_matthews_correlation_tasks_say_how_constant_predictions_score():
     columns = {c.id: c for c in board_columns(get_track("glue"), {})}
     assert "0 for constant predictions" in columns["task:cola"].convention
     assert "0 for constant predictions" not in columns["task:sst2"].convention
+
+
+def test_no_form_of_an_absolute_path_survives_strip_paths():
+    from harness.rowvalues import strip_paths
+
+    text = strip_paths(r"at \\srv\share\alice\secret\f.bin, folder:/home/alice/a/b, file:///home/alice/x/y, /home/bob")
+    assert text == "at …/secret/f.bin, folder:…/a/b, …/x/y, …/bob"  # a two-part path keeps only its last part

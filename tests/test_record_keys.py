@@ -270,3 +270,73 @@ def test_run_goes_on_with_the_other_submissions_when_one_cannot_be_written(mirro
     out = capsys.readouterr().out
     assert code == 1 and "SKIPPED blocked:" in out and "cannot write" in out and "fine / rte" in out
     assert [r["submission"]["id"] for r in read_records(tmp_path / "r" / "records" / "fine")] == ["fine"]
+
+
+def test_a_failed_rerun_never_hides_a_stale_good_record_and_rescore_still_finds_it(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    stale = dict(record, task=dict(record["task"], version=0), key=None)
+    del stale["key"]
+    store_record(stale, tmp_path)
+    failed = {k: v for k, v in record.items() if k not in ("metrics", "score", "key", "path")}
+    failed.update(status="failed", error="task rte: no data", metrics={}, started_at="2026-12-01T00:00:00+00:00")
+    store_record(failed, tmp_path)
+    entry = group_records(read_records(tmp_path / "records"), get_track("glue"))["tiny-old"]
+    assert entry.ok["rte"]["task"]["version"] == 0 and entry.tasks["rte"]["stale"]
+    from harness.commands.rescore import current_key
+    from harness.records import key_digest
+
+    assert key_digest(current_key(entry.ok["rte"])) == key_digest(record_key(failed))
+
+
+def test_a_rerun_with_fewer_measurements_keeps_the_ones_it_did_not_take(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = {k: v for k, v in record.items() if k != "path"}
+    path = store_record(dict(record), tmp_path)
+    assert {"params", "flops"} <= set(record["measurements"])
+    again = dict(record, measurements={"flops": {"measured": False, "reason": "skipped"}},
+                 started_at="2026-12-01T00:00:00+00:00")
+    assert store_record(again, tmp_path) == path
+    kept = read_record(path)["measurements"]
+    assert kept["params"] == record["measurements"]["params"] and kept["flops"] == record["measurements"]["flops"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ('{"schema_version": 1, "task": {"name": "rte"}, "status": "failed"}', "record has no 'submission' field"),
+    ('{"schema_version": 1, "submission": {"id": "x", "files": ["a"]}, "task": {"name": "rte"}, "status": "ok"}',
+     "submission.files"),
+    ('{"schema_version": 1, "submission": {"id": "x"}, "task": "rte", "status": "ok"}', "task.name"),
+])
+def test_a_malformed_schema_1_record_is_refused_in_one_line(tmp_path, text, message):
+    path = tmp_path / "x.record.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=message) as e:
+        read_record(path)
+    assert str(path) in str(e.value)
+
+
+def test_aggregate_takes_one_record_per_task_and_never_counts_a_limit_run(tiny_bert, mirror, tmp_path, capsys):
+    ref, results = _ref(tiny_bert()), tmp_path / "results"
+    full = _run(ref, results, mirror)
+    _run(ref, results, mirror, limit=20)
+    folder = results / "records" / "tiny"
+    assert main(["aggregate", "glue", "--records", str(folder), "--json"]) == 0
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    assert result["score"] is None and result["scored"] == 1  # rte alone: 1 of 9 tasks, from the whole split
+    assert result["components"]["rte"] == pytest.approx(100 * full["score"])
+    shutil.rmtree(folder)
+    _run(ref, results, mirror, limit=20)
+    assert main(["aggregate", "glue", "--records", str(folder), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["scored"] == 0 and "a --limit run (20 examples), not counted" in out.err
+
+
+def test_rescore_goes_on_past_a_record_it_cannot_rescore(tmp_path, capsys):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    stale = {k: v for k, v in record.items() if k not in ("key", "path", "predictions_file")}
+    stale["task"] = dict(record["task"], version=0)
+    store_record(stale, tmp_path)
+    assert main(["rescore", "--results", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "NOT RESCORED tiny-old / rte: " in out and "no predictions_file" in out
+    assert len(list(tmp_path.rglob("*"))) == 3  # records/, records/tiny-old/ and the one record: nothing orphaned

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -44,13 +45,22 @@ def run(args: argparse.Namespace) -> int:
         if not records:
             raise UserError(f"{args.records}: no result records (*.record.json) in this folder; run `harness "
                             "evaluate` or `harness run` first")
+        from harness.rowvalues import choose_records
+
+        subs = sorted({r["submission"]["id"] for r in records})
+        if len(subs) > 1:
+            raise UserError(f"{args.records}: records of {len(subs)} submissions ({', '.join(subs[:3])}"
+                            f"{', ...' if len(subs) > 3 else ''}); aggregate one submission's folder at a time")
+        chosen, _ = choose_records(records, sorted(members), ("cpu", "gpu", "self-reported"), None)
         metrics = {}
-        for r in records:
-            name = r["task"]["name"]
-            if r["status"] == "ok" and name in members:
-                if name in metrics:
-                    raise UserError(f"{args.records}: two records for task {name}; aggregate one submission at a time")
-                metrics[name] = r["metrics"]
+        for (_, name), r in sorted(chosen.items()):
+            limit = (r.get("settings") or {}).get("limit")
+            if r["status"] != "ok":
+                continue
+            if limit:  # a partial run is no official result: the task counts as missing
+                print(f"{name}: a --limit run ({r.get('num_examples')} examples), not counted", file=sys.stderr)
+                continue
+            metrics[name] = r["metrics"]
     result = benchmark_score(args.benchmark, metrics)
     if args.json:
         print(json.dumps({"benchmark": result.benchmark, "score": result.score, "partial": result.partial,

@@ -31,17 +31,23 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UserError(f"{folder}: no records folder; pass the --results folder that `harness evaluate` wrote")
     records = read_records(folder)
-    have = {key_digest(r["key"]) for r in records}
+    have = {key_digest(r["key"]) for r in records if r["status"] == "ok"}  # a failed re-run re-scored nothing
     stale = [r for r in records if r["status"] == "ok" and is_stale(r) and key_digest(current_key(r)) not in have
              and (not args.submissions or r["submission"]["id"] in args.submissions)]
+    failed = 0
     for record in stale:
-        new = rescore(record, args.data_dir, args.results)
-        print(f"{record['submission']['id']} / {record['task']['name']}: task version {record['task']['version']} -> "
-              f"{new['task']['version']}, score {100 * record['score']:.2f} -> {100 * new['score']:.2f}\n"
-              f"  record: {new['path']}")
+        where = f"{record['submission']['id']} / {record['task']['name']}"
+        try:
+            new = rescore(record, args.data_dir, args.results)
+        except UserError as e:  # one record that cannot be re-scored must not stop the others
+            print(f"NOT RESCORED {where}: {e}")
+            failed += 1
+            continue
+        print(f"{where}: task version {record['task']['version']} -> {new['task']['version']}, score "
+              f"{100 * record['score']:.2f} -> {100 * new['score']:.2f}\n  record: {new['path']}")
     if not stale:
         print(f"no stale records under {folder}")
-    return 0
+    return 1 if failed else 0
 
 
 def current_key(record: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +66,7 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     from harness.data import first, load_rows, task_block
     from harness.errors import UserError
     from harness.formats import predictions_path, read_predictions
-    from harness.records import record_key, record_path, store_record
+    from harness.records import record_key, record_path, store_record, validate
     from harness.tasks import get_task
 
     task = get_task(record["task"]["name"])
@@ -81,6 +87,7 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     new["key"] = record_key(new)
     path = record_path(results, new)
     copy = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
-    copy.write_bytes(predictions_file.read_bytes())  # the new record's predictions, under its own name
     new["predictions_file"] = copy.name
+    validate(new, str(path))  # before anything is written: a refused record leaves no file behind
+    copy.write_bytes(predictions_file.read_bytes())  # the new record's predictions, under its own name
     return new | {"path": str(store_record(new, results))}

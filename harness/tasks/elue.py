@@ -183,7 +183,8 @@ register_task(Task(
     description="3-way NLI on image captions, SNLI's own dev split; rows without a gold label (-) dropped",
 ))
 register_task(Task(
-    name="scitail", benchmark=BENCHMARK, kind="classification",
+    # version 2: its mirror reader read ELUE-layout files with 0 = entails, where ELUE writes 1 = entails
+    name="scitail", benchmark=BENCHMARK, kind="classification", version=2,
     source=DataSource("allenai/scitail", "tsv_format", "validation", "scitail/SciTailV1.1/tsv_format/scitail_1.0_dev.tsv",
                       _read_scitail, hub_rows=_hub_rows(SCITAIL, False)),
     metrics=ACC, format="glue_tsv", labels=SCITAIL, text_fields=("premise", "hypothesis"),
