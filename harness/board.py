@@ -110,3 +110,15 @@ class Leaderboard:
     def column(self, column_id: str) -> Column:
         """The column with this id."""
         return next(c for c in self.columns if c.id == column_id)
+
+    def band(self) -> str:
+        """The minimum score in force, said on every track ranked by a cost (energy, size), where a band keeps the
+        cheapest useless model out, and on any track that sets one; '' elsewhere."""
+        minimum = (self.track.get("cutoffs") or {}).get("min_score")
+        label = self.column("score").label
+        if minimum is not None:
+            return f"{label} at least {minimum:g} (cutoffs.min_score)"
+        if self.column(self.ranking["by"]).group == "efficiency":
+            return (f"none set (cutoffs.min_score is null): every submission with a {label} is inside the band, "
+                    "until the organizer sets its minimum")
+        return ""

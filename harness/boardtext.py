@@ -60,7 +60,10 @@ def render(board: Leaderboard) -> str:
     main = [c for c in board.columns if c.group in ("score", "efficiency", "utility")]
     tasks = [c for c in board.columns if c.group in ("task", "diagnostic")]
     out = [f"{t['name']} [track {t['id']}, {t['hardware']}] - {r['rule']}",
-           f"last run {board.last_run or 'never'}; {board.generated_from} record(s)", ""]
+           f"last run {board.last_run or 'never'}; {board.generated_from} record(s)"]
+    if board.band():
+        out.append(f"minimum score (accuracy band): {board.band()}")
+    out.append("")
     if not board.rows:
         out.append("no records for this track yet: run `harness run " + t["id"] + "`")
     else:

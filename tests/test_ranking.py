@@ -331,3 +331,11 @@ def test_no_form_of_an_absolute_path_survives_strip_paths():
 
     text = strip_paths(r"at \\srv\share\alice\secret\f.bin, folder:/home/alice/a/b, file:///home/alice/x/y, /home/bob")
     assert text == "at …/secret/f.bin, folder:…/a/b, …/x/y, …/bob"  # a two-part path keeps only its last part
+
+
+def test_the_terminal_board_states_the_accuracy_band_in_force():
+    from harness.boardtext import render
+
+    text = render(rank([], get_track("sustainlp-cpu")))
+    assert "minimum score (accuracy band): none set (cutoffs.min_score is null)" in text
+    assert "accuracy band" not in render(rank([], get_track("glue")))

@@ -351,22 +351,9 @@ def _track_facts(board: Leaderboard) -> str:
     rules.append(f"{t['hardware']} hardware")
     tasks = ", ".join(f"{x['task']} ({x['split']})" for x in t.get("tasks", []))
     return facts([("Ranking", esc(board.ranking["rule"])), ("Eligibility", esc("; ".join(rules))),
-                  ("Minimum score (accuracy band)", esc(_band(board))),
+                  ("Minimum score (accuracy band)", esc(board.band())),
                   ("Tasks", esc(tasks)), ("Source", esc(t.get("source"))),
                   ("Last run", _date(board.last_run)), ("Records read", str(board.generated_from))])
-
-
-def _band(board: Leaderboard) -> str:
-    """The minimum score in force, said on every track ranked by a cost (energy, size), where a band keeps the
-    cheapest useless model out, and on any track that sets one; '' elsewhere."""
-    minimum = (board.track.get("cutoffs") or {}).get("min_score")
-    label = board.column("score").label
-    if minimum is not None:
-        return f"{label} at least {minimum:g} (cutoffs.min_score)"
-    if board.column(board.ranking["by"]).group == "efficiency":
-        return (f"none set (cutoffs.min_score is null): every submission with a {label} is inside the band, "
-                "until the organizer sets its minimum")
-    return ""
 
 
 def table_rows(board: Leaderboard, names: Mapping[str, str]) -> dict[str, str]:
