@@ -209,17 +209,30 @@ def _why_unranked(row: Row, column: str) -> str:
 
 
 def _with_dynascore(rows: list[Row], weights: Mapping[str, float], by_id: Mapping[str, Column]) -> tuple[list[Row], dict]:
-    """Dynascores of the eligible rows (a --limit run is ineligible: it never weighs in an AMRS)."""
-    eligible = [r for r in rows if r.eligible]
-    table = [{k: r.values.get(k, Value(None, "")).value for k in ["score", *weights]} for r in eligible]
-    result = dynascore(table, weights, {k: by_id[k].higher_is_better for k in weights})
-    scores = {r.submission: s for r, s in zip(eligible, result.scores)}
+    """Dynascores of the eligible rows, computed within each row group (a --limit run is ineligible: it never weighs
+    in an AMRS; estimated energy is never traded against measured energy). The board's AMRS is the main group's."""
+    scores: dict[str, float | None] = {}
+    results = {}
+    for group in GROUPS:
+        eligible = [r for r in rows if r.eligible and r.group == group]
+        if not eligible:
+            continue
+        table = [{k: r.values.get(k, Value(None, "")).value for k in ["score", *weights]} for r in eligible]
+        results[group] = dynascore(table, weights, {k: by_id[k].higher_is_better for k in weights})
+        scores.update({r.submission: s for r, s in zip(eligible, results[group].scores)})
+    first = results.get("main") or next(iter(results.values()), None)
     out = []
     for r in rows:
         s = scores.get(r.submission)
-        detail = "" if s is not None else ("ineligible rows get no Dynascore" if not r.eligible else result.note or "a weighted value is missing")
+        note = results[r.group].note if r.group in results else ""
+        detail = "" if s is not None else ("ineligible rows get no Dynascore" if not r.eligible else note or "a weighted value is missing")
         out.append(replace(r, values={**r.values, "dynascore": Value(s, "computed" if s is not None else "not measured", detail)}))
-    return out, {"weights": result.weights, "amrs": result.amrs, "note": result.note}
+    if first is None:
+        return out, {"weights": dict(weights), "amrs": {}, "note": "no eligible row"}
+    apart = {g: res.amrs for g, res in results.items() if res is not first}
+    note = first.note + (f"; AMRS of the {', '.join(apart)} row(s), computed among them: "
+                         + "; ".join(f"{g} {a}" for g, a in apart.items()) if apart else "")
+    return out, {"weights": first.weights, "amrs": first.amrs, "note": note.strip("; ")}
 
 
 def _with_pareto(rows: list[Row], pairs: Sequence[tuple[str, str]], by_id: Mapping[str, Column]) -> tuple[list[Row], list[ParetoPair]]:

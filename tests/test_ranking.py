@@ -299,6 +299,15 @@ def test_estimated_energy_is_ranked_apart_from_measured_energy_with_its_power_mo
     assert "7.2e+06 J per 1,000 examples" in energy.detail
     front = next(p for p in board.pareto if p.id == "score~energy_kwh")
     assert set(front.front) == {"m-low", "m-high"} and set(front.estimated_front) == {"e-low", "e-high"}
+    # a Dynascore that weighs energy trades it within a group only: estimated rows leave measured ones' alone
+    weights = {"score": 1.0, "energy_kwh": 1.0}
+    measured_only = rank(records[: len(records) // 2], get_track("sustainlp-cpu"), dynascore_weights=weights)
+    both = rank(records, get_track("sustainlp-cpu"), dynascore_weights=weights)
+    for sub in ("m-low", "m-high"):
+        assert (rows_by_id(both)[sub].values["dynascore"].value
+                == pytest.approx(rows_by_id(measured_only)[sub].values["dynascore"].value))
+    assert rows_by_id(both)["e-low"].values["dynascore"].value is not None
+    assert both.dynascore["amrs"] == measured_only.dynascore["amrs"] and "estimated" in both.dynascore["note"]
 
 
 def test_a_failed_task_reads_one_line_and_no_absolute_path_reaches_the_board(tmp_path):
