@@ -4,7 +4,8 @@ Integer limits (parameters, bytes) compare as exact integers: a 40,000,000-param
 `max_params: 40000000` track and 40,000,001 fails. Scores compare on the 0-100 scale within
 SCORE_TOLERANCE, so a metric of exactly 0.25 passes `min_score: 25` despite x100 rounding.
 A value that was not measured breaks the rule it is needed for: nothing passes unseen. A --limit run (a part of
-a split) breaks rule `limit`: it is never ranked, whatever the track's cutoffs.
+a split) breaks rule `limit`, and a record scored under an older version of its task's rules breaks rule `stale`:
+neither is ever ranked, whatever the track's cutoffs.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ def _exact(value: float | int) -> int | float:
 
 def broken_rules(track: Track, values: Mapping[str, Value], missing: Sequence[str], failed: Mapping[str, str],
                  hardware: Sequence[str], partial: Mapping[str, tuple[int | None, int | None]] | None = None,
-                 ) -> tuple[BrokenRule, ...]:
+                 stale: Sequence[str] = ()) -> tuple[BrokenRule, ...]:
     """The track's rules broken by one submission; `hardware` lists the hardware classes of its records, `failed`
-    a one-line cause per failed task, `partial` the (rows, split rows) of each task a --limit run evaluated."""
+    a one-line cause per failed task, `partial` the (rows, split rows) of each task a --limit run evaluated,
+    `stale` the tasks whose record was scored under an older version of the task's rules."""
     out = []
     c = track.cutoffs
     n = len(track.tasks)
@@ -62,6 +64,10 @@ def broken_rules(track: Track, values: Mapping[str, Value], missing: Sequence[st
         elif v.value < c.min_score - SCORE_TOLERANCE:
             out.append(BrokenRule("min_score", c.min_score, v.value, v.provenance,
                                   f"score {v.value:.2f} < {c.min_score:g} (cutoffs.min_score)"))
+    if stale:
+        out.append(BrokenRule("stale", "current task versions", ", ".join(stale), "measured",
+                              f"{', '.join(stale)} scored under an older version of the task's rules: not ranked "
+                              "until re-scored (`harness rescore`) (stale)"))
     if partial:
         text = partial_text(partial, n)
         out.append(BrokenRule("limit", "the whole split", text.removeprefix("partial: "), "measured",

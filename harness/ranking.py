@@ -132,7 +132,8 @@ def rank(records: Sequence[Mapping[str, Any]], track: Track, submissions_meta: M
     estimated_by: dict[str, list[str]] = {}
     for sub, entry in entries.items():
         values, points = row_values[sub]
-        broken = broken_rules(track, values, entry.missing, entry.failed, entry.hardware, entry.partial)
+        stale = [t for t, info in entry.tasks.items() if info.get("stale") and t in entry.ok]
+        broken = broken_rules(track, values, entry.missing, entry.failed, entry.hardware, entry.partial, stale)
         meta = {**entry.meta, **dict((submissions_meta or {}).get(sub, {}))}
         group = "partial" if entry.partial else "estimated" if split and _estimated(values, split) else "main"
         if group == "estimated":

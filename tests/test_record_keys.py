@@ -245,6 +245,10 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
     write_record(dict(old, predictions_file="old.predictions.json"), path)
     entry = group_records(read_records(tmp_path / "records"), get_track("squad"))["qa"]
     assert entry.tasks["squad"]["stale"] and any("stale" in n for n in entry.notes)
+    from harness.ranking import rank
+
+    (row,) = rank(read_records(tmp_path / "records"), get_track("squad")).rows
+    assert row.rank is None and [b.rule for b in row.broken] == ["stale"] and "harness rescore" in row.broken[0].message
     assert main(["rescore", "--results", str(tmp_path), "--data-dir", str(mirror)]) == 0
     assert "task version 1 -> 2" in capsys.readouterr().out
     records = read_records(tmp_path / "records")
@@ -254,6 +258,8 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
     assert (Path(new["path"]).parent / new["predictions_file"]).is_file()
     entry = group_records(records, get_track("squad"))["qa"]
     assert entry.ok["squad"]["task"]["version"] == 2 and not entry.tasks["squad"].get("stale")
+    (row,) = rank(records, get_track("squad")).rows
+    assert row.rank == 1 and row.broken == ()
     assert main(["rescore", "--results", str(tmp_path), "--data-dir", str(mirror)]) == 0
     assert "no stale records" in capsys.readouterr().out
 
