@@ -43,7 +43,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 # (measurement, field) values that are counts or sizes of something that exists: zero or less is impossible.
 POSITIVE_FIELDS = (("params", "total_params"), ("size", "total_bytes"), ("system_size", "total_bytes"),
                    ("flops", "flops_per_example"), ("flops", "flops"), ("latency", "p50_ms"),
-                   ("latency", "throughput_examples_per_s"), ("memory", "peak_rss_bytes"))
+                   ("latency", "throughput_examples_per_s"), ("memory", "peak_rss_bytes"), ("flops", "mean_flops"))
 NON_NEGATIVE_FIELDS = (("energy", "total_power_kwh"),)
 REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at", "key")
 # Every top-level field a record may have (harness.runner, harness.trackrun, harness.selfreport write them): a
@@ -92,16 +92,19 @@ def is_stale(record: Any) -> bool:
 
 
 def record_key(record: dict[str, Any]) -> dict[str, Any]:
-    """What makes a record's result a different result: submission and model-file hash, task, task version, split,
-    limit, the settings that change a number, the track's measurement settings, hardware."""
+    """What makes a record's result a different result: submission and model-file hash, the model folder inside it
+    and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
+    settings, hardware."""
     sub, task = record["submission"], record["task"]
     files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_PROSE}
     content = _digest_lines(files) if files else str(sub.get("sha256") or "")
     settings = {k: v for k, v in (record.get("settings") or {}).items() if k not in UNKEYED_SETTINGS}
     measurement = {k: v for k, v in ((record.get("track_run") or {}).get("measurement") or {}).items()
                    if k not in UNKEYED_MEASUREMENT}
+    model = record.get("model") or {}
     return {"submission": sub["id"], "content": content, "task": task["name"], "task_version": task.get("version"),
-            "split": task.get("split"), "head": (record.get("model") or {}).get("declared_head"),
+            "split": task.get("split"), "head": model.get("declared_head"),
+            "model": [model.get("within"), model.get("backend")],
             "settings": settings, "threads": (record.get("environment") or {}).get("threads"),
             "measurement": measurement, "hardware": hardware_of(record)}
 
@@ -298,6 +301,10 @@ def validate(record: dict[str, Any], where: str) -> None:
         raise UserError(f"{where}: key is {record['key']!r}, expected the mapping harness.records.record_key writes; "
                         "re-run the evaluation that wrote it")
     _check_measured(record.get("measurements"), where)
+    _check_declared(record.get("declared"), where)
+    examples = record.get("num_examples")
+    if examples is not None and (type(examples) is not int or examples < 1):
+        raise UserError(f"{where}: num_examples is {examples!r}, expected a whole number > 0; re-run the evaluation")
     status = record["status"]
     if status == "ok":
         task = get_task(record["task"]["name"], f"{where}: task.name")
@@ -332,6 +339,18 @@ def _check_identity(record: dict[str, Any], where: str) -> None:
         if value is not None and type(value) is not dict:
             raise UserError(f"{where}: {block}{'.' + key if key else ''} is {type(value).__name__}, expected a "
                             "mapping; re-run the evaluation that wrote it")
+
+
+def _check_declared(declared: Any, where: str) -> None:
+    """A submitter's declared numbers (parameters, sizes, FLOPs) are counts of something that exists: > 0."""
+    if declared is None:
+        return
+    if type(declared) is not dict:
+        raise UserError(f"{where}: declared is {type(declared).__name__}, expected a mapping")
+    for name, value in declared.items():
+        if type(value) in (int, float) and not value > 0:
+            raise UserError(f"{where}: declared.{name} is {value!r}, impossible for a count or size (expected > 0); "
+                            "fix the submission's declared numbers")
 
 
 def _check_measured(measurements: Any, where: str) -> None:

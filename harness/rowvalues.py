@@ -62,8 +62,9 @@ def choose_records(records: Sequence[Mapping[str, Any]], tasks: Sequence[str], p
     """The record of each (submission, task) a result stands on, and the latest failed run of each.
 
     Records made with other measurement settings than `measurement` are left out (those made without any are
-    kept; None keeps every record). Preference: hardware in `preferred`, a good record over a failed one, a whole
-    split over a `--limit` run, the task's current version over a stale one, then the latest.
+    kept; None keeps every record). Preference: hardware in `preferred`, a good record over a failed one, one made
+    with the track's own settings over one made without (a later plain `harness evaluate` does not replace a track
+    run), a whole split over a `--limit` run, the task's current version over a stale one, then the latest.
     """
     wanted = set(tasks)
     own = None if measurement is None else _unkeyed(measurement)
@@ -77,8 +78,8 @@ def choose_records(records: Sequence[Mapping[str, Any]], tasks: Sequence[str], p
         if own is not None and measured_with is not None and _unkeyed(measured_with) != own:
             continue
         key = (r["submission"]["id"], task)
-        rank_key = (hardware_of(r) in preferred, r["status"] == "ok", not (r.get("settings") or {}).get("limit"),
-                    not is_stale(r), r["started_at"])
+        rank_key = (hardware_of(r) in preferred, r["status"] == "ok", measured_with is not None,
+                    not (r.get("settings") or {}).get("limit"), not is_stale(r), r["started_at"])
         old = best.get(key)
         if old is None or rank_key > old[0]:
             best[key] = (rank_key, r)

@@ -7,6 +7,7 @@ process. Any failure becomes a `failed` record naming the submission, the task a
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import traceback
 from dataclasses import asdict, dataclass
@@ -32,6 +33,7 @@ class ModelRef:
     backend: str = "torch"
     allow_pickle: bool = False
     sha256: str = ""  # digest of the submission's files, when it came from a submission folder
+    within: str = ""  # the model folder's path inside the submission folder (part of the record's key)
     files: tuple[tuple[str, str], ...] = ()  # (relative path, sha256) of the evaluated files
     meta: tuple[tuple[str, Any], ...] = ()  # the submission's metadata (name, team, methods, links), for pages
 
@@ -56,7 +58,8 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
         "schema_version": SCHEMA_VERSION, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
         "task": task_header(task_name), "hardware": HARDWARE_CPU,
-        "model": {"folder": str(ref.folder), "head": ref.head, "declared_head": ref.head, "backend": ref.backend},
+        "model": {"folder": str(ref.folder), "head": ref.head, "declared_head": ref.head, "backend": ref.backend,
+                  "within": ref.within},
         "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
         "environment": _environment(),
     }
@@ -106,11 +109,20 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
     measurements = {"energy": tracker.result(len(rows)).to_dict()} if tracking else {}
     measurements.update(_measure(model, ref.folder, measure, len(rows)))
     pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
-    write_predictions(task, predictions, pred_path)
-    metrics = task.compute_metrics(rows, predictions, predictions_file=pred_path)
+    # written beside under a temporary name and renamed once scored: a run that fails on the way (disk full, a
+    # metric refused) leaves the predictions file of a good record of the same key whole
+    tmp = pred_path.with_name(f".{pred_path.stem}.{os.getpid()}{pred_path.suffix}")
+    try:
+        write_predictions(task, predictions, tmp)
+        metrics = task.compute_metrics(rows, predictions, predictions_file=pred_path)
+        os.replace(tmp, pred_path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return {
         "task": task_block(task, root) | {"split_examples": len(split)},
-        "model": {"folder": str(ref.folder), "head": head, "declared_head": ref.head, "backend": ref.backend},
+        "model": {"folder": str(ref.folder), "head": head, "declared_head": ref.head, "backend": ref.backend,
+                  "within": ref.within},
         "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
         "predictions_file": pred_path.name, "inference_s": round(inference_s, 3), "measurements": measurements,
         "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,

@@ -24,8 +24,8 @@ TASK_MEASUREMENTS = ("flops",)  # taken by harness.runner.evaluate at the task's
 def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
     """("measured" | "self-reported" | "refused: why", folder) for each submission folder directly under `root`.
 
-    A submission's id is its real folder's name, so entries that resolve to one folder (a link to another
-    submission) are refused, all of them: one must not take another's place or write under its id.
+    A submission's id is its real folder's name, so an entry that is a link is refused (it would take the place
+    of the folder it points to, or write under its id), and so are entries that resolve to one id.
     """
     from harness.selfreport import PREDICTIONS_FILE
     from harness.submission import SUBMISSION_FILE
@@ -41,8 +41,11 @@ def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
         names.setdefault(real.name, []).extend(entries)
     for folder in folders:
         real = folder.resolve()
-        sharing = sorted({*by_real[real], *names[real.name]})
-        if len(sharing) > 1:
+        sharing = sorted({*by_real[real], *names[real.name]} - {p for p in folders if p.is_symlink()})
+        if folder.is_symlink():
+            yield (f"refused: {folder.name} is a link (to {real.name}); a submission is a real folder of its own: "
+                   "copy it in instead"), folder
+        elif len(sharing) > 1:
             yield (f"refused: {', '.join(p.name for p in sharing)} resolve to one folder or one id ({real.name}); "
                    "give each submission a real folder of its own"), folder
         elif (folder / SUBMISSION_FILE).is_file():
@@ -151,10 +154,10 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
         path = Path(record.pop("path"))
         measurements = dict(record.get("measurements") or {})
         if record["status"] == "ok":
-            for name, value in per_model.items():
-                measurements.setdefault(name, value)
-            if system is not None:
-                measurements.setdefault("system_size", system)
+            taken = dict(per_model, **({"system_size": system} if system is not None else {}))
+            for name, value in taken.items():  # this run's value, unless it failed where an earlier run measured
+                if not (type(value) is dict and value.get("measured") is False and name in measurements):
+                    measurements[name] = value
         record.update(measurements=measurements, hardware=HARDWARE_CPU, track_run=track_run,
                       declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
         write_record(record, path)

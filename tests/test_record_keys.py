@@ -129,12 +129,13 @@ def test_entries_resolving_to_one_folder_are_refused(tmp_path, capsys):
     (subs / "alone").mkdir()
     (subs / "alone" / "submission.yaml").write_text("name: y\n", encoding="utf-8")
     kinds = {folder.name: kind for kind, folder in submission_folders(subs)}
-    assert kinds["alone"] == "measured"
-    assert kinds["impostor"].startswith("refused: impostor, victim resolve to one folder")
-    assert kinds["victim"] == kinds["impostor"]
+    assert kinds["alone"] == "measured" and kinds["impostor"] == "measured"  # a planted link blocks no one
+    assert kinds["victim"].startswith("refused: victim is a link")
     main(["run", "glue", "--submissions", str(subs), "--results", str(tmp_path / "r")])
     out = capsys.readouterr().out
-    assert "SKIPPED victim: refused" in out and "SKIPPED impostor: refused" in out
+    assert "SKIPPED victim: refused" in out and "SKIPPED impostor: refused" not in out
+    assert main(["evaluate", str(subs / "victim"), "--task", "rte"]) == 2
+    assert "is a link" in capsys.readouterr().err
 
 
 def test_bare_model_folders_with_one_name_get_distinct_ids(tiny_bert, tmp_path):
@@ -346,3 +347,87 @@ def test_rescore_goes_on_past_a_record_it_cannot_rescore(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "NOT RESCORED tiny-old / rte: " in out and "no predictions_file" in out
     assert len(list(tmp_path.rglob("*"))) == 3  # records/, records/tiny-old/ and the one record: nothing orphaned
+
+
+def test_impossible_declared_values_and_example_counts_are_refused_on_read(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    path = tmp_path / "tiny-old" / "rte.cpu.record.json"
+    path.parent.mkdir()
+    for over, message in (({"declared": {"system_bytes": -5}}, r"declared.system_bytes is -5"),
+                          ({"declared": {"parameters": 0}}, r"declared.parameters is 0"),
+                          ({"num_examples": 0}, r"num_examples is 0"),
+                          ({"measurements": {"flops": {"mean_flops": -1.0}}}, r"flops.mean_flops is -1.0")):
+        path.write_text(json.dumps(dict(record, **over)), encoding="utf-8")
+        with pytest.raises(UserError, match=message):
+            read_records(tmp_path)
+
+
+def test_a_failed_rerun_leaves_the_good_records_predictions_whole(tiny_bert, mirror, tmp_path, monkeypatch):
+    import harness.formats as formats
+
+    ref, results = _ref(tiny_bert()), tmp_path / "results"
+    good = _run(ref, results, mirror)
+    predictions = Path(good["path"]).with_name(good["predictions_file"])
+    before = predictions.read_bytes()
+    real = formats.write_predictions
+
+    def fill_the_disk(task, preds, path):
+        real(task, dict(list(preds.items())[:10]), path)
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(formats, "write_predictions", fill_the_disk)
+    failed = _run(ref, results, mirror)
+    assert failed["status"] == "failed" and "No space left" in failed["error"]
+    assert predictions.read_bytes() == before and read_record(good["path"])["status"] == "ok"
+    assert not [p for p in predictions.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_a_track_board_prefers_the_tracks_own_record_to_a_later_plain_evaluate(tmp_path):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = {k: v for k, v in record.items() if k not in ("path", "key")}
+    assert record["track_run"]["track"] == "glue"
+    store_record(dict(record), tmp_path)
+    plain = {k: v for k, v in record.items() if k != "track_run"}
+    from datetime import datetime, timedelta
+
+    later = (datetime.fromisoformat(record["started_at"]) + timedelta(minutes=1)).isoformat(timespec="seconds")
+    plain.update(started_at=later, settings=dict(record["settings"], max_length=8))
+    store_record(plain, tmp_path)
+    entry = group_records(read_records(tmp_path / "records"), get_track("glue"))["tiny-old"]
+    assert entry.ok["rte"].get("track_run", {}).get("track") == "glue"
+
+
+def test_the_key_names_the_model_folder_and_backend_a_task_uses(tiny_bert, mirror, tmp_path):
+    from harness.commands.evaluate import model_refs
+
+    sub = tmp_path / "subs" / "two"
+    sub.mkdir(parents=True)
+    tiny_bert().rename(sub / "a")
+    tiny_bert(hidden_dropout_prob=0.2).rename(sub / "b")
+    yaml = ("name: two\nteam: t\ncontact: t@example.org\nmethods: [other]\n"
+            "tasks:\n  rte: {{model: {folder}}}\n")
+    (sub / "submission.yaml").write_text(yaml.format(folder="a"), encoding="utf-8")
+    (_, ref_a), = model_refs(sub, ["rte"], None, False)
+    first = _run(ref_a, tmp_path / "r", mirror, limit=4)
+    (sub / "submission.yaml").write_text(yaml.format(folder="b"), encoding="utf-8")
+    (_, ref_b), = model_refs(sub, ["rte"], None, False)
+    second = _run(ref_b, tmp_path / "r", mirror, limit=4)
+    assert first["path"] != second["path"] and len(read_records(tmp_path / "r" / "records")) == 2
+
+
+def test_a_cosine_head_is_refused_for_a_classification_task():
+    from harness.backends import task_head
+
+    assert task_head("stsb", "cosine") == "cosine"
+    with pytest.raises(UserError, match="similarity score, which task mrpc"):
+        task_head("mrpc", "cosine")
+
+
+def test_aggregate_does_not_count_a_stale_record(tmp_path, capsys):
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    stale = {k: v for k, v in record.items() if k not in ("key", "path")}
+    stale["task"] = dict(record["task"], version=0)
+    store_record(stale, tmp_path)
+    assert main(["aggregate", "glue", "--records", str(tmp_path / "records" / "tiny-old"), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["scored"] == 0 and "rte: scored under task version 0" in out.err

@@ -21,6 +21,9 @@ def load_model(folder: str | Path, head: str, options: LoadOptions = LoadOptions
     return BACKENDS.get(backend)(folder, head, options)
 
 
+COSINE = "cosine"
+
+
 def task_head(task: str | Task, head: str | None = None) -> str:
     """The head a model runs `task` with, for every command alike: `head` (declared or --head), else the task
     kind's default (its formulation's first head); a head that cannot do the task is refused."""
@@ -32,4 +35,7 @@ def task_head(task: str | Task, head: str | None = None) -> str:
     chosen = head or heads[0]
     if chosen not in heads:
         raise UserError(f"head {chosen!r} cannot do a {task.kind} task; use one of {', '.join(heads)}")
+    if chosen == COSINE and task.kind != "regression":  # a similarity score is no class label
+        raise UserError(f"head {chosen!r} gives a similarity score, which task {task.name} ({task.kind}) cannot use; "
+                        f"use {heads[0]!r}")
     return chosen

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if not records:
             raise UserError(f"{args.records}: no result records (*.record.json) in this folder; run `harness "
                             "evaluate` or `harness run` first")
+        from harness.records import is_stale
         from harness.rowvalues import choose_records
 
         subs = sorted({r["submission"]["id"] for r in records})
@@ -59,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
                 continue
             if limit:  # a partial run is no official result: the task counts as missing
                 print(f"{name}: a --limit run ({r.get('num_examples')} examples), not counted", file=sys.stderr)
+                continue
+            if is_stale(r):  # scored under an older version of the task's rules
+                print(f"{name}: scored under task version {r['task']['version']}, not the current one: not counted "
+                      "until re-scored (harness rescore)", file=sys.stderr)
                 continue
             metrics[name] = r["metrics"]
     result = benchmark_score(args.benchmark, metrics)

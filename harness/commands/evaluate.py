@@ -52,6 +52,9 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
     if (path / SUBMISSION_FILE).is_file():
+        if path.is_symlink():
+            raise UserError(f"{path} is a link (to {path.resolve()}); a submission is a real folder of its own, whose "
+                            "name is its id: evaluate the folder itself, or copy it in")
         sub = submission if submission is not None else load_submission(path)
         names = tasks or list(sub.tasks)
         undeclared = [t for t in names if t not in sub.tasks]
@@ -62,7 +65,8 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
         digest = combined_sha256(files)
         meta = tuple(submission_meta(sub).items())
         return [(t, ModelRef(sub.id, sub.tasks[t].model, head or sub.tasks[t].head, sub.backend,
-                             sub.allow_pickle and allow_pickle, digest, tuple(sorted(files.items())), meta))
+                             sub.allow_pickle and allow_pickle, digest, _within(sub.tasks[t].model, path),
+                             tuple(sorted(files.items())), meta))
                 for t in names]
     if not (path / "config.json").is_file():
         raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json; see submissions/README.md")
@@ -70,8 +74,17 @@ def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pick
         raise UserError(f"{path}: a bare model folder needs --task")
     files = sha256_files(path)
     digest = combined_sha256(files)
-    ref = ModelRef(bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, tuple(sorted(files.items())))
+    ref = ModelRef(bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, ".",
+                   tuple(sorted(files.items())))
     return [(t, ref) for t in tasks]
+
+
+def _within(model: Path, submission: Path) -> str:
+    """The model folder's path inside the submission folder, as posix text (its resolved path if outside)."""
+    try:
+        return model.resolve().relative_to(submission.resolve()).as_posix()
+    except ValueError:
+        return model.resolve().as_posix()
 
 
 BARE_ID_DIGEST_CHARS = 8  # hex characters of the model files' sha256 in a bare folder's id
