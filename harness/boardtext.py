@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from harness.board import Leaderboard, Row
-from harness.columns import FAILED, JOULES_PER_KWH, PARTIAL, Column, Value, mark
+from harness.columns import JOULES_PER_KWH, Column, Value, absent_text, mark
 
 LEGEND = ("* self-reported   ~ estimated (no energy counters; after a rank: ranked among the estimated only)   "
           "^ published   n/m not measured")
@@ -22,9 +22,7 @@ def _si(x: float) -> str:
 def cell(column: Column, value: Value | None) -> str:
     """A value as a table cell, with its provenance mark; `n/m` when not measured."""
     if value is None or value.value is None:
-        if value is not None and value.provenance == PARTIAL:
-            return value.detail.split(" (", 1)[0]
-        return FAILED if value is not None and value.provenance == FAILED else "n/m"
+        return absent_text(value, "n/m")
     v = value.value
     if column.unit.startswith("points") or column.unit.startswith("score"):
         text = f"{v:.2f}"

@@ -160,6 +160,16 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
     return Value(None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}")
 
 
+def absent_text(value: Value | None, not_measured: str) -> str:
+    """What a cell without a number reads: `7 of 8 tasks` for an aggregate over missing tasks, `failed` for a failed
+    task (its cause in the detail), else `not_measured` (the page's or the terminal's wording)."""
+    if value is not None and value.provenance == PARTIAL:
+        return value.detail.split(" (", 1)[0]
+    if value is not None and value.provenance == FAILED:
+        return FAILED
+    return not_measured
+
+
 def estimates_of(column: Column, records: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """How the records' estimated values of a labelled column were made: each distinct method and power model."""
     out: dict[str, None] = {}

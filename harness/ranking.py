@@ -273,8 +273,6 @@ def _curve_meta(track: Track) -> dict[str, Any] | None:
 
 
 def _track_meta(track: Track) -> dict[str, Any]:
-    from harness.tasks import get_task
-
     return {"id": track.id, "name": track.name, "description": track.description, "source": track.source,
             "hardware": track.hardware, "path": display_path(str(track.path)),
             "tasks": [{"task": t.task, "split": t.split, "benchmark": get_task(t.task).benchmark} for t in track.tasks],

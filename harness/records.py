@@ -37,7 +37,6 @@ UNKEYED_SETTINGS = frozenset({"progress"})
 # Track measurement settings that say what was measured, not how: a record may carry more measurements than a
 # track asks for and still serve it.
 UNKEYED_MEASUREMENT = frozenset({"measure"})
-SUBMISSION_PROSE = "submission.yaml"  # its prose and metadata do not change a result; the model files do
 # Clock difference tolerated between the machine that wrote a record and the one reading it.
 CLOCK_SKEW = timedelta(minutes=5)
 # (measurement, field) values that are counts or sizes of something that exists: zero or less is impossible.
@@ -57,6 +56,8 @@ _REQUIRED_SET = frozenset(REQUIRED)
 # is how the latest record of a task is picked (harness.rowvalues).
 STARTED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
 STATUSES = ("ok", "failed")
+SELF_REPORTED = "self-reported"  # the kind, and the hardware class, of a prediction-only record
+DEFAULT_HARDWARE = "cpu"  # harness.runner writes every measured record from the CPU backend
 READ_CHUNK = 1 << 20
 
 
@@ -77,11 +78,11 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
 
 
-def hardware_of(record: dict[str, Any]) -> str:
+def hardware_of(record: Any) -> str:
     """The hardware class a record was produced on ("self-reported" for prediction-only records)."""
-    if record.get("kind") == "self-reported":
-        return "self-reported"
-    return str(record.get("hardware") or "cpu")  # harness.runner writes every measured record from the CPU backend
+    if record.get("kind") == SELF_REPORTED:
+        return SELF_REPORTED
+    return str(record.get("hardware") or DEFAULT_HARDWARE)
 
 
 def is_stale(record: Any) -> bool:
@@ -95,9 +96,12 @@ def record_key(record: dict[str, Any]) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, the model folder inside it
     and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
     settings, hardware."""
+    from harness.submission import SUBMISSION_FILE, combined_sha256
+
     sub, task = record["submission"], record["task"]
-    files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_PROSE}
-    content = _digest_lines(files) if files else str(sub.get("sha256") or "")
+    # submission.yaml's prose and metadata do not change a result; the model files do
+    files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_FILE}
+    content = combined_sha256(files) if files else str(sub.get("sha256") or "")
     settings = {k: v for k, v in (record.get("settings") or {}).items() if k not in UNKEYED_SETTINGS}
     measurement = {k: v for k, v in ((record.get("track_run") or {}).get("measurement") or {}).items()
                    if k not in UNKEYED_MEASUREMENT}
@@ -107,12 +111,6 @@ def record_key(record: dict[str, Any]) -> dict[str, Any]:
             "model": [model.get("within"), model.get("backend")],
             "settings": settings, "threads": (record.get("environment") or {}).get("threads"),
             "measurement": measurement, "hardware": hardware_of(record)}
-
-
-def _digest_lines(hashes: dict[str, str]) -> str:
-    """One digest of {relative path: sha256}, as harness.submission.combined_sha256 computes it."""
-    lines = "".join(f"{hashes[p]}  {p}\n" for p in sorted(hashes))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
 def key_digest(key: dict[str, Any]) -> str:

@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from harness.columns import PARTIAL, Column, Value
-from harness.records import is_stale
+from harness.records import SELF_REPORTED, UNKEYED_MEASUREMENT, hardware_of, is_stale
 from harness.tasks import get_task
 from harness.tracks import Track
 
-SELF_REPORTED = "self-reported"
-DEFAULT_HARDWARE = "cpu"  # harness.runner writes every measured record from the CPU backend
 STATUS_CHARS = 80  # a failed task's one-line status in a table cell; the whole cause is on the submission page
 RESULTS_FOLDER = "records"  # record paths are RESULTS/records/<submission>/<task>.<hardware>.record.json
 ELLIPSIS = "…"
@@ -45,13 +43,6 @@ class Entry:
     last_run: str | None = None
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def hardware_of(record: Mapping[str, Any]) -> str:
-    """The hardware class a record was produced on ("self-reported" for prediction-only records)."""
-    if record.get("kind") == SELF_REPORTED:
-        return SELF_REPORTED
-    return str(record.get("hardware") or DEFAULT_HARDWARE)
 
 
 Chosen = dict[tuple[str, str], Mapping[str, Any]]  # (submission, task) -> record
@@ -94,10 +85,9 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
     """Per submission taking part (a record for one of the track's tasks), the record chosen per task.
 
     A board reads the records made with its own track's measurement settings, and those made without any (plain
-    `harness evaluate`, self-reported); records made with another track's settings are not its results. Among
-    those, per task: the track's hardware (or self-reported), then a good record over a failed one, then a whole
-    split over a `--limit` run, then the task's current version over a stale one, then the latest. A run that
-    failed after the chosen good record is kept as a note, never in its place.
+    `harness evaluate`, self-reported); records made with another track's settings are not its results. Which one
+    stands per task is `choose_records`' preference. A run that failed after the chosen good record is kept as a
+    note, never in its place.
     """
     wanted = track.task_names()
     position = {t: i for i, t in enumerate(wanted)}
@@ -182,7 +172,7 @@ def display_path(path: str) -> str:
 def strip_paths(text: str) -> str:
     """Text with every absolute path in it shortened by `display_path` (error texts, measurement notes).
 
-    >>> strip_paths("no data at /home/a/mirror/glue/qqp.tsv; see https://x.org/a/b and '/tmp/my dir/f'")
+    >>> strip_paths("no data at /home/a/mirror/glue/qqp.tsv; see https://x.org/a/b and '/data/my dir/f'")
     "no data at …/glue/qqp.tsv; see https://x.org/a/b and '…/my dir/f'"
     >>> strip_paths("folder:/home/alice/a/b, file:///home/alice/x/y and /home/alice")
     'folder:…/a/b, …/x/y and …/alice'
@@ -218,8 +208,6 @@ def short_cause(error: str, submission: str, task: str) -> str:
 def _unkeyed(measurement: Mapping[str, Any]) -> dict[str, Any]:
     """Measurement settings without what they list to measure: a record with more measurements serves a track
     that asks for fewer."""
-    from harness.records import UNKEYED_MEASUREMENT
-
     return {k: v for k, v in measurement.items() if k not in UNKEYED_MEASUREMENT}
 
 

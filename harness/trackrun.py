@@ -25,29 +25,17 @@ def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
     """("measured" | "self-reported" | "refused: why", folder) for each submission folder directly under `root`.
 
     A submission's id is its real folder's name, so an entry that is a link is refused (it would take the place
-    of the folder it points to, or write under its id), and so are entries that resolve to one id.
+    of the folder it points to, or write under its id); real folders in one folder have distinct names.
     """
     from harness.selfreport import PREDICTIONS_FILE
     from harness.submission import SUBMISSION_FILE
 
     if not root.is_dir():
         raise UserError(f"{root}: no submissions folder; pass --submissions DIR")
-    folders = sorted(p for p in root.iterdir() if p.is_dir())
-    by_real: dict[Path, list[Path]] = {}
-    for folder in folders:
-        by_real.setdefault(folder.resolve(), []).append(folder)
-    names: dict[str, list[Path]] = {}
-    for real, entries in by_real.items():
-        names.setdefault(real.name, []).extend(entries)
-    for folder in folders:
-        real = folder.resolve()
-        sharing = sorted({*by_real[real], *names[real.name]} - {p for p in folders if p.is_symlink()})
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.is_symlink():
-            yield (f"refused: {folder.name} is a link (to {real.name}); a submission is a real folder of its own: "
-                   "copy it in instead"), folder
-        elif len(sharing) > 1:
-            yield (f"refused: {', '.join(p.name for p in sharing)} resolve to one folder or one id ({real.name}); "
-                   "give each submission a real folder of its own"), folder
+            yield (f"refused: {folder.name} is a link (to {folder.resolve().name}); a submission is a real folder of "
+                   "its own: copy it in instead"), folder
         elif (folder / SUBMISSION_FILE).is_file():
             yield "measured", folder
         elif (folder / PREDICTIONS_FILE).is_file():
@@ -129,8 +117,8 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     from harness.formulations import EvalSettings
     from harness.measure.latency import fixed_threads
     from harness.measure.size import measure_size
-    from harness.records import write_record
-    from harness.runner import HARDWARE_CPU, evaluate
+    from harness.records import kept_measurements, write_record
+    from harness.runner import evaluate
     from harness.submission import load_submission
 
     sub = load_submission(folder)
@@ -153,12 +141,10 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
                               track_run=track_run)
         path = Path(record.pop("path"))
         measurements = dict(record.get("measurements") or {})
-        if record["status"] == "ok":
+        if record["status"] == "ok":  # this run's values, each unless it failed where an earlier run measured
             taken = dict(per_model, **({"system_size": system} if system is not None else {}))
-            for name, value in taken.items():  # this run's value, unless it failed where an earlier run measured
-                if not (type(value) is dict and value.get("measured") is False and name in measurements):
-                    measurements[name] = value
-        record.update(measurements=measurements, hardware=HARDWARE_CPU, track_run=track_run,
+            measurements = kept_measurements(measurements, taken)
+        record.update(measurements=measurements,
                       declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
         write_record(record, path)
         out.append(record | {"path": str(path)})

@@ -20,12 +20,11 @@ MEASURED = ("params", "size", "flops", "latency", "environment")
 
 @dataclass(frozen=True)
 class Target:
-    """The model `harness measure` loads: its folder, the head it runs with, the backend and the task it came from."""
+    """The model `harness measure` loads: its folder, the head it runs with and the backend."""
 
     folder: Path
     head: str
     backend: str = "torch"
-    task: str | None = None
 
 
 def add_parser(subparsers: Any) -> None:
@@ -71,14 +70,14 @@ def measure_target(path: Path, task: str | None, head: str | None) -> Target:
             raise UserError(f"{path / SUBMISSION_FILE}: task {name} is not declared under 'tasks'; "
                             f"declared: {', '.join(sub.tasks) or 'none'}; pass one of them with --task")
         entry = sub.tasks[name]
-        return Target(Path(entry.model), task_head(name, head or entry.head), sub.backend, task)
+        return Target(Path(entry.model), task_head(name, head or entry.head), sub.backend)
     folder = path if (path / "config.json").is_file() else next(
         (d for d in sorted(p for p in path.iterdir() if p.is_dir()) if (d / "config.json").is_file()), None)
     if folder is None:
         raise UserError(f"{path}: no config.json here nor in any subfolder; a model folder needs config.json and "
                         "model.safetensors (write it with save_pretrained)")
     if task is not None:
-        return Target(folder, task_head(task, head), task=task)
+        return Target(folder, task_head(task, head))
     chosen = head or saved_head(folder)
     if chosen is None:
         raise UserError(f"{folder / 'config.json'}: `architectures` names no class of a known head; pass --task T "

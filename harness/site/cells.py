@@ -6,7 +6,7 @@ parameters, FLOPs) and are scaled here. A missing value reads "not measured", ne
 
 from __future__ import annotations
 
-from harness.columns import FAILED, JOULES_PER_KWH, PARTIAL, Column, Value
+from harness.columns import JOULES_PER_KWH, Column, Value, absent_text
 
 NOT_MEASURED = "not measured"
 # board column unit -> (divide by, unit shown in headers)
@@ -71,13 +71,8 @@ def text(column: Column, value: float | int | None) -> str:
 
 
 def absent(value: Value | None) -> str:
-    """What a cell without a number reads: `7 of 8 tasks` for an aggregate over missing tasks, `failed` for a failed
-    task (its cause in the detail), else not measured."""
-    if value is not None and value.provenance == PARTIAL:
-        return value.detail.split(" (", 1)[0]
-    if value is not None and value.provenance == FAILED:
-        return FAILED
-    return NOT_MEASURED
+    """What a page cell without a number reads (columns.absent_text): k of n tasks, failed, or not measured."""
+    return absent_text(value, NOT_MEASURED)
 
 
 def exact(column: Column, value: float | int | None) -> str:
