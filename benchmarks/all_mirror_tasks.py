@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 from harness.commands.evaluate import model_refs
-from harness.formulations import EvalSettings
-from harness.runner import evaluate
+from harness.inference.formulations import EvalSettings
+from harness.evaluation.evaluate import evaluate
 from harness.tasks import get_task, task_names
-from harness.tiny import VOCAB_FILE, write_tiny_submission
+from harness.testing.tiny import VOCAB_FILE, write_tiny_submission
 
 
 def main() -> None:

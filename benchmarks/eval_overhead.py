@@ -2,7 +2,7 @@
 
 Evaluates one 6-layer, 384-wide BERT (random weights, real uncased vocab) on SST-2 and QNLI dev from
 the mirror and prints two ratios measured in this run:
-  harness / bare   wall time of `harness.runner.evaluate` (data, tokenization, inference under the
+  harness / bare   wall time of `harness.evaluation.evaluate.evaluate` (data, tokenization, inference under the
                    energy tracker, metrics, files; the static measurements, timed by
                    benchmarks/measure_overhead.py, are off) over a bare loop of forward passes on
                    the same, already padded batches (goal <= 1.05);
@@ -23,12 +23,12 @@ import numpy as np
 import torch
 
 from harness.backends import load_model
-from harness.batching import pad
-from harness.data import load_rows
-from harness.formulations import EvalSettings
-from harness import tiny
-from harness.formulations.classify import encode
-from harness.runner import ModelRef, evaluate
+from harness.inference.batching import pad
+from harness.tasks.data import load_rows
+from harness.inference.formulations import EvalSettings
+from harness.testing import tiny
+from harness.inference.formulations.classify import encode
+from harness.evaluation.evaluate import ModelRef, evaluate
 from harness.tasks import get_task
 
 TASKS = ("sst2", "qnli")

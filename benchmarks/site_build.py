@@ -105,7 +105,7 @@ def main() -> None:
         out = args.keep or root / "site"
         from harness import __version__
         from harness.commands.leaderboard import build_boards
-        from harness.site.build import build_site, write_site
+        from harness.publish.site.build import build_site, write_site
 
         t0 = time.perf_counter()
         boards, records = build_boards(results, None, args.workers)

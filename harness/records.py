@@ -45,19 +45,19 @@ POSITIVE_FIELDS = (("params", "total_params"), ("size", "total_bytes"), ("system
                    ("latency", "throughput_examples_per_s"), ("memory", "peak_rss_bytes"), ("flops", "mean_flops"))
 NON_NEGATIVE_FIELDS = (("energy", "total_power_kwh"),)
 REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at", "key")
-# Every top-level field a record may have (harness.runner, harness.trackrun, harness.selfreport write them): a
+# Every top-level field a record may have (harness.evaluation.evaluate, harness.evaluation.track, harness.evaluation.selfreported write them): a
 # misspelt field would otherwise be read as absent, e.g. `hardwre: gpu` ranked as a CPU record.
 FIELDS = REQUIRED + ("score", "kind", "hardware", "model", "settings", "environment", "measurements", "declared",
                      "track_run", "num_examples", "predictions_file", "inference_s", "examples_per_s",
                      "operating_points", "error", "traceback", "duration_s")
 _FIELD_SET = frozenset(FIELDS)
 _REQUIRED_SET = frozenset(REQUIRED)
-# UTC with the offset written out, as harness.runner writes it: in this one form, text order is time order, which
-# is how the latest record of a task is picked (harness.rowvalues).
+# UTC with the offset written out, as harness.evaluation.evaluate writes it: in this one form, text order is time order, which
+# is how the latest record of a task is picked (harness.scoring.values).
 STARTED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
 STATUSES = ("ok", "failed")
 SELF_REPORTED = "self-reported"  # the kind, and the hardware class, of a prediction-only record
-DEFAULT_HARDWARE = "cpu"  # harness.runner writes every measured record from the CPU backend
+DEFAULT_HARDWARE = "cpu"  # harness.evaluation.evaluate writes every measured record from the CPU backend
 READ_CHUNK = 1 << 20
 
 
@@ -96,7 +96,7 @@ def record_key(record: dict[str, Any]) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, the model folder inside it
     and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
     settings, hardware."""
-    from harness.submission import SUBMISSION_FILE, combined_sha256
+    from harness.submissions.check import SUBMISSION_FILE, combined_sha256
 
     sub, task = record["submission"], record["task"]
     # submission.yaml's prose and metadata do not change a result; the model files do
@@ -225,6 +225,15 @@ def _read_bytes(path: Path | str) -> bytes:
     finally:
         os.close(fd)
     return b"".join(chunks)
+
+
+def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
+    """Every record under RESULTS/records, sorted by path, each with its `path`; one bad record stops the read."""
+
+    folder = results / "records"
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no records folder; run `harness run {track_id} --results {results}` first")
+    return read_records(folder)
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.tracks import load_track
+from harness.tracks.definitions import load_track
 
 STARTED = "2026-01-01T00:00:00+00:00"
 
@@ -16,7 +16,7 @@ def record(sub: str, task: str, metrics: dict[str, float], score: float | None =
            hardware: str = "cpu", name: str | None = None, started: str = STARTED, energy_label: str = "measured",
            limit: int | None = None, examples: int | None = None, split_examples: int | None = None,
            error: str = "boom") -> dict[str, Any]:
-    """One result record as harness.runner / harness.trackrun write it, with only the fields ranking reads.
+    """One result record as harness.evaluation.evaluate / harness.evaluation.track write it, with only the fields ranking reads.
 
     `limit`: a --limit run of `examples` rows; `split_examples`: the full split's rows, as new records carry it.
     """

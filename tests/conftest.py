@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import tiny
+from harness.testing import tiny
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MIRROR = Path(os.environ.get("HARNESS_DATA_DIR") or SHARED / "data")

@@ -1,11 +1,11 @@
 """Every task the mirror holds runs end to end through `harness evaluate` on tiny models."""
 
 from harness.cli import main
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.errors import DataNotFound
 from harness.records import read_records
 from harness.tasks import get_task, task_names
-from harness.tiny import write_tiny_submission
+from harness.testing.tiny import write_tiny_submission
 
 LIMIT = 6
 

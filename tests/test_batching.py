@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from harness.backends import load_model
-from harness.batching import pad, run_batched
-from harness.data import load_rows
-from harness.formulations import EvalSettings
-from harness.formulations.classify import encode, predict
+from harness.inference.batching import pad, run_batched
+from harness.tasks.data import load_rows
+from harness.inference.formulations import EvalSettings
+from harness.inference.formulations.classify import encode, predict
 from harness.tasks import get_task
 
 
@@ -47,7 +47,7 @@ def test_padding_is_per_batch_not_to_max_length(tiny_bert):
 def test_map_batches_shortest_first_results_in_input_order_and_checked_counts():
     from types import SimpleNamespace
 
-    from harness.batching import map_batches
+    from harness.inference.batching import map_batches
     from harness.errors import UserError
 
     model = SimpleNamespace(tokenizer=SimpleNamespace(pad_token_id=0))

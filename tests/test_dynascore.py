@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.dynascore import dynascore
+from harness.scoring.dynascore import dynascore
 
 DIRECTIONS = {"score": True, "latency_ms": False, "throughput": True}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.elue import elue_score, reference_perf
+from harness.scoring.elue_score import elue_score, reference_perf
 
 CURVE = [(1.0e9, 80.0), (2.0e9, 84.0), (4.0e9, 88.0)]
 

@@ -1,6 +1,6 @@
 """Pareto fronts on hand-made point sets: directions, ties, duplicates, missing values."""
 
-from harness.pareto import pareto_front
+from harness.scoring.pareto import pareto_front
 
 UP_DOWN = (True, False)  # score: higher is better; cost: lower is better
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from board_records import HEAD, record, track
-from harness.ranking import board_columns, rank
-from harness.tracks import Cutoffs, get_track
+from harness.scoring.rank import board_columns, rank
+from harness.tracks.definitions import Cutoffs, get_track
 
 SUPERGLUE_METRICS = {"boolq": ("accuracy",), "cb": ("accuracy", "f1"), "copa": ("accuracy",),
                      "multirc": ("exact_match", "f1_a"), "record": ("exact_match", "f1"), "superglue/rte": ("accuracy",),
@@ -336,14 +336,14 @@ def test_matthews_correlation_tasks_say_how_constant_predictions_score():
 
 
 def test_no_form_of_an_absolute_path_survives_strip_paths():
-    from harness.rowvalues import strip_paths
+    from harness.scoring.values import strip_paths
 
     text = strip_paths(r"at \\srv\share\alice\secret\f.bin, folder:/home/alice/a/b, file:///home/alice/x/y, /home/bob")
     assert text == "at …/secret/f.bin, folder:…/a/b, …/x/y, …/bob"  # a two-part path keeps only its last part
 
 
 def test_the_terminal_board_states_the_accuracy_band_in_force():
-    from harness.boardtext import render
+    from harness.publish.text import render
 
     text = render(rank([], get_track("sustainlp-cpu")))
     assert "minimum score (accuracy band): none set (cutoffs.min_score is null)" in text

@@ -14,16 +14,16 @@ import pytest
 from harness.cli import main
 from harness.errors import UserError
 from harness.records import FAILED_SUFFIX, read_record, read_records, record_key, store_record, write_record
-from harness.rowvalues import group_records
-from harness.runner import ModelRef, evaluate
-from harness.tracks import get_track
-from harness.trackrun import submission_folders
+from harness.scoring.values import group_records
+from harness.evaluation.evaluate import ModelRef, evaluate
+from harness.tracks.definitions import get_track
+from harness.evaluation.track import submission_folders
 
 SCHEMA1 = Path(__file__).parent / "data" / "schema1"  # written by the harness at 2a1c041 (`harness run glue`, evaluate)
 
 
 def _ref(folder: Path, sub: str = "tiny") -> ModelRef:
-    from harness.submission import combined_sha256, sha256_files
+    from harness.submissions.check import combined_sha256, sha256_files
 
     files = sha256_files(folder)
     return ModelRef(sub, folder, sha256=combined_sha256(files), files=tuple(sorted(files.items())))
@@ -139,7 +139,7 @@ def test_entries_resolving_to_one_folder_are_refused(tmp_path, capsys):
 
 
 def test_bare_model_folders_with_one_name_get_distinct_ids(tiny_bert, tmp_path):
-    from harness.commands.evaluate import model_refs
+    from harness.evaluation.refs import model_refs
 
     a, b = tmp_path / "a" / "model", tmp_path / "b" / "model"
     a.parent.mkdir()
@@ -229,7 +229,7 @@ def test_rank_into_a_closed_pipe_exits_quietly(tmp_path):
 
 def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_takes_the_new_one(mirror, tmp_path, capsys):
     """squad v1 records scored under v2.0's empty-gold rules (task version 1) re-score to the official v1.1 numbers."""
-    from harness.data import load_rows
+    from harness.tasks.data import load_rows
     from harness.formats import write_predictions
     from harness.tasks import get_task
 
@@ -246,7 +246,7 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
     write_record(dict(old, predictions_file="old.predictions.json"), path)
     entry = group_records(read_records(tmp_path / "records"), get_track("squad"))["qa"]
     assert entry.tasks["squad"]["stale"] and any("stale" in n for n in entry.notes)
-    from harness.ranking import rank
+    from harness.scoring.rank import rank
 
     (row,) = rank(read_records(tmp_path / "records"), get_track("squad")).rows
     assert row.rank is None and [b.rule for b in row.broken] == ["stale"] and "harness rescore" in row.broken[0].message
@@ -266,7 +266,7 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
 
 
 def test_run_goes_on_with_the_other_submissions_when_one_cannot_be_written(mirror, tmp_path, capsys):
-    from harness.tiny import VOCAB_FILE, write_tiny_submission
+    from harness.testing.tiny import VOCAB_FILE, write_tiny_submission
 
     for name in ("blocked", "fine"):
         write_tiny_submission(tmp_path / "subs" / name, ["rte"], mirror / VOCAB_FILE)
@@ -398,7 +398,7 @@ def test_a_track_board_prefers_the_tracks_own_record_to_a_later_plain_evaluate(t
 
 
 def test_the_key_names_the_model_folder_and_backend_a_task_uses(tiny_bert, mirror, tmp_path):
-    from harness.commands.evaluate import model_refs
+    from harness.evaluation.refs import model_refs
 
     sub = tmp_path / "subs" / "two"
     sub.mkdir(parents=True)
@@ -416,7 +416,7 @@ def test_the_key_names_the_model_folder_and_backend_a_task_uses(tiny_bert, mirro
 
 
 def test_a_cosine_head_is_refused_for_a_classification_task():
-    from harness.backends import task_head
+    from harness.inference.formulations import task_head
 
     assert task_head("stsb", "cosine") == "cosine"
     with pytest.raises(UserError, match="similarity score, which task mrpc"):

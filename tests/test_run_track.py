@@ -9,13 +9,13 @@ import pytest
 
 from fixture_data import build_data_dir
 from harness.cli import main
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.formats import write_predictions
 from harness.records import read_records
 from harness.tasks import get_task
-from harness import tiny
-from harness.tiny import write_tiny_submission
-from harness.tracks import get_track, load_track, tracks_dir
+from harness.testing import tiny
+from harness.testing.tiny import write_tiny_submission
+from harness.tracks.definitions import get_track, load_track, tracks_dir
 
 LIMIT = 3
 ELUE = ("elue-40m", "elue-55m", "elue-70m", "elue-110m")

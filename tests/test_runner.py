@@ -55,7 +55,7 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
     predictions = path.with_name(record["predictions_file"])
     assert predictions.read_text().startswith("index\tprediction\n")
     # the whole split is needed to score a file: check the 24 rows through the task directly
-    from harness.data import load_rows
+    from harness.tasks.data import load_rows
     from harness.formats import read_predictions
     from harness.tasks import get_task
 
@@ -98,8 +98,8 @@ def test_missing_data_fails_at_once_naming_the_file(submission, tmp_path, capsys
 
 
 def test_cosine_pairs_count_two_sequences_per_example(tmp_path, tiny_bert, mirror):
-    from harness.formulations import EvalSettings
-    from harness.runner import ModelRef, evaluate
+    from harness.inference.formulations import EvalSettings
+    from harness.evaluation.evaluate import ModelRef, evaluate
 
     record = evaluate(ModelRef("cos", tiny_bert("cosine"), head="cosine"), "stsb", EvalSettings(), data_dir=mirror,
                       results_dir=tmp_path, limit=10, measure=("flops",), energy={"off": True})
@@ -190,7 +190,7 @@ def test_a_record_file_with_a_differently_cased_suffix_is_refused_not_skipped(tm
 
 def test_a_limit_that_is_not_positive_is_refused(mirror, capsys):
     from harness.cli import main
-    from harness.data import load_rows
+    from harness.tasks.data import load_rows
     from harness.tasks import get_task
 
     for bad in (-5, 0):

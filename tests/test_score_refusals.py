@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_predictions_refused
 
 from harness.cli import main
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.errors import UserError
 from harness.formats import read_predictions
 from harness.tasks import get_task, task_names
@@ -76,8 +76,8 @@ def test_evaluate_of_a_constant_model_writes_a_failed_record_saying_why(tmp_path
     import torch
     import transformers
 
-    from harness.formulations import EvalSettings
-    from harness.runner import ModelRef, evaluate
+    from harness.inference.formulations import EvalSettings
+    from harness.evaluation.evaluate import ModelRef, evaluate
 
     folder = tiny_bert(num_labels=1)
     model = transformers.BertForSequenceClassification.from_pretrained(folder)

@@ -3,7 +3,7 @@
 import pytest
 
 from harness.errors import UserError
-from harness.scoring import benchmark_score
+from harness.scoring.aggregate import benchmark_score
 
 # BERT-base on the GLUE test server (Devlin et al. 2019, Table 1): published GLUE score 78.3.
 BERT_BASE_GLUE = {

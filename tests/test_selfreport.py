@@ -6,7 +6,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.records import read_record
-from harness.selfreport import load_self_report, write_self_reported
+from harness.evaluation.selfreported import load_self_report, write_self_reported
 
 GOOD = ("name: exits\nteam: t\ncontact: a@b.org\nmethods: [other]\ndeclared: {parameters: 66955010}\n"
         "tasks:\n  sst2:\n    - {predictions: p1.tsv, flops: 1.0e9, label: exit 1}\n    - {predictions: p2.tsv, flops: '3e9'}\n")

@@ -16,7 +16,7 @@ import yaml
 from conftest import save_tiny_bert
 from harness.commands import check
 from harness.errors import ConfigError
-from harness.submission import (SUBMISSION_FILE, Problem, check_submission, combined_sha256, load_submission,
+from harness.submissions.check import (SUBMISSION_FILE, Problem, check_submission, combined_sha256, load_submission,
                                 sha256_files)
 
 VALID = {
@@ -311,6 +311,6 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 
 def test_check_command_imports_no_torch() -> None:
-    code = "import sys, harness.commands.check, harness.submission; print('torch' in sys.modules)"
+    code = "import sys, harness.commands.check, harness.submissions.check; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

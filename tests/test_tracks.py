@@ -7,7 +7,7 @@ import pytest
 from board_records import HEAD, write_track
 from harness.cli import main
 from harness.errors import ConfigError, UserError
-from harness.tracks import get_track, load_track, track_files
+from harness.tracks.definitions import get_track, load_track, track_files
 
 SHIPPED = track_files()
 MINIMAL = HEAD + "tasks:\n  - {task: sst2, split: validation}\nscore: {rule: mean}\nranking: {by: score}\n"

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from harness.backends.heads import HEADS_TABLE
+
 # What a model folder is loaded as, and the output its forward pass returns.
 SAFE_WEIGHTS_SUFFIX = ".safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth")  # weight files torch would unpickle
@@ -24,14 +26,7 @@ def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return safe, pickled
 
 
-HEADS = {
-    "sequence_classification": "logits",  # [batch, num_labels]
-    "cosine": "embedding",  # [batch, hidden]: mean-pooled over the attention mask
-    "multiple_choice": "logits",  # [batch, 1]: one score per (context, option) sequence
-    "question_answering": "start_logits",  # and "end_logits": [batch, length]
-    "seq2seq": "",  # generation only
-    "retriever_reader": "start_logits",  # a question_answering model plus the passages in its folder
-}
+HEADS = {h.name: h.output for h in HEADS_TABLE}  # head -> the forward output formulations read
 
 
 @dataclass(frozen=True)

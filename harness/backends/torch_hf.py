@@ -12,26 +12,10 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, LoadOptions, weight_files
+from harness.backends.heads import HEADS_TABLE, class_head
 from harness.errors import UserError
 
-AUTO_CLASSES = {
-    "sequence_classification": "AutoModelForSequenceClassification",
-    "cosine": "AutoModel",
-    "multiple_choice": "AutoModelForMultipleChoice",
-    "question_answering": "AutoModelForQuestionAnswering",
-    "seq2seq": "AutoModelForSeq2SeqLM",
-    "retriever_reader": "AutoModelForQuestionAnswering",
-}
-# How transformers names the class of each head (config.json `architectures` records it): by the name's ending,
-# the first that fits; a bare encoder ("BertModel") is what the cosine head loads.
-CLASS_SUFFIX_HEADS = (("ForSequenceClassification", "sequence_classification"),
-                      ("ForMultipleChoice", "multiple_choice"), ("ForQuestionAnswering", "question_answering"),
-                      ("ForConditionalGeneration", "seq2seq"), ("Model", "cosine"))
-
-
-def class_head(class_name: str) -> str | None:
-    """The head a transformers class name stands for (BertForMultipleChoice -> multiple_choice), else None."""
-    return next((head for suffix, head in CLASS_SUFFIX_HEADS if class_name.endswith(suffix)), None)
+AUTO_CLASSES = {h.name: h.auto_class for h in HEADS_TABLE}
 
 
 def saved_head(folder: Path) -> str | None:

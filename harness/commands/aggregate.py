@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the aggregate; with tasks missing, `k of n tasks` and the components, but no score."""
     from harness.errors import UserError
-    from harness.scoring import BENCHMARKS, benchmark_score
+    from harness.scoring.aggregate import BENCHMARKS, benchmark_score
     from harness.tasks import get_task
 
     spec = BENCHMARKS.get(args.benchmark)
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{args.records}: no result records (*.record.json) in this folder; run `harness "
                             "evaluate` or `harness run` first")
         from harness.records import is_stale
-        from harness.rowvalues import choose_records
+        from harness.scoring.values import choose_records
 
         subs = sorted({r["submission"]["id"] for r in records})
         if len(subs) > 1:

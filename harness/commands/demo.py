@@ -62,10 +62,11 @@ def build_submission(root: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Build, check, evaluate; print the key figures of the STS-B record."""
-    from harness.commands.evaluate import model_refs, summary
-    from harness.formulations import EvalSettings
-    from harness.runner import evaluate
-    from harness.submission import check_submission
+    from harness.commands import summary
+    from harness.evaluation.refs import model_refs
+    from harness.inference.formulations import EvalSettings
+    from harness.evaluation.evaluate import evaluate
+    from harness.submissions.check import check_submission
 
     folder = build_submission(args.submissions)
     print(f"1. built {folder} from the {PIP_NAME} package")

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.commands import positive_int
+from harness.commands import positive_int, summary
 from harness.measure import DEFAULT_MEASUREMENTS
 
 
@@ -39,68 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pickle: bool,
-               submission: Any = None) -> list[tuple[str, Any]]:
-    """(task, ModelRef) pairs for a submission folder or a bare model folder.
-
-    `submission`: the folder's Submission when the caller already loaded it (else it is read here).
-    """
-    from harness.errors import UserError
-    from harness.runner import ModelRef
-    from harness.submission import SUBMISSION_FILE, combined_sha256, load_submission, sha256_files, submission_meta
-
-    if not path.is_dir():
-        raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
-    if (path / SUBMISSION_FILE).is_file():
-        if path.is_symlink():
-            raise UserError(f"{path} is a link (to {path.resolve()}); a submission is a real folder of its own, whose "
-                            "name is its id: evaluate the folder itself, or copy it in")
-        sub = submission if submission is not None else load_submission(path)
-        names = tasks or list(sub.tasks)
-        undeclared = [t for t in names if t not in sub.tasks]
-        if undeclared:
-            raise UserError(f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'; "
-                            f"declared: {', '.join(sub.tasks)}")
-        files = sha256_files(path)
-        digest = combined_sha256(files)
-        meta = tuple(submission_meta(sub).items())
-        return [(t, ModelRef(sub.id, sub.tasks[t].model, head or sub.tasks[t].head, sub.backend,
-                             sub.allow_pickle and allow_pickle, digest, _within(sub.tasks[t].model, path),
-                             tuple(sorted(files.items())), meta))
-                for t in names]
-    if not (path / "config.json").is_file():
-        raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json; see submissions/README.md")
-    if not tasks:
-        raise UserError(f"{path}: a bare model folder needs --task")
-    files = sha256_files(path)
-    digest = combined_sha256(files)
-    ref = ModelRef(bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, ".",
-                   tuple(sorted(files.items())))
-    return [(t, ref) for t in tasks]
-
-
-def _within(model: Path, submission: Path) -> str:
-    """The model folder's path inside the submission folder, as posix text (its resolved path if outside)."""
-    try:
-        return model.resolve().relative_to(submission.resolve()).as_posix()
-    except ValueError:
-        return model.resolve().as_posix()
-
-
-BARE_ID_DIGEST_CHARS = 8  # hex characters of the model files' sha256 in a bare folder's id
-
-
-def bare_model_id(path: Path, digest: str) -> str:
-    """A bare model folder's id: its name and its files' digest, so `a/model` and `b/model` (or a submission
-    called `model`) never share records."""
-    return f"{path.resolve().name}-{digest[:BARE_ID_DIGEST_CHARS]}"
-
-
 def run(args: argparse.Namespace) -> int:
     """Evaluate each task, print its key figures; exit 1 if any task failed."""
-    from harness.formulations import EvalSettings
+    from harness.inference.formulations import EvalSettings
     from harness.measure import parse_skip
-    from harness.runner import evaluate
+    from harness.evaluation.evaluate import evaluate
+    from harness.evaluation.refs import model_refs
 
     skip = parse_skip(args.skip_measure)
     measure = () if args.no_measure else tuple(n for n in parse_measurements(args.measure) if n not in skip)
@@ -132,13 +76,3 @@ def parse_measurements(text: str) -> tuple[str, ...]:
         raise UserError(f"--measure: unknown measurement {', '.join(unknown)}; known: {known} "
                         "(energy and the environment are always recorded)")
     return names
-
-
-def summary(record: dict) -> str:
-    """One line of a record's key figures, metrics x100 as pages show them."""
-    task = record["task"]["name"]
-    if record["status"] != "ok":
-        return f"FAILED {task}: {record['error']}\n  record: {record['path']}"
-    metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items())
-    return (f"{record['submission']['id']} / {task}: {metrics} | {record['num_examples']} examples in "
-            f"{record['duration_s']:.1f} s ({record['examples_per_s']} ex/s inference)\n  record: {record['path']}")

@@ -27,10 +27,10 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
     """
     from collections import Counter
 
-    from harness.commands.rank import read_results
+    from harness.records import read_results
     from harness.forkpool import shared_map
-    from harness.ranking import grouping_key
-    from harness.tracks import load_track, track_files
+    from harness.scoring.rank import grouping_key
+    from harness.tracks.definitions import load_track, track_files
 
     records = read_results(results)
     loaded = [load_track(path) for path in track_files(tracks).values()]
@@ -48,14 +48,14 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
 def _import_renderers() -> None:
     import pandas  # noqa: F401  (the exports)
 
-    from harness.site.plots import import_matplotlib
+    from harness.publish.plots import import_matplotlib
 
     import_matplotlib()
 
 
 def _boards(shared: tuple[list[dict[str, Any]], list[Any]], job: list[int]) -> list[Any]:
-    from harness.ranking import board_columns, rank
-    from harness.site.plots import PLOT_X
+    from harness.scoring.rank import board_columns, rank
+    from harness.publish.plots import PLOT_X
 
     records, tracks = shared
     reuse: dict[Any, Any] = {}
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from harness import __version__
-    from harness.site.build import build_site, write_site
+    from harness.publish.site.build import build_site, write_site
 
     out = args.out or args.results / "site"
     workers = os.cpu_count() or 1

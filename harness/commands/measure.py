@@ -56,9 +56,9 @@ def measure_target(path: Path, task: str | None, head: str | None) -> Target:
     """The model in PATH as `harness evaluate` runs it for `task`: a submission's model folder and head for the
     task (its first task without one), else PATH (or its first subfolder with a config.json) with `head`, the
     task's default head, or the head its config.json was saved with."""
-    from harness.backends import task_head
+    from harness.inference.formulations import task_head
     from harness.backends.torch_hf import saved_head
-    from harness.submission import SUBMISSION_FILE, load_submission
+    from harness.submissions.check import SUBMISSION_FILE, load_submission
 
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a model folder (config.json + model.safetensors) "
@@ -96,8 +96,8 @@ def task_token_lengths(task_name: str, model: Any, data_dir: str | None, limit: 
     """The real token lengths of every sequence the model runs on the task's evaluation data, and the number of
     examples: the task's own formulation runs the rows, as `harness evaluate` does (pairs under a cosine head,
     one sequence per option, SQuAD windows), so FLOPs per example here are a record's."""
-    from harness.data import load_rows
-    from harness.formulations import EvalSettings, formulation
+    from harness.tasks.data import load_rows
+    from harness.inference.formulations import EvalSettings, formulation
     from harness.tasks import get_task
 
     task = get_task(task_name, "--task")

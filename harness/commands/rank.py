@@ -59,23 +59,13 @@ def dynascore_weights(text: str | None) -> dict[str, float]:
     return weights
 
 
-def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
-    """Every record under RESULTS/records, sorted by path, each with its `path`; one bad record stops the read."""
-    from harness.errors import UserError
-    from harness.records import read_records
-
-    folder = results / "records"
-    if not folder.is_dir():
-        raise UserError(f"{folder}: no records folder; run `harness run {track_id} --results {results}` first")
-    return read_records(folder)
-
-
 def run(args: argparse.Namespace) -> int:
     """Read every record (one bad record stops the command), rank, print a table or JSON."""
-    from harness.boardtext import render
+    from harness.publish.text import render
     from harness.errors import UserError
-    from harness.ranking import board_columns, rank
-    from harness.tracks import get_track
+    from harness.records import read_results
+    from harness.scoring.rank import board_columns, rank
+    from harness.tracks.definitions import get_track
 
     track = get_track(args.track, args.tracks)
     weights = dynascore_weights(args.dynascore)

@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--model", help="name of the reference model (default: the submission ids)")
-    from harness.elue import OUTSIDE
+    from harness.tracks.reference import OUTSIDE
 
     p.add_argument("--outside", default=OUTSIDE[0], choices=OUTSIDE,
                    help="how FLOPs outside the curve's range are treated (default: clamp)")
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def curve_points(records: Sequence[Mapping[str, Any]], track: Any, submissions: Sequence[str]) -> dict[str, list[list[float]]]:
     """{task: [[flops, perf 0-100], ...]} sorted by FLOPs, from the submissions' ok records of the track's tasks."""
     from harness.errors import UserError
-    from harness.rowvalues import elue_points, group_records
+    from harness.scoring.values import elue_points, group_records
 
     entries = group_records([r for r in records if r["submission"]["id"] in submissions], track)
     absent = [s for s in submissions if s not in entries]
@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     """Print (or write) the curve as YAML for the track's `elue.reference_curve`."""
     import yaml
 
-    from harness.commands.rank import read_results
-    from harness.tracks import get_track
+    from harness.records import read_results
+    from harness.tracks.definitions import get_track
 
     track = get_track(args.track, args.tracks)
     points = curve_points(read_results(args.results, track.id), track, args.submissions)

@@ -63,7 +63,7 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     """A copy of `record` scored by the task's current rules from its predictions file, written under its key."""
     from datetime import datetime, timezone
 
-    from harness.data import first, load_rows, task_block
+    from harness.tasks.data import first, load_rows, task_block
     from harness.errors import UserError
     from harness.formats import predictions_path, read_predictions
     from harness.records import record_key, record_path, store_record, validate

@@ -28,8 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the track; exit 1 when a task failed or a submission folder was invalid, 0 otherwise."""
     from harness.measure import parse_skip
-    from harness.trackrun import run_track
-    from harness.tracks import get_track
+    from harness.evaluation.track import run_track
+    from harness.tracks.definitions import get_track
 
     track = get_track(args.track, args.tracks)
     skip = tuple(n for n in parse_skip(args.skip_measure) if n in track.measurement.measure)

@@ -25,7 +25,7 @@ def score_file(task_name: str, predictions: Path, data_dir: str | None = None) -
     A file that misses examples of the split is refused (UserError naming it), where the official SQuAD v1.1 and
     ReCoRD scripts would score the missing predictions as wrong: a leaderboard must not rank a partial file.
     """
-    from harness.data import load_rows
+    from harness.tasks.data import load_rows
     from harness.formats import read_predictions
     from harness.tasks import get_task
 

@@ -25,7 +25,7 @@ def label_order(task: Task) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per registered task."""
-    from harness.data import hub_id
+    from harness.tasks.data import hub_id
     from harness.tasks import get_task, task_names
 
     for name in task_names():

@@ -24,7 +24,7 @@ def describe(track) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Load every track file (a malformed one stops with its message) and print one line per track."""
-    from harness.tracks import load_track, track_files
+    from harness.tracks.definitions import load_track, track_files
 
     for path in track_files(args.tracks).values():
         print(describe(load_track(path)))

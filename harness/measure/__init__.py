@@ -23,6 +23,12 @@ MEASUREMENTS.add("memory", "harness.measure.memory:measure_memory")
 MEASUREMENTS.add("energy", "harness.measure.energy:measure_energy")
 MEASUREMENTS.add("environment", "harness.measure.environment:fingerprint")
 
+# Names a track's `measurement.measure` or --skip-measure may list; each is also the key under
+# record["measurements"]: the measurements above (the environment is always recorded) plus the size of the whole
+# submission folder, taken once per submission by a track run.
+SUBMISSION_MEASUREMENTS = ("system_size",)
+RECORDED_MEASUREMENTS = tuple(n for n in MEASUREMENTS if n != "environment") + SUBMISSION_MEASUREMENTS
+
 # Taken with every `harness evaluate` unless told otherwise: static, and cheap (under 2 s for a 6-layer model).
 DEFAULT_MEASUREMENTS = ("params", "size", "flops")
 THROUGHPUT_BATCH_SIZE = 8
@@ -106,7 +112,7 @@ def count_rows(inputs: Any) -> int:
 
 def module_head(model: Any) -> str | None:
     """The head a torch module's class stands for (BertForMultipleChoice -> multiple_choice), else None."""
-    from harness.backends.torch_hf import class_head
+    from harness.backends.heads import class_head
 
     return class_head(type(model).__name__)
 
@@ -197,11 +203,9 @@ def measure_loaded(model: Any, names: Sequence[str], *, folder: str | Path | Non
 
 def parse_skip(text: str, flag: str = "--skip-measure") -> tuple[str, ...]:
     """`latency, size` -> ("latency", "size"): the measurements a command leaves out, one name list for every
-    command (harness.columns.MEASUREMENTS); an unknown name is refused with the known ones."""
-    from harness.columns import MEASUREMENTS as KNOWN
-
+    command (RECORDED_MEASUREMENTS); an unknown name is refused with the known ones."""
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    unknown = [n for n in names if n not in KNOWN]
+    unknown = [n for n in names if n not in RECORDED_MEASUREMENTS]
     if unknown:
-        raise UserError(f"{flag}: unknown measurement {', '.join(unknown)}; known: {', '.join(KNOWN)}")
+        raise UserError(f"{flag}: unknown measurement {', '.join(unknown)}; known: {', '.join(RECORDED_MEASUREMENTS)}")
     return names

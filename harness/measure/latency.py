@@ -9,18 +9,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.errors import UserError
+from harness.measure.machine_speed import relative_spread
 
 
 # Seconds of timed batch-1 calls a latency takes at least. This VM's speed moves by several % for seconds at a
 # time (benchmarks/latency_stability.py); a median over 5 s of calls outvotes such a burst, one over 1 s need not.
 MIN_TIME_S = 5.0
-
-
-def relative_spread(values: Sequence[float]) -> float:
-    """(max - min) / median: how far apart repeated measurements of one quantity lie, as a share of it."""
-    import statistics
-
-    return (max(values) - min(values)) / statistics.median(values)
 
 
 class CpuClock:

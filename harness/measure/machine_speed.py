@@ -8,9 +8,9 @@ probe's median (probe units) cancels most of it, as a speed-up measured in inter
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
-from harness.measure.latency import relative_spread
 
 # One feed-forward matmul of a 384-wide BERT (MiniLM-L6 shape: hidden 384, intermediate 1536) at 128 tokens:
 # the dense fp32 work that dominates a small encoder's batch-1 latency. About 5 ms at one thread here.
@@ -20,6 +20,11 @@ PROBE_SEED = 0
 # ~300 ms.
 CALLS_PER_ROUND = 11
 PROBE = "fp32 matmul ({0}x{1}) @ ({1}x{2}) on the model's device, at the latency's thread count".format(*PROBE_SHAPE)
+
+
+def relative_spread(values: Sequence[float]) -> float:
+    """(max - min) / median: how far apart repeated measurements of one quantity lie, as a share of it."""
+    return (max(values) - min(values)) / statistics.median(values)
 
 
 class SpeedProbe:

@@ -1,6 +1,6 @@
 """What every task declares: where its data lives, how its gold labels read, how it is scored.
 
-A task never imports torch: formulations (how rows become model inputs) live in `harness.formulations`.
+A task never imports torch: formulations (how rows become model inputs) live in `harness.inference.formulations`.
 Rows are dicts in the schema of the task's Hugging Face dataset, whether they came from the hub or
 from a local mirror in the benchmark's original layout, so everything downstream sees one schema.
 """

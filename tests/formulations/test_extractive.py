@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from harness.backends import load_model
-from harness.data import load_rows
-from harness.formulations import EvalSettings
-from harness.formulations.extractive import Window, best_span, predict, tokenize_windows
+from harness.tasks.data import load_rows
+from harness.inference.formulations import EvalSettings
+from harness.inference.formulations.extractive import Window, best_span, predict, tokenize_windows
 from harness.tasks import get_task
 
 # [CLS] q q [SEP] then the six context words, then [SEP]: context tokens are indices 4..9.

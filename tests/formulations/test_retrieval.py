@@ -6,11 +6,11 @@ import pytest
 
 from harness.backends import load_model
 from harness.cli import main
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.errors import UserError
-from harness.formulations import EvalSettings
-from harness.formulations.generative import predict
-from harness.retrieval import PASSAGES_FILE, TfidfRetriever, read_passages
+from harness.inference.formulations import EvalSettings
+from harness.inference.formulations.generative import predict
+from harness.inference.retrieval import PASSAGES_FILE, TfidfRetriever, read_passages
 from harness.tasks import get_task
 
 PASSAGES = [

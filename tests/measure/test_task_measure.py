@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import VOCAB, save_tiny_bert, save_tiny_t5
 
-from harness import tiny
+from harness.testing import tiny
 from harness.cli import main
 from harness.commands.measure import measure_target
 from harness.errors import UserError

@@ -138,7 +138,7 @@ def built_site(tmp_path_factory: Any) -> Built:
     """
     if "site" not in _BUILT:
         from harness.commands.leaderboard import build_boards
-        from harness.site.build import build_site
+        from harness.publish.site.build import build_site
 
         root = tmp_path_factory.mktemp("site-fixture")
         results, tracks = write_fixture(root)

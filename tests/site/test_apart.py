@@ -11,9 +11,9 @@ from dataclasses import replace
 import pytest
 
 from board_records import record
-from harness.ranking import rank
-from harness.site.build import build_site
-from harness.tracks import Cutoffs, get_track
+from harness.scoring.rank import rank
+from harness.publish.site.build import build_site
+from harness.tracks.definitions import Cutoffs, get_track
 from site_records import META
 
 TASKS = {"boolq": ("accuracy",), "cb": ("accuracy", "f1"), "copa": ("accuracy",), "multirc": ("exact_match", "f1_a"),

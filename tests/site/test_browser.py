@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.site.build import write_site
+from harness.publish.site.build import write_site
 from site_records import XSS, built_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -101,9 +101,9 @@ def test_browse_sort_filter_and_open_a_submission(site, browser, tmp_path):
 
 
 def test_filters_count_and_hide_rows_of_every_table_shown_apart(browser, tmp_path):
-    from harness.ranking import rank
-    from harness.site.build import build_site
-    from harness.tracks import get_track
+    from harness.scoring.rank import rank
+    from harness.publish.site.build import build_site
+    from harness.tracks.definitions import get_track
     from site_records import META
     from test_apart import records
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.site.build import build_site, write_site
+from harness.publish.site.build import build_site, write_site
 from site_records import META, ORDER, XSS, built_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,7 +206,7 @@ def test_a_board_without_rows_still_gets_a_page(built):
 def test_esc_gives_what_html_escape_gives():
     import html
 
-    from harness.site.markup import esc
+    from harness.publish.site.markup import esc
 
     texts = ["plain", "", "a & b", "<script>alert('x')</script>", 'say "hi"', "Ünïcode → ∑ &amp;", "'\"<>&" * 3]
     for text in texts:

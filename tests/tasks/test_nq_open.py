@@ -6,10 +6,10 @@ import pytest
 from conftest import assert_predictions_refused, save_tiny_t5
 
 from harness.backends import load_model
-from harness.data import DATA_DIR_ENV, load_rows
+from harness.tasks.data import DATA_DIR_ENV, load_rows
 from harness.errors import DataNotFound, UserError
 from harness.formats import read_predictions, write_predictions
-from harness.formulations import EvalSettings, formulation
+from harness.inference.formulations import EvalSettings, formulation
 from harness.tasks import get_task
 
 DEV_QUESTIONS = {"nq_open": 3610, "efficientqa": 1800}

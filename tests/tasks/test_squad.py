@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import assert_predictions_refused
 
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.errors import DataNotFound, UserError
 from harness.formats import read_predictions, write_predictions
 from harness.tasks import get_task

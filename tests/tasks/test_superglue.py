@@ -10,11 +10,11 @@ import pytest
 from conftest import assert_predictions_refused
 
 from harness.backends import load_model
-from harness.data import load_rows
+from harness.tasks.data import load_rows
 from harness.errors import UserError
 from harness.formats import read_predictions, write_predictions
-from harness.formulations import EvalSettings, formulation
-from harness.formulations import choice, classify
+from harness.inference.formulations import EvalSettings, formulation
+from harness.inference.formulations import choice, classify
 from harness.tasks import get_task, task_names
 
 SUPERGLUE = ("boolq", "cb", "copa", "multirc", "record", "superglue/rte", "wic", "wsc", "axb", "axg")

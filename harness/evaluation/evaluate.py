@@ -1,0 +1,134 @@
+"""Evaluate one model on one task: (model, task, settings) -> predictions file + result record.
+
+A pure function of its inputs with no global state, so an organizer's runner can move it into a worker
+process. Any failure becomes a `failed` record naming the submission, the task and the cause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.errors import UserError
+from harness.inference.formulations import EvalSettings
+from harness.evaluation.refs import ModelRef
+from harness.measure import DEFAULT_MEASUREMENTS
+
+HARDWARE_CPU = "cpu"
+
+
+def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSettings(), *,
+             data_dir: str | Path | None = None, results_dir: str | Path = "results", limit: int | None = None,
+             model: Any = None, measure: tuple[str, ...] = DEFAULT_MEASUREMENTS,
+             energy: dict[str, Any] | None = None, track_run: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the task's split through the model, write predictions and a record; return the record.
+
+    The inference runs under an EnergyTracker (settings in `energy`; {"off": True} disables it); `measure` names
+    the static measurements (harness.measure.MEASUREMENTS) taken afterwards, at the task's real token lengths.
+    `track_run`: the track and measurement settings of an organizer's run, part of the record's key. The key is
+    fixed before anything runs, so a failure lands beside a good record of the same key, never over it.
+    """
+    from harness.tasks.data import task_header
+    from harness.records import SCHEMA_VERSION, record_key, record_path, store_record
+
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
+        "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
+        "task": task_header(task_name), "hardware": HARDWARE_CPU,
+        "model": {"folder": str(ref.folder), "head": ref.head, "declared_head": ref.head, "backend": ref.backend,
+                  "within": ref.within},
+        "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
+        "environment": _environment(),
+    }
+    if track_run is not None:
+        record["track_run"] = track_run
+    record["key"] = record_key(record)
+    path = record_path(Path(results_dir), record)
+    try:
+        record.update(_run(ref, task_name, settings, data_dir, limit, model, path, measure, energy))
+        record["status"] = "ok"
+    except UserError as e:
+        record["error"] = f"submission {ref.submission_id}, task {task_name}: {e}"
+    except Exception as e:  # a crash inside a model or library still ends as a record that says why
+        record["error"] = f"submission {ref.submission_id}, task {task_name}: {type(e).__name__}: {e}"
+        record["traceback"] = traceback.format_exc(limit=8)
+    record["duration_s"] = round(time.perf_counter() - t0, 3)
+    record["path"] = str(store_record(record, Path(results_dir)))
+    return record
+
+
+def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
+         path: Path, measure: tuple[str, ...], energy: dict[str, Any] | None) -> dict[str, Any]:
+    from harness.backends import LoadOptions, load_model
+    from harness.inference.formulations import task_head
+    from harness.tasks.data import first, load_rows, resolve_data_dir, task_block
+    from harness.formats import predictions_path, write_predictions
+    from harness.inference.formulations import formulation
+    from harness.tasks import get_task
+
+    task = get_task(task_name)
+    form = formulation(task)
+    head = task_head(task, ref.head)
+    root = resolve_data_dir(data_dir)
+    split = load_rows(task, root)
+    rows = first(task, split, limit)
+    if model is None:
+        model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+    from harness.measure.energy import EnergyTracker
+
+    model.sequence_lengths = []
+    energy_settings = dict(energy or {})
+    tracking = not energy_settings.pop("off", False)
+    tracker = EnergyTracker(**energy_settings) if tracking else contextlib.nullcontext()
+    t_infer = time.perf_counter()
+    with tracker:
+        predictions = form.predict(task, model, rows, settings)
+    inference_s = time.perf_counter() - t_infer
+    measurements = {"energy": tracker.result(len(rows)).to_dict()} if tracking else {}
+    measurements.update(_measure(model, ref.folder, measure, len(rows)))
+    pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
+    # written beside under a temporary name and renamed once scored: a run that fails on the way (disk full, a
+    # metric refused) leaves the predictions file of a good record of the same key whole
+    tmp = pred_path.with_name(f".{pred_path.stem}.{os.getpid()}{pred_path.suffix}")
+    try:
+        write_predictions(task, predictions, tmp)
+        metrics = task.compute_metrics(rows, predictions, predictions_file=pred_path)
+        os.replace(tmp, pred_path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return {
+        "task": task_block(task, root) | {"split_examples": len(split)},
+        "model": {"folder": str(ref.folder), "head": head, "declared_head": ref.head, "backend": ref.backend,
+                  "within": ref.within},
+        "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
+        "predictions_file": pred_path.name, "inference_s": round(inference_s, 3), "measurements": measurements,
+        "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,
+    }
+
+
+def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) -> dict[str, Any]:
+    """Static measurements of the evaluated model at the task's real token lengths, by the one path that
+    `harness measure` takes too; one that fails says why instead of failing the task."""
+    from harness.measure import measure_loaded
+
+    return measure_loaded(model, names, folder=folder, token_lengths=list(model.sequence_lengths) or None,
+                          examples=examples)
+
+
+def _environment() -> dict[str, Any]:
+    """Hardware and library versions, so two records can be compared honestly."""
+    import torch
+
+    from harness.measure.environment import fingerprint
+
+    return fingerprint(threads=torch.get_num_threads()).to_dict()

@@ -1,0 +1,178 @@
+"""Run a track: evaluate every submission on the track's tasks with the track's measurement settings.
+
+Each (submission, task) goes through `harness.evaluation.evaluate.evaluate`, which tracks the energy of the
+inference over the evaluation data and counts FLOPs at the sequence lengths it ran; the track's
+other measurements are added to the record: per model once (params, size, latency, memory) and per
+submission (system size). A measurement evaluate already recorded is kept. Prediction-only folders
+(predictions.yaml) are scored from their files. Eligibility is judged later by `rank`, from the
+records, so nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness.errors import UserError
+from harness.tracks.definitions import Track
+
+MODEL_MEASUREMENTS = ("params", "size", "latency", "memory")  # taken once per (model folder, head)
+TASK_MEASUREMENTS = ("flops",)  # taken by harness.evaluation.evaluate.evaluate at the task's real sequence lengths
+
+
+def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
+    """("measured" | "self-reported" | "refused: why", folder) for each submission folder directly under `root`.
+
+    A submission's id is its real folder's name, so an entry that is a link is refused (it would take the place
+    of the folder it points to, or write under its id); real folders in one folder have distinct names.
+    """
+    from harness.evaluation.selfreported import PREDICTIONS_FILE
+    from harness.submissions.check import SUBMISSION_FILE
+
+    if not root.is_dir():
+        raise UserError(f"{root}: no submissions folder; pass --submissions DIR")
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if folder.is_symlink():
+            yield (f"refused: {folder.name} is a link (to {folder.resolve().name}); a submission is a real folder of "
+                   "its own: copy it in instead"), folder
+        elif (folder / SUBMISSION_FILE).is_file():
+            yield "measured", folder
+        elif (folder / PREDICTIONS_FILE).is_file():
+            yield "self-reported", folder
+
+
+def run_track(track: Track, submissions: Path, *, data_dir: Any = None, results_dir: Path = Path("results"),
+              limit: int | None = None, allow_pickle: bool = False, only: list[str] | None = None,
+              progress: bool = False, skip: tuple[str, ...] = (),
+              report: Callable[[str], None] = print) -> tuple[list[dict[str, Any]], list[str]]:
+    """Evaluate every submission (or those in `only`) on the track; returns the records written and the
+    submissions skipped because their folder is invalid (each reported with the reason).
+
+    `skip` names measurements left out for a quick check; the records say so and their columns read "not measured".
+    """
+    if track.hardware != "cpu":
+        raise UserError(f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
+                        "only, so a GPU track cannot be run here yet (its records can still be ranked)")
+    check_data_found(track, data_dir)
+    records, skipped = [], []
+    for kind, folder in submission_folders(submissions):
+        if only and folder.name not in only:
+            continue
+        try:
+            if kind.startswith("refused"):
+                raise UserError(kind)
+            if kind == "self-reported":
+                got = _run_self_reported(track, folder, data_dir, results_dir, limit)
+            else:
+                got = _run_measured(track, folder, data_dir, results_dir, limit, allow_pickle, progress, skip)
+        except UserError as e:  # one broken submission must not stop an organizer's run
+            report(f"SKIPPED {folder.name}: {e}")
+            skipped.append(folder.name)
+            continue
+        if not got:
+            report(f"skipped {folder.name}: it declares none of the track's tasks")
+        for r in got:
+            report(_summary(r))
+        records += got
+    return records, skipped
+
+
+def check_data_found(track: Track, data_dir: Any) -> None:
+    """Refuse a run, before anything runs, whose data dir holds none of the track's tasks: a wrong or empty
+    --data-dir would otherwise turn every good record into a failed one."""
+    from harness.tasks.data import resolve_data_dir
+    from harness.tasks import get_task
+
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        return
+    files = [get_task(t).source.mirror_file for t in track.task_names()]
+    if not any((root / f).is_file() for f in files):
+        raise UserError(f"data dir {root} holds none of track {track.id}'s files (looked for {', '.join(files[:4])}"
+                        f"{', ...' if len(files) > 4 else ''}); pass the mirror folder as --data-dir")
+
+
+def _summary(record: dict[str, Any]) -> str:
+    task, sub = record["task"]["name"], record["submission"]["id"]
+    if record["status"] != "ok":
+        return f"FAILED {sub} / {task}: {record['error']}"
+    return f"{sub} / {task}: score {100 * record['score']:.2f} on {record['num_examples']} examples -> {record['path']}"
+
+
+def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[dict]:
+    from harness.evaluation.selfreported import load_self_report, write_self_reported
+    from harness.submissions.check import sha256_files
+
+    report = load_self_report(folder)
+    tasks = [t for t in track.task_names() if t in report.tasks]
+    files = sha256_files(folder) if tasks else {}
+    return [write_self_reported(report, t, track.id, data_dir=data_dir, results_dir=results, limit=limit, files=files)
+            for t in tasks]
+
+
+def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None, allow_pickle: bool,
+                  progress: bool, skip: tuple[str, ...]) -> list[dict]:
+    from harness.evaluation.refs import model_refs
+    from harness.inference.formulations import EvalSettings
+    from harness.measure.latency import fixed_threads
+    from harness.measure.size import measure_size
+    from harness.records import kept_measurements, write_record
+    from harness.evaluation.evaluate import evaluate
+    from harness.submissions.check import load_submission
+
+    sub = load_submission(folder)
+    tasks = [t for t in track.task_names() if t in sub.tasks]
+    if not tasks:
+        return []
+    m = track.measurement
+    wanted = [n for n in m.measure if n not in skip]
+    settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
+    energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
+    system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
+    models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
+    out = []
+    track_run = {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
+    for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
+        with fixed_threads(m.threads):
+            model, per_model = _model(models, ref, task, track, wanted)
+            record = evaluate(ref, task, settings, data_dir=data_dir, results_dir=results, limit=limit, model=model,
+                              measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted), energy=energy,
+                              track_run=track_run)
+        path = Path(record.pop("path"))
+        measurements = dict(record.get("measurements") or {})
+        if record["status"] == "ok":  # this run's values, each unless it failed where an earlier run measured
+            taken = dict(per_model, **({"system_size": system} if system is not None else {}))
+            measurements = kept_measurements(measurements, taken)
+        record.update(measurements=measurements,
+                      declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
+        write_record(record, path)
+        out.append(record | {"path": str(path)})
+    return out
+
+
+def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
+    """The loaded model for a ModelRef with the head the task runs (once per folder and head) and its per-model
+    measurements."""
+    from harness.backends import LoadOptions, load_model
+    from harness.inference.formulations import task_head
+    from harness.measure import measure_loaded
+
+    try:
+        head = task_head(task, ref.head)
+    except UserError:
+        return None, {}  # evaluate refuses the head and writes a failed record naming the cause
+    key = (ref.folder, head)
+    if key not in cache:
+        try:
+            model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+        except UserError:
+            cache[key] = (None, {})  # evaluate loads again and writes a failed record naming the cause
+            return cache[key]
+        m = track.measurement
+        names = [n for n in MODEL_MEASUREMENTS if n in wanted]
+        cache[key] = (model, measure_loaded(model, names, folder=ref.folder, reference_length=m.reference_length,
+                                            threads=m.threads,
+                                            options={"latency": {"budget_s": m.latency_budget_s},
+                                                     "flops": {"cross_check": False}}))
+    return cache[key]

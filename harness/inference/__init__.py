@@ -1,0 +1,1 @@
+"""Turn task rows into predictions: batching, retrieval, one formulation per task kind."""

@@ -1,0 +1,1 @@
+"""Render ranked boards: terminal text, cells, exports, plots and the static site."""

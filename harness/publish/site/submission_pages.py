@@ -1,0 +1,303 @@
+"""One page per submission: metadata, placement on each track, every task result, every measurement with its
+method, settings and environment, the per-module FLOPs breakdown, and the sha256 of the evaluated files.
+
+Cheap string templates: a site may hold a thousand of these. Identical blocks (a model measured once and
+recorded with each task) are shown once, with the tasks they belong to. Absolute paths of the machine that ran
+a task (in error texts, record paths, measurement notes) are shortened by `strip_paths` before they are shown.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Collection, Mapping, Sequence
+
+from harness.scoring.board import Leaderboard, Row
+from harness.scoring.values import display_path, partial_text, short_cause, strip_paths
+from harness.publish import cells
+from harness.publish.site.paths import track_folder
+from harness.publish.site.markup import badge, esc, external, facts, page, table
+
+MEASURE_ORDER = ("params", "size", "system_size", "flops", "latency", "memory", "energy")
+TITLES = {"params": "Parameters", "size": "Model size", "system_size": "System size", "flops": "FLOPs",
+          "latency": "Latency and throughput", "memory": "Peak memory", "energy": "Energy"}
+PROSE = ("method", "definition", "convention", "counter", "note", "reason", "power_model", "error")
+META_KEYS = ("name", "team", "authors", "methods", "base_model", "teacher_model", "paper", "code", "description")
+NO_ENVIRONMENT = "No environment fingerprint recorded (self-reported numbers)."
+INLINE_ENTRIES = 12  # dicts with more entries than this fold into <details>
+
+
+def _scalar(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{int(v):,}" if v.is_integer() and abs(v) < 1e18 else f"{v:.6g}"
+    if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v):
+        return ", ".join(_scalar(x) for x in v) or "none"
+    return strip_paths(str(v))
+
+
+def _natural(key: str) -> list[Any]:
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", key)]
+
+
+def _groups(items: Sequence[tuple[str, Any]]) -> list[tuple[Any, list[str]]]:
+    """[(value, [tasks])] with equal values merged, in first-seen order."""
+    out: list[tuple[Any, list[str]]] = []
+    for task, value in items:
+        for seen, tasks in out:
+            if seen == value:
+                tasks.append(task)
+                break
+        else:
+            out.append((value, [task]))
+    return out
+
+
+def _tasks_line(tasks: list[str], total: int) -> str:
+    if total <= 1:
+        return ""
+    which = "all tasks" if len(tasks) == total else ", ".join(tasks)
+    return f'<p class="for">For {esc(which)}.</p>'
+
+
+def _dict_table(d: Mapping[str, Any], key: str, value: str) -> str:
+    rows = [[esc(strip_paths(str(k))), esc(_scalar(d[k]))] for k in sorted(d, key=lambda k: _natural(str(k)))]
+    return table([esc(key), esc(value)], rows, "plain kv")
+
+
+def _render(m: Mapping[str, Any], depth: int = 0) -> str:
+    """A measurement (or any record block) as prose, a facts list and folded sub-tables; all text escaped."""
+    prose = "".join(f"<p><strong>{esc(k.replace('_', ' '))}</strong>: {esc(strip_paths(m[k]))}</p>"
+                    for k in PROSE if isinstance(m.get(k), str) and m[k])
+    scalars = [(esc(k), esc(_scalar(v))) for k, v in m.items() if k not in PROSE and not isinstance(v, dict)
+               and not (isinstance(v, list) and v and isinstance(v[0], dict))]
+    parts = [facts(scalars) if scalars else "", prose]
+    for k, v in m.items():
+        if isinstance(v, dict) and v and k != "by_module":
+            inner = (_render(v, depth + 1) if any(isinstance(x, dict) for x in v.values()) or depth == 0 and
+                     any(isinstance(x, str) and len(x) > 60 for x in v.values()) else _dict_table(v, k, "value"))
+            opened = " open" if len(v) <= INLINE_ENTRIES and depth == 0 else ""
+            parts.append(f"<details{opened}><summary>{esc(k.replace('_', ' '))} ({len(v)})</summary>{inner}</details>")
+        elif isinstance(v, list) and v and isinstance(v[0], dict):
+            keys = list(dict.fromkeys(x for item in v if isinstance(item, dict) for x in item))
+            rows = [[esc(_scalar(item.get(x))) for x in keys] for item in v if isinstance(item, dict)]
+            parts.append(f"<details><summary>{esc(k.replace('_', ' '))} ({len(v)})</summary>"
+                         f"{table([esc(x) for x in keys], rows, 'plain')}</details>")
+    return "".join(parts)
+
+
+def _flops_modules(m: Mapping[str, Any]) -> str:
+    by_module = m.get("by_module") or {}
+    if not by_module:
+        return ""
+    total = m.get("flops") or 0
+    rows = [[f"<code>{esc(k)}</code>", f'{by_module[k]:,}' if isinstance(by_module[k], int) else esc(by_module[k]),
+             f"{100 * by_module[k] / total:.1f}%" if total and isinstance(by_module[k], (int, float)) else ""]
+            for k in sorted(by_module, key=_natural)]
+    length = m.get("reference_length")
+    return (f"<h4>FLOPs per module{f' (one example of {length} tokens)' if length else ''}</h4>"
+            + table(["Module", "FLOPs", "Share of total"], rows, "plain modules"))
+
+
+def _meta(records: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for row in rows:
+        meta.update(name=row.name, team=row.team, methods=list(row.methods))
+    for r in sorted(records, key=lambda r: str(r.get("started_at"))):
+        meta.update({k: v for k, v in (r["submission"].get("meta") or {}).items() if v not in (None, "", [])})
+    return meta
+
+
+def _reading(board: Leaderboard, column_id: str, row: Row) -> str:
+    """`Energy (total_power): 28.8 J`, or what a cell without a number reads (`7 of 8 tasks`)."""
+    col = board.column(column_id)
+    v = row.values.get(col.id)
+    if v is None or v.value is None:
+        return f"{esc(col.label)}: {esc(cells.absent(v))}"
+    return f"{esc(col.label)}: {esc(cells.text(col, v.value))} {esc(cells.display_unit(col))}"
+
+
+def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
+    if not placed:
+        return "<p>Not on any track: its tasks belong to none.</p>"
+    lines = []
+    for board, row in placed:
+        by = board.ranking["by"]
+        status = ("eligible" if row.eligible else
+                  "ineligible: " + "; ".join(b.message for b in row.broken))
+        rank = ("not ranked" if row.rank is None else
+                f"{row.rank} among estimated values" if row.group == "estimated" else str(row.rank))
+        lines.append([f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>',
+                      esc(rank), _reading(board, "score", row),
+                      _reading(board, by, row) if by != "score" else "",
+                      esc(status) + "".join(f"<br><small>{esc(n)}</small>" for n in row.notes)])
+    return table(["Track", "Rank", "Score", "Ranked by", "Eligibility"], lines, "plain")
+
+
+def _task_results(records: Sequence[Mapping[str, Any]]) -> str:
+    lines, points = [], []
+    for r in records:
+        task = r["task"]
+        metrics = " · ".join(f"{esc(k)} {100 * v:.2f}" for k, v in (r.get("metrics") or {}).items()
+                             if isinstance(v, (int, float)))
+        limit = (r.get("settings") or {}).get("limit")
+        if r["status"] == "ok":
+            rows, split = r.get("num_examples", limit), task.get("split_examples")
+            part = {task["name"]: (rows, split)} if limit and not (isinstance(split, int) and isinstance(rows, int)
+                                                                    and rows >= split) else {}
+            status = "ok" + (f" ({esc(partial_text(part, 1))}: never ranked)" if part else "")
+        else:
+            error = str(r.get("error") or "failed")
+            cause = short_cause(error, str(r["submission"]["id"]), task["name"])
+            status = (f'<span class="failed">failed: {esc(cause)}</span><details><summary>the whole cause</summary>'
+                      f'{esc(strip_paths(error))}</details>')
+        score = r.get("score")
+        hardware = r.get("kind") or r.get("hardware") or ""
+        lines.append([f"<code>{esc(task['name'])}</code>", esc(task.get("split", "")), esc(hardware),
+                      status, esc(_scalar(r.get("num_examples"))), metrics or "-",
+                      f"{100 * score:.2f}" if isinstance(score, (int, float)) else "-",
+                      _date(r.get("started_at")), f"<small>{esc(display_path(str(r.get('path') or '')))}</small>"])
+        for p in r.get("operating_points") or ():
+            flops = p.get("flops")
+            points.append([f"<code>{esc(task['name'])}</code>", esc(p.get("label")),
+                           f"{flops / 1e9:.3f}" if isinstance(flops, (int, float)) else cells.NOT_MEASURED,
+                           " · ".join(f"{esc(k)} {100 * v:.2f}" for k, v in (p.get("metrics") or {}).items()),
+                           esc(p.get("predictions_file"))])
+    out = table(["Task", "Split", "Hardware", "Status", "Examples", "Metrics (x100)", "Task score (0-100)", "Run",
+                 "Record"], lines, "plain results")
+    if points:
+        out += ("<h3>Operating points (self-reported FLOPs)</h3>"
+                + table(["Task", "Point", "GFLOPs per example", "Metrics (x100)", "Predictions"], points, "plain"))
+    return out
+
+
+def _date(stamp: Any) -> str:
+    return f'<time datetime="{esc(stamp)}">{esc(str(stamp)[:16].replace("T", " "))}</time>' if stamp else ""
+
+
+def _split(items: Sequence[tuple[str, Mapping[str, Any]]]) -> tuple[dict[str, Any], list[str]]:
+    """The entries equal in every task's dict (shown once) and the keys whose values differ (shown per task)."""
+    first = items[0][1]
+    if all(d == first for _, d in items):
+        return dict(first), []
+    keys = list(dict.fromkeys(k for _, d in items for k in d))
+    common = {k: first[k] for k in keys if all(k in d and d[k] == first[k] for _, d in items)}
+    return common, [k for k in keys if k not in common]
+
+
+def _compact(v: Any) -> str:
+    if isinstance(v, dict):
+        text = ", ".join(f"{k}: {_scalar(x)}" for k, x in v.items())
+        return f"<details><summary>{len(v)} entries</summary>{esc(text)}</details>" if len(v) > 4 else esc(text)
+    return esc(_scalar(v))
+
+
+def _per_task(items: Sequence[tuple[str, Any]], render_common: Any = None) -> str:
+    """Dicts recorded with each task: what they share, rendered once, then a table of what differs per task."""
+    dicts = [(t, v) for t, v in items if isinstance(v, dict)]
+    if not dicts:
+        return "".join(f'<p>{esc(t)}: {esc(_scalar(v))}</p>' for t, v in items)
+    common, varying = _split(dicts)
+    out = (render_common or _render)(common) if common else ""
+    if varying and len(dicts) > 1:
+        rows = [[f"<code>{esc(t)}</code>"] + [_compact(d.get(k)) if k in d else "-" for k in varying] for t, d in dicts]
+        out += "<h4>Per task</h4>" + table(["Task"] + [esc(k) for k in varying], rows, "plain pertask")
+    elif varying:
+        out += _render({k: dicts[0][1][k] for k in varying})
+    return out
+
+
+def _measurements(records: Sequence[Mapping[str, Any]]) -> str:
+    ok = [r for r in records if r["status"] == "ok"]
+    names = {k for r in ok for k in (r.get("measurements") or {})}
+    order = [n for n in MEASURE_ORDER if n in names] + sorted(names - set(MEASURE_ORDER))
+    if not order:
+        return "<p>No measurement recorded.</p>"
+    out = []
+    for name in order:
+        items = [(r["task"]["name"], r["measurements"][name]) for r in ok if name in (r.get("measurements") or {})]
+        render = (lambda m: _flops_modules(m) + _render(m)) if name == "flops" else None
+        missing = [r["task"]["name"] for r in ok if name not in (r.get("measurements") or {})]
+        gap = f'<p class="nm">Not measured for {esc(", ".join(missing))}.</p>' if missing else ""
+        out.append(f'<section class="measure" id="m-{esc(name)}"><h3>{esc(TITLES.get(name, name))}</h3>'
+                   f'{_tasks_line([t for t, _ in items], len(ok))}{_per_task(items, render)}{gap}</section>')
+    return "".join(out)
+
+
+def _grouped(records: Sequence[Mapping[str, Any]], get: Any, empty: str) -> str:
+    items = [(r["task"]["name"], get(r)) for r in records]
+    items = [(t, v) for t, v in items if v]
+    if not items:
+        return f"<p>{empty}</p>"
+    return _tasks_line([t for t, _ in items], len(records)) + _per_task(items)
+
+
+def _files(records: Sequence[Mapping[str, Any]]) -> str:
+    items = [(r["task"]["name"], (r["submission"].get("sha256") or "", r["submission"].get("files") or {}))
+             for r in records]
+    items = [(t, v) for t, v in items if v[0] or v[1]]
+    if not items:
+        return "<p>No file digests recorded.</p>"
+    out = []
+    for (combined, files), tasks in _groups(items):
+        rows = [[f"<code>{esc(strip_paths(str(p)))}</code>", f'<code class="sha">{esc(files[p])}</code>']
+                for p in sorted(files)]
+        digest = f"<p>Combined sha256: <code class=\"sha\">{esc(combined)}</code></p>" if combined else ""
+        out.append(f'<div class="block">{_tasks_line(tasks, len(records))}{digest}'
+                   f'{table(["File", "sha256"], rows, "plain files")}</div>')
+    return "".join(out)
+
+
+def _settings(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {**(record.get("settings") or {}), **(record.get("track_run") or {})}
+
+
+def submission_page(sid: str, records: Sequence[Mapping[str, Any]], placed: Sequence[tuple[Leaderboard, Row]],
+                    meta: Mapping[str, Any]) -> str:
+    """The page of one submission."""
+    records = sorted(records, key=lambda r: (str(r["task"]["name"]), str(r.get("hardware")), str(r["started_at"])))
+    m = _meta(records, [row for _, row in placed])
+    kinds = {row.kind for _, row in placed} | {str(r.get("kind") or "measured") for r in records}
+    mark = badge("self-reported") if "self-reported" in kinds else ""
+    authors = m.get("authors")
+    info = facts([
+        ("Submission id", f"<code>{esc(sid)}</code>"), ("Team", esc(m.get("team"))),
+        ("Authors", esc(", ".join(map(str, authors)) if isinstance(authors, list) else authors)),
+        ("Method family", esc(", ".join(map(str, m.get("methods") or ())))),
+        ("Base model", esc(m.get("base_model"))), ("Teacher model", esc(m.get("teacher_model"))),
+        ("Paper", external(m.get("paper"))), ("Code", external(m.get("code"))),
+        ("Description", esc(m.get("description"))),
+    ])
+    body = (f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{info}"
+            f"<section><h2>Tracks</h2>{_placements(placed)}</section>"
+            f"<section><h2>Task results</h2>{_task_results(records)}</section>"
+            f"<section><h2>Measurements</h2>{_measurements(records)}</section>"
+            f"<section><h2>Evaluation settings</h2>"
+            f"{_grouped(records, _settings, 'No settings recorded.')}"
+            f"</section><section><h2>Environment</h2>"
+            f"{_grouped(records, lambda r: r.get('environment'), NO_ENVIRONMENT)}"
+            f"</section><section><h2>Declared numbers (self-reported)</h2>"
+            f"{_grouped(records, lambda r: r.get('declared'), 'None declared.')}</section>"
+            f"<section><h2>Evaluated files</h2>{_files(records)}</section>")
+    return page(str(m.get("name") or sid), body, "..", meta)
+
+
+def submission_pages(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], names: Mapping[str, str],
+                     meta: Mapping[str, Any], only: Collection[str]) -> dict[str, str]:
+    """{submission id: page} for the submissions of `only` (ids with a page name in `names`)."""
+    wanted = set(only)
+    by_sub: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in wanted}
+    for r in records:
+        sid = str(r["submission"]["id"])
+        if sid in wanted:
+            by_sub[sid].append(r)
+    placed: dict[str, list[tuple[Leaderboard, Row]]] = {sid: [] for sid in wanted}
+    for b in boards:
+        for row in b.rows:
+            if row.submission in wanted:
+                placed[row.submission].append((b, row))
+    return {sid: submission_page(sid, by_sub[sid], placed[sid], meta) for sid in names if sid in wanted}

@@ -1,0 +1,1 @@
+"""Pure scoring: benchmark aggregates, row values, eligibility, ranking, Pareto fronts, Dynascore, ELUE."""

@@ -1,0 +1,1 @@
+"""Stage 1: a submission folder -> a checked Submission."""

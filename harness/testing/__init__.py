@@ -1,0 +1,1 @@
+"""Tiny models and fixture writers for tests, benchmarks and dry runs."""

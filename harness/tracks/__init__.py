@@ -1,0 +1,1 @@
+"""Track definitions: dataclasses, the YAML schema, reference data, columns."""
