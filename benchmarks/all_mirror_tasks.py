@@ -1,6 +1,6 @@
 """Wall time of a tiny-model run over every task the data mirror holds, with example counts.
 
-    HARNESS_DATA_DIR=../shared/data python benchmarks/all_mirror_tasks.py [--limit N]
+HARNESS_DATA_DIR=../shared/data python benchmarks/all_mirror_tasks.py [--limit N]
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from harness.commands.evaluate import model_refs
-from harness.inference.formulations import EvalSettings
 from harness.evaluation.evaluate import evaluate
+from harness.inference.formulations import EvalSettings
 from harness.tasks import get_task, task_names
 from harness.testing.tiny import VOCAB_FILE, write_tiny_submission
 

@@ -23,13 +23,13 @@ import numpy as np
 import torch
 
 from harness.backends import load_model
-from harness.inference.batching import pad
-from harness.tasks.data import load_rows
-from harness.inference.formulations import EvalSettings
-from harness.testing import tiny
-from harness.inference.formulations.classify import encode
 from harness.evaluation.evaluate import ModelRef, evaluate
+from harness.inference.batching import pad
+from harness.inference.formulations import EvalSettings
+from harness.inference.formulations.classify import encode
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
+from harness.testing import tiny
 
 TASKS = ("sst2", "qnli")
 SHAPE = dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536)
@@ -52,7 +52,7 @@ def pad128(model, task, rows) -> float:
     preds = []
     with torch.inference_mode():
         for start in range(0, len(rows), BATCH):
-            texts = [task.texts(r) for r in rows[start:start + BATCH]]
+            texts = [task.texts(r) for r in rows[start : start + BATCH]]
             a = [t[0] for t in texts]
             b = [t[1] for t in texts] if len(texts[0]) > 1 else None
             enc = model.tokenizer(a, b, padding="max_length", truncation=True, max_length=PAD_TO, return_tensors="pt")
@@ -78,28 +78,50 @@ def main() -> None:
             task = get_task(name)
             rows = load_rows(task, data, args.limit)
             # warm-up so no path pays first-call costs
-            evaluate(ModelRef("bench", folder), name, EvalSettings(batch_size=BATCH), data_dir=data,
-                     results_dir=Path(tmp) / "warm", limit=BATCH, model=model, measure=())
+            evaluate(
+                ModelRef("bench", folder),
+                name,
+                EvalSettings(batch_size=BATCH),
+                data_dir=data,
+                results_dir=Path(tmp) / "warm",
+                limit=BATCH,
+                model=model,
+                measure=(),
+            )
             t0 = time.perf_counter()
-            record = evaluate(ModelRef("bench", folder), name, EvalSettings(batch_size=BATCH), data_dir=data,
-                              results_dir=Path(tmp) / "results", limit=args.limit, model=model, measure=())
+            record = evaluate(
+                ModelRef("bench", folder),
+                name,
+                EvalSettings(batch_size=BATCH),
+                data_dir=data,
+                results_dir=Path(tmp) / "results",
+                limit=args.limit,
+                model=model,
+                measure=(),
+            )
             harness_s = time.perf_counter() - t0
             assert record["status"] == "ok", record.get("error")
             enc = encode(model, [task.texts(r) for r in rows], task.max_length)
             order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
-            batches = [{k: torch.as_tensor(v) for k, v in pad([enc[i] for i in order[s:s + BATCH]], model.tokenizer).items()}
-                       for s in range(0, len(order), BATCH)]
+            batches = [
+                {k: torch.as_tensor(v) for k, v in pad([enc[i] for i in order[s : s + BATCH]], model.tokenizer).items()}
+                for s in range(0, len(order), BATCH)
+            ]
             bare_s = bare_loop(model, batches)
             naive_s = pad128(model, task, rows)
             lengths = np.array([len(e["input_ids"]) for e in enc])
-            print(f"{name}: {len(rows)} examples, mean length {lengths.mean():.1f} tokens | harness {harness_s:.2f} s, "
-                  f"bare loop {bare_s:.2f} s, pad-to-128 {naive_s:.2f} s | harness/bare {harness_s / bare_s:.3f}, "
-                  f"pad128/harness {naive_s / harness_s:.2f}")
+            print(
+                f"{name}: {len(rows)} examples, mean length {lengths.mean():.1f} tokens | harness {harness_s:.2f} s, "
+                f"bare loop {bare_s:.2f} s, pad-to-128 {naive_s:.2f} s | harness/bare {harness_s / bare_s:.3f}, "
+                f"pad128/harness {naive_s / harness_s:.2f}"
+            )
             totals["harness"] += harness_s
             totals["bare"] += bare_s
             totals["pad128"] += naive_s
-        print(f"both tasks: harness/bare {totals['harness'] / totals['bare']:.3f} (goal <= 1.05), "
-              f"pad128/harness {totals['pad128'] / totals['harness']:.2f} (goal >= 2)")
+        print(
+            f"both tasks: harness/bare {totals['harness'] / totals['bare']:.3f} (goal <= 1.05), "
+            f"pad128/harness {totals['pad128'] / totals['harness']:.2f} (goal >= 2)"
+        )
 
 
 if __name__ == "__main__":

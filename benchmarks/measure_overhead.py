@@ -33,8 +33,10 @@ def counting_time(model: torch.nn.Module) -> None:
         params = count_params(model)
         flops = measure_flops(model, reference_length=128, cross_check=cross_check)
         took = time.perf_counter() - start
-        print(f"[count] BERT 6x384: params {params.total_params:,} + FLOPs {flops.flops:,} at 128 "
-              f"(fvcore cross-check {'on' if cross_check else 'off'}): {took:.2f} s (goal < 2 s)")
+        print(
+            f"[count] BERT 6x384: params {params.total_params:,} + FLOPs {flops.flops:,} at 128 "
+            f"(fvcore cross-check {'on' if cross_check else 'off'}): {took:.2f} s (goal < 2 s)"
+        )
 
 
 def loop(model: torch.nn.Module, inputs: dict, calls: int) -> float:
@@ -71,23 +73,31 @@ def energy_overhead(model: torch.nn.Module, loop_seconds: float, backend: str, p
     ratios = [block / bare - 1 for bare, _, block in rows]
     q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     total = sum(r[2] for r in rows) / sum(r[0] for r in rows) - 1
-    print(f"[energy] {backend}: {pairs} pair(s) of {calls} calls (~{statistics.median(r[0] for r in rows):.1f} s "
-          f"each); per-pair overhead " + " ".join(f"{100 * x:+.1f}%" for x in ratios))
-    print(f"[energy] {backend}: overhead {total * 100:+.2f}% (total tracked / total bare); per pair median "
-          f"{median * 100:+.2f}%, quartiles {q1 * 100:+.2f}% to {q3 * 100:+.2f}% (goal < 2%; other processes used "
-          f"{other:.2f} cores meanwhile)")
+    print(
+        f"[energy] {backend}: {pairs} pair(s) of {calls} calls (~{statistics.median(r[0] for r in rows):.1f} s "
+        f"each); per-pair overhead " + " ".join(f"{100 * x:+.1f}%" for x in ratios)
+    )
+    print(
+        f"[energy] {backend}: overhead {total * 100:+.2f}% (total tracked / total bare); per pair median "
+        f"{median * 100:+.2f}%, quartiles {q1 * 100:+.2f}% to {q3 * 100:+.2f}% (goal < 2%; other processes used "
+        f"{other:.2f} cores meanwhile)"
+    )
     result = tracker.result(calls)
-    print(f"[energy] {backend}: {result.label} via {result.method}, {result.energy_kwh:.3g} kWh in the last tracked "
-          f"block, {result.samples} samples")
+    print(
+        f"[energy] {backend}: {result.label} via {result.method}, {result.energy_kwh:.3g} kWh in the last tracked "
+        f"block, {result.samples} samples"
+    )
     if backend == "auto":  # the sampler's own cost, free of the machine's noise
         n, t0 = 200, time.perf_counter()
         for _ in range(n):
             tracker._sample()
         per_sample = (time.perf_counter() - t0) / n
         bare = statistics.median(r[0] for r in rows)
-        print(f"[energy] sampler cost: {per_sample * 1e3:.3f} ms per sample x {result.samples} samples = "
-              f"{per_sample * result.samples / bare * 100:.4f}% of the loop; start+stop "
-              f"{statistics.median(r[2] - r[1] for r in rows) * 1e3:.1f} ms")
+        print(
+            f"[energy] sampler cost: {per_sample * 1e3:.3f} ms per sample x {result.samples} samples = "
+            f"{per_sample * result.samples / bare * 100:.4f}% of the loop; start+stop "
+            f"{statistics.median(r[2] - r[1] for r in rows) * 1e3:.1f} ms"
+        )
 
 
 def main() -> None:

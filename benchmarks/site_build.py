@@ -24,12 +24,43 @@ from pathlib import Path
 from harness.records import SCHEMA_VERSION, store_record
 from harness.tasks import get_task
 
-TASKS = ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli_matched", "mnli_mismatched", "qnli", "rte", "wnli", "ax",
-         "boolq", "cb", "copa", "multirc", "record", "superglue/rte", "wic", "wsc", "squad")
+TASKS = (
+    "cola",
+    "sst2",
+    "mrpc",
+    "qqp",
+    "stsb",
+    "mnli_matched",
+    "mnli_mismatched",
+    "qnli",
+    "rte",
+    "wnli",
+    "ax",
+    "boolq",
+    "cb",
+    "copa",
+    "multirc",
+    "record",
+    "superglue/rte",
+    "wic",
+    "wsc",
+    "squad",
+)
 METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank")
-ENVIRONMENT = {"cpu_model": "AMD EPYC", "physical_cores": 2, "logical_cpus": 2, "threads": 1, "gpu": [],
-               "memory_bytes": 25276063744, "os": "Linux", "python": "3.11.7", "torch": "2.13.0+cpu",
-               "transformers": "5.24.0", "harness_version": "0.1.0", "harness_commit": "0" * 40}
+ENVIRONMENT = {
+    "cpu_model": "AMD EPYC",
+    "physical_cores": 2,
+    "logical_cpus": 2,
+    "threads": 1,
+    "gpu": [],
+    "memory_bytes": 25276063744,
+    "os": "Linux",
+    "python": "3.11.7",
+    "torch": "2.13.0+cpu",
+    "transformers": "5.24.0",
+    "harness_version": "0.1.0",
+    "harness_commit": "0" * 40,
+}
 
 
 def submission_records(i: int, rnd: random.Random) -> list[dict]:
@@ -37,16 +68,30 @@ def submission_records(i: int, rnd: random.Random) -> list[dict]:
     layers = rnd.choice((2, 3, 4, 6, 8, 12))
     hidden = rnd.choice((128, 256, 384, 512, 768))
     params = layers * 12 * hidden * hidden + 30522 * hidden
-    quality = min(0.93, 0.55 + 0.04 * layers ** 0.5 + hidden / 6000 + rnd.uniform(-0.04, 0.04))
+    quality = min(0.93, 0.55 + 0.04 * layers**0.5 + hidden / 6000 + rnd.uniform(-0.04, 0.04))
     flops = 2.0 * params * 128
-    by_module = {"bert.embeddings": 5 * 128 * hidden, **{f"bert.encoder.layer.{k}": int(flops / layers)
-                                                         for k in range(layers)}, "classifier": 2 * hidden * 2}
+    by_module = {
+        "bert.embeddings": 5 * 128 * hidden,
+        **{f"bert.encoder.layer.{k}": int(flops / layers) for k in range(layers)},
+        "classifier": 2 * hidden * 2,
+    }
     sub = f"team{i:04d}/model-{layers}l-{hidden}"
-    meta = {"name": f"Model {i:04d} ({layers}L-{hidden}H)", "team": f"Team {i % 97}", "methods": [rnd.choice(METHODS)],
-            "paper": f"https://arxiv.org/abs/2401.{i:05d}", "code": None, "base_model": "bert-base-uncased",
-            "teacher_model": "bert-large-uncased", "description": "synthetic benchmark submission"}
-    files = {"model/config.json": f"{i:064x}", "model/model.safetensors": f"{i + 1:064x}",
-             "model/vocab.txt": f"{i + 2:064x}", "submission.yaml": f"{i + 3:064x}"}
+    meta = {
+        "name": f"Model {i:04d} ({layers}L-{hidden}H)",
+        "team": f"Team {i % 97}",
+        "methods": [rnd.choice(METHODS)],
+        "paper": f"https://arxiv.org/abs/2401.{i:05d}",
+        "code": None,
+        "base_model": "bert-base-uncased",
+        "teacher_model": "bert-large-uncased",
+        "description": "synthetic benchmark submission",
+    }
+    files = {
+        "model/config.json": f"{i:064x}",
+        "model/model.safetensors": f"{i + 1:064x}",
+        "model/vocab.txt": f"{i + 2:064x}",
+        "submission.yaml": f"{i + 3:064x}",
+    }
     latency = params / 2e6 * rnd.uniform(0.9, 1.1)
     energy_label = "measured" if i % 3 else "estimated"
     out = []
@@ -54,27 +99,50 @@ def submission_records(i: int, rnd: random.Random) -> list[dict]:
         task = get_task(t)
         metrics = {m.name: max(0.0, min(1.0, quality + rnd.uniform(-0.05, 0.05))) for m in task.metrics}
         failed = i % 50 == 7 and t == "wnli"  # a few submissions fail a task: ineligible rows
-        out.append({
-            "schema_version": SCHEMA_VERSION, "harness_version": "0.1.0", "started_at": f"2026-02-{1 + i % 28:02d}T10:00:00+00:00",
-            "status": "failed" if failed else "ok", "error": "RuntimeError: out of memory" if failed else None,
-            "submission": {"id": sub, "meta": meta, "sha256": f"{i:064x}", "files": files},
-            "task": {"name": t, "benchmark": task.benchmark, "version": task.version, "split": task.source.split},
-            "metrics": {} if failed else metrics, "score": None if failed else task.score(metrics),
-            "num_examples": 1000, "hardware": "cpu", "environment": ENVIRONMENT,
-            "settings": {"batch_size": 32, "limit": None, "max_length": None},
-            "measurements": {
-                "params": {"total_params": params, "embedding_params": 30522 * hidden, "method": "unique tensors"},
-                "size": {"total_bytes": 4 * params + 700_000, "method": "sum of file sizes", "unit": "bytes"},
-                "flops": {"flops": flops, "flops_per_example": flops * rnd.uniform(0.4, 0.6), "reference_length": 128,
-                          "by_module": by_module,
-                          "by_op": {"aten.addmm": int(flops * 0.9), "aten.bmm": int(flops * 0.1)},
-                          "convention": "FLOPs = 2 x MACs"},
-                "latency": {"p50_ms": latency, "p90_ms": latency * 1.1, "p99_ms": latency * 1.3,
-                            "throughput_examples_per_s": 1000 / latency, "threads": 1, "method": "batch 1 percentiles"},
-                "energy": {"total_power_kwh": params * 2e-13, "energy_kwh": params * 1.3e-13, "label": energy_label,
-                           "method": "RAPL" if energy_label == "measured" else "CPU time x TDP", "pue": 1.58},
-            },
-        })
+        out.append(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "harness_version": "0.1.0",
+                "started_at": f"2026-02-{1 + i % 28:02d}T10:00:00+00:00",
+                "status": "failed" if failed else "ok",
+                "error": "RuntimeError: out of memory" if failed else None,
+                "submission": {"id": sub, "meta": meta, "sha256": f"{i:064x}", "files": files},
+                "task": {"name": t, "benchmark": task.benchmark, "version": task.version, "split": task.source.split},
+                "metrics": {} if failed else metrics,
+                "score": None if failed else task.score(metrics),
+                "num_examples": 1000,
+                "hardware": "cpu",
+                "environment": ENVIRONMENT,
+                "settings": {"batch_size": 32, "limit": None, "max_length": None},
+                "measurements": {
+                    "params": {"total_params": params, "embedding_params": 30522 * hidden, "method": "unique tensors"},
+                    "size": {"total_bytes": 4 * params + 700_000, "method": "sum of file sizes", "unit": "bytes"},
+                    "flops": {
+                        "flops": flops,
+                        "flops_per_example": flops * rnd.uniform(0.4, 0.6),
+                        "reference_length": 128,
+                        "by_module": by_module,
+                        "by_op": {"aten.addmm": int(flops * 0.9), "aten.bmm": int(flops * 0.1)},
+                        "convention": "FLOPs = 2 x MACs",
+                    },
+                    "latency": {
+                        "p50_ms": latency,
+                        "p90_ms": latency * 1.1,
+                        "p99_ms": latency * 1.3,
+                        "throughput_examples_per_s": 1000 / latency,
+                        "threads": 1,
+                        "method": "batch 1 percentiles",
+                    },
+                    "energy": {
+                        "total_power_kwh": params * 2e-13,
+                        "energy_kwh": params * 1.3e-13,
+                        "label": energy_label,
+                        "method": "RAPL" if energy_label == "measured" else "CPU time x TDP",
+                        "pue": 1.58,
+                    },
+                },
+            }
+        )
     return out
 
 
@@ -94,7 +162,12 @@ def write_records(results: Path, n: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for ranking and rendering (default: all cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for ranking and rendering (default: all cores)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="end-to-end runs of the command (default: 3)")
     parser.add_argument("--keep", type=Path, help="build the site here and keep it (default: a temporary folder)")
     args = parser.parse_args()
@@ -110,24 +183,32 @@ def main() -> None:
         t0 = time.perf_counter()
         boards, records = build_boards(results, None, args.workers)
         t1 = time.perf_counter()
-        files = build_site(boards, records, {"generated_at": "benchmark", "harness_version": __version__},
-                           workers=args.workers)
+        files = build_site(
+            boards, records, {"generated_at": "benchmark", "harness_version": __version__}, workers=args.workers
+        )
         t2 = time.perf_counter()
         write_site(files, out, workers=args.workers)
         t3 = time.perf_counter()
         size = sum(len(v) for v in files.values())
-        print(f"{n} records, {args.submissions} submissions, {len(boards)} tracks -> {len(files)} files, "
-              f"{size / 2**20:.1f} MiB, {args.workers} process(es)")
-        print(f"in this process: read the records and rank every track {t1 - t0:.2f} s; build the site (figures, "
-              f"exports, pages) {t2 - t1:.2f} s; write it {t3 - t2:.2f} s; total {t3 - t0:.2f} s")
+        print(
+            f"{n} records, {args.submissions} submissions, {len(boards)} tracks -> {len(files)} files, "
+            f"{size / 2**20:.1f} MiB, {args.workers} process(es)"
+        )
+        print(
+            f"in this process: read the records and rank every track {t1 - t0:.2f} s; build the site (figures, "
+            f"exports, pages) {t2 - t1:.2f} s; write it {t3 - t2:.2f} s; total {t3 - t0:.2f} s"
+        )
         command = [sys.executable, "-m", "harness.cli", "leaderboard", "--results", str(results), "--out", str(out)]
         walls = []
         for _ in range(args.repeat):
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             walls.append(time.perf_counter() - start)
-        print(f"`harness leaderboard` end to end (a fresh process, startup included), {args.repeat} run(s): "
-              + ", ".join(f"{w:.2f} s" for w in walls) + " (goal < 10 s)")
+        print(
+            f"`harness leaderboard` end to end (a fresh process, startup included), {args.repeat} run(s): "
+            + ", ".join(f"{w:.2f} s" for w in walls)
+            + " (goal < 10 s)"
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

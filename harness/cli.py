@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="harness",
-        description="Evaluate, measure and rank compressed NLP models on GLUE, SuperGLUE, SQuAD and NQ-open.")
+        description="Evaluate, measure and rank compressed NLP models on GLUE, SuperGLUE, SQuAD and NQ-open.",
+    )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
@@ -60,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as e:  # read-only results folder, disk full, an --out that cannot be written
         where = e.filename if e.filename is not None else "a file"
-        print(f"error: {where}: {e.strerror or e}; check that the path exists and is writable (or pass another "
-              "folder) and that the disk has space", file=sys.stderr)
+        print(
+            f"error: {where}: {e.strerror or e}; check that the path exists and is writable (or pass another "
+            "folder) and that the disk has space",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

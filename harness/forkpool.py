@@ -22,8 +22,13 @@ A = TypeVar("A")
 R = TypeVar("R")
 
 
-def shared_map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int = 1,
-               meanwhile: Callable[[], Any] | None = None) -> list[R]:
+def shared_map(
+    fn: Callable[[S, A], R],
+    shared: S,
+    args: Sequence[A],
+    processes: int = 1,
+    meanwhile: Callable[[], Any] | None = None,
+) -> list[R]:
     """[fn(shared, arg) for arg in args], computed by the caller and `processes` - 1 forked workers.
 
     `meanwhile`: work for the caller alone (imports that processes forked later should inherit), done
@@ -40,8 +45,9 @@ def shared_map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes:
             gc.enable()
 
 
-def _map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int,
-         meanwhile: Callable[[], Any] | None) -> list[R]:
+def _map(
+    fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int, meanwhile: Callable[[], Any] | None
+) -> list[R]:
     if processes <= 1 or len(args) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         if meanwhile is not None:
             meanwhile()
@@ -52,8 +58,10 @@ def _map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int,
     # Frozen, the shared heap is skipped by any collection a job asks for (in a worker, walking it would copy it
     # page by page), and is left in the oldest generation afterwards.
     gc.freeze()
-    workers = [ctx.Process(target=_work, args=(fn, shared, args, counter, results), daemon=True)
-               for _ in range(min(processes, len(args)) - 1)]
+    workers = [
+        ctx.Process(target=_work, args=(fn, shared, args, counter, results), daemon=True)
+        for _ in range(min(processes, len(args)) - 1)
+    ]
     try:
         for w in workers:
             w.start()
@@ -68,8 +76,9 @@ def _map(fn: Callable[[S, A], R], shared: S, args: Sequence[A], processes: int,
                 i, ok, value = results.get(timeout=1.0)
             except queue.Empty:
                 if not any(w.is_alive() for w in workers):
-                    raise RuntimeError("a worker process died without a result (out of memory?); "
-                                       "re-run, or run with one process") from None
+                    raise RuntimeError(
+                        "a worker process died without a result (out of memory?); re-run, or run with one process"
+                    ) from None
                 continue
             if not ok:
                 raise value
@@ -99,12 +108,12 @@ def _work(fn: Callable[[Any, Any], Any], shared: Any, args: Sequence[Any], count
     for i in _claim(counter, len(args)):
         try:
             results.put((i, True, fn(shared, args[i])))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any job failure goes back to the parent, which re-raises it
             if hasattr(e, "add_note"):  # Python 3.11+
                 e.add_note(f"in a worker process, job {args[i]!r}:\n{traceback.format_exc()}")
             try:
                 pickle.dumps(e)
-            except Exception:
+            except Exception:  # noqa: BLE001 - an exception that cannot be pickled is sent as text
                 e = RuntimeError(f"job {args[i]!r} failed in a worker process:\n{traceback.format_exc()}")
             results.put((i, False, e))
             break

@@ -68,9 +68,7 @@ def _check_inputs(metric: str, **columns: Sequence[Any]) -> int:
     lengths = {name: len(values) for name, values in columns.items()}
     if len(set(lengths.values())) > 1:
         listed = ", ".join(f"{len_} {name}" for name, len_ in lengths.items())
-        raise ValueError(
-            f"{metric}: got {listed}; pass one entry per example in each (same order, same length)"
-        )
+        raise ValueError(f"{metric}: got {listed}; pass one entry per example in each (same order, same length)")
     count = next(iter(lengths.values()))
     if count == 0:
         raise ValueError(
@@ -151,9 +149,7 @@ def f1_binary(*, predictions: Sequence[int], references: Sequence[int]) -> float
     _check_binary("f1_binary", predictions=predictions, references=references)
     from sklearn.metrics import f1_score
 
-    return float(
-        f1_score(references, predictions, pos_label=POSITIVE_LABEL, average="binary", zero_division=0.0)
-    )
+    return float(f1_score(references, predictions, pos_label=POSITIVE_LABEL, average="binary", zero_division=0.0))
 
 
 def f1_macro(
@@ -197,9 +193,7 @@ def _check_correlation_inputs(metric: str, predictions: Sequence[float], referen
     """The checks shared by pearson and spearmanr: lengths, at least two points, finite, not constant."""
     count = _check_inputs(metric, predictions=predictions, references=references)
     if count < MIN_CORRELATION_EXAMPLES:
-        raise ValueError(
-            f"{metric}: got {count} example; a correlation needs at least {MIN_CORRELATION_EXAMPLES}"
-        )
+        raise ValueError(f"{metric}: got {count} example; a correlation needs at least {MIN_CORRELATION_EXAMPLES}")
     _check_finite(metric, predictions=predictions, references=references)
     _check_not_constant(metric, predictions=predictions, references=references)
 
@@ -407,9 +401,7 @@ def multirc_f1a(*, predictions: Sequence[int], references: Sequence[int]) -> flo
     return f1_binary(predictions=predictions, references=references)
 
 
-def multirc_exact_match(
-    *, predictions: Sequence[int], references: Sequence[int], groups: Sequence[Hashable]
-) -> float:
+def multirc_exact_match(*, predictions: Sequence[int], references: Sequence[int], groups: Sequence[Hashable]) -> float:
     """SuperGLUE MultiRC EM: fraction of questions whose answer options are all predicted correctly.
 
     Extra input: ``groups``, one question id per answer option (any hashable, e.g. the pair

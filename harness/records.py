@@ -40,16 +40,40 @@ UNKEYED_MEASUREMENT = frozenset({"measure"})
 # Clock difference tolerated between the machine that wrote a record and the one reading it.
 CLOCK_SKEW = timedelta(minutes=5)
 # (measurement, field) values that are counts or sizes of something that exists: zero or less is impossible.
-POSITIVE_FIELDS = (("params", "total_params"), ("size", "total_bytes"), ("system_size", "total_bytes"),
-                   ("flops", "flops_per_example"), ("flops", "flops"), ("latency", "p50_ms"),
-                   ("latency", "throughput_examples_per_s"), ("memory", "peak_rss_bytes"), ("flops", "mean_flops"))
+POSITIVE_FIELDS = (
+    ("params", "total_params"),
+    ("size", "total_bytes"),
+    ("system_size", "total_bytes"),
+    ("flops", "flops_per_example"),
+    ("flops", "flops"),
+    ("latency", "p50_ms"),
+    ("latency", "throughput_examples_per_s"),
+    ("memory", "peak_rss_bytes"),
+    ("flops", "mean_flops"),
+)
 NON_NEGATIVE_FIELDS = (("energy", "total_power_kwh"),)
 REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at", "key")
 # Every top-level field a record may have (harness.evaluation.evaluate, harness.evaluation.track, harness.evaluation.selfreported write them): a
 # misspelt field would otherwise be read as absent, e.g. `hardwre: gpu` ranked as a CPU record.
-FIELDS = REQUIRED + ("score", "kind", "hardware", "model", "settings", "environment", "measurements", "declared",
-                     "track_run", "num_examples", "predictions_file", "inference_s", "examples_per_s",
-                     "operating_points", "error", "traceback", "duration_s")
+FIELDS = REQUIRED + (
+    "score",
+    "kind",
+    "hardware",
+    "model",
+    "settings",
+    "environment",
+    "measurements",
+    "declared",
+    "track_run",
+    "num_examples",
+    "predictions_file",
+    "inference_s",
+    "examples_per_s",
+    "operating_points",
+    "error",
+    "traceback",
+    "duration_s",
+)
 _FIELD_SET = frozenset(FIELDS)
 _REQUIRED_SET = frozenset(REQUIRED)
 # UTC with the offset written out, as harness.evaluation.evaluate writes it: in this one form, text order is time order, which
@@ -103,14 +127,25 @@ def record_key(record: dict[str, Any]) -> dict[str, Any]:
     files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_FILE}
     content = combined_sha256(files) if files else str(sub.get("sha256") or "")
     settings = {k: v for k, v in (record.get("settings") or {}).items() if k not in UNKEYED_SETTINGS}
-    measurement = {k: v for k, v in ((record.get("track_run") or {}).get("measurement") or {}).items()
-                   if k not in UNKEYED_MEASUREMENT}
+    measurement = {
+        k: v
+        for k, v in ((record.get("track_run") or {}).get("measurement") or {}).items()
+        if k not in UNKEYED_MEASUREMENT
+    }
     model = record.get("model") or {}
-    return {"submission": sub["id"], "content": content, "task": task["name"], "task_version": task.get("version"),
-            "split": task.get("split"), "head": model.get("declared_head"),
-            "model": [model.get("within"), model.get("backend")],
-            "settings": settings, "threads": (record.get("environment") or {}).get("threads"),
-            "measurement": measurement, "hardware": hardware_of(record)}
+    return {
+        "submission": sub["id"],
+        "content": content,
+        "task": task["name"],
+        "task_version": task.get("version"),
+        "split": task.get("split"),
+        "head": model.get("declared_head"),
+        "model": [model.get("within"), model.get("backend")],
+        "settings": settings,
+        "threads": (record.get("environment") or {}).get("threads"),
+        "measurement": measurement,
+        "hardware": hardware_of(record),
+    }
 
 
 def key_digest(key: dict[str, Any]) -> str:
@@ -162,8 +197,10 @@ def write_record(record: dict[str, Any], path: Path) -> Path:
     try:
         text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     except ValueError as e:
-        raise UserError(f"{path}: {non_finite(record)} is not a finite number; a record is strict JSON "
-                        "(fix the code that produced it, or store None for 'not measured')") from e
+        raise UserError(
+            f"{path}: {non_finite(record)} is not a finite number; a record is strict JSON "
+            "(fix the code that produced it, or store None for 'not measured')"
+        ) from e
     write_atomic(path, (text + "\n").encode("utf-8"))
     return path
 
@@ -177,7 +214,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -185,8 +222,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise UserError(f"{path}: cannot write ({e.strerror or e}); make the results folder writable, free disk space "
-                        "or pass another --results folder") from e
+        raise UserError(
+            f"{path}: cannot write ({e.strerror or e}); make the results folder writable, free disk space "
+            "or pass another --results folder"
+        ) from e
 
 
 def read_record(path: Path | str) -> dict[str, Any]:
@@ -259,9 +298,11 @@ def check_place(record: dict[str, Any], path: str) -> None:
     folder, name = os.path.split(path)
     sub, task = safe_name(record["submission"]["id"]), safe_name(record["task"]["name"])
     if os.path.basename(folder) != sub or not name.startswith(task + "."):
-        raise UserError(f"{path}: holds submission {record['submission']['id']!r}, task {record['task']['name']!r}, "
-                        f"but sits at {os.path.basename(folder)}/{name}; a record belongs at "
-                        f"records/{sub}/{task}.<hardware>.<key>{RECORD_SUFFIX}: move it there or re-run the evaluation")
+        raise UserError(
+            f"{path}: holds submission {record['submission']['id']!r}, task {record['task']['name']!r}, "
+            f"but sits at {os.path.basename(folder)}/{name}; a record belongs at "
+            f"records/{sub}/{task}.<hardware>.<key>{RECORD_SUFFIX}: move it there or re-run the evaluation"
+        )
 
 
 def record_files(folder: Path) -> list[str]:
@@ -272,8 +313,9 @@ def record_files(folder: Path) -> list[str]:
             if name.endswith(RECORD_SUFFIX):
                 found.append(os.path.join(d, name))
             elif name.lower().endswith(RECORD_SUFFIX):  # read as "not a record", it would drop out of every board
-                raise UserError(f"{os.path.join(d, name)}: a record file must end in {RECORD_SUFFIX!r} exactly; "
-                                "rename it")
+                raise UserError(
+                    f"{os.path.join(d, name)}: a record file must end in {RECORD_SUFFIX!r} exactly; rename it"
+                )
     return sorted(found, key=lambda p: p.split(os.sep))
 
 
@@ -299,14 +341,20 @@ def validate(record: dict[str, Any], where: str) -> None:
     except ValueError:  # a well-formed but impossible date, e.g. month 13
         valid = False
     if not valid:
-        raise UserError(f"{where}: started_at is {started!r}, expected an ISO 8601 time in UTC as the harness writes "
-                        "it, e.g. 2026-01-31T12:00:00+00:00 (it decides which of two records of a task is the latest)")
+        raise UserError(
+            f"{where}: started_at is {started!r}, expected an ISO 8601 time in UTC as the harness writes "
+            "it, e.g. 2026-01-31T12:00:00+00:00 (it decides which of two records of a task is the latest)"
+        )
     if valid > datetime.now(timezone.utc) + CLOCK_SKEW:
-        raise UserError(f"{where}: started_at {started} is in the future; a record's start time is when it ran "
-                        "(check the clock of the machine that wrote it and re-run the evaluation)")
+        raise UserError(
+            f"{where}: started_at {started} is in the future; a record's start time is when it ran "
+            "(check the clock of the machine that wrote it and re-run the evaluation)"
+        )
     if type(record["key"]) is not dict or type(record["key"].get("task")) is not str:
-        raise UserError(f"{where}: key is {record['key']!r}, expected the mapping harness.records.record_key writes; "
-                        "re-run the evaluation that wrote it")
+        raise UserError(
+            f"{where}: key is {record['key']!r}, expected the mapping harness.records.record_key writes; "
+            "re-run the evaluation that wrote it"
+        )
     _check_measured(record.get("measurements"), where)
     _check_declared(record.get("declared"), where)
     examples = record.get("num_examples")
@@ -340,12 +388,20 @@ def _check_identity(record: dict[str, Any], where: str) -> None:
     for block, key in (("submission", "id"), ("task", "name")):
         if type(record[block]) is not dict or type(record[block].get(key)) is not str:
             raise UserError(f"{where}: {block}.{key} missing or not text; re-run the evaluation that wrote it")
-    for block, key in (("submission", "files"), ("task", None), ("settings", None), ("track_run", None),
-                       ("model", None), ("environment", None)):
+    for block, key in (
+        ("submission", "files"),
+        ("task", None),
+        ("settings", None),
+        ("track_run", None),
+        ("model", None),
+        ("environment", None),
+    ):
         value = record.get(block) if key is None else record[block].get(key)
         if value is not None and type(value) is not dict:
-            raise UserError(f"{where}: {block}{'.' + key if key else ''} is {type(value).__name__}, expected a "
-                            "mapping; re-run the evaluation that wrote it")
+            raise UserError(
+                f"{where}: {block}{'.' + key if key else ''} is {type(value).__name__}, expected a "
+                "mapping; re-run the evaluation that wrote it"
+            )
 
 
 def _check_declared(declared: Any, where: str) -> None:
@@ -356,8 +412,10 @@ def _check_declared(declared: Any, where: str) -> None:
         raise UserError(f"{where}: declared is {type(declared).__name__}, expected a mapping")
     for name, value in declared.items():
         if type(value) in (int, float) and not value > 0:
-            raise UserError(f"{where}: declared.{name} is {value!r}, impossible for a count or size (expected > 0); "
-                            "fix the submission's declared numbers")
+            raise UserError(
+                f"{where}: declared.{name} is {value!r}, impossible for a count or size (expected > 0); "
+                "fix the submission's declared numbers"
+            )
 
 
 def _check_measured(measurements: Any, where: str) -> None:
@@ -371,8 +429,10 @@ def _check_measured(measurements: Any, where: str) -> None:
             block = measurements.get(name)
             value = block.get(field) if type(block) is dict else None
             if type(value) in (int, float) and not (value > 0 if strict else value >= 0):
-                raise UserError(f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
-                                f"(expected {low}); re-run the measurement")
+                raise UserError(
+                    f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
+                    f"(expected {low}); re-run the measurement"
+                )
 
 
 def _check_scored(task: Any, block: dict[str, Any], where: str, prefix: str) -> None:
@@ -380,10 +440,13 @@ def _check_scored(task: Any, block: dict[str, Any], where: str, prefix: str) -> 
     metrics = block.get("metrics")
     task.check_metrics(metrics, f"{where}: {prefix}metrics")
     score, expected = block.get("score"), task.score(metrics)
-    if type(score) not in (float, int) or not (score == expected or math.isclose(score, expected, rel_tol=1e-9,
-                                                                                    abs_tol=1e-12)):
-        raise UserError(f"{where}: {prefix}score is {score!r}, but task {task.name}'s score of its metrics is "
-                        f"{expected!r}; re-run the evaluation that wrote it (a score is never edited by hand)")
+    if type(score) not in (float, int) or not (
+        score == expected or math.isclose(score, expected, rel_tol=1e-9, abs_tol=1e-12)
+    ):
+        raise UserError(
+            f"{where}: {prefix}score is {score!r}, but task {task.name}'s score of its metrics is "
+            f"{expected!r}; re-run the evaluation that wrote it (a score is never edited by hand)"
+        )
 
 
 def non_finite(value: Any, where: str = "record") -> str | None:

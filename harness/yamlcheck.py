@@ -75,14 +75,22 @@ def parse_yaml(path: Path) -> tuple[Any, list[tuple[str, str, str]]]:
         mark = e.problem_mark or e.context_mark
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         detail = " ".join(str(x) for x in (e.context, e.problem) if x)
-        return None, [(at, f"YAML syntax error: {detail}", "fix the YAML at that line: indentation, a ': ' after "
-                       "each key, quotes around text that contains ': ' or ' #'")]
+        return None, [
+            (
+                at,
+                f"YAML syntax error: {detail}",
+                "fix the YAML at that line: indentation, a ': ' after "
+                "each key, quotes around text that contains ': ' or ' #'",
+            )
+        ]
     except yaml.YAMLError as e:
         return None, [("", f"YAML error: {e}", "fix the YAML syntax")]
     finally:
         loader.dispose()
-    return data, [(f"line {line}", f"duplicate key {key!r}", "keep one copy of the key: YAML would silently use the "
-                   "last one") for key, line in loader.duplicates]
+    return data, [
+        (f"line {line}", f"duplicate key {key!r}", "keep one copy of the key: YAML would silently use the last one")
+        for key, line in loader.duplicates
+    ]
 
 
 def read_yaml(path: Path) -> Any:
@@ -90,8 +98,9 @@ def read_yaml(path: Path) -> Any:
     file, the line and the fix (all of them at once)."""
     data, problems = parse_yaml(path)
     c = Checker(str(path))
-    c.problems += [": ".join([str(path)] + ([where] if where else []) + [message]) + f"; {fix}"
-                   for where, message, fix in problems]
+    c.problems += [
+        ": ".join([str(path)] + ([where] if where else []) + [message]) + f"; {fix}" for where, message, fix in problems
+    ]
     c.raise_if_any(str(path))
     return data
 
@@ -112,7 +121,9 @@ class Checker:
         if self.problems:
             if len(self.problems) == 1:
                 raise ConfigError(self.problems[0])
-            raise ConfigError(f"{len(self.problems)} problems in {what}:\n" + "\n".join(f"  {p}" for p in self.problems))
+            raise ConfigError(
+                f"{len(self.problems)} problems in {what}:\n" + "\n".join(f"  {p}" for p in self.problems)
+            )
 
     def mapping(self, value: Any, path: str, keys: Sequence[str], required: Iterable[str] = ()) -> dict | None:
         """A mapping with only `keys` (unknown keys get a did-you-mean) and every `required` key present."""
@@ -150,8 +161,9 @@ class Checker:
             return None
         return value
 
-    def number(self, value: Any, path: str, low: float | None = None, high: float | None = None,
-               above: bool = False) -> float | None:
+    def number(
+        self, value: Any, path: str, low: float | None = None, high: float | None = None, above: bool = False
+    ) -> float | None:
         """A finite number within [low, high] (or > low when `above`); YAML-1.1 text like "6e9" is accepted."""
         if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
             value = float(value)

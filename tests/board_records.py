@@ -10,12 +10,29 @@ from harness.tracks.definitions import load_track
 STARTED = "2026-01-01T00:00:00+00:00"
 
 
-def record(sub: str, task: str, metrics: dict[str, float], score: float | None = None, *, params: int | None = None,
-           flops: float | None = None, energy_kwh: float | None = None, system_bytes: int | None = None,
-           status: str = "ok", kind: str | None = None, declared: dict | None = None, points: list | None = None,
-           hardware: str = "cpu", name: str | None = None, started: str = STARTED, energy_label: str = "measured",
-           limit: int | None = None, examples: int | None = None, split_examples: int | None = None,
-           error: str = "boom") -> dict[str, Any]:
+def record(
+    sub: str,
+    task: str,
+    metrics: dict[str, float],
+    score: float | None = None,
+    *,
+    params: int | None = None,
+    flops: float | None = None,
+    energy_kwh: float | None = None,
+    system_bytes: int | None = None,
+    status: str = "ok",
+    kind: str | None = None,
+    declared: dict | None = None,
+    points: list | None = None,
+    hardware: str = "cpu",
+    name: str | None = None,
+    started: str = STARTED,
+    energy_label: str = "measured",
+    limit: int | None = None,
+    examples: int | None = None,
+    split_examples: int | None = None,
+    error: str = "boom",
+) -> dict[str, Any]:
     """One result record as harness.evaluation.evaluate / harness.evaluation.track write it, with only the fields ranking reads.
 
     `limit`: a --limit run of `examples` rows; `split_examples`: the full split's rows, as new records carry it.
@@ -30,10 +47,16 @@ def record(sub: str, task: str, metrics: dict[str, float], score: float | None =
     if system_bytes is not None:
         measurements["system_size"] = {"total_bytes": system_bytes}
     r: dict[str, Any] = {
-        "schema_version": 1, "harness_version": "test", "started_at": started, "status": status,
+        "schema_version": 1,
+        "harness_version": "test",
+        "started_at": started,
+        "status": status,
         "submission": {"id": sub, "meta": {"name": name or sub.upper(), "team": "t", "methods": ["distillation"]}},
-        "task": {"name": task}, "metrics": metrics if status == "ok" else {}, "measurements": measurements,
-        "hardware": hardware, "settings": {"limit": limit},
+        "task": {"name": task},
+        "metrics": metrics if status == "ok" else {},
+        "measurements": measurements,
+        "hardware": hardware,
+        "settings": {"limit": limit},
     }
     if examples is not None:
         r["num_examples"] = examples

@@ -43,8 +43,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     changed = sorted(k for k in _MIRROR_AT_START.keys() | now.keys() if _MIRROR_AT_START.get(k) != now.get(k))
     if changed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nFAILED: the test run changed the data mirror {MIRROR}: {', '.join(changed[:10])}"
-              f"{' ...' if len(changed) > 10 else ''}; tests never write into it (check the md5 sums in MANIFEST.md)")
+        print(
+            f"\nFAILED: the test run changed the data mirror {MIRROR}: {', '.join(changed[:10])}"
+            f"{' ...' if len(changed) > 10 else ''}; tests never write into it (check the md5 sums in MANIFEST.md)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +70,9 @@ def assert_predictions_refused(path: Path, text: str, task: str, message: str) -
     assert str(path) in str(err.value)
 
 
-def save_tiny_bert(folder: Path, head: str = "sequence_classification", num_labels: int = 2, seed: int = 0,
-                   **config) -> Path:
+def save_tiny_bert(
+    folder: Path, head: str = "sequence_classification", num_labels: int = 2, seed: int = 0, **config
+) -> Path:
     """Write a tiny random BERT with the real uncased vocab, in save_pretrained layout."""
     return tiny.save_tiny_bert(folder, VOCAB, head, num_labels, seed, **config)
 

@@ -10,21 +10,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MNLI_HEADER = ("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
-               "sentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n")
+MNLI_HEADER = (
+    "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
+    "sentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n"
+)
 MNLI_ROW = "{i}\t1\t1n\tfiction\t( a )\t( b )\t(S a)\t(S b)\t{a}\t{b}\t{label}\t\t\t\t\t{label}\n"
-PAIRS = [("A man sleeps.", "A person rests.", 0), ("A dog runs.", "A cat sits.", 2), ("Kids play.", "Children play.", 0),
-         ("It rains.", "The sun shines.", 2), ("She reads.", "She has a book.", 1), ("He cooks.", "He eats.", 1)]
+PAIRS = [
+    ("A man sleeps.", "A person rests.", 0),
+    ("A dog runs.", "A cat sits.", 2),
+    ("Kids play.", "Children play.", 0),
+    ("It rains.", "The sun shines.", 2),
+    ("She reads.", "She has a book.", 1),
+    ("He cooks.", "He eats.", 1),
+]
 NLI3 = ("entailment", "neutral", "contradiction")
 
 FILES = {
-    "glue/QQP/dev.tsv": "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n" + "".join(
+    "glue/QQP/dev.tsv": "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
+    + "".join(
         f"{i}\t{2 * i}\t{2 * i + 1}\tHow do I {a}?\tWhat is the way to {b}?\t{i % 2}\n"
-        for i, (a, b, _) in enumerate(PAIRS)),
-    "glue/MNLI/dev_matched.tsv": MNLI_HEADER + "".join(
-        MNLI_ROW.format(i=i, a=a, b=b, label=NLI3[y]) for i, (a, b, y) in enumerate(PAIRS)),
-    "glue/MNLI/dev_mismatched.tsv": MNLI_HEADER + "".join(
-        MNLI_ROW.format(i=i, a=b, b=a, label=NLI3[y]) for i, (a, b, y) in enumerate(PAIRS)),
+        for i, (a, b, _) in enumerate(PAIRS)
+    ),
+    "glue/MNLI/dev_matched.tsv": MNLI_HEADER
+    + "".join(MNLI_ROW.format(i=i, a=a, b=b, label=NLI3[y]) for i, (a, b, y) in enumerate(PAIRS)),
+    "glue/MNLI/dev_mismatched.tsv": MNLI_HEADER
+    + "".join(MNLI_ROW.format(i=i, a=b, b=a, label=NLI3[y]) for i, (a, b, y) in enumerate(PAIRS)),
 }
 
 

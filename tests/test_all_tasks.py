@@ -1,10 +1,10 @@
 """Every task the mirror holds runs end to end through `harness evaluate` on tiny models."""
 
 from harness.cli import main
-from harness.tasks.data import load_rows
 from harness.errors import DataNotFound
 from harness.records import read_records
 from harness.tasks import get_task, task_names
+from harness.tasks.data import load_rows
 from harness.testing.tiny import write_tiny_submission
 
 LIMIT = 6
@@ -21,8 +21,19 @@ def test_every_mirror_task_evaluates_and_scores(mirror, tmp_path, capsys):
     assert len(tasks) == 31
     sub = write_tiny_submission(tmp_path / "subs" / "tiny-all", tasks, mirror / "vocab/bert-base-uncased-vocab.txt")
     assert main(["check", str(sub)]) == 0
-    code = main(["evaluate", str(sub), "--data-dir", str(mirror), "--results", str(tmp_path / "r"),
-                 "--limit", str(LIMIT), "--no-progress"])
+    code = main(
+        [
+            "evaluate",
+            str(sub),
+            "--data-dir",
+            str(mirror),
+            "--results",
+            str(tmp_path / "r"),
+            "--limit",
+            str(LIMIT),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     records = {r["task"]["name"]: r for r in read_records(tmp_path / "r")}

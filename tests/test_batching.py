@@ -5,15 +5,16 @@ import pytest
 
 from harness.backends import load_model
 from harness.inference.batching import pad, run_batched
-from harness.tasks.data import load_rows
 from harness.inference.formulations import EvalSettings
 from harness.inference.formulations.classify import encode, predict
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 
-@pytest.mark.parametrize("task_name,head,num_labels", [("rte", "sequence_classification", 2),
-                                                       ("stsb", "sequence_classification", 1),
-                                                       ("stsb", "cosine", 2)])
+@pytest.mark.parametrize(
+    "task_name,head,num_labels",
+    [("rte", "sequence_classification", 2), ("stsb", "sequence_classification", 1), ("stsb", "cosine", 2)],
+)
 def test_batched_sorted_equals_unbatched(mirror, tiny_bert, task_name, head, num_labels):
     task = get_task(task_name)
     rows = load_rows(task, mirror, limit=40)
@@ -47,8 +48,8 @@ def test_padding_is_per_batch_not_to_max_length(tiny_bert):
 def test_map_batches_shortest_first_results_in_input_order_and_checked_counts():
     from types import SimpleNamespace
 
-    from harness.inference.batching import map_batches
     from harness.errors import UserError
+    from harness.inference.batching import map_batches
 
     model = SimpleNamespace(tokenizer=SimpleNamespace(pad_token_id=0))
     enc = [{"input_ids": [1] * n} for n in (4, 1, 3, 2)]

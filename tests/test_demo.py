@@ -13,8 +13,17 @@ TOLERANCE = 0.002
 
 
 def test_demo_reproduces_minilm_sts_b_spearman(tmp_path, mirror, capsys):
-    code = main(["demo", "--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "results"),
-                 "--data-dir", str(mirror)])
+    code = main(
+        [
+            "demo",
+            "--submissions",
+            str(tmp_path / "subs"),
+            "--results",
+            str(tmp_path / "results"),
+            "--data-dir",
+            str(mirror),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "check: valid" in out and "spearmanr 86." in out

@@ -7,9 +7,16 @@ from harness.scoring.elue_score import elue_score, reference_perf
 CURVE = [(1.0e9, 80.0), (2.0e9, 84.0), (4.0e9, 88.0)]
 
 
-@pytest.mark.parametrize("flops,expected", [
-    (1.0e9, 80.0), (1.5e9, 82.0), (2.0e9, 84.0), (3.0e9, 86.0), (4.0e9, 88.0),  # inside and at both ends
-])
+@pytest.mark.parametrize(
+    "flops,expected",
+    [
+        (1.0e9, 80.0),
+        (1.5e9, 82.0),
+        (2.0e9, 84.0),
+        (3.0e9, 86.0),
+        (4.0e9, 88.0),  # inside and at both ends
+    ],
+)
 def test_interpolation_inside_and_at_the_ends(flops, expected):
     assert reference_perf(CURVE, flops) == (pytest.approx(expected), False)
 
@@ -25,8 +32,10 @@ def test_outside_the_range():
 
 
 def test_score_is_the_mean_over_points_then_tasks():
-    points = {"sst2": [("exit 1", 1.5e9, 85.0), ("exit 2", 4.0e9, 90.0)],  # +3 and +2 -> 2.5
-              "mrpc": [("", 3.0e9, 80.0)]}  # 80 - 86 -> -6
+    points = {
+        "sst2": [("exit 1", 1.5e9, 85.0), ("exit 2", 4.0e9, 90.0)],  # +3 and +2 -> 2.5
+        "mrpc": [("", 3.0e9, 80.0)],
+    }  # 80 - 86 -> -6
     result = elue_score(points, {"sst2": CURVE, "mrpc": CURVE})
     assert result.tasks == {"sst2": pytest.approx(2.5), "mrpc": pytest.approx(-6.0)}
     assert result.score == pytest.approx(-1.75) and result.note == ""

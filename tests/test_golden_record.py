@@ -40,8 +40,23 @@ def evaluated_records(tmp_path: Path, data_dir: Path) -> dict[str, dict]:
     sub = write_tiny_submission(tmp_path / "subs" / "golden", list(TASKS), data_dir / VOCAB_FILE)
     results = tmp_path / "results"
     for task in TASKS:
-        code = main(["evaluate", str(sub), "--task", task, "--limit", str(LIMIT), "--threads", "1",
-                     "--data-dir", str(data_dir), "--results", str(results), "--no-progress"])
+        code = main(
+            [
+                "evaluate",
+                str(sub),
+                "--task",
+                task,
+                "--limit",
+                str(LIMIT),
+                "--threads",
+                "1",
+                "--data-dir",
+                str(data_dir),
+                "--results",
+                str(results),
+                "--no-progress",
+            ]
+        )
         assert code == 0, task
     records = {}
     for path in sorted((results / "records" / "golden").glob("*.record.json")):

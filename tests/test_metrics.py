@@ -60,28 +60,27 @@ def test_f1_macro_labels_fix_the_class_set():
     # default (seen classes): (2/3 + 4/5)/2 = 11/15; labels=[0,1,2]: (2/3 + 4/5 + 0)/3 = 22/45
     predictions, references = [0, 1, 1, 1], [0, 1, 0, 1]
     assert m.f1_macro(predictions=predictions, references=references) == pytest.approx(11 / 15)
-    assert m.f1_macro(predictions=predictions, references=references, labels=[0, 1, 2]) == pytest.approx(
-        22 / 45
-    )
+    assert m.f1_macro(predictions=predictions, references=references, labels=[0, 1, 2]) == pytest.approx(22 / 45)
 
 
 def test_matthews_correlation():
     # references [1 1 0 0], predictions [1 0 0 0]: TP 1, FN 1, TN 2, FP 0
     # MCC = (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)) = (2 - 0) / sqrt(1*2*2*3) = 2/sqrt(12)
-    assert m.matthews_correlation(predictions=[1, 0, 0, 0], references=[1, 1, 0, 0]) == pytest.approx(
-        2 / math.sqrt(12)
-    )
+    assert m.matthews_correlation(predictions=[1, 0, 0, 0], references=[1, 1, 0, 0]) == pytest.approx(2 / math.sqrt(12))
     # every label flipped -> -1; constant predictions -> 0 by convention (not nan)
     assert m.matthews_correlation(predictions=[0, 0, 1, 1], references=[1, 1, 0, 0]) == pytest.approx(-1.0)
     assert m.matthews_correlation(predictions=[1, 1, 1, 1], references=[1, 1, 0, 0]) == 0.0
 
 
-@pytest.mark.parametrize("predictions, references", [
-    ([1, 1, 1, 1], [1, 1, 0, 0]),  # CoLA: a model that always says "acceptable"
-    ([0, 0, 0, 0], [1, 1, 0, 0]),
-    ([2, 2, 2, 2], [0, 1, 2, 0]),  # GLUE AX, three NLI classes, always "contradiction"
-    ([0, 1, 0, 1], [1, 1, 1, 1]),  # constant gold
-])
+@pytest.mark.parametrize(
+    "predictions, references",
+    [
+        ([1, 1, 1, 1], [1, 1, 0, 0]),  # CoLA: a model that always says "acceptable"
+        ([0, 0, 0, 0], [1, 1, 0, 0]),
+        ([2, 2, 2, 2], [0, 1, 2, 0]),  # GLUE AX, three NLI classes, always "contradiction"
+        ([0, 1, 0, 1], [1, 1, 1, 1]),  # constant gold
+    ],
+)
 def test_matthews_correlation_of_constant_output_is_zero_as_in_the_official_scorers(predictions, references):
     # the GLUE/SuperGLUE scorers call scikit-learn's matthews_corrcoef, which defines 0/0 as 0 (no nan, no error)
     from sklearn.metrics import matthews_corrcoef
@@ -295,9 +294,7 @@ def test_multirc_exact_match_groups_by_question():
     # question a: options 0, 2 both right -> correct
     # question b: option 1 right, option 3 wrong -> wrong
     # question c: option 4 right -> correct; EM = 2/3 (per-option accuracy would be 4/5)
-    score = m.multirc_exact_match(
-        predictions=MULTIRC_PREDICTIONS, references=MULTIRC_REFERENCES, groups=MULTIRC_GROUPS
-    )
+    score = m.multirc_exact_match(predictions=MULTIRC_PREDICTIONS, references=MULTIRC_REFERENCES, groups=MULTIRC_GROUPS)
     assert score == pytest.approx(2 / 3)
 
 

@@ -13,11 +13,11 @@ import pytest
 
 from harness.cli import main
 from harness.errors import UserError
+from harness.evaluation.evaluate import ModelRef, evaluate
+from harness.evaluation.track import submission_folders
 from harness.records import FAILED_SUFFIX, read_record, read_records, record_key, store_record, write_record
 from harness.scoring.values import group_records
-from harness.evaluation.evaluate import ModelRef, evaluate
 from harness.tracks.definitions import get_track
-from harness.evaluation.track import submission_folders
 
 SCHEMA1 = Path(__file__).parent / "data" / "schema1"  # written by the harness at 2a1c041 (`harness run glue`, evaluate)
 
@@ -34,7 +34,8 @@ def _run(ref: ModelRef, results: Path, data: Path, **kw) -> dict:
 
 
 def test_runs_with_different_settings_keep_both_records_and_the_board_reads_the_whole_split(
-        tiny_bert, mirror, tmp_path):
+    tiny_bert, mirror, tmp_path
+):
     ref, results = _ref(tiny_bert()), tmp_path / "results"
     full = _run(ref, results, mirror)
     quick = _run(ref, results, mirror, limit=20)
@@ -54,10 +55,13 @@ def test_the_key_holds_what_changes_a_number_and_not_the_prose(tiny_bert, mirror
     key = base["key"]
     assert key["task"] == "rte" and key["task_version"] == 1 and key["split"] == "validation"
     assert key["settings"]["limit"] is None and "progress" not in key["settings"] and key["hardware"] == "cpu"
-    record = dict(base, submission=dict(base["submission"], files={**base["submission"]["files"],
-                                                                   "submission.yaml": "0" * 64}))
+    record = dict(
+        base, submission=dict(base["submission"], files={**base["submission"]["files"], "submission.yaml": "0" * 64})
+    )
     assert record_key(record) == key  # submission.yaml's prose is not the model
-    changed = dict(base, submission=dict(base["submission"], files={**base["submission"]["files"], "model.safetensors": "1"}))
+    changed = dict(
+        base, submission=dict(base["submission"], files={**base["submission"]["files"], "model.safetensors": "1"})
+    )
     assert record_key(changed)["content"] != key["content"]
     tracked = dict(base, track_run={"track": "x", "measurement": {"threads": 2, "measure": ["params"]}})
     fewer = dict(base, track_run={"track": "x", "measurement": {"threads": 2, "measure": []}})
@@ -81,8 +85,18 @@ def test_a_failed_run_lands_beside_the_good_record_and_the_board_keeps_the_good_
 def test_run_with_a_data_dir_holding_none_of_the_tracks_files_is_refused_before_anything_runs(tmp_path, capsys):
     (tmp_path / "subs" / "x").mkdir(parents=True)
     (tmp_path / "empty").mkdir()
-    code = main(["run", "glue", "--submissions", str(tmp_path / "subs"), "--data-dir", str(tmp_path / "empty"),
-                 "--results", str(tmp_path / "r")])
+    code = main(
+        [
+            "run",
+            "glue",
+            "--submissions",
+            str(tmp_path / "subs"),
+            "--data-dir",
+            str(tmp_path / "empty"),
+            "--results",
+            str(tmp_path / "r"),
+        ]
+    )
     assert code == 2 and "holds none of track glue's files" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
@@ -146,18 +160,21 @@ def test_bare_model_folders_with_one_name_get_distinct_ids(tiny_bert, tmp_path):
     b.parent.mkdir()
     tiny_bert().rename(a)
     tiny_bert(hidden_dropout_prob=0.2).rename(b)  # another model under the same folder name
-    (_, ref_a), = model_refs(a, ["rte"], None, False)
-    (_, ref_b), = model_refs(b, ["rte"], None, False)
+    ((_, ref_a),) = model_refs(a, ["rte"], None, False)
+    ((_, ref_b),) = model_refs(b, ["rte"], None, False)
     assert ref_a.submission_id != ref_b.submission_id and ref_a.submission_id.startswith("model-")
     assert ref_a.submission_id != "model"
 
 
-@pytest.mark.parametrize("measurements,message", [
-    ({"size": {"total_bytes": -5}}, r"measurements.size.total_bytes is -5, impossible"),
-    ({"params": {"total_params": 0}}, r"measurements.params.total_params is 0, impossible"),
-    ({"latency": {"p50_ms": 0.0}}, r"measurements.latency.p50_ms is 0.0"),
-    ({"energy": {"total_power_kwh": -1e-6}}, r"measurements.energy.total_power_kwh is -1e-06, impossible"),
-])
+@pytest.mark.parametrize(
+    "measurements,message",
+    [
+        ({"size": {"total_bytes": -5}}, r"measurements.size.total_bytes is -5, impossible"),
+        ({"params": {"total_params": 0}}, r"measurements.params.total_params is 0, impossible"),
+        ({"latency": {"p50_ms": 0.0}}, r"measurements.latency.p50_ms is 0.0"),
+        ({"energy": {"total_power_kwh": -1e-6}}, r"measurements.energy.total_power_kwh is -1e-06, impossible"),
+    ],
+)
 def test_impossible_measured_values_are_refused_on_read(tmp_path, measurements, message):
     record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
     path = tmp_path / "tiny-old" / "rte.cpu.record.json"
@@ -219,8 +236,12 @@ def test_file_system_errors_end_in_one_line_naming_the_path(tmp_path, capsys):
 
 def test_rank_into_a_closed_pipe_exits_quietly(tmp_path):
     shutil.copytree(SCHEMA1 / "records", tmp_path / "results" / "records")
-    rank = subprocess.Popen([sys.executable, "-m", "harness.cli", "rank", "glue", "--results", str(tmp_path / "results")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
+    rank = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "rank", "glue", "--results", str(tmp_path / "results")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
     rank.stdout.read(10)
     rank.stdout.close()  # as `head -c 10` does
     err = rank.stderr.read().decode()
@@ -229,18 +250,26 @@ def test_rank_into_a_closed_pipe_exits_quietly(tmp_path):
 
 def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_takes_the_new_one(mirror, tmp_path, capsys):
     """squad v1 records scored under v2.0's empty-gold rules (task version 1) re-score to the official v1.1 numbers."""
-    from harness.tasks.data import load_rows
     from harness.formats import write_predictions
     from harness.tasks import get_task
+    from harness.tasks.data import load_rows
 
     task = get_task("squad")
     rows = load_rows(task, mirror)
     lone_period = {"5725bad5271a42140099d0c1", "5730b7ce069b5314008322c4", "57340d124776f419006617bf"}
     predictions = {task.uid(r): "" if task.uid(r) in lone_period else task.gold_of(r)[0] for r in rows}
-    old = {"schema_version": 2, "harness_version": "0.1.0", "started_at": "2026-11-01T00:00:00+00:00", "status": "ok",
-           "submission": {"id": "qa", "sha256": "0" * 64, "files": {}}, "num_examples": len(rows),
-           "task": {"name": "squad", "version": 1, "split": "validation"}, "settings": {"limit": None},
-           "metrics": {"exact_match": 1 - 3 / len(rows), "f1": 1 - 3 / len(rows)}, "score": 1 - 3 / len(rows)}
+    old = {
+        "schema_version": 2,
+        "harness_version": "0.1.0",
+        "started_at": "2026-11-01T00:00:00+00:00",
+        "status": "ok",
+        "submission": {"id": "qa", "sha256": "0" * 64, "files": {}},
+        "num_examples": len(rows),
+        "task": {"name": "squad", "version": 1, "split": "validation"},
+        "settings": {"limit": None},
+        "metrics": {"exact_match": 1 - 3 / len(rows), "f1": 1 - 3 / len(rows)},
+        "score": 1 - 3 / len(rows),
+    }
     path = store_record(old, tmp_path)
     write_predictions(task, predictions, path.with_name("old.predictions.json"))
     write_record(dict(old, predictions_file="old.predictions.json"), path)
@@ -272,8 +301,23 @@ def test_run_goes_on_with_the_other_submissions_when_one_cannot_be_written(mirro
         write_tiny_submission(tmp_path / "subs" / name, ["rte"], mirror / VOCAB_FILE)
     (tmp_path / "r" / "records").mkdir(parents=True)
     (tmp_path / "r" / "records" / "blocked").write_text("a file where the submission's folder goes\n")
-    code = main(["run", "glue", "--submissions", str(tmp_path / "subs"), "--data-dir", str(mirror), "--results",
-                 str(tmp_path / "r"), "--limit", "4", "--no-progress", "--skip-measure", "latency,size,flops"])
+    code = main(
+        [
+            "run",
+            "glue",
+            "--submissions",
+            str(tmp_path / "subs"),
+            "--data-dir",
+            str(mirror),
+            "--results",
+            str(tmp_path / "r"),
+            "--limit",
+            "4",
+            "--no-progress",
+            "--skip-measure",
+            "latency,size,flops",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1 and "SKIPPED blocked:" in out and "cannot write" in out and "fine / rte" in out
     assert [r["submission"]["id"] for r in read_records(tmp_path / "r" / "records" / "fine")] == ["fine"]
@@ -300,19 +344,25 @@ def test_a_rerun_with_fewer_measurements_keeps_the_ones_it_did_not_take(tmp_path
     record = {k: v for k, v in record.items() if k != "path"}
     path = store_record(dict(record), tmp_path)
     assert {"params", "flops"} <= set(record["measurements"])
-    again = dict(record, measurements={"flops": {"measured": False, "reason": "skipped"}},
-                 started_at="2026-12-01T00:00:00+00:00")
+    again = dict(
+        record, measurements={"flops": {"measured": False, "reason": "skipped"}}, started_at="2026-12-01T00:00:00+00:00"
+    )
     assert store_record(again, tmp_path) == path
     kept = read_record(path)["measurements"]
     assert kept["params"] == record["measurements"]["params"] and kept["flops"] == record["measurements"]["flops"]
 
 
-@pytest.mark.parametrize("text,message", [
-    ('{"schema_version": 1, "task": {"name": "rte"}, "status": "failed"}', "record has no 'submission' field"),
-    ('{"schema_version": 1, "submission": {"id": "x", "files": ["a"]}, "task": {"name": "rte"}, "status": "ok"}',
-     "submission.files"),
-    ('{"schema_version": 1, "submission": {"id": "x"}, "task": "rte", "status": "ok"}', "task.name"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('{"schema_version": 1, "task": {"name": "rte"}, "status": "failed"}', "record has no 'submission' field"),
+        (
+            '{"schema_version": 1, "submission": {"id": "x", "files": ["a"]}, "task": {"name": "rte"}, "status": "ok"}',
+            "submission.files",
+        ),
+        ('{"schema_version": 1, "submission": {"id": "x"}, "task": "rte", "status": "ok"}', "task.name"),
+    ],
+)
 def test_a_malformed_schema_1_record_is_refused_in_one_line(tmp_path, text, message):
     path = tmp_path / "x.record.json"
     path.write_text(text, encoding="utf-8")
@@ -353,10 +403,12 @@ def test_impossible_declared_values_and_example_counts_are_refused_on_read(tmp_p
     record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
     path = tmp_path / "tiny-old" / "rte.cpu.record.json"
     path.parent.mkdir()
-    for over, message in (({"declared": {"system_bytes": -5}}, r"declared.system_bytes is -5"),
-                          ({"declared": {"parameters": 0}}, r"declared.parameters is 0"),
-                          ({"num_examples": 0}, r"num_examples is 0"),
-                          ({"measurements": {"flops": {"mean_flops": -1.0}}}, r"flops.mean_flops is -1.0")):
+    for over, message in (
+        ({"declared": {"system_bytes": -5}}, r"declared.system_bytes is -5"),
+        ({"declared": {"parameters": 0}}, r"declared.parameters is 0"),
+        ({"num_examples": 0}, r"num_examples is 0"),
+        ({"measurements": {"flops": {"mean_flops": -1.0}}}, r"flops.mean_flops is -1.0"),
+    ):
         path.write_text(json.dumps(dict(record, **over)), encoding="utf-8")
         with pytest.raises(UserError, match=message):
             read_records(tmp_path)
@@ -404,13 +456,12 @@ def test_the_key_names_the_model_folder_and_backend_a_task_uses(tiny_bert, mirro
     sub.mkdir(parents=True)
     tiny_bert().rename(sub / "a")
     tiny_bert(hidden_dropout_prob=0.2).rename(sub / "b")
-    yaml = ("name: two\nteam: t\ncontact: t@example.org\nmethods: [other]\n"
-            "tasks:\n  rte: {{model: {folder}}}\n")
+    yaml = "name: two\nteam: t\ncontact: t@example.org\nmethods: [other]\ntasks:\n  rte: {{model: {folder}}}\n"
     (sub / "submission.yaml").write_text(yaml.format(folder="a"), encoding="utf-8")
-    (_, ref_a), = model_refs(sub, ["rte"], None, False)
+    ((_, ref_a),) = model_refs(sub, ["rte"], None, False)
     first = _run(ref_a, tmp_path / "r", mirror, limit=4)
     (sub / "submission.yaml").write_text(yaml.format(folder="b"), encoding="utf-8")
-    (_, ref_b), = model_refs(sub, ["rte"], None, False)
+    ((_, ref_b),) = model_refs(sub, ["rte"], None, False)
     second = _run(ref_b, tmp_path / "r", mirror, limit=4)
     assert first["path"] != second["path"] and len(read_records(tmp_path / "r" / "records")) == 2
 

@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from fixture_data import build_data_dir
+
 from harness.cli import main
-from harness.tasks.data import load_rows
 from harness.formats import write_predictions
 from harness.records import read_records
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 from harness.testing import tiny
 from harness.testing.tiny import write_tiny_submission
 from harness.tracks.definitions import get_track, load_track, tracks_dir
@@ -23,9 +23,17 @@ CURVE = """model: hand-made test curve
 source: tests/test_run_track.py (not ElasticBERT's numbers)
 outside: clamp
 points:
-""" + "".join(f"  {t}: [[3.0e5, {low}], [3.0e6, {low + 20}]]\n"
-              for t, low in (("elue/sst2", 40), ("imdb", 40), ("elue/snli", 30), ("elue/scitail", 40), ("elue/mrpc", 40),
-                             ("elue/stsb", 0)))
+""" + "".join(
+    f"  {t}: [[3.0e5, {low}], [3.0e6, {low + 20}]]\n"
+    for t, low in (
+        ("elue/sst2", 40),
+        ("imdb", 40),
+        ("elue/snli", 30),
+        ("elue/scitail", 40),
+        ("elue/mrpc", 40),
+        ("elue/stsb", 0),
+    )
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +63,28 @@ def _prediction_only(folder: Path, data: Path) -> None:
         entries.append(f"  {name}: [{points}]")
     (folder / "predictions.yaml").write_text(
         "name: early exits (self-reported)\nteam: tests\ncontact: tests@example.org\nmethods: [other]\n"
-        "declared: {parameters: 5000000}\ntasks:\n" + "\n".join(entries) + "\n", encoding="utf-8")
+        "declared: {parameters: 5000000}\ntasks:\n" + "\n".join(entries) + "\n",
+        encoding="utf-8",
+    )
 
 
 def _run(world: Path, track: str, results: str, capsys, limit: int | None = LIMIT) -> str:
-    code = main(["run", track, "--submissions", str(world / "subs"), "--data-dir", str(world / "data"),
-                 "--results", str(world / results), "--no-progress", "--skip-measure", "latency",
-                 *(["--limit", str(limit)] if limit else [])])
+    code = main(
+        [
+            "run",
+            track,
+            "--submissions",
+            str(world / "subs"),
+            "--data-dir",
+            str(world / "data"),
+            "--results",
+            str(world / results),
+            "--no-progress",
+            "--skip-measure",
+            "latency",
+            *(["--limit", str(limit)] if limit else []),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     return out
@@ -81,8 +104,11 @@ def test_glue_track_runs_and_ranks(world, capsys):
     records = [r for r in records if r["submission"]["id"] != "exits"]
     m = records[0]["measurements"]
     assert m["params"]["total_params"] > 0 and m["flops"]["flops_per_example"] > 0 and "latency" not in m
-    assert records[0]["track_run"] == {"track": "glue", "measurement": records[0]["track_run"]["measurement"],
-                                       "skipped": ["latency"]}
+    assert records[0]["track_run"] == {
+        "track": "glue",
+        "measurement": records[0]["track_run"]["measurement"],
+        "skipped": ["latency"],
+    }
     assert main(["rank", "glue", "--results", str(world / "glue-results")]) == 0
     text = capsys.readouterr().out
     assert "GLUE dev, compressed models" in text and "published reference rows" in text and "n/m" in text
@@ -90,12 +116,19 @@ def test_glue_track_runs_and_ranks(world, capsys):
     ranked = [r for r in board["rows"] if r["rank"] is not None]
     assert sorted(r["submission"] for r in ranked) == ["tiny-a", "tiny-b"] and ranked[0]["rank"] == 1
     assert ranked[0]["values"]["params"]["provenance"] == "measured"
-    assert ranked[0]["values"]["latency_ms"] == {"value": None, "provenance": "not measured",
-                                                  "detail": ranked[0]["values"]["latency_ms"]["detail"]}
+    assert ranked[0]["values"]["latency_ms"] == {
+        "value": None,
+        "provenance": "not measured",
+        "detail": ranked[0]["values"]["latency_ms"]["detail"],
+    }
     assert not any("--limit" in n for n in ranked[0]["notes"]) and ranked[0]["group"] == "main"
     assert {p["id"] for p in board["pareto"]} >= {"score~params", "score~flops"}
     exits = next(r for r in board["rows"] if r["submission"] == "exits")
-    assert not exits["eligible"] and exits["broken"][0]["rule"] == "require_all_tasks" and exits["broken"][0]["value"] == "3 of 11"
+    assert (
+        not exits["eligible"]
+        and exits["broken"][0]["rule"] == "require_all_tasks"
+        and exits["broken"][0]["value"] == "3 of 11"
+    )
 
 
 def test_elue_tracks_run_and_rank_against_a_hand_made_curve(world, capsys, tmp_path):
@@ -105,8 +138,10 @@ def test_elue_tracks_run_and_rank_against_a_hand_made_curve(world, capsys, tmp_p
     assert len(records) == 3 * 6
     exits = [r for r in records if r["submission"]["id"] == "exits"]
     assert all(r["kind"] == "self-reported" for r in exits)
-    assert [p["label"] for p in next(r for r in exits if r["task"]["name"] == "elue/sst2")["operating_points"]] == \
-        ["exit 1", "exit 6"]
+    assert [p["label"] for p in next(r for r in exits if r["task"]["name"] == "elue/sst2")["operating_points"]] == [
+        "exit 1",
+        "exit 6",
+    ]
     tracks = shutil.copytree(tracks_dir(), tmp_path / "tracks")
     (tracks / "data" / "elue_reference_curve.yaml").write_text(CURVE, encoding="utf-8")
     for name in ELUE:
@@ -114,10 +149,18 @@ def test_elue_tracks_run_and_rank_against_a_hand_made_curve(world, capsys, tmp_p
         rows = {r["submission"]: r for r in board["rows"]}
         assert set(rows) == {"tiny-a", "tiny-b", "exits"}
         # a --limit run is scored (ELUE score included) but never ranked: it shows apart, marked partial
-        assert all(r["group"] == "partial" and r["rank"] is None and r["broken"][-1]["rule"] == "limit"
-                   and r["values"]["elue_score"]["value"] is not None for r in rows.values())
+        assert all(
+            r["group"] == "partial"
+            and r["rank"] is None
+            and r["broken"][-1]["rule"] == "limit"
+            and r["values"]["elue_score"]["value"] is not None
+            for r in rows.values()
+        )
         assert rows["tiny-a"]["broken"][-1]["message"].startswith(f"partial: {6 * LIMIT} of ")
-        assert rows["exits"]["kind"] == "self-reported" and rows["exits"]["values"]["params"]["provenance"] == "self-reported"
+        assert (
+            rows["exits"]["kind"] == "self-reported"
+            and rows["exits"]["values"]["params"]["provenance"] == "self-reported"
+        )
         assert len(rows["exits"]["points"]) == 7 and board["reference_curve"]["model"] == "hand-made test curve"
     assert main(["rank", "elue-40m", "--tracks", str(tracks), "--results", str(world / "elue-results")]) == 0
     assert "ELUE score" in capsys.readouterr().out
@@ -128,8 +171,23 @@ def test_reference_curve_from_records_loads_back_into_a_track(world, capsys, tmp
         pytest.skip("needs the ELUE run of the previous test")
     tracks = shutil.copytree(tracks_dir(), tmp_path / "tracks")
     out_file = tracks / "data" / "elue_reference_curve.yaml"
-    assert main(["reference-curve", "elue-40m", "--submission", "exits", "--results", str(world / "elue-results"),
-                 "--model", "exits", "--out", str(out_file)]) == 0
+    assert (
+        main(
+            [
+                "reference-curve",
+                "elue-40m",
+                "--submission",
+                "exits",
+                "--results",
+                str(world / "elue-results"),
+                "--model",
+                "exits",
+                "--out",
+                str(out_file),
+            ]
+        )
+        == 0
+    )
     curve = load_track(tracks / "elue-110m.yaml").reference_curve
     assert curve.model == "exits" and [f for f, _ in curve.points["elue/sst2"]] == [4.0e5, 2.0e6]
     assert set(curve.points) == set(get_track("elue-40m").task_names())

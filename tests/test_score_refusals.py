@@ -12,10 +12,10 @@ import pytest
 from conftest import assert_predictions_refused
 
 from harness.cli import main
-from harness.tasks.data import load_rows
 from harness.errors import UserError
 from harness.formats import read_predictions
 from harness.tasks import get_task, task_names
+from harness.tasks.data import load_rows
 
 WNLI_DEV_ROWS = 71  # MANIFEST.md
 STSB_DEV_ROWS = 1500  # MANIFEST.md
@@ -61,7 +61,9 @@ def test_score_of_constant_stsb_predictions_is_an_error_naming_file_and_task(mir
     path = _tsv(tmp_path / "stsb.tsv", [(task.uid(r), CONSTANT_SCORE) for r in load_rows(task, mirror)])
     assert main(["score", "--task", "stsb", str(path), "--data-dir", str(mirror)]) == 2  # UserError, no traceback
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {path}: task stsb: pearson: all predictions are equal ({CONSTANT_SCORE}, {STSB_DEV_ROWS} of them)")
+    assert err.startswith(
+        f"error: {path}: task stsb: pearson: all predictions are equal ({CONSTANT_SCORE}, {STSB_DEV_ROWS} of them)"
+    )
     assert "correlation is undefined" in err and "Traceback" not in err
 
 
@@ -76,8 +78,8 @@ def test_evaluate_of_a_constant_model_writes_a_failed_record_saying_why(tmp_path
     import torch
     import transformers
 
-    from harness.inference.formulations import EvalSettings
     from harness.evaluation.evaluate import ModelRef, evaluate
+    from harness.inference.formulations import EvalSettings
 
     folder = tiny_bert(num_labels=1)
     model = transformers.BertForSequenceClassification.from_pretrained(folder)
@@ -85,8 +87,16 @@ def test_evaluate_of_a_constant_model_writes_a_failed_record_saying_why(tmp_path
         model.classifier.weight.zero_()
         model.classifier.bias.fill_(CONSTANT_SCORE)
     model.save_pretrained(folder)
-    record = evaluate(ModelRef("constant", folder), "stsb", EvalSettings(), data_dir=mirror, results_dir=tmp_path,
-                      limit=10, measure=(), energy={"off": True})
+    record = evaluate(
+        ModelRef("constant", folder),
+        "stsb",
+        EvalSettings(),
+        data_dir=mirror,
+        results_dir=tmp_path,
+        limit=10,
+        measure=(),
+        energy={"off": True},
+    )
     assert record["status"] == "failed"
     assert "task stsb" in record["error"] and "correlation is undefined" in record["error"]
     assert "traceback" not in record  # a UserError: the record says why, with no Python traceback
@@ -122,9 +132,13 @@ def test_qnli_indices_follow_the_hub_order(tmp_path):
 
 @pytest.mark.parametrize("value", ["2", "-1", "1.0", "entails"])
 def test_glue_tsv_refuses_a_label_that_is_neither_name_nor_index_naming_file_and_line(tmp_path, value):
-    assert_predictions_refused(tmp_path / "bad.tsv", f"index\tprediction\n0\t0\n1\t{value}\n", "qnli",
-                               rf"bad\.tsv:3: prediction {re.escape(repr(value))} is not one of entailment, "
-                               r"not_entailment or an index 0\.\.1 \(task qnli")
+    assert_predictions_refused(
+        tmp_path / "bad.tsv",
+        f"index\tprediction\n0\t0\n1\t{value}\n",
+        "qnli",
+        rf"bad\.tsv:3: prediction {re.escape(repr(value))} is not one of entailment, "
+        r"not_entailment or an index 0\.\.1 \(task qnli",
+    )
 
 
 def test_harness_tasks_states_the_label_order(capsys):
@@ -153,6 +167,9 @@ def test_a_glue_tsv_that_is_not_utf8_is_refused_naming_it(tmp_path):
 
 
 def test_a_multirc_question_whose_answers_are_not_a_list_is_refused_naming_the_file(tmp_path):
-    assert_predictions_refused(tmp_path / "bad.jsonl",
-                               '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": 1}]}}\n', "multirc",
-                               r"bad\.jsonl:1: question 0: answers must be a list")
+    assert_predictions_refused(
+        tmp_path / "bad.jsonl",
+        '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": 1}]}}\n',
+        "multirc",
+        r"bad\.jsonl:1: question 0: answers must be a list",
+    )

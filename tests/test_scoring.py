@@ -7,17 +7,27 @@ from harness.scoring.aggregate import benchmark_score
 
 # BERT-base on the GLUE test server (Devlin et al. 2019, Table 1): published GLUE score 78.3.
 BERT_BASE_GLUE = {
-    "cola": {"matthews_correlation": 0.521}, "sst2": {"accuracy": 0.935},
-    "mrpc": {"f1": 0.889, "accuracy": 0.848}, "stsb": {"pearson": 0.871, "spearmanr": 0.858},
-    "qqp": {"f1": 0.712, "accuracy": 0.892}, "mnli_matched": {"accuracy": 0.846},
-    "mnli_mismatched": {"accuracy": 0.834}, "qnli": {"accuracy": 0.905}, "rte": {"accuracy": 0.664},
+    "cola": {"matthews_correlation": 0.521},
+    "sst2": {"accuracy": 0.935},
+    "mrpc": {"f1": 0.889, "accuracy": 0.848},
+    "stsb": {"pearson": 0.871, "spearmanr": 0.858},
+    "qqp": {"f1": 0.712, "accuracy": 0.892},
+    "mnli_matched": {"accuracy": 0.846},
+    "mnli_mismatched": {"accuracy": 0.834},
+    "qnli": {"accuracy": 0.905},
+    "rte": {"accuracy": 0.664},
     "wnli": {"accuracy": 0.651},
 }
 # BERT-large on the SuperGLUE test server (Wang et al. 2019, Table 3): published score 69.0.
 BERT_LARGE_SUPERGLUE = {
-    "boolq": {"accuracy": 0.774}, "cb": {"f1": 0.757, "accuracy": 0.836}, "copa": {"accuracy": 0.706},
-    "multirc": {"f1_a": 0.700, "exact_match": 0.241}, "record": {"f1": 0.720, "exact_match": 0.713},
-    "superglue/rte": {"accuracy": 0.717}, "wic": {"accuracy": 0.696}, "wsc": {"accuracy": 0.644},
+    "boolq": {"accuracy": 0.774},
+    "cb": {"f1": 0.757, "accuracy": 0.836},
+    "copa": {"accuracy": 0.706},
+    "multirc": {"f1_a": 0.700, "exact_match": 0.241},
+    "record": {"f1": 0.720, "exact_match": 0.713},
+    "superglue/rte": {"accuracy": 0.717},
+    "wic": {"accuracy": 0.696},
+    "wsc": {"accuracy": 0.644},
 }
 
 
@@ -85,13 +95,16 @@ def test_cli_aggregate_from_metrics_file(tmp_path, capsys):
     assert round(out["score"], 1) == 78.3 and out["partial"] is False
 
 
-@pytest.mark.parametrize("metrics,message", [
-    ({"sst2": {"accuracy": True}}, "sst2.accuracy is True, expected a finite number"),
-    ({"rte": {"accuracy": 71.0}}, r"rte.accuracy is 71.0, outside \[-1, 1\].*divide a percentage by 100"),
-    ({"cola": {"mcc": 0.5}}, "cola.mcc: not a metric of task cola"),
-    ({"cola": {"matthews_correlation": "0.4"}}, "cola.matthews_correlation is '0.4'"),
-    ({"mrpc": {"accuracy": 0.8}}, "has no 'f1', which the score of task mrpc averages"),
-])
+@pytest.mark.parametrize(
+    "metrics,message",
+    [
+        ({"sst2": {"accuracy": True}}, "sst2.accuracy is True, expected a finite number"),
+        ({"rte": {"accuracy": 71.0}}, r"rte.accuracy is 71.0, outside \[-1, 1\].*divide a percentage by 100"),
+        ({"cola": {"mcc": 0.5}}, "cola.mcc: not a metric of task cola"),
+        ({"cola": {"matthews_correlation": "0.4"}}, "cola.matthews_correlation is '0.4'"),
+        ({"mrpc": {"accuracy": 0.8}}, "has no 'f1', which the score of task mrpc averages"),
+    ],
+)
 def test_cli_aggregate_refuses_metrics_that_are_not_the_tasks_fractions(tmp_path, capsys, metrics, message):
     import json
     import re

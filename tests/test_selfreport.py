@@ -5,11 +5,13 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.records import read_record
 from harness.evaluation.selfreported import load_self_report, write_self_reported
+from harness.records import read_record
 
-GOOD = ("name: exits\nteam: t\ncontact: a@b.org\nmethods: [other]\ndeclared: {parameters: 66955010}\n"
-        "tasks:\n  sst2:\n    - {predictions: p1.tsv, flops: 1.0e9, label: exit 1}\n    - {predictions: p2.tsv, flops: '3e9'}\n")
+GOOD = (
+    "name: exits\nteam: t\ncontact: a@b.org\nmethods: [other]\ndeclared: {parameters: 66955010}\n"
+    "tasks:\n  sst2:\n    - {predictions: p1.tsv, flops: 1.0e9, label: exit 1}\n    - {predictions: p2.tsv, flops: '3e9'}\n"
+)
 
 
 def _folder(tmp_path: Path, yaml_text: str) -> Path:
@@ -56,15 +58,18 @@ def test_with_a_limit_prediction_ids_are_still_checked_against_the_whole_split(t
     assert "99999" in record["error"]
 
 
-@pytest.mark.parametrize("change,expected", [
-    (("flops: 1.0e9", "flops: lots"), 'tasks.sst2[0].flops: expected a number > 0, got "lots"'),
-    (("p1.tsv", "nope.tsv"), "tasks.sst2[0].predictions: no file 'nope.tsv' inside the submission folder"),
-    (("parameters: 66955010", "parametres: 1"), "declared: unknown key 'parametres' (did you mean 'parameters'?)"),
-    (("sst2:", "sst-2:"), "tasks: unknown key 'sst-2' (did you mean 'sst2'?)"),
-    (("methods: [other]", "methods: [magic]"), "methods[0]: expected one of"),
-    (("contact: a@b.org", "contact: nobody"), "contact: not an email address"),
-    (("contact: a@b.org", "contact: a@b.org\ncontact: c@d.org"), "duplicate key 'contact'; keep one copy"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (("flops: 1.0e9", "flops: lots"), 'tasks.sst2[0].flops: expected a number > 0, got "lots"'),
+        (("p1.tsv", "nope.tsv"), "tasks.sst2[0].predictions: no file 'nope.tsv' inside the submission folder"),
+        (("parameters: 66955010", "parametres: 1"), "declared: unknown key 'parametres' (did you mean 'parameters'?)"),
+        (("sst2:", "sst-2:"), "tasks: unknown key 'sst-2' (did you mean 'sst2'?)"),
+        (("methods: [other]", "methods: [magic]"), "methods[0]: expected one of"),
+        (("contact: a@b.org", "contact: nobody"), "contact: not an email address"),
+        (("contact: a@b.org", "contact: a@b.org\ncontact: c@d.org"), "duplicate key 'contact'; keep one copy"),
+    ],
+)
 def test_schema_errors_name_the_key(tmp_path, change, expected):
     with pytest.raises(ConfigError) as info:
         load_self_report(_folder(tmp_path, GOOD.replace(*change)))

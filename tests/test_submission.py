@@ -12,12 +12,18 @@ from typing import Callable
 
 import pytest
 import yaml
-
 from conftest import save_tiny_bert
+
 from harness.commands import check
 from harness.errors import ConfigError
-from harness.submissions.check import (SUBMISSION_FILE, Problem, check_submission, combined_sha256, load_submission,
-                                sha256_files)
+from harness.submissions.check import (
+    SUBMISSION_FILE,
+    Problem,
+    check_submission,
+    combined_sha256,
+    load_submission,
+    sha256_files,
+)
 
 VALID = {
     "name": "Tiny BERT",
@@ -34,8 +40,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_bert(tmp_path_factory.mktemp("template") / "model")
 
 
-def make_submission(root: Path, template: Path, data: dict | None = None, text: str | None = None,
-                    name: str = "tiny") -> Path:
+def make_submission(
+    root: Path, template: Path, data: dict | None = None, text: str | None = None, name: str = "tiny"
+) -> Path:
     """A submission folder with `model/` and a submission.yaml from `data` (or raw `text`)."""
     folder = root / name
     shutil.copytree(template, folder / "model")
@@ -111,75 +118,239 @@ def raw(text: str) -> Callable[[Path, dict], str]:
 # id, edit, file (relative to the submission folder), field, in message, in fix
 BROKEN = [
     ("missing-yaml", removing(SUBMISSION_FILE), SUBMISSION_FILE, "", "missing", "submissions/README.md"),
-    ("yaml-syntax", raw("name: Tiny\nmethods: [distillation\ntasks: {}\n"), SUBMISSION_FILE, "line 3, column 6",
-     "YAML syntax error", "indentation"),
+    (
+        "yaml-syntax",
+        raw("name: Tiny\nmethods: [distillation\ntasks: {}\n"),
+        SUBMISSION_FILE,
+        "line 3, column 6",
+        "YAML syntax error",
+        "indentation",
+    ),
     ("top-not-mapping", raw("- name\n- team\n"), SUBMISSION_FILE, "", "expected a mapping", "key: value"),
-    ("duplicate-key", raw(yaml.safe_dump(VALID, sort_keys=False) + "name: Again\n"), SUBMISSION_FILE, "line 9",
-     "duplicate key 'name'", "keep one copy"),
-    ("unknown-key", with_yaml(descripton="typo"), SUBMISSION_FILE, "descripton", "unknown key",
-     "did you mean 'description'?"),
+    (
+        "duplicate-key",
+        raw(yaml.safe_dump(VALID, sort_keys=False) + "name: Again\n"),
+        SUBMISSION_FILE,
+        "line 9",
+        "duplicate key 'name'",
+        "keep one copy",
+    ),
+    (
+        "unknown-key",
+        with_yaml(descripton="typo"),
+        SUBMISSION_FILE,
+        "descripton",
+        "unknown key",
+        "did you mean 'description'?",
+    ),
     ("missing-required", with_yaml(contact=None), SUBMISSION_FILE, "contact", "missing (required)", "add `contact:"),
     ("no-team-or-authors", with_yaml(team=None), SUBMISSION_FILE, "team", "team or authors", "authors: [NAME"),
     ("wrong-type", with_yaml(name=42), SUBMISSION_FILE, "name", "expected text, got a number", "quoted"),
-    ("methods-not-list", with_yaml(methods="pruning"), SUBMISSION_FILE, "methods", "expected a non-empty list",
-     "methods: ["),
-    ("unknown-method", with_yaml(methods=["distilation"]), SUBMISSION_FILE, "methods[0]", "unknown method",
-     "did you mean 'distillation'?"),
-    ("bad-link", with_yaml(paper="ftp://example.org/paper.pdf"), SUBMISSION_FILE, "paper", "not an http(s) link",
-     "https://"),
-    ("bad-email", with_yaml(contact="someone at example"), SUBMISSION_FILE, "contact", "not an email address",
-     "someone@example.org"),
-    ("bad-allow-pickle", with_yaml(allow_pickle="maybe"), SUBMISSION_FILE, "allow_pickle", "expected true or false",
-     "allow_pickle: false"),
+    (
+        "methods-not-list",
+        with_yaml(methods="pruning"),
+        SUBMISSION_FILE,
+        "methods",
+        "expected a non-empty list",
+        "methods: [",
+    ),
+    (
+        "unknown-method",
+        with_yaml(methods=["distilation"]),
+        SUBMISSION_FILE,
+        "methods[0]",
+        "unknown method",
+        "did you mean 'distillation'?",
+    ),
+    (
+        "bad-link",
+        with_yaml(paper="ftp://example.org/paper.pdf"),
+        SUBMISSION_FILE,
+        "paper",
+        "not an http(s) link",
+        "https://",
+    ),
+    (
+        "bad-email",
+        with_yaml(contact="someone at example"),
+        SUBMISSION_FILE,
+        "contact",
+        "not an email address",
+        "someone@example.org",
+    ),
+    (
+        "bad-allow-pickle",
+        with_yaml(allow_pickle="maybe"),
+        SUBMISSION_FILE,
+        "allow_pickle",
+        "expected true or false",
+        "allow_pickle: false",
+    ),
     ("unknown-backend", with_yaml(backend="onnx-rt"), SUBMISSION_FILE, "backend", "unknown backend", "torch"),
-    ("declared-not-number", with_yaml(declared={"parameters": "22.7M"}), SUBMISSION_FILE, "declared.parameters",
-     "expected a whole number", "without units"),
-    ("unknown-task", with_yaml(tasks={"sst-2": {"model": "model"}}), SUBMISSION_FILE, "tasks.sst-2", "unknown task",
-     "did you mean 'sst2'?"),
+    (
+        "declared-not-number",
+        with_yaml(declared={"parameters": "22.7M"}),
+        SUBMISSION_FILE,
+        "declared.parameters",
+        "expected a whole number",
+        "without units",
+    ),
+    (
+        "unknown-task",
+        with_yaml(tasks={"sst-2": {"model": "model"}}),
+        SUBMISSION_FILE,
+        "tasks.sst-2",
+        "unknown task",
+        "did you mean 'sst2'?",
+    ),
     ("no-tasks", with_yaml(tasks={}), SUBMISSION_FILE, "tasks", "no tasks", "add at least one"),
-    ("unknown-task-key", with_yaml(tasks={"sst2": {"model": "model", "haed": "cosine"}}), SUBMISSION_FILE,
-     "tasks.sst2.haed", "unknown key", "did you mean 'head'?"),
-    ("head-not-for-kind", with_yaml(tasks={"sst2": {"model": "model", "head": "question_answering"}}),
-     SUBMISSION_FILE, "tasks.sst2.head", "does not fit task sst2 (classification)", "sequence_classification"),
-    ("cosine-single-sentence", with_yaml(tasks={"sst2": {"model": "model", "head": "cosine"}}), SUBMISSION_FILE,
-     "tasks.sst2.head", "cosine head scores sentence pairs", "head: sequence_classification"),
-    ("model-folder-missing", with_yaml(tasks={"sst2": {"model": "sst2-model"}}), SUBMISSION_FILE, "tasks.sst2.model",
-     "model folder 'sst2-model' is missing", "save_pretrained"),
-    ("model-outside", with_yaml(tasks={"sst2": {"model": "../elsewhere"}}), SUBMISSION_FILE, "tasks.sst2.model",
-     "outside the submission folder", "inside the submission"),
+    (
+        "unknown-task-key",
+        with_yaml(tasks={"sst2": {"model": "model", "haed": "cosine"}}),
+        SUBMISSION_FILE,
+        "tasks.sst2.haed",
+        "unknown key",
+        "did you mean 'head'?",
+    ),
+    (
+        "head-not-for-kind",
+        with_yaml(tasks={"sst2": {"model": "model", "head": "question_answering"}}),
+        SUBMISSION_FILE,
+        "tasks.sst2.head",
+        "does not fit task sst2 (classification)",
+        "sequence_classification",
+    ),
+    (
+        "cosine-single-sentence",
+        with_yaml(tasks={"sst2": {"model": "model", "head": "cosine"}}),
+        SUBMISSION_FILE,
+        "tasks.sst2.head",
+        "cosine head scores sentence pairs",
+        "head: sequence_classification",
+    ),
+    (
+        "model-folder-missing",
+        with_yaml(tasks={"sst2": {"model": "sst2-model"}}),
+        SUBMISSION_FILE,
+        "tasks.sst2.model",
+        "model folder 'sst2-model' is missing",
+        "save_pretrained",
+    ),
+    (
+        "model-outside",
+        with_yaml(tasks={"sst2": {"model": "../elsewhere"}}),
+        SUBMISSION_FILE,
+        "tasks.sst2.model",
+        "outside the submission folder",
+        "inside the submission",
+    ),
     ("no-config", removing("model/config.json"), "model", "tasks.sst2.model", "no config.json", "save_pretrained"),
-    ("no-tokenizer", removing("model/tokenizer.json"), "model", "tasks.sst2.model", "no tokenizer files",
-     "tokenizer.save_pretrained"),
-    ("pickle-without-opt-in", renaming("model/model.safetensors", "model/pytorch_model.bin"),
-     "model/pytorch_model.bin", "tasks.sst2.model", "pickle format", "allow_pickle: true"),
-    ("no-weights", removing("model/model.safetensors"), "model", "tasks.sst2.model", "no weights file",
-     "save_pretrained"),
-    ("does-not-load", garbling("model/model.safetensors"), "model", "tasks.sst2.model", "does not load",
-     "safe_serialization=True"),
-    ("head-weights-missing", with_config(architectures=["BertModel"]), "model/config.json", "tasks.sst2.model",
-     "no trained sequence_classification head", "ForSequenceClassification"),
-    ("no-architectures", with_config(architectures=None), "model/config.json", "tasks.sst2.model",
-     "no `architectures` list", "save_pretrained"),
+    (
+        "no-tokenizer",
+        removing("model/tokenizer.json"),
+        "model",
+        "tasks.sst2.model",
+        "no tokenizer files",
+        "tokenizer.save_pretrained",
+    ),
+    (
+        "pickle-without-opt-in",
+        renaming("model/model.safetensors", "model/pytorch_model.bin"),
+        "model/pytorch_model.bin",
+        "tasks.sst2.model",
+        "pickle format",
+        "allow_pickle: true",
+    ),
+    (
+        "no-weights",
+        removing("model/model.safetensors"),
+        "model",
+        "tasks.sst2.model",
+        "no weights file",
+        "save_pretrained",
+    ),
+    (
+        "does-not-load",
+        garbling("model/model.safetensors"),
+        "model",
+        "tasks.sst2.model",
+        "does not load",
+        "safe_serialization=True",
+    ),
+    (
+        "head-weights-missing",
+        with_config(architectures=["BertModel"]),
+        "model/config.json",
+        "tasks.sst2.model",
+        "no trained sequence_classification head",
+        "ForSequenceClassification",
+    ),
+    (
+        "no-architectures",
+        with_config(architectures=None),
+        "model/config.json",
+        "tasks.sst2.model",
+        "no `architectures` list",
+        "save_pretrained",
+    ),
     # transformers ignores the misspelt key and names the labels LABEL_0, LABEL_1: predictions mapped in dataset order
-    ("config-key-misspelt", with_config(id2lable={"0": "positive", "1": "negative"}), "model/config.json",
-     "tasks.sst2.model: id2lable", "unknown key 'id2lable', and no 'id2label'", "rename it to 'id2label'"),
-    ("label-count", with_yaml(tasks={"mnli_matched": {"model": "model"}}), "model/config.json",
-     "tasks.mnli_matched.model", "has 3 labels", "num_labels=3"),
-    ("regression-outputs", with_yaml(tasks={"stsb": {"model": "model"}}), "model/config.json", "tasks.stsb.model",
-     "needs 1 output (num_labels=1), has 2", "fix num_labels"),
-    ("label-names", with_config(id2label={"0": "bad", "1": "good"}, label2id={"bad": 0, "good": 1}),
-     "model/config.json", "tasks.sst2.model", "does not name the task's labels", "rename them in config.json"),
-    ("declared-parameters", with_yaml(declared={"parameters": 5}), SUBMISSION_FILE, "declared.parameters",
-     "declared 5 parameters, measured", "set declared.parameters:"),
-    ("declared-task-size", with_yaml(tasks={"sst2": {"model": "model", "declared": {"size_bytes": 10}}}),
-     SUBMISSION_FILE, "tasks.sst2.declared.size_bytes", "declared 10 bytes, measured", "set tasks.sst2.declared"),
+    (
+        "config-key-misspelt",
+        with_config(id2lable={"0": "positive", "1": "negative"}),
+        "model/config.json",
+        "tasks.sst2.model: id2lable",
+        "unknown key 'id2lable', and no 'id2label'",
+        "rename it to 'id2label'",
+    ),
+    (
+        "label-count",
+        with_yaml(tasks={"mnli_matched": {"model": "model"}}),
+        "model/config.json",
+        "tasks.mnli_matched.model",
+        "has 3 labels",
+        "num_labels=3",
+    ),
+    (
+        "regression-outputs",
+        with_yaml(tasks={"stsb": {"model": "model"}}),
+        "model/config.json",
+        "tasks.stsb.model",
+        "needs 1 output (num_labels=1), has 2",
+        "fix num_labels",
+    ),
+    (
+        "label-names",
+        with_config(id2label={"0": "bad", "1": "good"}, label2id={"bad": 0, "good": 1}),
+        "model/config.json",
+        "tasks.sst2.model",
+        "does not name the task's labels",
+        "rename them in config.json",
+    ),
+    (
+        "declared-parameters",
+        with_yaml(declared={"parameters": 5}),
+        SUBMISSION_FILE,
+        "declared.parameters",
+        "declared 5 parameters, measured",
+        "set declared.parameters:",
+    ),
+    (
+        "declared-task-size",
+        with_yaml(tasks={"sst2": {"model": "model", "declared": {"size_bytes": 10}}}),
+        SUBMISSION_FILE,
+        "tasks.sst2.declared.size_bytes",
+        "declared 10 bytes, measured",
+        "set tasks.sst2.declared",
+    ),
 ]
 
 
-@pytest.mark.parametrize("edit, file, field, message, fix", [case[1:] for case in BROKEN],
-                         ids=[case[0] for case in BROKEN])
-def test_broken_submission_names_file_field_and_fix(tmp_path: Path, template: Path, edit, file: str, field: str,
-                                                    message: str, fix: str) -> None:
+@pytest.mark.parametrize(
+    "edit, file, field, message, fix", [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN]
+)
+def test_broken_submission_names_file_field_and_fix(
+    tmp_path: Path, template: Path, edit, file: str, field: str, message: str, fix: str
+) -> None:
     data = json.loads(json.dumps(VALID))
     folder = make_submission(tmp_path, template, data)
     text = edit(folder, data)
@@ -237,14 +408,18 @@ def test_no_load_checks_schema_and_files_only(tmp_path: Path, template: Path) ->
     assert {p.field for p in check_submission(folder)} == {"tasks.mnli_matched.model", "declared.parameters"}
 
 
-def test_shared_model_folder_loads_once_and_reports_once(tmp_path: Path, template: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_model_folder_loads_once_and_reports_once(
+    tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import harness.backends as backends
 
     loads = []
     real = backends.load_model
-    monkeypatch.setattr(backends, "load_model", lambda folder, head, *a, **k: loads.append((folder, head))
-                        or real(folder, head, *a, **k))
+    monkeypatch.setattr(
+        backends,
+        "load_model",
+        lambda folder, head, *a, **k: loads.append((folder, head)) or real(folder, head, *a, **k),
+    )
     data = {**VALID, "tasks": {"sst2": {"model": "model"}, "rte": {"model": "model"}}, "declared": {"parameters": 5}}
     folder = make_submission(tmp_path, template, data)
     [problem] = check_submission(folder)
@@ -259,8 +434,11 @@ def test_bad_folder_name(tmp_path: Path, template: Path) -> None:
 
 
 def test_load_submission(tmp_path: Path, template: Path) -> None:
-    data = {**VALID, "tasks": {"sst2": {"model": "model", "head": None}, "stsb": {"model": "model", "head": "cosine"}},
-            "declared": {"parameters": 7, "size_bytes": 9}}
+    data = {
+        **VALID,
+        "tasks": {"sst2": {"model": "model", "head": None}, "stsb": {"model": "model", "head": "cosine"}},
+        "declared": {"parameters": 7, "size_bytes": 9},
+    }
     data["tasks"]["stsb"]["declared"] = {"parameters": 8}
     sub = load_submission(make_submission(tmp_path, template, data))
     assert sub.id == "tiny" and sub.backend == "torch" and sub.allow_pickle is False
@@ -279,8 +457,10 @@ def test_sha256_files_is_stable(tmp_path: Path) -> None:
     (tmp_path / ".cache").mkdir()
     (tmp_path / ".cache" / "x").write_bytes(b"ignored")
     hashes = sha256_files(tmp_path)
-    assert hashes == {"a.txt": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-                      "b/c.txt": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}
+    assert hashes == {
+        "a.txt": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        "b/c.txt": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    }
     assert combined_sha256(hashes) == combined_sha256(dict(reversed(hashes.items())))
     assert combined_sha256(hashes) != combined_sha256({**hashes, "a.txt": hashes["b/c.txt"]})
 
@@ -295,10 +475,18 @@ def test_valid_submission_exits_zero(tmp_path: Path, tiny_bert, capsys: pytest.C
     module = transformers.AutoModelForSequenceClassification.from_pretrained(folder / "sst2-model")
     parameters = sum(p.numel() for p in module.parameters())
     size = sum(p.stat().st_size for p in (folder / "sst2-model").iterdir())
-    data = {**VALID, "authors": ["Ada Lovelace"], "paper": "https://example.org/paper", "methods": ["pruning", "other"],
-            "allow_pickle": False, "backend": "torch",
-            "tasks": {"sst2": {"model": "sst2-model", "declared": {"parameters": parameters, "size_bytes": size}},
-                      "stsb": {"model": "encoder", "head": "cosine"}}}
+    data = {
+        **VALID,
+        "authors": ["Ada Lovelace"],
+        "paper": "https://example.org/paper",
+        "methods": ["pruning", "other"],
+        "allow_pickle": False,
+        "backend": "torch",
+        "tasks": {
+            "sst2": {"model": "sst2-model", "declared": {"parameters": parameters, "size_bytes": size}},
+            "stsb": {"model": "encoder", "head": "cosine"},
+        },
+    }
     (folder / SUBMISSION_FILE).write_text(yaml.safe_dump(data), encoding="utf-8")
     args = parser().parse_args(["check", str(folder)])
     assert args.func(args) == 0

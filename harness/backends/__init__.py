@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.backends.base import LoadOptions, Model
-from harness.errors import UserError
 from harness.registry import Registry
 
 BACKENDS: Registry = Registry("backend")

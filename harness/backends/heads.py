@@ -22,18 +22,42 @@ class Head:
 
 
 HEADS_TABLE = (
-    Head("sequence_classification", "logits", ("classification", "regression"), "ForSequenceClassification",
-         "ForSequenceClassification", "AutoModelForSequenceClassification"),  # logits [batch, num_labels]
+    Head(
+        "sequence_classification",
+        "logits",
+        ("classification", "regression"),
+        "ForSequenceClassification",
+        "ForSequenceClassification",
+        "AutoModelForSequenceClassification",
+    ),  # logits [batch, num_labels]
     # [batch, hidden], mean-pooled; offered to classification too, where task_head refuses it with the reason
     Head("cosine", "embedding", ("classification", "regression"), "", "Model", "AutoModel"),
-    Head("multiple_choice", "logits", ("multiple_choice",), "ForMultipleChoice", "ForMultipleChoice",
-         "AutoModelForMultipleChoice"),  # [batch, 1]: one score per (context, option) sequence
-    Head("question_answering", "start_logits", ("extractive_qa",), "ForQuestionAnswering", "ForQuestionAnswering",
-         "AutoModelForQuestionAnswering"),  # and end_logits: [batch, length]
+    Head(
+        "multiple_choice",
+        "logits",
+        ("multiple_choice",),
+        "ForMultipleChoice",
+        "ForMultipleChoice",
+        "AutoModelForMultipleChoice",
+    ),  # [batch, 1]: one score per (context, option) sequence
+    Head(
+        "question_answering",
+        "start_logits",
+        ("extractive_qa",),
+        "ForQuestionAnswering",
+        "ForQuestionAnswering",
+        "AutoModelForQuestionAnswering",
+    ),  # and end_logits: [batch, length]
     Head("seq2seq", "", ("generative_qa",), "", "ForConditionalGeneration", "AutoModelForSeq2SeqLM"),
     # a question_answering model plus the passages in its folder
-    Head("retriever_reader", "start_logits", ("generative_qa",), "ForQuestionAnswering", "",
-         "AutoModelForQuestionAnswering"),
+    Head(
+        "retriever_reader",
+        "start_logits",
+        ("generative_qa",),
+        "ForQuestionAnswering",
+        "",
+        "AutoModelForQuestionAnswering",
+    ),
 )
 HEADS = {h.name: h for h in HEADS_TABLE}
 COSINE = "cosine"

@@ -94,14 +94,19 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=options.trust_remote_code)
     except Exception as e:
-        raise UserError(f"{folder}: the tokenizer does not load ({type(e).__name__}: {e}); "
-                        "save it next to the model with tokenizer.save_pretrained(folder)") from e
+        raise UserError(
+            f"{folder}: the tokenizer does not load ({type(e).__name__}: {e}); "
+            "save it next to the model with tokenizer.save_pretrained(folder)"
+        ) from e
     try:
-        module = cls.from_pretrained(str(folder), use_safetensors=not options.allow_pickle,
-                                     trust_remote_code=options.trust_remote_code)
+        module = cls.from_pretrained(
+            str(folder), use_safetensors=not options.allow_pickle, trust_remote_code=options.trust_remote_code
+        )
     except Exception as e:
-        raise UserError(f"{folder}: the model does not load as {AUTO_CLASSES[head]} ({type(e).__name__}: {e}); "
-                        "save it with model.save_pretrained(folder, safe_serialization=True)") from e
+        raise UserError(
+            f"{folder}: the model does not load as {AUTO_CLASSES[head]} ({type(e).__name__}: {e}); "
+            "save it with model.save_pretrained(folder, safe_serialization=True)"
+        ) from e
     module.eval()
     return TorchModel(module, tokenizer, head, folder)
 
@@ -112,8 +117,12 @@ def _check_weights(path: Path, options: LoadOptions) -> None:
         raise UserError(f"{path}: no config.json; a model folder is what model.save_pretrained(folder) writes")
     safe, pickled = weight_files(path)
     if not safe and pickled and not options.allow_pickle:
-        raise UserError(f"{path}: weights are in pickle format ({pickled[0].name}), which can run code when loaded; "
-                        "convert them with model.save_pretrained(folder, safe_serialization=True), or have both the "
-                        "submitter (allow_pickle: true in submission.yaml) and the organizer (--allow-pickle) opt in")
+        raise UserError(
+            f"{path}: weights are in pickle format ({pickled[0].name}), which can run code when loaded; "
+            "convert them with model.save_pretrained(folder, safe_serialization=True), or have both the "
+            "submitter (allow_pickle: true in submission.yaml) and the organizer (--allow-pickle) opt in"
+        )
     if not safe and not pickled:
-        raise UserError(f"{path}: no weights file (model.safetensors); save the model with model.save_pretrained(folder)")
+        raise UserError(
+            f"{path}: no weights file (model.safetensors); save the model with model.save_pretrained(folder)"
+        )

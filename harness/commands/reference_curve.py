@@ -15,20 +15,32 @@ from typing import Any, Mapping, Sequence
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reference-curve", help="compute an ELUE reference curve from a reference submission's records")
     p.add_argument("track", help="track id or file; its tasks are the curve's tasks")
-    p.add_argument("--submission", action="append", dest="submissions", required=True, metavar="ID",
-                   help="reference submission id (repeatable: one per operating point)")
+    p.add_argument(
+        "--submission",
+        action="append",
+        dest="submissions",
+        required=True,
+        metavar="ID",
+        help="reference submission id (repeatable: one per operating point)",
+    )
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--model", help="name of the reference model (default: the submission ids)")
     from harness.tracks.reference import OUTSIDE
 
-    p.add_argument("--outside", default=OUTSIDE[0], choices=OUTSIDE,
-                   help="how FLOPs outside the curve's range are treated (default: clamp)")
+    p.add_argument(
+        "--outside",
+        default=OUTSIDE[0],
+        choices=OUTSIDE,
+        help="how FLOPs outside the curve's range are treated (default: clamp)",
+    )
     p.add_argument("--out", type=Path, help="write the curve file here instead of printing it")
     p.set_defaults(func=run)
 
 
-def curve_points(records: Sequence[Mapping[str, Any]], track: Any, submissions: Sequence[str]) -> dict[str, list[list[float]]]:
+def curve_points(
+    records: Sequence[Mapping[str, Any]], track: Any, submissions: Sequence[str]
+) -> dict[str, list[list[float]]]:
     """{task: [[flops, perf 0-100], ...]} sorted by FLOPs, from the submissions' ok records of the track's tasks."""
     from harness.errors import UserError
     from harness.scoring.values import elue_points, group_records
@@ -59,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
 
     track = get_track(args.track, args.tracks)
     points = curve_points(read_results(args.results, track.id), track, args.submissions)
-    doc = {"model": args.model or ", ".join(args.submissions), "outside": args.outside, "points": points,
-           "source": f"computed by `harness reference-curve` from the records of {', '.join(args.submissions)} "
-                     f"under {args.results}"}
+    doc = {
+        "model": args.model or ", ".join(args.submissions),
+        "outside": args.outside,
+        "points": points,
+        "source": f"computed by `harness reference-curve` from the records of {', '.join(args.submissions)} "
+        f"under {args.results}",
+    }
     text = "# (FLOPs per example, perf 0-100) per task\n" + yaml.safe_dump(doc, sort_keys=False, width=120)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

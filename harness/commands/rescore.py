@@ -17,8 +17,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rescore", help="re-score stale records from their saved predictions files")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
-    p.add_argument("--submission", action="append", dest="submissions", metavar="ID",
-                   help="only this submission's records (repeatable)")
+    p.add_argument(
+        "--submission",
+        action="append",
+        dest="submissions",
+        metavar="ID",
+        help="only this submission's records (repeatable)",
+    )
     p.set_defaults(func=run)
 
 
@@ -32,8 +37,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{folder}: no records folder; pass the --results folder that `harness evaluate` wrote")
     records = read_records(folder)
     have = {key_digest(r["key"]) for r in records if r["status"] == "ok"}  # a failed re-run re-scored nothing
-    stale = [r for r in records if r["status"] == "ok" and is_stale(r) and key_digest(current_key(r)) not in have
-             and (not args.submissions or r["submission"]["id"] in args.submissions)]
+    stale = [
+        r
+        for r in records
+        if r["status"] == "ok"
+        and is_stale(r)
+        and key_digest(current_key(r)) not in have
+        and (not args.submissions or r["submission"]["id"] in args.submissions)
+    ]
     failed = 0
     for record in stale:
         where = f"{record['submission']['id']} / {record['task']['name']}"
@@ -43,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"NOT RESCORED {where}: {e}")
             failed += 1
             continue
-        print(f"{where}: task version {record['task']['version']} -> {new['task']['version']}, score "
-              f"{100 * record['score']:.2f} -> {100 * new['score']:.2f}\n  record: {new['path']}")
+        print(
+            f"{where}: task version {record['task']['version']} -> {new['task']['version']}, score "
+            f"{100 * record['score']:.2f} -> {100 * new['score']:.2f}\n  record: {new['path']}"
+        )
     if not stale:
         print(f"no stale records under {folder}")
     return 1 if failed else 0
@@ -63,11 +76,11 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     """A copy of `record` scored by the task's current rules from its predictions file, written under its key."""
     from datetime import datetime, timezone
 
-    from harness.tasks.data import first, load_rows, task_block
     from harness.errors import UserError
     from harness.formats import predictions_path, read_predictions
     from harness.records import record_key, record_path, store_record, validate
     from harness.tasks import get_task
+    from harness.tasks.data import first, load_rows, task_block
 
     task = get_task(record["task"]["name"])
     if not record.get("predictions_file"):
@@ -76,13 +89,18 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     predictions = read_predictions(task, predictions_file)
     rows = first(task, load_rows(task, data_dir), (record.get("settings") or {}).get("limit"))
     if len(rows) != record.get("num_examples"):
-        raise UserError(f"{record['path']}: scored {record.get('num_examples')} examples, the data gives {len(rows)}; "
-                        "pass the --data-dir it was evaluated on, or re-run the evaluation")
+        raise UserError(
+            f"{record['path']}: scored {record.get('num_examples')} examples, the data gives {len(rows)}; "
+            "pass the --data-dir it was evaluated on, or re-run the evaluation"
+        )
     metrics = task.compute_metrics(rows, predictions, predictions_file=predictions_file)
     new = {k: v for k, v in record.items() if k not in ("path", "key")}
-    new.update(task=task_block(task, data_dir) | {"split_examples": record["task"].get("split_examples")},
-               metrics=metrics, score=task.score(metrics),
-               started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    new.update(
+        task=task_block(task, data_dir) | {"split_examples": record["task"].get("split_examples")},
+        metrics=metrics,
+        score=task.score(metrics),
+        started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     new["task"] = {k: v for k, v in new["task"].items() if v is not None}
     new["key"] = record_key(new)
     path = record_path(results, new)

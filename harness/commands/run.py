@@ -11,30 +11,49 @@ from harness.commands import positive_int
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a track: evaluate and measure every submission, writing result records")
     p.add_argument("track", help="track id (`harness tracks`) or a track file")
-    p.add_argument("--submissions", type=Path, default=Path("submissions"), help="submissions folder (default: submissions)")
+    p.add_argument(
+        "--submissions", type=Path, default=Path("submissions"), help="submissions folder (default: submissions)"
+    )
     p.add_argument("--submission", action="append", dest="only", metavar="ID", help="only this submission (repeatable)")
-    p.add_argument("--limit", type=positive_int, help="only the first N examples per task (quick checks; marked on the board)")
+    p.add_argument(
+        "--limit", type=positive_int, help="only the first N examples per task (quick checks; marked on the board)"
+    )
     p.add_argument("--data-dir", help="local mirror of the data (default: $HARNESS_DATA_DIR, else the hub)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--allow-pickle", action="store_true", help="organizer's opt-in to pickle weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--skip-measure", default="", metavar="NAMES",
-                   help="leave these of the track's measurements out, comma-separated (quick checks, e.g. latency); "
-                        "the records say so and the board shows them as not measured")
+    p.add_argument(
+        "--skip-measure",
+        default="",
+        metavar="NAMES",
+        help="leave these of the track's measurements out, comma-separated (quick checks, e.g. latency); "
+        "the records say so and the board shows them as not measured",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the track; exit 1 when a task failed or a submission folder was invalid, 0 otherwise."""
-    from harness.measure import parse_skip
     from harness.evaluation.track import run_track
+    from harness.measure import parse_skip
     from harness.tracks.definitions import get_track
 
     track = get_track(args.track, args.tracks)
     skip = tuple(n for n in parse_skip(args.skip_measure) if n in track.measurement.measure)
-    records, skipped = run_track(track, args.submissions, data_dir=args.data_dir, results_dir=args.results, limit=args.limit,
-                        allow_pickle=args.allow_pickle, only=args.only, progress=not args.no_progress, skip=skip)
-    print(f"{len(records)} record(s) written under {args.results}; rank them with: harness rank {track.id} "
-          f"--results {args.results}")
+    records, skipped = run_track(
+        track,
+        args.submissions,
+        data_dir=args.data_dir,
+        results_dir=args.results,
+        limit=args.limit,
+        allow_pickle=args.allow_pickle,
+        only=args.only,
+        progress=not args.no_progress,
+        skip=skip,
+    )
+    print(
+        f"{len(records)} record(s) written under {args.results}; rank them with: harness rank {track.id} "
+        f"--results {args.results}"
+    )
     return 1 if skipped or any(r["status"] != "ok" for r in records) else 0

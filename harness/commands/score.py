@@ -25,9 +25,9 @@ def score_file(task_name: str, predictions: Path, data_dir: str | None = None) -
     A file that misses examples of the split is refused (UserError naming it), where the official SQuAD v1.1 and
     ReCoRD scripts would score the missing predictions as wrong: a leaderboard must not rank a partial file.
     """
-    from harness.tasks.data import load_rows
     from harness.formats import read_predictions
     from harness.tasks import get_task
+    from harness.tasks.data import load_rows
 
     task = get_task(task_name)
     rows = load_rows(task, data_dir)
@@ -37,8 +37,10 @@ def score_file(task_name: str, predictions: Path, data_dir: str | None = None) -
     if extra:
         from harness.errors import UserError
 
-        raise UserError(f"{predictions}: {len(extra)} predictions name examples that are not in the "
-                        f"{task.name} split (first: {extra[:3]}); is this the right task?")
+        raise UserError(
+            f"{predictions}: {len(extra)} predictions name examples that are not in the "
+            f"{task.name} split (first: {extra[:3]}); is this the right task?"
+        )
     return task.compute_metrics(rows, preds, predictions_file=predictions)
 
 

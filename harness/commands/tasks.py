@@ -25,13 +25,15 @@ def label_order(task: Task) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per registered task."""
-    from harness.tasks.data import hub_id
     from harness.tasks import get_task, task_names
+    from harness.tasks.data import hub_id
 
     for name in task_names():
         t = get_task(name)
         metrics = ", ".join(m.name for m in t.metrics)
         labels = label_order(t)
-        print(f"{name:18} {t.benchmark:10} {t.kind:16} {metrics:32} hub {hub_id(t)}; mirror {t.source.mirror_file}"
-              + (f"; {labels}" if labels else ""))
+        print(
+            f"{name:18} {t.benchmark:10} {t.kind:16} {metrics:32} hub {hub_id(t)}; mirror {t.source.mirror_file}"
+            + (f"; {labels}" if labels else "")
+        )
     return 0

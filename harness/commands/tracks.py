@@ -14,12 +14,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def describe(track) -> str:
     """One line: id, hardware, task count, cutoffs and what the track ranks by."""
     c = track.cutoffs
-    cut = [f"<= {c.max_params:,} params" if c.max_params else "", f"<= {c.max_bytes:,} bytes" if c.max_bytes else "",
-           f"score >= {c.min_score:g}" if c.min_score is not None else ""]
+    cut = [
+        f"<= {c.max_params:,} params" if c.max_params else "",
+        f"<= {c.max_bytes:,} bytes" if c.max_bytes else "",
+        f"score >= {c.min_score:g}" if c.min_score is not None else "",
+    ]
     cutoffs = "; ".join(x for x in cut if x) or "no size cutoff"
     order = f" {track.ranking.order}" if track.ranking.order else ""
-    return (f"{track.id:20} {track.hardware:4} {len(track.tasks):2} task(s)  {cutoffs:38} rank by "
-            f"{track.ranking.by}{order}  {track.name}")
+    return (
+        f"{track.id:20} {track.hardware:4} {len(track.tasks):2} task(s)  {cutoffs:38} rank by "
+        f"{track.ranking.by}{order}  {track.name}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,24 +10,33 @@ import contextlib
 import os
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.errors import UserError
-from harness.inference.formulations import EvalSettings
 from harness.evaluation.refs import ModelRef
+from harness.inference.formulations import EvalSettings
 from harness.measure import DEFAULT_MEASUREMENTS
 
 HARDWARE_CPU = "cpu"
 
 
-def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSettings(), *,
-             data_dir: str | Path | None = None, results_dir: str | Path = "results", limit: int | None = None,
-             model: Any = None, measure: tuple[str, ...] = DEFAULT_MEASUREMENTS,
-             energy: dict[str, Any] | None = None, track_run: dict[str, Any] | None = None) -> dict[str, Any]:
+def evaluate(
+    ref: ModelRef,
+    task_name: str,
+    settings: EvalSettings = EvalSettings(),
+    *,
+    data_dir: str | Path | None = None,
+    results_dir: str | Path = "results",
+    limit: int | None = None,
+    model: Any = None,
+    measure: tuple[str, ...] = DEFAULT_MEASUREMENTS,
+    energy: dict[str, Any] | None = None,
+    track_run: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run the task's split through the model, write predictions and a record; return the record.
 
     The inference runs under an EnergyTracker (settings in `energy`; {"off": True} disables it); `measure` names
@@ -35,18 +44,28 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
     `track_run`: the track and measurement settings of an organizer's run, part of the record's key. The key is
     fixed before anything runs, so a failure lands beside a good record of the same key, never over it.
     """
-    from harness.tasks.data import task_header
     from harness.records import SCHEMA_VERSION, record_key, record_path, store_record
+    from harness.tasks.data import task_header
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     record: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION, "harness_version": __version__, "started_at": started.isoformat(timespec="seconds"),
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": __version__,
+        "started_at": started.isoformat(timespec="seconds"),
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
-        "task": task_header(task_name), "hardware": HARDWARE_CPU,
-        "model": {"folder": str(ref.folder), "head": ref.head, "declared_head": ref.head, "backend": ref.backend,
-                  "within": ref.within},
-        "settings": asdict(settings) | {"limit": limit}, "metrics": {}, "status": "failed",
+        "task": task_header(task_name),
+        "hardware": HARDWARE_CPU,
+        "model": {
+            "folder": str(ref.folder),
+            "head": ref.head,
+            "declared_head": ref.head,
+            "backend": ref.backend,
+            "within": ref.within,
+        },
+        "settings": asdict(settings) | {"limit": limit},
+        "metrics": {},
+        "status": "failed",
         "environment": _environment(),
     }
     if track_run is not None:
@@ -58,7 +77,7 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
         record["status"] = "ok"
     except UserError as e:
         record["error"] = f"submission {ref.submission_id}, task {task_name}: {e}"
-    except Exception as e:  # a crash inside a model or library still ends as a record that says why
+    except Exception as e:  # noqa: BLE001 - a crash inside a model or library still ends as a record that says why
         record["error"] = f"submission {ref.submission_id}, task {task_name}: {type(e).__name__}: {e}"
         record["traceback"] = traceback.format_exc(limit=8)
     record["duration_s"] = round(time.perf_counter() - t0, 3)
@@ -66,14 +85,22 @@ def evaluate(ref: ModelRef, task_name: str, settings: EvalSettings = EvalSetting
     return record
 
 
-def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, limit: int | None, model: Any,
-         path: Path, measure: tuple[str, ...], energy: dict[str, Any] | None) -> dict[str, Any]:
+def _run(
+    ref: ModelRef,
+    task_name: str,
+    settings: EvalSettings,
+    data_dir: Any,
+    limit: int | None,
+    model: Any,
+    path: Path,
+    measure: tuple[str, ...],
+    energy: dict[str, Any] | None,
+) -> dict[str, Any]:
     from harness.backends import LoadOptions, load_model
-    from harness.inference.formulations import task_head
-    from harness.tasks.data import first, load_rows, resolve_data_dir, task_block
     from harness.formats import predictions_path, write_predictions
-    from harness.inference.formulations import formulation
+    from harness.inference.formulations import formulation, task_head
     from harness.tasks import get_task
+    from harness.tasks.data import first, load_rows, resolve_data_dir, task_block
 
     task = get_task(task_name)
     form = formulation(task)
@@ -108,10 +135,19 @@ def _run(ref: ModelRef, task_name: str, settings: EvalSettings, data_dir: Any, l
             tmp.unlink()
     return {
         "task": task_block(task, root) | {"split_examples": len(split)},
-        "model": {"folder": str(ref.folder), "head": head, "declared_head": ref.head, "backend": ref.backend,
-                  "within": ref.within},
-        "num_examples": len(rows), "metrics": metrics, "score": task.score(metrics),
-        "predictions_file": pred_path.name, "inference_s": round(inference_s, 3), "measurements": measurements,
+        "model": {
+            "folder": str(ref.folder),
+            "head": head,
+            "declared_head": ref.head,
+            "backend": ref.backend,
+            "within": ref.within,
+        },
+        "num_examples": len(rows),
+        "metrics": metrics,
+        "score": task.score(metrics),
+        "predictions_file": pred_path.name,
+        "inference_s": round(inference_s, 3),
+        "measurements": measurements,
         "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,
     }
 
@@ -121,8 +157,9 @@ def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) ->
     `harness measure` takes too; one that fails says why instead of failing the task."""
     from harness.measure import measure_loaded
 
-    return measure_loaded(model, names, folder=folder, token_lengths=list(model.sequence_lengths) or None,
-                          examples=examples)
+    return measure_loaded(
+        model, names, folder=folder, token_lengths=list(model.sequence_lengths) or None, examples=examples
+    )
 
 
 def _environment() -> dict[str, Any]:

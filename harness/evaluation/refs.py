@@ -22,42 +22,67 @@ class ModelRef:
     meta: tuple[tuple[str, Any], ...] = ()  # the submission's metadata (name, team, methods, links), for pages
 
 
-def model_refs(path: Path, tasks: list[str] | None, head: str | None, allow_pickle: bool,
-               submission: Any = None) -> list[tuple[str, Any]]:
+def model_refs(
+    path: Path, tasks: list[str] | None, head: str | None, allow_pickle: bool, submission: Any = None
+) -> list[tuple[str, Any]]:
     """(task, ModelRef) pairs for a submission folder or a bare model folder.
 
     `submission`: the folder's Submission when the caller already loaded it (else it is read here).
     """
     from harness.errors import UserError
-    from harness.submissions.check import SUBMISSION_FILE, combined_sha256, load_submission, sha256_files, submission_meta
+    from harness.submissions.check import (
+        SUBMISSION_FILE,
+        combined_sha256,
+        load_submission,
+        sha256_files,
+        submission_meta,
+    )
 
     if not path.is_dir():
         raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
     if (path / SUBMISSION_FILE).is_file():
         if path.is_symlink():
-            raise UserError(f"{path} is a link (to {path.resolve()}); a submission is a real folder of its own, whose "
-                            "name is its id: evaluate the folder itself, or copy it in")
+            raise UserError(
+                f"{path} is a link (to {path.resolve()}); a submission is a real folder of its own, whose "
+                "name is its id: evaluate the folder itself, or copy it in"
+            )
         sub = submission if submission is not None else load_submission(path)
         names = tasks or list(sub.tasks)
         undeclared = [t for t in names if t not in sub.tasks]
         if undeclared:
-            raise UserError(f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'; "
-                            f"declared: {', '.join(sub.tasks)}")
+            raise UserError(
+                f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'; "
+                f"declared: {', '.join(sub.tasks)}"
+            )
         files = sha256_files(path)
         digest = combined_sha256(files)
         meta = tuple(submission_meta(sub).items())
-        return [(t, ModelRef(sub.id, sub.tasks[t].model, head or sub.tasks[t].head, sub.backend,
-                             sub.allow_pickle and allow_pickle, digest, _within(sub.tasks[t].model, path),
-                             tuple(sorted(files.items())), meta))
-                for t in names]
+        return [
+            (
+                t,
+                ModelRef(
+                    sub.id,
+                    sub.tasks[t].model,
+                    head or sub.tasks[t].head,
+                    sub.backend,
+                    sub.allow_pickle and allow_pickle,
+                    digest,
+                    _within(sub.tasks[t].model, path),
+                    tuple(sorted(files.items())),
+                    meta,
+                ),
+            )
+            for t in names
+        ]
     if not (path / "config.json").is_file():
         raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json; see submissions/README.md")
     if not tasks:
         raise UserError(f"{path}: a bare model folder needs --task")
     files = sha256_files(path)
     digest = combined_sha256(files)
-    ref = ModelRef(bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, ".",
-                   tuple(sorted(files.items())))
+    ref = ModelRef(
+        bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, ".", tuple(sorted(files.items()))
+    )
     return [(t, ref) for t in tasks]
 
 

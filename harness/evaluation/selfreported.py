@@ -71,12 +71,16 @@ def load_self_report(folder: str | Path) -> SelfReport:
     meta: dict[str, Any] = {k: c.text(top[k], k) for k in ("name", "team", "paper", "code", "description") if k in top}
     if "team" not in top and "authors" not in top:
         c.fail("team", "missing: give a team or authors")
-    meta["authors"] = [c.text(a, f"authors[{i}]") for i, a in enumerate(c.sequence(top.get("authors", []), "authors") or [])]
+    meta["authors"] = [
+        c.text(a, f"authors[{i}]") for i, a in enumerate(c.sequence(top.get("authors", []), "authors") or [])
+    ]
     contact = c.text(top.get("contact"), "contact")
     if contact and not EMAIL_PATTERN.match(contact):
         c.fail("contact", f"not an email address: {contact!r}")
-    meta["methods"] = [c.text(m, f"methods[{i}]", METHODS)
-                       for i, m in enumerate(c.sequence(top.get("methods"), "methods", non_empty=True) or [])]
+    meta["methods"] = [
+        c.text(m, f"methods[{i}]", METHODS)
+        for i, m in enumerate(c.sequence(top.get("methods"), "methods", non_empty=True) or [])
+    ]
     block = c.mapping(top.get("declared", {}), "declared", DECLARED_KEYS) or {}
     declared = {k: c.integer(v, f"declared.{k}") for k, v in block.items() if k in DECLARED_KEYS}
     tasks: dict[str, tuple[Point, ...]] = {}
@@ -101,10 +105,10 @@ def load_self_report(folder: str | Path) -> SelfReport:
 
 def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int | None) -> dict[str, Any]:
     """Score each operating point's file on the task's split; returns the record fields of a self-reported record."""
-    from harness.tasks.data import first, load_rows, task_block
     from harness.errors import UserError
     from harness.formats import read_predictions
     from harness.tasks import get_task
+    from harness.tasks.data import first, load_rows, task_block
 
     task = get_task(task_name)
     split = load_rows(task, data_dir)
@@ -116,35 +120,63 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
         predictions = read_predictions(task, point.predictions)
         extra = sorted(set(predictions) - every)
         if extra:
-            raise UserError(f"{point.predictions}: {len(extra)} predictions name examples outside the {task.name} split "
-                            f"(first: {extra[:3]}); is this the right task?")
-        metrics = task.compute_metrics(rows, {u: predictions[u] for u in uids if u in predictions},
-                                      predictions_file=point.predictions)
-        points.append({"label": point.label, "predictions_file": point.predictions.name, "flops": point.flops,
-                       "metrics": metrics, "score": task.score(metrics)})
-    return {"task": task_block(task, data_dir),
-            "num_examples": len(rows), "metrics": points[0]["metrics"], "score": points[0]["score"],
-            "operating_points": points, "declared": {**report.declared, "flops": points[0]["flops"]}}
+            raise UserError(
+                f"{point.predictions}: {len(extra)} predictions name examples outside the {task.name} split "
+                f"(first: {extra[:3]}); is this the right task?"
+            )
+        metrics = task.compute_metrics(
+            rows, {u: predictions[u] for u in uids if u in predictions}, predictions_file=point.predictions
+        )
+        points.append(
+            {
+                "label": point.label,
+                "predictions_file": point.predictions.name,
+                "flops": point.flops,
+                "metrics": metrics,
+                "score": task.score(metrics),
+            }
+        )
+    return {
+        "task": task_block(task, data_dir),
+        "num_examples": len(rows),
+        "metrics": points[0]["metrics"],
+        "score": points[0]["score"],
+        "operating_points": points,
+        "declared": {**report.declared, "flops": points[0]["flops"]},
+    }
 
 
-def write_self_reported(report: SelfReport, task_name: str, track_id: str, *, data_dir: Any = None,
-                        results_dir: str | Path = "results", limit: int | None = None,
-                        files: dict[str, str] | None = None) -> dict[str, Any]:
+def write_self_reported(
+    report: SelfReport,
+    task_name: str,
+    track_id: str,
+    *,
+    data_dir: Any = None,
+    results_dir: str | Path = "results",
+    limit: int | None = None,
+    files: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Score one task of a prediction-only submission and write its record (failed, with the cause, on error).
 
     `files`: the folder's sha256 per file, when the caller already hashed it (for several tasks).
     """
     from harness.errors import UserError
-    from harness.tasks.data import task_header
     from harness.records import store_record
     from harness.submissions.check import combined_sha256, sha256_files
+    from harness.tasks.data import task_header
 
     files = sha256_files(report.path) if files is None else files
     record: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION, "harness_version": __version__, "kind": "self-reported", "hardware": HARDWARE,
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": __version__,
+        "kind": "self-reported",
+        "hardware": HARDWARE,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "submission": {"id": report.id, "sha256": combined_sha256(files), "files": files, "meta": report.meta},
-        "task": task_header(task_name), "metrics": {}, "status": "failed", "settings": {"limit": limit},
+        "task": task_header(task_name),
+        "metrics": {},
+        "status": "failed",
+        "settings": {"limit": limit},
         "track_run": {"track": track_id},
     }
     try:

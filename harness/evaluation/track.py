@@ -34,26 +34,42 @@ def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
         raise UserError(f"{root}: no submissions folder; pass --submissions DIR")
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.is_symlink():
-            yield (f"refused: {folder.name} is a link (to {folder.resolve().name}); a submission is a real folder of "
-                   "its own: copy it in instead"), folder
+            yield (
+                (
+                    f"refused: {folder.name} is a link (to {folder.resolve().name}); a submission is a real folder of "
+                    "its own: copy it in instead"
+                ),
+                folder,
+            )
         elif (folder / SUBMISSION_FILE).is_file():
             yield "measured", folder
         elif (folder / PREDICTIONS_FILE).is_file():
             yield "self-reported", folder
 
 
-def run_track(track: Track, submissions: Path, *, data_dir: Any = None, results_dir: Path = Path("results"),
-              limit: int | None = None, allow_pickle: bool = False, only: list[str] | None = None,
-              progress: bool = False, skip: tuple[str, ...] = (),
-              report: Callable[[str], None] = print) -> tuple[list[dict[str, Any]], list[str]]:
+def run_track(
+    track: Track,
+    submissions: Path,
+    *,
+    data_dir: Any = None,
+    results_dir: Path = Path("results"),
+    limit: int | None = None,
+    allow_pickle: bool = False,
+    only: list[str] | None = None,
+    progress: bool = False,
+    skip: tuple[str, ...] = (),
+    report: Callable[[str], None] = print,
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Evaluate every submission (or those in `only`) on the track; returns the records written and the
     submissions skipped because their folder is invalid (each reported with the reason).
 
     `skip` names measurements left out for a quick check; the records say so and their columns read "not measured".
     """
     if track.hardware != "cpu":
-        raise UserError(f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
-                        "only, so a GPU track cannot be run here yet (its records can still be ranked)")
+        raise UserError(
+            f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
+            "only, so a GPU track cannot be run here yet (its records can still be ranked)"
+        )
     check_data_found(track, data_dir)
     records, skipped = [], []
     for kind, folder in submission_folders(submissions):
@@ -81,16 +97,18 @@ def run_track(track: Track, submissions: Path, *, data_dir: Any = None, results_
 def check_data_found(track: Track, data_dir: Any) -> None:
     """Refuse a run, before anything runs, whose data dir holds none of the track's tasks: a wrong or empty
     --data-dir would otherwise turn every good record into a failed one."""
-    from harness.tasks.data import resolve_data_dir
     from harness.tasks import get_task
+    from harness.tasks.data import resolve_data_dir
 
     root = resolve_data_dir(data_dir)
     if root is None:
         return
     files = [get_task(t).source.mirror_file for t in track.task_names()]
     if not any((root / f).is_file() for f in files):
-        raise UserError(f"data dir {root} holds none of track {track.id}'s files (looked for {', '.join(files[:4])}"
-                        f"{', ...' if len(files) > 4 else ''}); pass the mirror folder as --data-dir")
+        raise UserError(
+            f"data dir {root} holds none of track {track.id}'s files (looked for {', '.join(files[:4])}"
+            f"{', ...' if len(files) > 4 else ''}); pass the mirror folder as --data-dir"
+        )
 
 
 def _summary(record: dict[str, Any]) -> str:
@@ -107,18 +125,28 @@ def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path,
     report = load_self_report(folder)
     tasks = [t for t in track.task_names() if t in report.tasks]
     files = sha256_files(folder) if tasks else {}
-    return [write_self_reported(report, t, track.id, data_dir=data_dir, results_dir=results, limit=limit, files=files)
-            for t in tasks]
+    return [
+        write_self_reported(report, t, track.id, data_dir=data_dir, results_dir=results, limit=limit, files=files)
+        for t in tasks
+    ]
 
 
-def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None, allow_pickle: bool,
-                  progress: bool, skip: tuple[str, ...]) -> list[dict]:
+def _run_measured(
+    track: Track,
+    folder: Path,
+    data_dir: Any,
+    results: Path,
+    limit: int | None,
+    allow_pickle: bool,
+    progress: bool,
+    skip: tuple[str, ...],
+) -> list[dict]:
+    from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
     from harness.measure.latency import fixed_threads
     from harness.measure.size import measure_size
     from harness.records import kept_measurements, write_record
-    from harness.evaluation.evaluate import evaluate
     from harness.submissions.check import load_submission
 
     sub = load_submission(folder)
@@ -136,16 +164,27 @@ def _run_measured(track: Track, folder: Path, data_dir: Any, results: Path, limi
     for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(m.threads):
             model, per_model = _model(models, ref, task, track, wanted)
-            record = evaluate(ref, task, settings, data_dir=data_dir, results_dir=results, limit=limit, model=model,
-                              measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted), energy=energy,
-                              track_run=track_run)
+            record = evaluate(
+                ref,
+                task,
+                settings,
+                data_dir=data_dir,
+                results_dir=results,
+                limit=limit,
+                model=model,
+                measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted),
+                energy=energy,
+                track_run=track_run,
+            )
         path = Path(record.pop("path"))
         measurements = dict(record.get("measurements") or {})
         if record["status"] == "ok":  # this run's values, each unless it failed where an earlier run measured
             taken = dict(per_model, **({"system_size": system} if system is not None else {}))
             measurements = kept_measurements(measurements, taken)
-        record.update(measurements=measurements,
-                      declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None})
+        record.update(
+            measurements=measurements,
+            declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None},
+        )
         write_record(record, path)
         out.append(record | {"path": str(path)})
     return out
@@ -171,8 +210,15 @@ def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) ->
             return cache[key]
         m = track.measurement
         names = [n for n in MODEL_MEASUREMENTS if n in wanted]
-        cache[key] = (model, measure_loaded(model, names, folder=ref.folder, reference_length=m.reference_length,
-                                            threads=m.threads,
-                                            options={"latency": {"budget_s": m.latency_budget_s},
-                                                     "flops": {"cross_check": False}}))
+        cache[key] = (
+            model,
+            measure_loaded(
+                model,
+                names,
+                folder=ref.folder,
+                reference_length=m.reference_length,
+                threads=m.threads,
+                options={"latency": {"budget_s": m.latency_budget_s}, "flops": {"cross_check": False}},
+            ),
+        )
     return cache[key]

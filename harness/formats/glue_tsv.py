@@ -72,8 +72,10 @@ def _parse(task: Task, value: str, labels: tuple[str, ...], where: str) -> Predi
     if value.isascii() and value.isdigit() and int(value) < len(task.labels):
         return int(value)
     names = list(dict.fromkeys((*labels, *task.labels)))
-    raise UserError(f"{where}: prediction {value!r} is not one of {', '.join(names)} or an index "
-                    f"0..{len(task.labels) - 1} (task {task.name}; `harness tasks` prints its label order)")
+    raise UserError(
+        f"{where}: prediction {value!r} is not one of {', '.join(names)} or an index "
+        f"0..{len(task.labels) - 1} (task {task.name}; `harness tasks` prints its label order)"
+    )
 
 
 def _index_key(uid: str) -> tuple[int, str]:

@@ -26,10 +26,14 @@ MULTIRC_ANSWER_LABELS = (0, 1)
 
 def write(task: Task, predictions: Mapping[str, Prediction], path: Path) -> None:
     """Write the predictions (keyed by uid) as the SuperGLUE server's JSONL, in idx order."""
-    objects = _multirc_objects(predictions) if task.name == MULTIRC else [
-        {"idx": _idx_value(uid), "label": _file_label(task, predictions[uid])}
-        for uid in sorted(predictions, key=_uid_key)
-    ]
+    objects = (
+        _multirc_objects(predictions)
+        if task.name == MULTIRC
+        else [
+            {"idx": _idx_value(uid), "label": _file_label(task, predictions[uid])}
+            for uid in sorted(predictions, key=_uid_key)
+        ]
+    )
     with open(path, "w", encoding="utf-8") as f:
         for obj in objects:
             f.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -46,8 +50,9 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
             items = [(_uid(_field(obj, "idx", where), where), _parse_label(task, _field(obj, "label", where), where))]
         for uid, prediction in items:
             if uid in seen:
-                raise UserError(f"{where}: idx {uid} was already given at {seen[uid]}; "
-                                "write one prediction per example")
+                raise UserError(
+                    f"{where}: idx {uid} was already given at {seen[uid]}; write one prediction per example"
+                )
             seen[uid] = where
             out[uid] = prediction
     return out
@@ -99,22 +104,26 @@ def _parse_label(task: Task, value: Any, where: str) -> Prediction:
             return names.index(value)
     if isinstance(value, bool) and task.labels == YES_NO_LABELS:
         return int(value)  # a JSON true/false for a yes/no task
-    raise UserError(f"{where}: label {value!r} is not one of {', '.join(task.label_strings())} (task {task.name}); "
-                    "write the label as the SuperGLUE server expects")
+    raise UserError(
+        f"{where}: label {value!r} is not one of {', '.join(task.label_strings())} (task {task.name}); "
+        "write the label as the SuperGLUE server expects"
+    )
 
 
 def _multirc_items(obj: dict[str, Any], where: str) -> list[tuple[str, int]]:
     p = _uid(_field(obj, "idx", where), where)
     questions = _field(_field(obj, "passage", where), "questions", f"{where} passage")
     if not isinstance(questions, list):
-        raise UserError(f"{where}: passage.questions must be a list of {{\"idx\": q, \"answers\": [...]}}")
+        raise UserError(f'{where}: passage.questions must be a list of {{"idx": q, "answers": [...]}}')
     items = []
     for question in questions:
         q = _uid(_field(question, "idx", f"{where} question"), where)
         answers = _field(question, "answers", f"{where} question {q}")
         if not isinstance(answers, list):
-            raise UserError(f"{where}: question {q}: answers must be a list of {{\"idx\": a, \"label\": 0|1}}, "
-                            f"got {json.dumps(answers)}")
+            raise UserError(
+                f'{where}: question {q}: answers must be a list of {{"idx": a, "label": 0|1}}, '
+                f"got {json.dumps(answers)}"
+            )
         for answer in answers:
             a = _uid(_field(answer, "idx", f"{where} question {q} answer"), where)
             label = _field(answer, "label", f"{where} question {q} answer {a}")
@@ -133,6 +142,10 @@ def _multirc_objects(predictions: Mapping[str, Prediction]) -> list[dict[str, An
             raise ValueError(f"MultiRC uid {uid!r} is not 'paragraph-question-answer'")
         p, q, a = parts
         passages.setdefault(p, {}).setdefault(q, []).append({"idx": _idx_value(a), "label": int(predictions[uid])})
-    return [{"idx": _idx_value(p), "passage": {"questions": [{"idx": _idx_value(q), "answers": answers}
-                                                              for q, answers in questions.items()]}}
-            for p, questions in passages.items()]
+    return [
+        {
+            "idx": _idx_value(p),
+            "passage": {"questions": [{"idx": _idx_value(q), "answers": answers} for q, answers in questions.items()]},
+        }
+        for p, questions in passages.items()
+    ]

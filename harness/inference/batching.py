@@ -18,21 +18,36 @@ T = TypeVar("T")
 TOKEN_LEVEL = ("start_logits", "end_logits")
 
 
-def run_batched(model: Model, encodings: Sequence[dict[str, list[int]]], batch_size: int = 32,
-                sort: bool = True, desc: str = "", progress: bool = False) -> list[dict[str, np.ndarray]]:
+def run_batched(
+    model: Model,
+    encodings: Sequence[dict[str, list[int]]],
+    batch_size: int = 32,
+    sort: bool = True,
+    desc: str = "",
+    progress: bool = False,
+) -> list[dict[str, np.ndarray]]:
     """Forward every encoded sequence; returns one dict of outputs per sequence, in input order."""
+
     def forward(batch: dict[str, np.ndarray], idx: Sequence[int]) -> list[dict[str, np.ndarray]]:
         out = model.forward(batch)
         lengths = [len(encodings[i]["input_ids"]) for i in idx]
-        return [{k: (v[row, :n] if k in TOKEN_LEVEL else v[row]) for k, v in out.items()}
-                for row, n in enumerate(lengths)]
+        return [
+            {k: (v[row, :n] if k in TOKEN_LEVEL else v[row]) for k, v in out.items()} for row, n in enumerate(lengths)
+        ]
 
     return map_batches(model, encodings, forward, batch_size, sort, desc, progress)
 
 
-def map_batches(model: Model, encodings: Sequence[dict[str, list[int]]],
-                call: Callable[[dict[str, np.ndarray], Sequence[int]], Sequence[T]], batch_size: int = 32,
-                sort: bool = True, desc: str = "", progress: bool = False, unit: str = "ex") -> list[T]:
+def map_batches(
+    model: Model,
+    encodings: Sequence[dict[str, list[int]]],
+    call: Callable[[dict[str, np.ndarray], Sequence[int]], Sequence[T]],
+    batch_size: int = 32,
+    sort: bool = True,
+    desc: str = "",
+    progress: bool = False,
+    unit: str = "ex",
+) -> list[T]:
     """`call(padded batch, its input indices)` over batches (shortest sequences first when `sort`): one result
     per sequence, in input order."""
     if batch_size < 1:
@@ -43,7 +58,7 @@ def map_batches(model: Model, encodings: Sequence[dict[str, list[int]]],
     results: list[Any] = [None] * len(encodings)
     bar = _bar(len(encodings), desc, progress, unit)
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         got = call(pad([encodings[i] for i in idx], model.tokenizer), idx)
         if len(got) != len(idx):
             raise RuntimeError(f"{len(got)} results for a batch of {len(idx)} sequences")
@@ -67,12 +82,12 @@ def pad(features: Sequence[dict[str, list[int]]], tokenizer: Any) -> dict[str, n
         fill = pad_id if key == "input_ids" else 0
         arr = np.full((len(features), width), fill, dtype=np.int64)
         for r, f in enumerate(features):
-            arr[r, :len(f[key])] = f[key]
+            arr[r, : len(f[key])] = f[key]
         out[key] = arr
     if "attention_mask" not in out:
         mask = np.zeros((len(features), width), dtype=np.int64)
         for r, f in enumerate(features):
-            mask[r, :len(f["input_ids"])] = 1
+            mask[r, : len(f["input_ids"])] = 1
         out["attention_mask"] = mask
     return out
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-
 from harness.errors import UserError
 from harness.tasks.files import json_lines
 
@@ -20,8 +19,10 @@ def read_passages(folder: Path) -> list[str]:
     """The passage texts of a retriever + reader model folder, in file order."""
     path = Path(folder) / PASSAGES_FILE
     if not path.is_file():
-        raise UserError(f"{folder}: a retriever_reader model needs its passages in {PASSAGES_FILE} "
-                        '(one {"id": ..., "text": ...} per line)')
+        raise UserError(
+            f"{folder}: a retriever_reader model needs its passages in {PASSAGES_FILE} "
+            '(one {"id": ..., "text": ...} per line)'
+        )
     texts = []
     for where, obj in json_lines(path, '{"id": ..., "text": ...}'):
         if not isinstance(obj.get("text"), str) or not obj["text"].strip():

@@ -61,8 +61,9 @@ def model_device(model: Any) -> Any:
     return torch.device("cpu")
 
 
-def synthetic_inputs(model: Any, batch_size: int, seq_len: int, *, attention_mask: bool = True,
-                     seed: int = 0, head: str | None = None) -> dict[str, Any]:
+def synthetic_inputs(
+    model: Any, batch_size: int, seq_len: int, *, attention_mask: bool = True, seed: int = 0, head: str | None = None
+) -> dict[str, Any]:
     """Random token ids (fixed seed) of shape [batch_size, seq_len] for a Hugging Face-style model, shaped as the
     module of `head` takes them (harness.backends.torch_hf.module_inputs)."""
     import torch
@@ -79,14 +80,15 @@ def synthetic_inputs(model: Any, batch_size: int, seq_len: int, *, attention_mas
     return module_inputs(head, inputs)
 
 
-def length_batches(model: Any, token_lengths: list[int], batch_size: int,
-                   head: str | None = None) -> list[dict[str, Any]]:
+def length_batches(
+    model: Any, token_lengths: list[int], batch_size: int, head: str | None = None
+) -> list[dict[str, Any]]:
     """Batches of synthetic inputs with the given real lengths, in order, each padded to its longest row."""
     from harness.backends.torch_hf import module_inputs
 
     batches = []
     for start in range(0, len(token_lengths), batch_size):
-        lengths = token_lengths[start:start + batch_size]
+        lengths = token_lengths[start : start + batch_size]
         batch = synthetic_inputs(model, len(lengths), max(lengths), seed=start)
         for row, n in enumerate(lengths):
             batch["attention_mask"][row, n:] = 0
@@ -105,8 +107,11 @@ def call_model(model: Any, inputs: Any) -> Any:
 
 def count_rows(inputs: Any) -> int:
     """Rows in a batch: the first dimension of its first tensor (dict value, tuple item or the tensor itself)."""
-    first = next(iter(inputs.values())) if isinstance(inputs, dict) else (
-        inputs[0] if isinstance(inputs, (tuple, list)) else inputs)
+    first = (
+        next(iter(inputs.values()))
+        if isinstance(inputs, dict)
+        else (inputs[0] if isinstance(inputs, (tuple, list)) else inputs)
+    )
     return int(first.shape[0])
 
 
@@ -117,9 +122,17 @@ def module_head(model: Any) -> str | None:
     return class_head(type(model).__name__)
 
 
-def measure_model(model: Any, *, folder: str | None = None, head: str | None = None, reference_length: int = 128,
-                  token_lengths: list[int] | None = None, threads: int = 1,
-                  which: list[str] | None = None, options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def measure_model(
+    model: Any,
+    *,
+    folder: str | None = None,
+    head: str | None = None,
+    reference_length: int = 128,
+    token_lengths: list[int] | None = None,
+    threads: int = 1,
+    which: list[str] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Run the named measurements (all by default; size needs `folder`) and return one JSON-able dict.
 
     `head` (harness.backends.base.HEADS; default: read from the module's class) says how the module takes its
@@ -136,11 +149,18 @@ def measure_model(model: Any, *, folder: str | None = None, head: str | None = N
     head = head or module_head(model)
     needs_inputs = {"latency", "memory", "energy"} & set(names)  # built only for measurements that run the model
     single = synthetic_inputs(model, 1, reference_length, head=head) if needs_inputs else None
-    batches = ([] if not needs_inputs else length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE, head)
-               if token_lengths else [synthetic_inputs(model, THROUGHPUT_BATCH_SIZE, reference_length, head=head)])
+    batches = (
+        []
+        if not needs_inputs
+        else length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE, head)
+        if token_lengths
+        else [synthetic_inputs(model, THROUGHPUT_BATCH_SIZE, reference_length, head=head)]
+    )
     opts = options or {}
-    flops_opts = {"make_inputs": lambda batch, length: synthetic_inputs(model, batch, length, attention_mask=False,
-                                                                        head=head), **opts.get("flops", {})}
+    flops_opts = {
+        "make_inputs": lambda batch, length: synthetic_inputs(model, batch, length, attention_mask=False, head=head),
+        **opts.get("flops", {}),
+    }
 
     def flops(fn: Callable[..., Any]) -> Any:
         if head == "seq2seq":
@@ -159,10 +179,18 @@ def measure_model(model: Any, *, folder: str | None = None, head: str | None = N
     return {name: calls[name](load_measurement(name)).to_dict() for name in names}
 
 
-def measure_loaded(model: Any, names: Sequence[str], *, folder: str | Path | None = None,
-                   token_lengths: list[int] | None = None, examples: int | None = None, reference_length: int = 128,
-                   threads: int = 1, options: dict[str, dict[str, Any]] | None = None,
-                   report: Callable[[str], None] | None = None) -> dict[str, Any]:
+def measure_loaded(
+    model: Any,
+    names: Sequence[str],
+    *,
+    folder: str | Path | None = None,
+    token_lengths: list[int] | None = None,
+    examples: int | None = None,
+    reference_length: int = 128,
+    threads: int = 1,
+    options: dict[str, dict[str, Any]] | None = None,
+    report: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Measure a model loaded by harness.backends.load_model as its head runs it: the one path of `harness measure`
     and `harness evaluate`.
 
@@ -185,17 +213,27 @@ def measure_loaded(model: Any, names: Sequence[str], *, folder: str | Path | Non
         try:
             if module is None:
                 raise UserError(f"backend {type(model).__name__} exposes no torch module to measure")
-            result = measure_model(module, folder=None if folder is None else str(folder), head=model.head,
-                                   reference_length=reference_length, token_lengths=token_lengths, threads=threads,
-                                   which=[name], options=options)[name]
-        except Exception as e:  # a measurement's failure must not lose the task's predictions and metrics
+            result = measure_model(
+                module,
+                folder=None if folder is None else str(folder),
+                head=model.head,
+                reference_length=reference_length,
+                token_lengths=token_lengths,
+                threads=threads,
+                which=[name],
+                options=options,
+            )[name]
+        except Exception as e:  # noqa: BLE001 - a measurement's failure must not lose the task's predictions and metrics
             out[name] = {"measured": False, "reason": f"{type(e).__name__}: {e}"}
             say(f"{name} not measured: {out[name]['reason']}")
             continue
         if name == "flops" and examples and token_lengths and result.get("mean_flops") is not None:
             # mean_flops is per sequence; an example may run several (pairs under a cosine head, choices, windows)
-            result.update(sequences=len(token_lengths), examples=examples,
-                          flops_per_example=result["mean_flops"] * len(token_lengths) / examples)
+            result.update(
+                sequences=len(token_lengths),
+                examples=examples,
+                flops_per_example=result["mean_flops"] * len(token_lengths) / examples,
+            )
         out[name] = result
         say(f"measured {name} in {time.perf_counter() - started:.1f} s")
     return out

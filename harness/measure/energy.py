@@ -37,9 +37,11 @@ class Energy:
     power_model: str
     samples: int
     backends: dict[str, str] = field(default_factory=dict)
-    definition: str = ("energy_kwh: attributable CPU (+GPU) energy, sum over samples of power x interval; "
-                       "total_power_kwh: PUE x energy_kwh (SustaiNLP 2020 'total_power'); co2_g: energy_kwh x "
-                       "grid intensity x PUE")
+    definition: str = (
+        "energy_kwh: attributable CPU (+GPU) energy, sum over samples of power x interval; "
+        "total_power_kwh: PUE x energy_kwh (SustaiNLP 2020 'total_power'); co2_g: energy_kwh x "
+        "grid intensity x PUE"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form with method, label, settings and units in the key names."""
@@ -59,7 +61,9 @@ class _Rapl:
     def joules(self, share: float) -> float:
         """Package energy since the last call times this process's share of busy CPU time."""
         now = [int(f.read_text()) for f, _ in self._zones]
-        total = sum((n - l) if n >= l else (n + top - l) for n, l, (_, top) in zip(now, self._last, self._zones))
+        total = sum(
+            (n - last) if n >= last else (n + top - last) for n, last, (_, top) in zip(now, self._last, self._zones)
+        )
         self._last = now
         return total / 1e6 * share
 
@@ -100,9 +104,16 @@ def _eit_status() -> str:
 class EnergyTracker:
     """Context manager: samples attributable power every `interval_s` while its block runs; `result()` after."""
 
-    def __init__(self, *, backend: str = "auto", pue: float = DEFAULT_PUE,
-                 grid_gco2_per_kwh: float = DEFAULT_GRID_GCO2_PER_KWH, tdp_w: float | None = None,
-                 interval_s: float = 1.0, country_iso_code: str = "USA") -> None:
+    def __init__(
+        self,
+        *,
+        backend: str = "auto",
+        pue: float = DEFAULT_PUE,
+        grid_gco2_per_kwh: float = DEFAULT_GRID_GCO2_PER_KWH,
+        tdp_w: float | None = None,
+        interval_s: float = 1.0,
+        country_iso_code: str = "USA",
+    ) -> None:
         if backend not in BACKENDS:
             raise UserError(f"energy backend {backend!r} is unknown; use one of: {', '.join(BACKENDS)}")
         import psutil
@@ -131,14 +142,18 @@ class EnergyTracker:
             self._sample()
 
     def __enter__(self) -> EnergyTracker:
-        self.status = {"experiment_impact_tracker": _eit_status(), "codecarbon":
-                       "available" if importlib.util.find_spec("codecarbon") else "unavailable: not installed"}
+        self.status = {
+            "experiment_impact_tracker": _eit_status(),
+            "codecarbon": "available" if importlib.util.find_spec("codecarbon") else "unavailable: not installed",
+        }
         if self.backend in ("auto", "counters"):
             self._rapl, self.status["rapl"] = _probe(_Rapl)
             self._nvml, self.status["nvml"] = _probe(_Nvml)
             if self.backend == "counters" and not (self._rapl or self._nvml):
-                raise UserError(f"energy backend 'counters': no RAPL or NVML counters here ({self.status}); "
-                                "use backend='auto' to fall back to a labelled estimate")
+                raise UserError(
+                    f"energy backend 'counters': no RAPL or NVML counters here ({self.status}); "
+                    "use backend='auto' to fall back to a labelled estimate"
+                )
         if self.backend in EXTERNAL:
             if self.status[self.backend] != "available":
                 raise UserError(f"energy backend {self.backend!r} is {self.status[self.backend]}; choose another")
@@ -163,17 +178,32 @@ class EnergyTracker:
         else:
             kwh = sum(c + g for _, c, g in self._samples) / 3.6e6
             parts = (["RAPL package counters x process share of busy CPU time"] if self._rapl else []) + (
-                ["NVML board power x interval (whole GPUs)"] if self._nvml else [])
+                ["NVML board power x interval (whole GPUs)"] if self._nvml else []
+            )
             label = "measured" if parts else "estimated"
             method = " + ".join(parts) if parts else "harness CPU-TDP x utilisation estimate"
-            model = (f"sampled every {self.interval_s:g} s" if parts else f"power = tdp_w {self.tdp_w:g} W x "
-                     f"(process CPU seconds / (wall seconds x {self._cpus} logical CPUs))")
+            model = (
+                f"sampled every {self.interval_s:g} s"
+                if parts
+                else f"power = tdp_w {self.tdp_w:g} W x "
+                f"(process CPU seconds / (wall seconds x {self._cpus} logical CPUs))"
+            )
         status = {"rapl": "not probed (backend chosen)", "nvml": "not probed (backend chosen)", **self.status}
-        return Energy(method=method, label=label, energy_kwh=kwh, total_power_kwh=self.pue * kwh,
-                      energy_per_1000_examples_kwh=kwh * 1000 / examples if examples else None, examples=examples,
-                      duration_s=self.duration_s, pue=self.pue, grid_gco2_per_kwh=self.grid,
-                      co2_g=kwh * self.grid * self.pue, power_model=model, samples=len(self._samples),
-                      backends=dict(sorted(status.items())))
+        return Energy(
+            method=method,
+            label=label,
+            energy_kwh=kwh,
+            total_power_kwh=self.pue * kwh,
+            energy_per_1000_examples_kwh=kwh * 1000 / examples if examples else None,
+            examples=examples,
+            duration_s=self.duration_s,
+            pue=self.pue,
+            grid_gco2_per_kwh=self.grid,
+            co2_g=kwh * self.grid * self.pue,
+            power_model=model,
+            samples=len(self._samples),
+            backends=dict(sorted(status.items())),
+        )
 
 
 class _CodeCarbon:
@@ -186,12 +216,19 @@ class _CodeCarbon:
 
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         # codecarbon >= 3 spells save_to_file=False as output_methods=[] (the flag is deprecated there)
-        new_api = any("output_methods" in inspect.signature(k.__init__).parameters
-                      for k in OfflineEmissionsTracker.__mro__ if "__init__" in vars(k))
+        new_api = any(
+            "output_methods" in inspect.signature(k.__init__).parameters
+            for k in OfflineEmissionsTracker.__mro__
+            if "__init__" in vars(k)
+        )
         quiet: dict[str, Any] = {"output_methods": []} if new_api else {"save_to_file": False}
-        self._cc = OfflineEmissionsTracker(country_iso_code=tracker.country, log_level="error",
-                                           tracking_mode="process", measure_power_secs=max(tracker.interval_s, 1),
-                                           **quiet)
+        self._cc = OfflineEmissionsTracker(
+            country_iso_code=tracker.country,
+            log_level="error",
+            tracking_mode="process",
+            measure_power_secs=max(tracker.interval_s, 1),
+            **quiet,
+        )
         self._cc.start()
 
     def stop(self) -> tuple[float, str, str, str]:
@@ -200,8 +237,10 @@ class _CodeCarbon:
         data = self._cc.final_emissions_data
         modes = {str(getattr(h, "_mode", "")) for h in getattr(self._cc, "_hardware", [])} - {"", "None"}
         label = "measured" if modes & {"intel_rapl", "intel_power_gadget", "apple_powermetrics"} else "estimated"
-        model = (f"codecarbon {getattr(data, 'codecarbon_version', '?')} CPU mode(s) {sorted(modes)}; "
-                 f"RAM energy {float(data.ram_energy):.3g} kWh excluded")
+        model = (
+            f"codecarbon {getattr(data, 'codecarbon_version', '?')} CPU mode(s) {sorted(modes)}; "
+            f"RAM energy {float(data.ram_energy):.3g} kWh excluded"
+        )
         return float(data.cpu_energy) + float(data.gpu_energy), label, "codecarbon OfflineEmissionsTracker", model
 
 
@@ -220,15 +259,20 @@ class _ImpactTracker:
 
         getattr(self._eit, "stop", lambda: None)()
         total = float(DataInterface([self._logdir]).total_power)
-        return (total / DEFAULT_PUE, "measured", "experiment-impact-tracker",
-                f"its total_power / {DEFAULT_PUE}; logs in {self._logdir}")
+        return (
+            total / DEFAULT_PUE,
+            "measured",
+            "experiment-impact-tracker",
+            f"its total_power / {DEFAULT_PUE}; logs in {self._logdir}",
+        )
 
 
 EXTERNAL: dict[str, Any] = {"codecarbon": _CodeCarbon, "experiment_impact_tracker": _ImpactTracker}
 
 
-def measure_energy(model: Any, batches: list[Any], *, threads: int = 1, min_seconds: float = 2.0,
-                   **tracker_settings: Any) -> Energy:
+def measure_energy(
+    model: Any, batches: list[Any], *, threads: int = 1, min_seconds: float = 2.0, **tracker_settings: Any
+) -> Energy:
     """Run inference passes over `batches` for at least `min_seconds` under an EnergyTracker."""
     import torch
 

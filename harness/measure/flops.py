@@ -60,8 +60,9 @@ def sdpa_flops(q_shape: Any, k_shape: Any, v_shape: Any, *_: Any, out_shape: Any
     return 2 * b * h * s_q * s_k * (d + d_v)
 
 
-def layer_norm_flops(x_shape: Any, normalized_shape: Any, weight_shape: Any = None, *_: Any,
-                     out_shape: Any = None, **__: Any) -> int:
+def layer_norm_flops(
+    x_shape: Any, normalized_shape: Any, weight_shape: Any = None, *_: Any, out_shape: Any = None, **__: Any
+) -> int:
     """LayerNorm: 5 FLOPs per input element with affine weights, 4 without (mean, centre, variance, scale).
 
     >>> layer_norm_flops((1, 3, 4), [4], (4,))
@@ -75,10 +76,19 @@ def op_table() -> dict[Any, Callable[..., int]]:
     import torch
 
     aten = torch.ops.aten
-    table: dict[Any, Callable[..., int]] = {aten.mm: mm_flops, aten.addmm: addmm_flops, aten.bmm: bmm_flops,
-                                            aten.baddbmm: baddbmm_flops, aten.native_layer_norm: layer_norm_flops}
-    for name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
-                 "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention"):
+    table: dict[Any, Callable[..., int]] = {
+        aten.mm: mm_flops,
+        aten.addmm: addmm_flops,
+        aten.bmm: bmm_flops,
+        aten.baddbmm: baddbmm_flops,
+        aten.native_layer_norm: layer_norm_flops,
+    }
+    for name in (
+        "_scaled_dot_product_flash_attention_for_cpu",
+        "_scaled_dot_product_flash_attention",
+        "_scaled_dot_product_efficient_attention",
+        "_scaled_dot_product_cudnn_attention",
+    ):
         if hasattr(aten, name):
             table[getattr(aten, name)] = sdpa_flops
     return table
@@ -107,8 +117,16 @@ class Flops:
     @classmethod
     def not_counted(cls, reason: str, reference_length: int, uncounted_ops: dict[str, int] | None = None) -> Flops:
         """A result that says why nothing was counted."""
-        return cls(counted=False, reason=reason, reference_length=reference_length, flops=None, int8_macs=0,
-                   by_module={}, by_op={}, uncounted_ops=dict(uncounted_ops or {}))
+        return cls(
+            counted=False,
+            reason=reason,
+            reference_length=reference_length,
+            flops=None,
+            int8_macs=0,
+            by_module={},
+            by_op={},
+            uncounted_ops=dict(uncounted_ops or {}),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (int keys of the length tables become strings) with method and convention."""
@@ -144,12 +162,19 @@ def _count_once(model: Any, inputs: Any) -> dict[str, Any]:
 
     missed: Counter[str] = Counter()
     int8: Counter[str] = Counter()
-    quant_kinds = tuple(k for k in (getattr(torch.ao.nn.quantized.dynamic, "Linear", None),
-                                    getattr(torch.ao.nn.quantized, "Linear", None)) if k is not None)
+    quant_kinds = tuple(
+        k
+        for k in (
+            getattr(torch.ao.nn.quantized.dynamic, "Linear", None),
+            getattr(torch.ao.nn.quantized, "Linear", None),
+        )
+        if k is not None
+    )
 
     def hook(name: str) -> Callable[..., None]:
         def on_forward(mod: Any, args: Any, out: Any) -> None:
             int8[name] += args[0].numel() // mod.in_features * mod.in_features * mod.out_features
+
         return on_forward
 
     handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if isinstance(m, quant_kinds)]
@@ -178,8 +203,13 @@ def _count_once(model: Any, inputs: Any) -> dict[str, Any]:
     if int8:  # the hooks counted these
         for op in ("quantized.linear_dynamic", "quantized.linear"):
             missed.pop(op, None)
-    return {"flops": sum(by_op.values()), "by_op": dict(by_op), "by_module": dict(by_module),
-            "int8_macs": sum(int8.values()), "missed": dict(missed)}
+    return {
+        "flops": sum(by_op.values()),
+        "by_op": dict(by_op),
+        "by_module": dict(by_module),
+        "int8_macs": sum(int8.values()),
+        "missed": dict(missed),
+    }
 
 
 def fvcore_flops(model: Any, inputs: Any) -> dict[str, Any]:
@@ -202,13 +232,24 @@ def fvcore_flops(model: Any, inputs: Any) -> dict[str, Any]:
         return {"available": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     norms = {k: v for k, v in raw.items() if "norm" in k}
     flops = sum(norms.values()) + 2 * sum(v for k, v in raw.items() if k not in norms)
-    return {"available": True, "flops": flops, "raw_by_operator": raw, "unsupported_ops": unsupported,
-            "note": "fvcore counts one MAC as one flop: matmul/linear figures doubled here; its norm "
-                    "counts (5 per element) kept; ops listed in unsupported_ops (e.g. SDPA) count zero"}
+    return {
+        "available": True,
+        "flops": flops,
+        "raw_by_operator": raw,
+        "unsupported_ops": unsupported,
+        "note": "fvcore counts one MAC as one flop: matmul/linear figures doubled here; its norm "
+        "counts (5 per element) kept; ops listed in unsupported_ops (e.g. SDPA) count zero",
+    }
 
 
-def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: list[int] | None = None,
-                  make_inputs: Callable[[int, int], Any] | None = None, cross_check: bool = True) -> Flops:
+def measure_flops(
+    model: Any,
+    *,
+    reference_length: int = 128,
+    token_lengths: list[int] | None = None,
+    make_inputs: Callable[[int, int], Any] | None = None,
+    cross_check: bool = True,
+) -> Flops:
     """Count FLOPs per example at `reference_length` (batch 1) and averaged over `token_lengths`.
 
     Each distinct length is counted once and weighted by how often it occurs.
@@ -222,20 +263,33 @@ def measure_flops(model: Any, *, reference_length: int = 128, token_lengths: lis
         ref = _count_once(model, build(1, reference_length))
         if ref["flops"] == 0:
             ops = ", ".join(sorted(ref["missed"])) or "none"
-            reason = (f"no countable operator ran (operators seen: {ops}); the model's ops are opaque to "
-                      "FlopCounterMode and to the int8 Linear hooks")
+            reason = (
+                f"no countable operator ran (operators seen: {ops}); the model's ops are opaque to "
+                "FlopCounterMode and to the int8 Linear hooks"
+            )
             return Flops.not_counted(reason, reference_length, ref["missed"])
         lengths = Counter(int(n) for n in token_lengths or [])
-        per_length = {n: (ref if n == reference_length else _count_once(model, build(1, n)))["flops"]
-                      for n in sorted(lengths)}
+        per_length = {
+            n: (ref if n == reference_length else _count_once(model, build(1, n)))["flops"] for n in sorted(lengths)
+        }
         mean = sum(per_length[n] * c for n, c in lengths.items()) / sum(lengths.values()) if lengths else None
         cross = fvcore_flops(model, build(1, reference_length)) if cross_check else {}
     if cross.get("available"):
         cross["ratio_to_flops"] = round(cross["flops"] / ref["flops"], 4)
-    return Flops(counted=True, reason=None, reference_length=reference_length, flops=ref["flops"],
-                 int8_macs=ref["int8_macs"], by_module=ref["by_module"], by_op=ref["by_op"],
-                 uncounted_ops=ref["missed"], mean_flops=mean, token_length_counts=dict(sorted(lengths.items())),
-                 flops_by_length=per_length, fvcore=cross)
+    return Flops(
+        counted=True,
+        reason=None,
+        reference_length=reference_length,
+        flops=ref["flops"],
+        int8_macs=ref["int8_macs"],
+        by_module=ref["by_module"],
+        by_op=ref["by_op"],
+        uncounted_ops=ref["missed"],
+        mean_flops=mean,
+        token_length_counts=dict(sorted(lengths.items())),
+        flops_by_length=per_length,
+        fvcore=cross,
+    )
 
 
 def bert_flops(config: Any, seq_len: int, *, pooler: bool = True, num_labels: int = 0) -> int:

@@ -11,7 +11,6 @@ from typing import Any
 from harness.errors import UserError
 from harness.measure.machine_speed import relative_spread
 
-
 # Seconds of timed batch-1 calls a latency takes at least. This VM's speed moves by several % for seconds at a
 # time (benchmarks/latency_stability.py); a median over 5 s of calls outvotes such a burst, one over 1 s need not.
 MIN_TIME_S = 5.0
@@ -83,8 +82,12 @@ class LoadProbe:
         import psutil
 
         machine = psutil.cpu_times()
-        return (time.perf_counter(), busy_cpu_seconds(machine), sum(self._proc.cpu_times()[:2]),
-                getattr(machine, "steal", 0.0))
+        return (
+            time.perf_counter(),
+            busy_cpu_seconds(machine),
+            sum(self._proc.cpu_times()[:2]),
+            getattr(machine, "steal", 0.0),
+        )
 
     def cores(self) -> tuple[float, float]:
         """Since the probe started, from one reading: (average cores kept busy by other processes, average cores'
@@ -94,24 +97,47 @@ class LoadProbe:
         return max(0.0, ((b1 - b0) - (o1 - o0)) / wall), max(0.0, (s1 - s0) / wall)
 
 
-def timed_rounds(call: Callable[[], Any], clock: CpuClock, *, per_round: int, tolerance: float,
-                 deadline: float, min_rounds: int = 3, window: int = 3,
-                 min_time_s: float = 0.0) -> tuple[list[list[float]], bool, float]:
+def timed_rounds(
+    call: Callable[[], Any],
+    clock: CpuClock,
+    *,
+    per_round: int,
+    tolerance: float,
+    deadline: float,
+    min_rounds: int = 3,
+    window: int = 3,
+    min_time_s: float = 0.0,
+) -> tuple[list[list[float]], bool, float]:
     """Rounds of `per_round` timed calls until the last `window` round medians agree within `tolerance`
     (and the calls took `min_time_s` in all).
 
     Returns (rounds of call seconds, stable, spread); stops unstable when `deadline` (perf_counter) passes.
     """
-    rounds, stable, spreads = interleaved_rounds([call], clock, per_round=[per_round], tolerance=tolerance,
-                                                 deadline=deadline, min_rounds=min_rounds, window=window,
-                                                 min_time_s=min_time_s)
+    rounds, stable, spreads = interleaved_rounds(
+        [call],
+        clock,
+        per_round=[per_round],
+        tolerance=tolerance,
+        deadline=deadline,
+        min_rounds=min_rounds,
+        window=window,
+        min_time_s=min_time_s,
+    )
     return rounds[0], stable, spreads[0]
 
 
-def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, per_round: Sequence[int],
-                       tolerance: float, deadline: float, min_rounds: int = 3, window: int = 3,
-                       min_time_s: float = 0.0, judged: int | None = None,
-                       ) -> tuple[list[list[list[float]]], bool, list[float]]:
+def interleaved_rounds(
+    calls: Sequence[Callable[[], Any]],
+    clock: CpuClock,
+    *,
+    per_round: Sequence[int],
+    tolerance: float,
+    deadline: float,
+    min_rounds: int = 3,
+    window: int = 3,
+    min_time_s: float = 0.0,
+    judged: int | None = None,
+) -> tuple[list[list[list[float]]], bool, list[float]]:
     """Rounds of each call in turn (a round of the first, of the second, ..., repeat) until, for each of the first
     `judged` calls (default all), the last `window` round medians agree within `tolerance` and its timed calls took
     `min_time_s` in all; so calls compared with each other see the same machine, even when its speed drifts meanwhile.
@@ -136,7 +162,8 @@ def interleaved_rounds(calls: Sequence[Callable[[], Any]], clock: CpuClock, *, p
                 medians = [statistics.median(r) for r in done[-window:]]
                 spreads[k] = relative_spread(medians)
             if all(spread < tolerance for spread in spreads[:judged]) and all(
-                    sum(map(sum, done)) >= min_time_s for done in rounds[:judged]):
+                sum(map(sum, done)) >= min_time_s for done in rounds[:judged]
+            ):
                 return rounds, True, spreads
         if time.perf_counter() > deadline:
             return rounds, False, spreads
@@ -171,14 +198,16 @@ class Latency:
     # The machine-speed probe timed between the rounds (harness.measure.machine_speed); None: not measured.
     machine_speed: dict[str, Any] | None = None
     p50_probe_units: float | None = None  # p50_ms / the probe's median: the machine's drift divided out
-    method: str = ("batch 1: percentiles over every timed call after warm-up, once the last 3 round medians agree "
-                   "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
-                   "burst of machine speed shorter than half the calls cannot move the median; throughput: "
-                   "examples / wall time of one pass over the batches, median of rounds; "
-                   "other_load_cores = machine busy CPU minus ours, per second; "
-                   "steal_cores = hypervisor steal time per second; "
-                   "p50_probe_units = p50_ms / median of the machine-speed probe (machine_speed.probe) timed after "
-                   "each round")
+    method: str = (
+        "batch 1: percentiles over every timed call after warm-up, once the last 3 round medians agree "
+        "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
+        "burst of machine speed shorter than half the calls cannot move the median; throughput: "
+        "examples / wall time of one pass over the batches, median of rounds; "
+        "other_load_cores = machine busy CPU minus ours, per second; "
+        "steal_cores = hypervisor steal time per second; "
+        "p50_probe_units = p50_ms / median of the machine-speed probe (machine_speed.probe) timed after "
+        "each round"
+    )
     unit: dict[str, str] = field(default_factory=lambda: {"latency": "ms", "throughput": "examples/s"})
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,11 +231,22 @@ def _calls_per_round(model: Any, inputs: Any, clock: CpuClock, warmup_calls: int
     return max(5, int(round_s / per_call))
 
 
-def _latency(rounds: list[list[float]], stable: bool, spread: float, load: LoadProbe, clock: CpuClock, *,
-             threads: int, warmup_calls: int, tolerance: float, budget_s: float, noise_threshold: float,
-             min_time_s: float,
-             throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None),
-             machine_speed: dict[str, Any] | None = None) -> Latency:
+def _latency(
+    rounds: list[list[float]],
+    stable: bool,
+    spread: float,
+    load: LoadProbe,
+    clock: CpuClock,
+    *,
+    threads: int,
+    warmup_calls: int,
+    tolerance: float,
+    budget_s: float,
+    noise_threshold: float,
+    min_time_s: float,
+    throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None),
+    machine_speed: dict[str, Any] | None = None,
+) -> Latency:
     """The Latency record of timed rounds: percentiles over all their calls."""
     import numpy as np
     import psutil
@@ -215,21 +255,48 @@ def _latency(rounds: list[list[float]], stable: bool, spread: float, load: LoadP
     kept = np.array([t for r in rounds for t in r]) * 1000.0
     p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
     per_s, size, examples, t_stable = throughput
-    return Latency(p50_ms=p50, p90_ms=p90, p99_ms=p99, mean_ms=float(kept.mean()), samples=int(kept.size),
-                   rounds=len(rounds), stable=stable,
-                   spread_of_round_medians=round(spread, 5) if spread != float("inf") else None,
-                   tolerance=tolerance, threads=threads, warmup_calls=warmup_calls,
-                   throughput_examples_per_s=per_s, throughput_batch_size=size, throughput_examples=examples,
-                   throughput_stable=t_stable, other_load_cores=round(other, 3),
-                   loadavg_1m=psutil.getloadavg()[0], noisy=max(other, steal) > noise_threshold, clock=clock.name,
-                   steal_cores=round(steal, 3),
-                   budget_s=budget_s, min_time_s=min_time_s, machine_speed=machine_speed,
-                   p50_probe_units=None if machine_speed is None else round(p50 / machine_speed["median_ms"], 5))
+    return Latency(
+        p50_ms=p50,
+        p90_ms=p90,
+        p99_ms=p99,
+        mean_ms=float(kept.mean()),
+        samples=int(kept.size),
+        rounds=len(rounds),
+        stable=stable,
+        spread_of_round_medians=round(spread, 5) if spread != float("inf") else None,
+        tolerance=tolerance,
+        threads=threads,
+        warmup_calls=warmup_calls,
+        throughput_examples_per_s=per_s,
+        throughput_batch_size=size,
+        throughput_examples=examples,
+        throughput_stable=t_stable,
+        other_load_cores=round(other, 3),
+        loadavg_1m=psutil.getloadavg()[0],
+        noisy=max(other, steal) > noise_threshold,
+        clock=clock.name,
+        steal_cores=round(steal, 3),
+        budget_s=budget_s,
+        min_time_s=min_time_s,
+        machine_speed=machine_speed,
+        p50_probe_units=None if machine_speed is None else round(p50 / machine_speed["median_ms"], 5),
+    )
 
 
-def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None = None, threads: int = 1,
-                    warmup_calls: int = 5, round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
-                    noise_threshold: float = 0.25, min_time_s: float = MIN_TIME_S, speed_probe: bool = True) -> Latency:
+def measure_latency(
+    model: Any,
+    inputs: Any,
+    *,
+    batch_inputs: list[Any] | None = None,
+    threads: int = 1,
+    warmup_calls: int = 5,
+    round_s: float = 0.3,
+    tolerance: float = 0.03,
+    budget_s: float = 30.0,
+    noise_threshold: float = 0.25,
+    min_time_s: float = MIN_TIME_S,
+    speed_probe: bool = True,
+) -> Latency:
     """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads.
 
     `speed_probe`: time the machine-speed probe after each round of the model, for `machine_speed` and
@@ -253,21 +320,38 @@ def measure_latency(model: Any, inputs: Any, *, batch_inputs: list[Any] | None =
             speed()  # its first call allocates the output
             calls.append(speed)
             per_round.append(CALLS_PER_ROUND)
-        timed, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
-                                                    deadline=deadline, min_time_s=min_time_s, judged=1)
+        timed, stable, spreads = interleaved_rounds(
+            calls, clock, per_round=per_round, tolerance=tolerance, deadline=deadline, min_time_s=min_time_s, judged=1
+        )
         rounds, spread = timed[0], spreads[0]
         machine_speed = speed_summary(timed[1], tolerance) if speed_probe else None
         throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
         if batch_inputs:
             examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
             call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
-            passes, t_stable, _ = timed_rounds(lambda: [call_model(model, b) for b in batch_inputs], clock,
-                                               per_round=1, tolerance=tolerance,
-                                               deadline=time.perf_counter() + budget_s)
+            passes, t_stable, _ = timed_rounds(
+                lambda: [call_model(model, b) for b in batch_inputs],
+                clock,
+                per_round=1,
+                tolerance=tolerance,
+                deadline=time.perf_counter() + budget_s,
+            )
             throughput = (examples / float(np.median([p[0] for p in passes])), size, examples, t_stable)
-        return _latency(rounds, stable, spread, load, clock, threads=threads, warmup_calls=warmup_calls,
-                        tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
-                        min_time_s=min_time_s, throughput=throughput, machine_speed=machine_speed)
+        return _latency(
+            rounds,
+            stable,
+            spread,
+            load,
+            clock,
+            threads=threads,
+            warmup_calls=warmup_calls,
+            tolerance=tolerance,
+            budget_s=budget_s,
+            noise_threshold=noise_threshold,
+            min_time_s=min_time_s,
+            throughput=throughput,
+            machine_speed=machine_speed,
+        )
 
 
 @dataclass(frozen=True)
@@ -278,9 +362,11 @@ class Speedup:
     reference: dict[str, Any]
     candidate: dict[str, Any]
     spread_of_round_ratios: float | None  # over the kept rounds: (max - min) / median of reference/candidate medians
-    method: str = ("p50_ms(reference) / p50_ms(candidate), batch 1, same inputs and settings; rounds of the two "
-                   "interleaved (reference, candidate, reference, ...) until both medians are stable, so a drift "
-                   "of the machine's speed during the measurement moves both alike")
+    method: str = (
+        "p50_ms(reference) / p50_ms(candidate), batch 1, same inputs and settings; rounds of the two "
+        "interleaved (reference, candidate, reference, ...) until both medians are stable, so a drift "
+        "of the machine's speed during the measurement moves both alike"
+    )
     unit: str = "x (ratio)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -288,10 +374,20 @@ class Speedup:
         return asdict(self)
 
 
-def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int = 1, warmup_calls: int = 5,
-                    round_s: float = 0.3, tolerance: float = 0.03, budget_s: float = 30.0,
-                    noise_threshold: float = 0.25, min_time_s: float = MIN_TIME_S,
-                    candidate_inputs: Any = None) -> Speedup:
+def measure_speedup(
+    reference: Any,
+    candidate: Any,
+    inputs: Any,
+    *,
+    threads: int = 1,
+    warmup_calls: int = 5,
+    round_s: float = 0.3,
+    tolerance: float = 0.03,
+    budget_s: float = 30.0,
+    noise_threshold: float = 0.25,
+    min_time_s: float = MIN_TIME_S,
+    candidate_inputs: Any = None,
+) -> Speedup:
     """Batch-1 latency of both models, measured in interleaved rounds, and the p50 ratio reference / candidate.
 
     `candidate_inputs`: the candidate's own inputs when its tokenizer differs (default: `inputs`).
@@ -311,13 +407,30 @@ def measure_speedup(reference: Any, candidate: Any, inputs: Any, *, threads: int
         deadline = time.perf_counter() + budget_s
         per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
         calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
-        rounds, stable, spreads = interleaved_rounds(calls, clock, per_round=per_round, tolerance=tolerance,
-                                                     deadline=deadline, min_time_s=min_time_s)
-        ref, cand = (_latency(r, stable, spread, load, clock, threads=threads, warmup_calls=warmup_calls,
-                              tolerance=tolerance, budget_s=budget_s, noise_threshold=noise_threshold,
-                              min_time_s=min_time_s)
-                     for r, spread in zip(rounds, spreads))
+        rounds, stable, spreads = interleaved_rounds(
+            calls, clock, per_round=per_round, tolerance=tolerance, deadline=deadline, min_time_s=min_time_s
+        )
+        ref, cand = (
+            _latency(
+                r,
+                stable,
+                spread,
+                load,
+                clock,
+                threads=threads,
+                warmup_calls=warmup_calls,
+                tolerance=tolerance,
+                budget_s=budget_s,
+                noise_threshold=noise_threshold,
+                min_time_s=min_time_s,
+            )
+            for r, spread in zip(rounds, spreads)
+        )
     ratios = [statistics.median(a) / statistics.median(b) for a, b in zip(rounds[0][-3:], rounds[1][-3:])]
     ratio_spread = relative_spread(ratios) if len(ratios) > 1 else None
-    return Speedup(speedup=ref.p50_ms / cand.p50_ms, reference=ref.to_dict(), candidate=cand.to_dict(),
-                   spread_of_round_ratios=None if ratio_spread is None else round(ratio_spread, 5))
+    return Speedup(
+        speedup=ref.p50_ms / cand.p50_ms,
+        reference=ref.to_dict(),
+        candidate=cand.to_dict(),
+        spread_of_round_ratios=None if ratio_spread is None else round(ratio_spread, 5),
+    )

@@ -11,7 +11,6 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-
 # One feed-forward matmul of a 384-wide BERT (MiniLM-L6 shape: hidden 384, intermediate 1536) at 128 tokens:
 # the dense fp32 work that dominates a small encoder's batch-1 latency. About 5 ms at one thread here.
 PROBE_SHAPE = (128, 384, 1536)  # (tokens, in features, out features)
@@ -52,11 +51,16 @@ def speed_summary(rounds: list[list[float]], tolerance: float) -> dict[str, Any]
     amount that depends on the model, and the probe must not.
     """
     kept = [[t * 1000.0 for t in r[1:]] for r in rounds]
-    thirds = [kept[i * len(kept) // 3:(i + 1) * len(kept) // 3] for i in range(3)]
+    thirds = [kept[i * len(kept) // 3 : (i + 1) * len(kept) // 3] for i in range(3)]
     medians = [statistics.median(t for r in part for t in r) for part in thirds if part]
     drift = relative_spread(medians) if len(medians) == 3 else None
     calls = [t for r in kept for t in r]
-    return {"probe": PROBE, "median_ms": statistics.median(calls), "calls": len(calls),
-            "drift": None if drift is None else round(drift, 5), "drifted": drift is not None and drift > tolerance,
-            "method": "median of the probe's calls after the first of each round; drift = (max - min) / median of "
-                      "the medians of the first, middle and last third of the rounds (None: fewer than 3 rounds)"}
+    return {
+        "probe": PROBE,
+        "median_ms": statistics.median(calls),
+        "calls": len(calls),
+        "drift": None if drift is None else round(drift, 5),
+        "drifted": drift is not None and drift > tolerance,
+        "method": "median of the probe's calls after the first of each round; drift = (max - min) / median of "
+        "the medians of the first, middle and last third of the rounds (None: fewer than 3 rounds)",
+    }

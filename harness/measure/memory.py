@@ -93,9 +93,16 @@ def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Mem
         method = "kernel RSS high-water mark (VmHWM reset via /proc/self/clear_refs, read after the call): exact"
     else:
         peak = sampler.stop() if sampler else before
-        method = (f"RSS sampled by a thread every {interval_s * 1000:g} ms (psutil): a lower bound, short spikes "
-                  "can be missed")
+        method = (
+            f"RSS sampled by a thread every {interval_s * 1000:g} ms (psutil): a lower bound, short spikes "
+            "can be missed"
+        )
     peak = max(peak, before)
     gpu = int(torch.cuda.max_memory_allocated()) if cuda else None
-    return Memory(rss_before_bytes=before, peak_rss_bytes=peak, peak_increase_bytes=peak - before, method=method,
-                  gpu_peak_allocated_bytes=gpu)
+    return Memory(
+        rss_before_bytes=before,
+        peak_rss_bytes=peak,
+        peak_increase_bytes=peak - before,
+        method=method,
+        gpu_peak_allocated_bytes=gpu,
+    )

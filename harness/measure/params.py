@@ -84,8 +84,12 @@ def count_params(model: Any) -> Params:
                 continue
             seen[key] = name
             numel = tensor.numel()
-            info[key] = [numel, str(tensor.dtype).removeprefix("torch."), numel * tensor.element_size(),
-                         _is_embedding(module)]
+            info[key] = [
+                numel,
+                str(tensor.dtype).removeprefix("torch."),
+                numel * tensor.element_size(),
+                _is_embedding(module),
+            ]
     by_dtype: dict[str, int] = {}
     embedding = total = nbytes = 0
     for numel, dtype, size, is_emb in info.values():

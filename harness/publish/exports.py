@@ -12,20 +12,43 @@ import json
 import re
 from typing import Any
 
+from harness.publish import cells
 from harness.scoring.board import Leaderboard, Row
 from harness.tracks.columns import Column, mark
-from harness.publish import cells
 
-TEXT_COLUMNS = ("group", "submission", "name", "team", "kind", "methods", "broken", "notes", "provenance", "source",
-                "last_run")
+TEXT_COLUMNS = (
+    "group",
+    "submission",
+    "name",
+    "team",
+    "kind",
+    "methods",
+    "broken",
+    "notes",
+    "provenance",
+    "source",
+    "last_run",
+)
 DTYPES = {"rank": "Int64", "eligible": "boolean", **{c: "string" for c in TEXT_COLUMNS}}
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection"); CSV text cells
 # that start with one, or with the apostrophe that neutralises them, get an apostrophe in front.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_QUOTE = "'"
-LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "|": r"\textbar{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "|": r"\textbar{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
 _LATEX_SPECIAL = re.compile("[" + re.escape("".join(LATEX_SPECIALS)) + "]")
 # What str.splitlines breaks lines at; other control characters read as a space.
 _LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -33,10 +56,12 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 LATEX_MARKS = {"*": r"$^{*}$", "~": r"$^{\sim}$", "^": r"$^{\dagger}$"}
 MARKDOWN_MARKS = {"*": r"\*", "~": r"\~", "^": "^"}
 ESTIMATED_RANK = "~"  # after a rank: a place among the estimated values only
-LEGEND = ("* self-reported by the submitter; ~ estimated (no energy counters), and after a rank: ranked among the "
-          "estimated values only; ^ published in the literature (not measured here); not measured = no value "
-          "(never 0); k of n tasks = an aggregate over missing tasks, no score. Bold: best among eligible "
-          "submissions (estimated values apart).")
+LEGEND = (
+    "* self-reported by the submitter; ~ estimated (no energy counters), and after a rank: ranked among the "
+    "estimated values only; ^ published in the literature (not measured here); not measured = no value "
+    "(never 0); k of n tasks = an aggregate over missing tasks, no score. Bold: best among eligible "
+    "submissions (estimated values apart)."
+)
 
 
 def _text(value: str) -> str | None:
@@ -44,9 +69,11 @@ def _text(value: str) -> str | None:
 
 
 def _provenance(row: Row, columns: list[Column]) -> str:
-    return "; ".join(f"{c.id}: {row.values[c.id].provenance}" for c in columns
-                     if c.id in row.values and row.values[c.id].value is not None
-                     and row.values[c.id].provenance != "measured")
+    return "; ".join(
+        f"{c.id}: {row.values[c.id].provenance}"
+        for c in columns
+        if c.id in row.values and row.values[c.id].value is not None and row.values[c.id].provenance != "measured"
+    )
 
 
 def board_frame(board: Leaderboard) -> Any:
@@ -57,18 +84,38 @@ def board_frame(board: Leaderboard) -> Any:
     lines = []
     for row in (*board.rows, *board.reference_rows):
         line: dict[str, Any] = {
-            "rank": row.rank, "group": None if row.kind == "reference" else row.group, "submission": row.submission,
-            "name": _text(row.name), "team": _text(row.team),
-            "kind": row.kind, "methods": _text(";".join(row.methods)), "eligible": row.eligible,
-            "broken": _text("; ".join(b.message for b in row.broken)), "notes": _text("; ".join(row.notes)),
+            "rank": row.rank,
+            "group": None if row.kind == "reference" else row.group,
+            "submission": row.submission,
+            "name": _text(row.name),
+            "team": _text(row.team),
+            "kind": row.kind,
+            "methods": _text(";".join(row.methods)),
+            "eligible": row.eligible,
+            "broken": _text("; ".join(b.message for b in row.broken)),
+            "notes": _text("; ".join(row.notes)),
         }
         for c in columns:
             v = row.values.get(c.id)
             line[c.id] = None if v is None or v.value is None else float(v.value)
         line.update(provenance=_text(_provenance(row, columns)), source=_text(row.source), last_run=row.last_run)
         lines.append(line)
-    order = ["rank", "group", "submission", "name", "team", "kind", "methods", "eligible", "broken", "notes",
-             *(c.id for c in columns), "provenance", "source", "last_run"]
+    order = [
+        "rank",
+        "group",
+        "submission",
+        "name",
+        "team",
+        "kind",
+        "methods",
+        "eligible",
+        "broken",
+        "notes",
+        *(c.id for c in columns),
+        "provenance",
+        "source",
+        "last_run",
+    ]
     frame = pd.DataFrame(lines, columns=order)
     for c in columns:
         frame[c.id] = frame[c.id].astype("float64")
@@ -126,9 +173,14 @@ def markdown_escape(text: str) -> str:
 
 def _best(board: Leaderboard, column: Column, estimated: bool) -> float | None:
     """The best eligible value of a column; on a labelled column (energy), among the estimated or the measured."""
-    values = [r.values[column.id].value for r in board.rows
-              if r.eligible and column.id in r.values and r.values[column.id].value is not None
-              and (not column.labelled or (r.values[column.id].provenance == "estimated") == estimated)]
+    values = [
+        r.values[column.id].value
+        for r in board.rows
+        if r.eligible
+        and column.id in r.values
+        and r.values[column.id].value is not None
+        and (not column.labelled or (r.values[column.id].provenance == "estimated") == estimated)
+    ]
     if not values:
         return None
     return max(values) if column.higher_is_better else min(values)  # type: ignore[type-var]
@@ -170,12 +222,22 @@ def display_table(board: Leaderboard, style: str, grid: Any = None) -> tuple[lis
     for row, values in zip(rows, cells_grid):
         eligible = escape(_eligible_text(row))
         rank = "-" if row.rank is None else str(row.rank) + (marks[ESTIMATED_RANK] if row.group == "estimated" else "")
-        lines.append([rank,
-                      escape(row.name + (" (self-reported)" if row.kind == "self-reported"
-                                         and "self-reported" not in row.name.lower() else "")),
-                      escape(", ".join(row.methods) or ("published" if row.kind == "reference" else ""))]
-                     + [(bold(text) if best else text) + marks.get(sign, "") for text, best, sign in values]
-                     + [eligible])
+        lines.append(
+            [
+                rank,
+                escape(
+                    row.name
+                    + (
+                        " (self-reported)"
+                        if row.kind == "self-reported" and "self-reported" not in row.name.lower()
+                        else ""
+                    )
+                ),
+                escape(", ".join(row.methods) or ("published" if row.kind == "reference" else "")),
+            ]
+            + [(bold(text) if best else text) + marks.get(sign, "") for text, best, sign in values]
+            + [eligible]
+        )
     header = [escape(h) for h in ["Rank", "Submission", "Method", *heads, "Eligible"]]
     return header, lines
 
@@ -195,9 +257,23 @@ def to_latex(board: Leaderboard, grid: Any = None) -> str:
     for i in reversed(starts):  # a rule between row groups: ranks restart in each
         lines.insert(i, r"\midrule")
     spec = "r" + "l" * 2 + "r" * (len(header) - 4) + "l"
-    return "\n".join([r"\begin{table}", r"\centering", rf"\caption{{{caption}}}", rf"\label{{tab:{_label(t['id'])}}}",
-                      rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(header) + r" \\", r"\midrule",
-                      *lines, r"\bottomrule", r"\end{tabular}", r"\end{table}", ""])
+    return "\n".join(
+        [
+            r"\begin{table}",
+            r"\centering",
+            rf"\caption{{{caption}}}",
+            rf"\label{{tab:{_label(t['id'])}}}",
+            rf"\begin{{tabular}}{{{spec}}}",
+            r"\toprule",
+            " & ".join(header) + r" \\",
+            r"\midrule",
+            *lines,
+            r"\bottomrule",
+            r"\end{tabular}",
+            r"\end{table}",
+            "",
+        ]
+    )
 
 
 def _label(track_id: str) -> str:
@@ -212,17 +288,41 @@ def to_markdown(board: Leaderboard, grid: Any = None) -> str:
     head = "| " + " | ".join(header) + " |"
     rule = "|" + "|".join("---:" if i == 0 or 3 <= i < len(header) - 1 else ":---" for i in range(len(header))) + "|"
     body = ["| " + " | ".join(line) + " |" for line in table]
-    return "\n".join([f"### {markdown_escape(t['name'])} (track {markdown_escape(t['id'])})", "",
-                      markdown_escape(board.ranking["rule"]), "", head, rule, *body, "", markdown_escape(LEGEND), ""])
+    return "\n".join(
+        [
+            f"### {markdown_escape(t['name'])} (track {markdown_escape(t['id'])})",
+            "",
+            markdown_escape(board.ranking["rule"]),
+            "",
+            head,
+            rule,
+            *body,
+            "",
+            markdown_escape(LEGEND),
+            "",
+        ]
+    )
 
 
 def to_json(board: Leaderboard, frame: Any = None) -> str:
     """Track, columns (with units and conventions) and rows (the CSV's content, via pandas) as one JSON document."""
     frame = board_frame(board) if frame is None else frame
-    columns = [{"id": c.id, "label": c.label, "unit": c.unit, "higher_is_better": c.higher_is_better,
-                "convention": c.convention} for c in cells.ordered_columns(board.columns)]
-    head = {"track": {k: board.track[k] for k in ("id", "name", "hardware", "source")}, "ranking": board.ranking,
-            "last_run": board.last_run, "columns": columns}
+    columns = [
+        {
+            "id": c.id,
+            "label": c.label,
+            "unit": c.unit,
+            "higher_is_better": c.higher_is_better,
+            "convention": c.convention,
+        }
+        for c in cells.ordered_columns(board.columns)
+    ]
+    head = {
+        "track": {k: board.track[k] for k in ("id", "name", "hardware", "source")},
+        "ranking": board.ranking,
+        "last_run": board.last_run,
+        "columns": columns,
+    }
     text = json.dumps(head, indent=1, ensure_ascii=False)
     return text[:-2] + ',\n "rows": ' + frame.to_json(orient="records", force_ascii=False) + "\n}\n"
 
@@ -230,5 +330,9 @@ def to_json(board: Leaderboard, frame: Any = None) -> str:
 def export_board(board: Leaderboard) -> dict[str, str]:
     """The four exports of one track: {"csv": ..., "json": ..., "md": ..., "tex": ...}."""
     frame, grid = board_frame(board), _grid(board)
-    return {"csv": csv_safe(frame).to_csv(index=False, lineterminator="\n"), "json": to_json(board, frame),
-            "md": to_markdown(board, grid), "tex": to_latex(board, grid)}
+    return {
+        "csv": csv_safe(frame).to_csv(index=False, lineterminator="\n"),
+        "json": to_json(board, frame),
+        "md": to_markdown(board, grid),
+        "tex": to_latex(board, grid),
+    }

@@ -10,17 +10,24 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from harness.publish import cells
 from harness.scoring.board import Leaderboard, ParetoPair, Row
 from harness.tracks.columns import Value
-from harness.publish import cells
 
 # Cost columns a site plots the score against, whenever the track shows them.
 PLOT_X = ("flops", "latency_ms", "size_bytes", "system_bytes", "energy_kwh")
 LABEL_ALL_UP_TO = 20  # label every eligible point up to this many; beyond, only the front
 MAX_LABELS = 12
 LOG_RATIO = 30.0  # a log x axis when the largest x is this many times the smallest
-RC = {"svg.hashsalt": "harness-leaderboard", "svg.fonttype": "none", "font.family": "DejaVu Sans",
-      "font.size": 8.5, "axes.grid": True, "grid.alpha": 0.3, "axes.axisbelow": True}
+RC = {
+    "svg.hashsalt": "harness-leaderboard",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8.5,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.axisbelow": True,
+}
 SVG_META = {"Date": None, "Creator": "harness leaderboard (matplotlib)"}
 PNG_META = {"Software": None}
 PNG_DPI = 100
@@ -136,8 +143,15 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
             continue
         point = (cells.scaled(xcol, x), y, row.name)
         estimated = any(row.values[c.id].provenance == "estimated" for c in labelled)
-        kind = ("ineligible" if not row.eligible else "estimated" if estimated else
-                "self-reported" if row.kind == "self-reported" else "measured")
+        kind = (
+            "ineligible"
+            if not row.eligible
+            else "estimated"
+            if estimated
+            else "self-reported"
+            if row.kind == "self-reported"
+            else "measured"
+        )
         groups[kind].append(point)  # type: ignore[arg-type]
         if row.pareto.get(pair.id):
             (estimated_front if row.submission in apart else front).append(point)  # type: ignore[arg-type]
@@ -160,29 +174,62 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
         for kind, (label, marker, face, edge, size) in STYLE.items():
             pts = groups[kind]
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="none", marker=marker, markersize=size,
-                        markerfacecolor=face, markeredgecolor=edge, alpha=0.8 if kind != "ineligible" else 0.6,
-                        label=f"{label} ({len(pts)})")
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    linestyle="none",
+                    marker=marker,
+                    markersize=size,
+                    markerfacecolor=face,
+                    markeredgecolor=edge,
+                    alpha=0.8 if kind != "ineligible" else 0.6,
+                    label=f"{label} ({len(pts)})",
+                )
         step = "steps-post" if not xcol.higher_is_better else "steps-pre"
-        for points, colour, dashes, what in ((front, "#2ca02c", "-", "Pareto front"),
-                                            (estimated_front, "#8a6d00", ":", "Pareto front of estimated energy")):
+        for points, colour, dashes, what in (
+            (front, "#2ca02c", "-", "Pareto front"),
+            (estimated_front, "#8a6d00", ":", "Pareto front of estimated energy"),
+        ):
             points.sort()
             if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], color=colour, linewidth=1.4, linestyle=dashes,
-                        drawstyle=step, marker="o", markersize=6, markerfacecolor="none", markeredgecolor=colour,
-                        label=f"{what} ({len(points)})")
+                ax.plot(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    color=colour,
+                    linewidth=1.4,
+                    linestyle=dashes,
+                    drawstyle=step,
+                    marker="o",
+                    markersize=6,
+                    markerfacecolor="none",
+                    markeredgecolor=colour,
+                    label=f"{what} ({len(points)})",
+                )
         if curve:
-            ax.plot([cells.scaled(xcol, x) for x, _ in curve], [y for _, y in curve], color="#7b3294", linestyle="--",
-                    linewidth=1.2,
-                    label=_short(f"ELUE reference: {board.reference_curve['model']}", 60) + " (mean over tasks)")
+            ax.plot(
+                [cells.scaled(xcol, x) for x, _ in curve],
+                [y for _, y in curve],
+                color="#7b3294",
+                linestyle="--",
+                linewidth=1.2,
+                label=_short(f"ELUE reference: {board.reference_curve['model']}", 60) + " (mean over tasks)",
+            )
         xs = [p[0] for g in groups.values() for p in g] + [cells.scaled(xcol, x) for x, _ in curve]
         log = min(xs) > 0 and max(xs) / min(xs) >= LOG_RATIO
         named = eligible if len(eligible) <= LABEL_ALL_UP_TO else _spread(front + estimated_front, log)
         right = _right_edge(xs, log)
         for x, y, text in sorted(named) + sorted(groups["reference"]):
             left = x > right  # near the right edge: the label goes to the left of its point
-            ax.annotate(_short(text), (x, y), xytext=(-4 if left else 4, 3), textcoords="offset points",
-                        ha="right" if left else "left", fontsize=6.5, color="#333333", parse_math=False)
+            ax.annotate(
+                _short(text),
+                (x, y),
+                xytext=(-4 if left else 4, 3),
+                textcoords="offset points",
+                ha="right" if left else "left",
+                fontsize=6.5,
+                color="#333333",
+                parse_math=False,
+            )
         if log:
             ax.set_xscale("log")
             ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -199,12 +246,16 @@ def plot_pair(board: Leaderboard, pair: ParetoPair) -> Plot:
         for t in legend.get_texts():
             t.set_parse_math(False)
         svg, png = _save(fig)
-    shown = "every eligible point is labelled" if named is eligible else (
-        "labels on the Pareto front" + (" (where they do not overlap)" if len(named) < len(front) + len(estimated_front)
-                                        else ""))
+    shown = (
+        "every eligible point is labelled"
+        if named is eligible
+        else (
+            "labels on the Pareto front"
+            + (" (where they do not overlap)" if len(named) < len(front) + len(estimated_front) else "")
+        )
+    )
     if groups["estimated"]:
-        shown += ("; estimated energy (hollow squares) is never compared with measured energy: its own front, "
-                  "dotted")
+        shown += "; estimated energy (hollow squares) is never compared with measured energy: its own front, dotted"
     return Plot(name, title, svg, png, shown, pair.id)
 
 
@@ -247,13 +298,22 @@ def plot_elue_points(board: Leaderboard) -> Plot | None:
                 ax.add_collection(LineCollection(lines, colors="#1f77b4", linewidths=0.7, alpha=0.6))
             pts = [p for _, group in sorted(subs.items()) for p in group]
             if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="none", marker="o", markersize=3,
-                        color="#1f77b4", alpha=0.8)
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    linestyle="none",
+                    marker="o",
+                    markersize=3,
+                    color="#1f77b4",
+                    alpha=0.8,
+                )
             ax.set_xlabel("GFLOPs per example", fontsize=7)
             ax.tick_params(labelsize=6.5)
         svg, png = _save(fig)
-    note = (f"dashed: the reference curve ({curve.get('model', '')}); dots: eligible submissions' points, "
-            "joined per submission when it has several (early exits)")
+    note = (
+        f"dashed: the reference curve ({curve.get('model', '')}); dots: eligible submissions' points, "
+        "joined per submission when it has several (early exits)"
+    )
     return Plot("elue-points", title, svg, png, note)
 
 

@@ -7,8 +7,10 @@ import re
 from harness.scoring.board import Leaderboard, Row
 from harness.tracks.columns import JOULES_PER_KWH, Column, Value, absent_text, mark
 
-LEGEND = ("* self-reported   ~ estimated (no energy counters; after a rank: ranked among the estimated only)   "
-          "^ published   n/m not measured")
+LEGEND = (
+    "* self-reported   ~ estimated (no energy counters; after a rank: ranked among the estimated only)   "
+    "^ published   n/m not measured"
+)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # line breaks and terminal escapes (C0, DEL, C1) from submitter text
 
 
@@ -57,20 +59,26 @@ def render(board: Leaderboard) -> str:
     t, r = board.track, board.ranking
     main = [c for c in board.columns if c.group in ("score", "efficiency", "utility")]
     tasks = [c for c in board.columns if c.group in ("task", "diagnostic")]
-    out = [f"{t['name']} [track {t['id']}, {t['hardware']}] - {r['rule']}",
-           f"last run {board.last_run or 'never'}; {board.generated_from} record(s)"]
+    out = [
+        f"{t['name']} [track {t['id']}, {t['hardware']}] - {r['rule']}",
+        f"last run {board.last_run or 'never'}; {board.generated_from} record(s)",
+    ]
     if board.band():
         out.append(f"minimum score (accuracy band): {board.band()}")
     out.append("")
     if not board.rows:
         out.append("no records for this track yet: run `harness run " + t["id"] + "`")
     else:
-        lines = [[_rank(row), row.submission, row.kind] + [cell(c, row.values.get(c.id)) for c in main]
-                 + [_status(row)] for row in board.rows]
+        lines = [
+            [_rank(row), row.submission, row.kind] + [cell(c, row.values.get(c.id)) for c in main] + [_status(row)]
+            for row in board.rows
+        ]
         out += _table(["rank", "submission", "kind"] + [c.label for c in main] + ["eligibility / notes"], lines)
         out += ["", "per-task scores (x100):"]
-        out += _table(["submission"] + [c.label for c in tasks],
-                      [[row.submission] + [cell(c, row.values.get(c.id)) for c in tasks] for row in board.rows])
+        out += _table(
+            ["submission"] + [c.label for c in tasks],
+            [[row.submission] + [cell(c, row.values.get(c.id)) for c in tasks] for row in board.rows],
+        )
     for pair in board.pareto:
         apart = f"; of the estimated values, apart: {', '.join(pair.estimated_front)}" if pair.estimated_front else ""
         out.append(f"Pareto front {pair.y} vs {pair.x}: {', '.join(pair.front) or '(no eligible point)'}{apart}")
@@ -80,8 +88,12 @@ def render(board: Leaderboard) -> str:
     if board.reference_rows:
         out += ["", "published reference rows (not measured here, not ranked):"]
         shown = [c for c in board.columns if any(c.id in ref.values for ref in board.reference_rows)]
-        out += _table(["model"] + [c.label for c in shown] + ["source"],
-                      [[ref.name] + [cell(c, ref.values.get(c.id)) for c in shown] + [ref.source]
-                       for ref in board.reference_rows])
+        out += _table(
+            ["model"] + [c.label for c in shown] + ["source"],
+            [
+                [ref.name] + [cell(c, ref.values.get(c.id)) for c in shown] + [ref.source]
+                for ref in board.reference_rows
+            ],
+        )
     out += [""] + [f"note: {n}" for n in board.notes] + [LEGEND]
     return "\n".join(out)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from harness.errors import UserError
-from harness.tasks.benchmarks import BENCHMARKS, Benchmark
+from harness.tasks.benchmarks import BENCHMARKS
 
 Metrics = Mapping[str, Mapping[str, float]]  # {task_id: {metric_name: fraction}}
 
@@ -56,7 +56,9 @@ def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
     known = spec.members
     unknown = sorted(set(metrics) - known)
     if unknown:
-        raise UserError(f"{benchmark}: tasks {', '.join(unknown)} are not part of it; known: {', '.join(sorted(known))}")
+        raise UserError(
+            f"{benchmark}: tasks {', '.join(unknown)} are not part of it; known: {', '.join(sorted(known))}"
+        )
     components: dict[str, float] = {}
     missing = []
     for comp in spec.components:
@@ -67,8 +69,9 @@ def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
         components[name] = 100 * sum(get_task(t).score(metrics[t]) for t in comp) / len(comp)
     diagnostics = {t: {k: 100 * float(v) for k, v in metrics[t].items()} for t in spec.diagnostics if t in metrics}
     score = sum(components.values()) / len(components) if components and not missing else None
-    return BenchmarkScore(benchmark, score, bool(missing), components, tuple(missing), diagnostics,
-                          len(spec.components))
+    return BenchmarkScore(
+        benchmark, score, bool(missing), components, tuple(missing), diagnostics, len(spec.components)
+    )
 
 
 def _component_name(tasks: tuple[str, ...]) -> str:

@@ -119,6 +119,8 @@ class Leaderboard:
         if minimum is not None:
             return f"{label} at least {minimum:g} (cutoffs.min_score)"
         if self.column(self.ranking["by"]).group == "efficiency":
-            return (f"none set (cutoffs.min_score is null): every submission with a {label} is inside the band, "
-                    "until the organizer sets its minimum")
+            return (
+                f"none set (cutoffs.min_score is null): every submission with a {label} is inside the band, "
+                "until the organizer sets its minimum"
+            )
         return ""

@@ -27,8 +27,12 @@ class DynascoreResult:
     note: str = ""
 
 
-def dynascore(rows: Sequence[Mapping[str, float | None]], weights: Mapping[str, float],
-              higher_is_better: Mapping[str, bool], perf: str = "score") -> DynascoreResult:
+def dynascore(
+    rows: Sequence[Mapping[str, float | None]],
+    weights: Mapping[str, float],
+    higher_is_better: Mapping[str, bool],
+    perf: str = "score",
+) -> DynascoreResult:
     """Dynascore of each row {column: value}; `perf` names the performance column the AMRS is taken against.
 
     >>> r = dynascore([{"score": 80, "ms": 10}, {"score": 90, "ms": 30}], {"score": 2, "ms": 1},
@@ -42,15 +46,24 @@ def dynascore(rows: Sequence[Mapping[str, float | None]], weights: Mapping[str, 
     complete = [i for i, r in enumerate(rows) if all(r.get(k) is not None for k in needed)]
     order = sorted(complete, key=lambda i: rows[i][perf])  # type: ignore[arg-type, return-value]
     best = max((abs(float(rows[i][perf])) for i in complete), default=0.0)  # type: ignore[arg-type]
-    pairs = [(a, b) for a, b in zip(order, order[1:])
-             if float(rows[b][perf]) - float(rows[a][perf]) > DELTA_CUTOFF_PROPORTION * best]  # type: ignore[arg-type]
+    pairs = [
+        (a, b)
+        for a, b in zip(order, order[1:])
+        if float(rows[b][perf]) - float(rows[a][perf]) > DELTA_CUTOFF_PROPORTION * best
+    ]  # type: ignore[arg-type]
     if not norm or not pairs:
-        why = "no weights" if not norm else "fewer than two submissions with distinct performance and every weighted value"
+        why = (
+            "no weights"
+            if not norm
+            else "fewer than two submissions with distinct performance and every weighted value"
+        )
         return DynascoreResult(tuple(None for _ in rows), norm, {k: None for k in norm}, f"no Dynascore: {why}")
     amrs: dict[str, float | None] = {}
     for k in norm:
-        ratios = [abs(float(rows[b][k]) - float(rows[a][k])) / (float(rows[b][perf]) - float(rows[a][perf]))  # type: ignore[arg-type]
-                  for a, b in pairs]
+        ratios = [
+            abs(float(rows[b][k]) - float(rows[a][k])) / (float(rows[b][perf]) - float(rows[a][perf]))  # type: ignore[arg-type]
+            for a, b in pairs
+        ]
         amrs[k] = sum(ratios) / len(ratios)
     flat = [k for k, v in amrs.items() if not v]
     scores: list[float | None] = []

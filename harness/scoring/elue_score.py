@@ -13,7 +13,6 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-
 Curve = Sequence[tuple[float, float]]  # (FLOPs, perf 0-100), sorted by FLOPs, FLOPs distinct
 
 
@@ -64,8 +63,9 @@ def reference_perf(curve: Curve, flops: float, outside: str = "clamp") -> tuple[
     return y0 + (y1 - y0) * (flops - x0) / (x1 - x0), out
 
 
-def elue_score(points: Mapping[str, Sequence[tuple[str, float, float]]], curves: Mapping[str, Curve],
-               outside: str = "clamp") -> ELUEResult:
+def elue_score(
+    points: Mapping[str, Sequence[tuple[str, float, float]]], curves: Mapping[str, Curve], outside: str = "clamp"
+) -> ELUEResult:
     """Score {task: [(label, flops, perf), ...]} against {task: curve}; every task needs a curve and a point."""
     scored: list[ScoredPoint] = []
     per_task: dict[str, float | None] = {}

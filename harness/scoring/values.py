@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from harness.tracks.columns import PARTIAL, Column, Value
 from harness.records import SELF_REPORTED, UNKEYED_MEASUREMENT, hardware_of, is_stale
 from harness.tasks import get_task
+from harness.tracks.columns import PARTIAL, Column, Value
 from harness.tracks.definitions import Track
 
 STATUS_CHARS = 80  # a failed task's one-line status in a table cell; the whole cause is on the submission page
@@ -48,8 +48,12 @@ class Entry:
 Chosen = dict[tuple[str, str], Mapping[str, Any]]  # (submission, task) -> record
 
 
-def choose_records(records: Sequence[Mapping[str, Any]], tasks: Sequence[str], preferred: Sequence[str],
-                   measurement: Mapping[str, Any] | None) -> tuple[Chosen, Chosen]:
+def choose_records(
+    records: Sequence[Mapping[str, Any]],
+    tasks: Sequence[str],
+    preferred: Sequence[str],
+    measurement: Mapping[str, Any] | None,
+) -> tuple[Chosen, Chosen]:
     """The record of each (submission, task) a result stands on, and the latest failed run of each.
 
     Records made with other measurement settings than `measurement` are left out (those made without any are
@@ -69,8 +73,14 @@ def choose_records(records: Sequence[Mapping[str, Any]], tasks: Sequence[str], p
         if own is not None and measured_with is not None and _unkeyed(measured_with) != own:
             continue
         key = (r["submission"]["id"], task)
-        rank_key = (hardware_of(r) in preferred, r["status"] == "ok", measured_with is not None,
-                    not (r.get("settings") or {}).get("limit"), not is_stale(r), r["started_at"])
+        rank_key = (
+            hardware_of(r) in preferred,
+            r["status"] == "ok",
+            measured_with is not None,
+            not (r.get("settings") or {}).get("limit"),
+            not is_stale(r),
+            r["started_at"],
+        )
         old = best.get(key)
         if old is None or rank_key > old[0]:
             best[key] = (rank_key, r)
@@ -91,8 +101,7 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
     """
     wanted = track.task_names()
     position = {t: i for i, t in enumerate(wanted)}
-    chosen, latest_failure = choose_records(records, wanted, (track.hardware, SELF_REPORTED),
-                                            track.measurement.plain())
+    chosen, latest_failure = choose_records(records, wanted, (track.hardware, SELF_REPORTED), track.measurement.plain())
     entries: dict[str, Entry] = {}
     for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
         e = entries.setdefault(sub, Entry(sub))
@@ -101,9 +110,13 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         e.last_run = max(filter(None, [e.last_run, r["started_at"]]))
         limit = (r.get("settings") or {}).get("limit")
         error = r.get("error")
-        e.tasks[task] = {"status": r["status"], "examples": r.get("num_examples"), "limit": limit,
-                         "error": strip_paths(str(error)) if error is not None else None,
-                         "record": display_path(str(r["path"])) if r.get("path") else None}
+        e.tasks[task] = {
+            "status": r["status"],
+            "examples": r.get("num_examples"),
+            "limit": limit,
+            "error": strip_paths(str(error)) if error is not None else None,
+            "record": display_path(str(r["path"])) if r.get("path") else None,
+        }
         if r["status"] == "ok":
             e.ok[task] = r
         else:
@@ -123,13 +136,16 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         failure = latest_failure.get((sub, task))
         if r["status"] == "ok" and failure is not None and failure["started_at"] >= r["started_at"]:
             e.tasks[task]["later_failure"] = strip_paths(str(failure.get("error", "failed")))[:200]
-            e.notes.append(f"{task}: a later run ({failure['started_at']}) failed; the good record of "
-                           f"{r['started_at']} is shown")
+            e.notes.append(
+                f"{task}: a later run ({failure['started_at']}) failed; the good record of {r['started_at']} is shown"
+            )
         if is_stale(r):
             e.tasks[task]["stale"] = True
-            e.notes.append(f"{task}: scored under task version {r['task']['version']}, the current one is "
-                           f"{get_task(task).version} (a scoring-rule fix): stale until re-scored from its "
-                           "predictions file")
+            e.notes.append(
+                f"{task}: scored under task version {r['task']['version']}, the current one is "
+                f"{get_task(task).version} (a scoring-rule fix): stale until re-scored from its "
+                "predictions file"
+            )
     for e in entries.values():
         e.missing = [t for t in wanted if t not in e.ok and t not in e.failed]
     return entries
@@ -165,7 +181,7 @@ def display_path(path: str) -> str:
     parts = [p for p in re.split(r"[\\/]+", path) if p]
     ends = [i for i, p in enumerate(parts[:-2]) if p == RESULTS_FOLDER]
     if ends:
-        return "/".join(parts[ends[-1]:])
+        return "/".join(parts[ends[-1] :])
     return f"{ELLIPSIS}/" + "/".join(parts[-2:] if len(parts) > 2 else parts[-1:])  # never the whole path
 
 
@@ -181,6 +197,7 @@ def strip_paths(text: str) -> str:
         return text
     text = _FILE_URL.sub("", text)
     text = _QUOTED_PATH.sub(lambda m: m.group(1) + display_path(m.group(2)) + m.group(1), text)
+
     def short(m: re.Match) -> str:  # a sentence's full stop is not part of the path
         path = m.group()
         return display_path(path.rstrip(".")) + ("." if path.endswith(".") else "")
@@ -197,7 +214,7 @@ def short_cause(error: str, submission: str, task: str) -> str:
     """
     text = (error.strip().splitlines() or ["failed"])[0]
     for prefix in (f"submission {submission}, task {task}: ", f"task {task}: "):
-        text = text[len(prefix):] if text.startswith(prefix) else text
+        text = text[len(prefix) :] if text.startswith(prefix) else text
     text = text.split("; ", 1)[0]
     text = _BARE_PATH.sub("", _QUOTED_PATH.sub("", text))
     text = re.sub(r"\s{2,}", " ", text).strip(" :;,")

@@ -47,8 +47,22 @@ from harness.yamlcheck import parse_yaml
 SUBMISSION_FILE = "submission.yaml"
 METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank", "other")
 DEFAULT_BACKEND = "torch"
-TOP_KEYS = ("name", "team", "authors", "contact", "paper", "code", "methods", "base_model", "teacher_model",
-            "description", "backend", "allow_pickle", "tasks", "declared")
+TOP_KEYS = (
+    "name",
+    "team",
+    "authors",
+    "contact",
+    "paper",
+    "code",
+    "methods",
+    "base_model",
+    "teacher_model",
+    "description",
+    "backend",
+    "allow_pickle",
+    "tasks",
+    "declared",
+)
 TASK_KEYS = ("model", "head", "declared")
 DECLARED_KEYS = ("parameters", "size_bytes")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -56,8 +70,16 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 URL_SCHEMES = ("http", "https")
 SIZE_TOLERANCE = 0.01  # relative: declared size_bytes may differ this much (line endings, re-saved json)
 # Vocabulary files AutoTokenizer reads (the VOCAB_FILES_NAMES of transformers' tokenizers); one must exist.
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
-                   "sentencepiece.model", "spm.model", "tokenizer.model")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "sentencepiece.model",
+    "spm.model",
+    "tokenizer.model",
+)
 # A head needs its own trained weights: config.json `architectures` names the class that saved them.
 HEAD_ARCHITECTURES = {h.name: h.trained_suffix for h in HEADS_TABLE if h.trained_suffix}
 HASH_CHUNK_BYTES = 1 << 20
@@ -93,8 +115,12 @@ class Declared:
 
     def overridden_by(self, other: "Declared") -> "Declared":
         """These numbers with every number `other` declares put in their place."""
-        return Declared(*(b if b is not None else a for a, b in ((self.parameters, other.parameters),
-                                                                  (self.size_bytes, other.size_bytes))))
+        return Declared(
+            *(
+                b if b is not None else a
+                for a, b in ((self.parameters, other.parameters), (self.size_bytes, other.size_bytes))
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -158,9 +184,16 @@ def check_submission(path: str | Path, *, allow_pickle: bool = False, load_model
 
 def submission_meta(sub: Submission) -> dict[str, Any]:
     """What a record keeps of a submission's metadata, for ranking by method family and for its page."""
-    return {"name": sub.name, "team": sub.team or ", ".join(sub.authors), "methods": list(sub.methods),
-            "paper": sub.paper, "code": sub.code, "base_model": sub.base_model, "teacher_model": sub.teacher_model,
-            "description": sub.description}
+    return {
+        "name": sub.name,
+        "team": sub.team or ", ".join(sub.authors),
+        "methods": list(sub.methods),
+        "paper": sub.paper,
+        "code": sub.code,
+        "base_model": sub.base_model,
+        "teacher_model": sub.teacher_model,
+        "description": sub.description,
+    }
 
 
 def sha256_files(path: str | Path) -> dict[str, str]:
@@ -231,8 +264,11 @@ class _Schema:
                 self.add(field, "missing (required)", f"add `{key}:` as a mapping; see {README}")
             return None
         if not isinstance(value, dict):
-            self.add(field, f"expected a mapping, got {_describe(value)}", f"write `{key}:` followed by indented "
-                     "`name: value` lines (or {name: value})")
+            self.add(
+                field,
+                f"expected a mapping, got {_describe(value)}",
+                f"write `{key}:` followed by indented `name: value` lines (or {{name: value}})",
+            )
             return None
         return value
 
@@ -240,17 +276,23 @@ class _Schema:
         value = data.get(key)
         if value is None:
             if required:
-                self.add(field, "missing (required)" if key not in data else "empty (required)", f"add `{key}: {example}`")
+                self.add(
+                    field, "missing (required)" if key not in data else "empty (required)", f"add `{key}: {example}`"
+                )
             return None
         if isinstance(value, str) and not value.strip():
             self.add(field, "empty", f"write {key}: {example}, or leave the key out")
             return None
         if not isinstance(value, str):
-            self.add(field, f"expected text, got {_describe(value)}", f"write text, quoted if needed: {key}: \"{example}\"")
+            self.add(
+                field, f"expected text, got {_describe(value)}", f'write text, quoted if needed: {key}: "{example}"'
+            )
             return None
         return value.strip()
 
-    def texts(self, data: dict, key: str, field: str, *, required: bool = False, example: str = "...") -> tuple[str, ...] | None:
+    def texts(
+        self, data: dict, key: str, field: str, *, required: bool = False, example: str = "..."
+    ) -> tuple[str, ...] | None:
         value = data.get(key)
         if value is None:
             if required:
@@ -272,7 +314,9 @@ class _Schema:
         if value is not None:
             parsed = urlparse(value)
             if parsed.scheme not in URL_SCHEMES or not parsed.netloc:
-                self.add(field, f"not an http(s) link: {value!r}", f"give a full link, e.g. {key}: https://example.org/...")
+                self.add(
+                    field, f"not an http(s) link: {value!r}", f"give a full link, e.g. {key}: https://example.org/..."
+                )
                 return None
         return value
 
@@ -281,8 +325,11 @@ class _Schema:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.add(field, f"expected a whole number >= 0, got {_describe(value)}",
-                     f"write the exact number without units, e.g. {key}: 22713216")
+            self.add(
+                field,
+                f"expected a whole number >= 0, got {_describe(value)}",
+                f"write the exact number without units, e.g. {key}: 22713216",
+            )
             return None
         return value
 
@@ -297,25 +344,42 @@ class _Schema:
 def _parse(folder: Path) -> tuple[Submission | None, list[Problem]]:
     """Read and validate submission.yaml; the Submission is None when the file cannot be read at all."""
     if not folder.is_dir():
-        return None, [Problem(str(folder), "", "not a folder",
-                              "pass a submission folder, e.g. submissions/NAME (the one holding submission.yaml)")]
+        return None, [
+            Problem(
+                str(folder),
+                "",
+                "not a folder",
+                "pass a submission folder, e.g. submissions/NAME (the one holding submission.yaml)",
+            )
+        ]
     file = folder / SUBMISSION_FILE
     sub_id = folder.resolve().name
     problems = []
     if not ID_PATTERN.match(sub_id):
-        problems.append(Problem(str(folder), "id", f"folder name {sub_id!r} is not a valid submission id",
-                                "rename the folder with letters, digits, '.', '_' and '-' only: it names result files"))
+        problems.append(
+            Problem(
+                str(folder),
+                "id",
+                f"folder name {sub_id!r} is not a valid submission id",
+                "rename the folder with letters, digits, '.', '_' and '-' only: it names result files",
+            )
+        )
     if not file.is_file():
-        return None, problems + [Problem(str(file), "", "missing",
-                                         f"create it: {README} has an annotated example")]
+        return None, problems + [Problem(str(file), "", "missing", f"create it: {README} has an annotated example")]
     data, yaml_problems = _read_yaml(file)
     problems += yaml_problems
     if data is None and not yaml_problems:
         return None, problems + [Problem(str(file), "", "empty file", f"fill it in: {README} has an annotated example")]
     if not isinstance(data, dict):
         if not yaml_problems:
-            problems.append(Problem(str(file), "", f"expected a mapping of keys at the top level, got {_describe(data)}",
-                                    f"write `key: value` lines, starting with `name:`; see {README}"))
+            problems.append(
+                Problem(
+                    str(file),
+                    "",
+                    f"expected a mapping of keys at the top level, got {_describe(data)}",
+                    f"write `key: value` lines, starting with `name:`; see {README}",
+                )
+            )
         return None, problems
     s = _Schema(str(file))
     s.keys(data, TOP_KEYS, "")
@@ -346,15 +410,34 @@ def _parse(folder: Path) -> tuple[Submission | None, list[Problem]]:
     tasks = _tasks(s, data, folder, declared)
     problems += s.problems
     # With no problems every required field holds a value; with problems the defaults stand in for the missing ones.
-    return Submission(sub_id, folder, name or "", contact or "", methods or (), tasks, team, authors or (), paper,
-                      code, base_model, teacher_model, description, backend or "", allow_pickle, declared), problems
+    return Submission(
+        sub_id,
+        folder,
+        name or "",
+        contact or "",
+        methods or (),
+        tasks,
+        team,
+        authors or (),
+        paper,
+        code,
+        base_model,
+        teacher_model,
+        description,
+        backend or "",
+        allow_pickle,
+        declared,
+    ), problems
 
 
 def _backend(s: _Schema, data: dict) -> str | None:
     from harness.backends import BACKENDS
 
-    backend = s.text(data, "backend", "backend", example=DEFAULT_BACKEND) if data.get("backend") is not None \
+    backend = (
+        s.text(data, "backend", "backend", example=DEFAULT_BACKEND)
+        if data.get("backend") is not None
         else DEFAULT_BACKEND
+    )
     if backend is not None and backend not in BACKENDS:
         s.add("backend", f"unknown backend {backend!r}", did_you_mean(backend, BACKENDS.names(), "backends"))
         return None
@@ -386,13 +469,19 @@ def _tasks(s: _Schema, data: dict, folder: Path, declared: Declared) -> dict[str
         heads = heads_for(task.kind)
         head = s.text(entry, "head", f"{where}.head", example=heads[0]) if entry.get("head") is not None else heads[0]
         if head is not None and head not in heads:
-            s.add(f"{where}.head", f"head {head!r} does not fit task {name} ({task.kind})",
-                  f"use one of: {', '.join(heads)} (default {heads[0]})")
+            s.add(
+                f"{where}.head",
+                f"head {head!r} does not fit task {name} ({task.kind})",
+                f"use one of: {', '.join(heads)} (default {heads[0]})",
+            )
             head = None
         if head == "cosine" and (task.kind != "regression" or len(task.text_fields) != 2):
-            s.add(f"{where}.head", f"a cosine head scores sentence pairs by similarity, which does not fit "
-                  f"{name} ({task.kind}, inputs: {', '.join(task.text_fields)})",
-                  "use head: sequence_classification with a fine-tuned classifier")
+            s.add(
+                f"{where}.head",
+                f"a cosine head scores sentence pairs by similarity, which does not fit "
+                f"{name} ({task.kind}, inputs: {', '.join(task.text_fields)})",
+                "use head: sequence_classification with a fine-tuned classifier",
+            )
             head = None
         model = _model_path(s, entry, f"{where}.model", folder, root)
         own = s.declared(entry, "declared", f"{where}.declared")
@@ -409,12 +498,18 @@ def _model_path(s: _Schema, entry: dict, where: str, folder: Path, root: Path) -
     path = folder / rel
     resolved = path.resolve()
     if Path(rel).is_absolute() or not resolved.is_relative_to(root):
-        s.add(where, f"{rel!r} is outside the submission folder",
-              "put the model folder inside the submission and give its path relative to submission.yaml")
+        s.add(
+            where,
+            f"{rel!r} is outside the submission folder",
+            "put the model folder inside the submission and give its path relative to submission.yaml",
+        )
         return None
     if not path.exists():
-        s.add(where, f"model folder {rel!r} is missing",
-              f"put the model.save_pretrained() folder at {path}, or fix the path")
+        s.add(
+            where,
+            f"model folder {rel!r} is missing",
+            f"put the model.save_pretrained() folder at {path}, or fix the path",
+        )
         return None
     if not path.is_dir():
         s.add(where, f"{rel!r} is a file, not a folder", "give the folder that holds config.json and the weights")
@@ -446,18 +541,29 @@ def _check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem])
             problems.append(problem)
             loadable = False
         if entry.head == "retriever_reader" and not (entry.model / PASSAGES_FILE).is_file():
-            problems.append(Problem(str(entry.model), f"tasks.{name}.head",
-                                    f"a retriever_reader head reads its passages from {PASSAGES_FILE}, which is missing",
-                                    f'put the passages the retriever searches in {PASSAGES_FILE}, one {{"id", "text"}} '
-                                    "object per line (their bytes count toward the system size)"))
+            problems.append(
+                Problem(
+                    str(entry.model),
+                    f"tasks.{name}.head",
+                    f"a retriever_reader head reads its passages from {PASSAGES_FILE}, which is missing",
+                    f'put the passages the retriever searches in {PASSAGES_FILE}, one {{"id", "text"}} '
+                    "object per line (their bytes count toward the system size)",
+                )
+            )
             loadable = False
         origin = _declared_origin(entry, "size_bytes")
         if entry.declared.size_bytes is not None and (origin, entry.model) not in sizes:
             size = sizes[origin, entry.model] = _folder_bytes(entry.model)
             if abs(size - entry.declared.size_bytes) > SIZE_TOLERANCE * size:
-                problems.append(Problem(yaml_file, origin, f"declared {entry.declared.size_bytes} bytes, measured {size} "
-                                        f"(all files of {entry.model}, tolerance {SIZE_TOLERANCE:.0%})",
-                                        f"set {origin}: {size}, or remove it"))
+                problems.append(
+                    Problem(
+                        yaml_file,
+                        origin,
+                        f"declared {entry.declared.size_bytes} bytes, measured {size} "
+                        f"(all files of {entry.model}, tolerance {SIZE_TOLERANCE:.0%})",
+                        f"set {origin}: {size}, or remove it",
+                    )
+                )
         if loadable:
             usable.setdefault((entry.model, entry.head), []).append(name)
     return usable
@@ -471,16 +577,22 @@ def _head_weights_problem(entry: TaskEntry, where: str) -> Problem | None:
         return None
     architectures = config.get("architectures")
     if not isinstance(architectures, list) or not architectures:
-        return Problem(str(entry.model / "config.json"), where,
-                       f"no `architectures` list, so nothing shows the folder holds a trained {entry.head} head "
-                       "(without one it would be initialized at random)",
-                       f"save the fine-tuned *{suffix} model with model.save_pretrained(folder), which records it")
+        return Problem(
+            str(entry.model / "config.json"),
+            where,
+            f"no `architectures` list, so nothing shows the folder holds a trained {entry.head} head "
+            "(without one it would be initialized at random)",
+            f"save the fine-tuned *{suffix} model with model.save_pretrained(folder), which records it",
+        )
     if any(str(a).endswith(suffix) for a in architectures):
         return None
-    return Problem(str(entry.model / "config.json"), where,
-                   f"no trained {entry.head} head: the folder was saved as {', '.join(map(str, architectures))}, "
-                   "so the head would be initialized at random",
-                   f"save the fine-tuned *{suffix} model there, or choose another head in tasks.{entry.task}.head")
+    return Problem(
+        str(entry.model / "config.json"),
+        where,
+        f"no trained {entry.head} head: the folder was saved as {', '.join(map(str, architectures))}, "
+        "so the head would be initialized at random",
+        f"save the fine-tuned *{suffix} model there, or choose another head in tasks.{entry.task}.head",
+    )
 
 
 def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool) -> list[Problem]:
@@ -490,30 +602,62 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
     out = []
     config = path / "config.json"
     if not config.is_file():
-        out.append(Problem(str(path), where, "no config.json",
-                           "save the model with model.save_pretrained(folder), which writes config.json"))
+        out.append(
+            Problem(
+                str(path),
+                where,
+                "no config.json",
+                "save the model with model.save_pretrained(folder), which writes config.json",
+            )
+        )
     elif (data := _read_config(path)) is None:
-        out.append(Problem(str(config), where, "not a valid JSON object", "re-save it with model.save_pretrained(folder)"))
+        out.append(
+            Problem(str(config), where, "not a valid JSON object", "re-save it with model.save_pretrained(folder)")
+        )
     else:
         for key in data:
             close = difflib.get_close_matches(str(key), CRITICAL_CONFIG_KEYS, n=1, cutoff=MISSPELT)
             if key not in CRITICAL_CONFIG_KEYS and close and close[0] not in data:
-                out.append(Problem(str(config), f"{where}: {key}", f"unknown key {key!r}, and no {close[0]!r}: "
-                                   f"transformers would ignore it and fall back to defaults",
-                                   f"rename it to {close[0]!r} (or re-save with model.save_pretrained(folder))"))
+                out.append(
+                    Problem(
+                        str(config),
+                        f"{where}: {key}",
+                        f"unknown key {key!r}, and no {close[0]!r}: "
+                        f"transformers would ignore it and fall back to defaults",
+                        f"rename it to {close[0]!r} (or re-save with model.save_pretrained(folder))",
+                    )
+                )
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
-        out.append(Problem(str(path), where, f"no tokenizer files (one of {', '.join(TOKENIZER_FILES)})",
-                           "save the tokenizer next to the model: tokenizer.save_pretrained(folder)"))
+        out.append(
+            Problem(
+                str(path),
+                where,
+                f"no tokenizer files (one of {', '.join(TOKENIZER_FILES)})",
+                "save the tokenizer next to the model: tokenizer.save_pretrained(folder)",
+            )
+        )
     safe, pickled = weight_files(path)
     if not safe and pickled and not (allow_pickle and sub.allow_pickle):
         missing = [] if sub.allow_pickle else ["the submitter (allow_pickle: true in submission.yaml)"]
         missing += [] if allow_pickle else ["the organizer (harness check --allow-pickle)"]
-        out.append(Problem(str(pickled[0]), where, "weights in pickle format, which can run code when loaded",
-                           "convert them: model.save_pretrained(folder, safe_serialization=True); or opt in: "
-                           + " and ".join(missing)))
+        out.append(
+            Problem(
+                str(pickled[0]),
+                where,
+                "weights in pickle format, which can run code when loaded",
+                "convert them: model.save_pretrained(folder, safe_serialization=True); or opt in: "
+                + " and ".join(missing),
+            )
+        )
     if not safe and not pickled:
-        out.append(Problem(str(path), where, f"no weights file (model{SAFE_WEIGHTS_SUFFIX})",
-                           "save the model with model.save_pretrained(folder)"))
+        out.append(
+            Problem(
+                str(path),
+                where,
+                f"no weights file (model{SAFE_WEIGHTS_SUFFIX})",
+                "save the model with model.save_pretrained(folder)",
+            )
+        )
     return out
 
 
@@ -541,8 +685,9 @@ def _declared_origin(entry: TaskEntry, key: str) -> str:
 # ---------------------------------------------------------------- loaded models
 
 
-def _check_models(sub: Submission, usable: dict[tuple[Path, str], list[str]], allow_pickle: bool,
-                  problems: list[Problem]) -> None:
+def _check_models(
+    sub: Submission, usable: dict[tuple[Path, str], list[str]], allow_pickle: bool, problems: list[Problem]
+) -> None:
     """Load each distinct (folder, head) once, then check labels and declared parameters of its tasks."""
     from harness.backends import load_model
     from harness.backends.base import LoadOptions
@@ -552,8 +697,10 @@ def _check_models(sub: Submission, usable: dict[tuple[Path, str], list[str]], al
         try:
             model = load_model(folder, head, LoadOptions(allow_pickle=allow_pickle), backend=sub.backend)
         except UserError as e:
-            message, fix = _split_fix(str(e).removeprefix(f"{folder}: "),
-                                      "re-save it with model.save_pretrained(folder) and tokenizer.save_pretrained(folder)")
+            message, fix = _split_fix(
+                str(e).removeprefix(f"{folder}: "),
+                "re-save it with model.save_pretrained(folder) and tokenizer.save_pretrained(folder)",
+            )
             problems.append(Problem(str(folder), f"tasks.{names[0]}.model", message, fix))
             continue
         measured = _parameters(model)
@@ -564,9 +711,15 @@ def _check_models(sub: Submission, usable: dict[tuple[Path, str], list[str]], al
             if declared is not None and measured is not None and declared != measured:
                 wrong.setdefault((_declared_origin(sub.tasks[name], "parameters"), declared), []).append(name)
         for (origin, declared), tasks in wrong.items():
-            problems.append(Problem(yaml_file, origin, f"declared {declared} parameters, measured {measured} "
-                                    f"(unique tensors of {folder} loaded as {head}, for {', '.join(tasks)})",
-                                    f"set {origin}: {measured}, or remove it"))
+            problems.append(
+                Problem(
+                    yaml_file,
+                    origin,
+                    f"declared {declared} parameters, measured {measured} "
+                    f"(unique tensors of {folder} loaded as {head}, for {', '.join(tasks)})",
+                    f"set {origin}: {measured}, or remove it",
+                )
+            )
         del model
 
 
@@ -584,8 +737,9 @@ def _label_problems(entry: TaskEntry, model: Any, folder: str) -> list[Problem]:
     try:
         label_mapping(task, model.id2label, len(model.id2label))
     except UserError as e:
-        message, fix = _split_fix(str(e), "fine-tune the model for the task's labels, or fix num_labels and "
-                                              "id2label in config.json")
+        message, fix = _split_fix(
+            str(e), "fine-tune the model for the task's labels, or fix num_labels and id2label in config.json"
+        )
         return [Problem(str(Path(folder) / "config.json"), f"{where}.model", message, fix)]
     return []
 
@@ -604,5 +758,3 @@ def _parameters(model: Any) -> int | None:
     from harness.measure.params import count_params
 
     return count_params(module).total_params
-
-

@@ -91,8 +91,9 @@ class Task:
         """Label strings as the benchmark's prediction files write them."""
         return self.file_labels or self.labels
 
-    def compute_metrics(self, rows: Sequence[Row], predictions: Mapping[str, Prediction],
-                        predictions_file: str | Path | None = None) -> dict[str, float]:
+    def compute_metrics(
+        self, rows: Sequence[Row], predictions: Mapping[str, Prediction], predictions_file: str | Path | None = None
+    ) -> dict[str, float]:
         """Score predictions (keyed by uid) against the gold of `rows` with the task's metrics.
 
         A refusal (an example without a prediction, a metric undefined for these predictions, such as a correlation
@@ -149,13 +150,17 @@ class Task:
             raise UserError(f"{where}: expected a mapping of metric: value, got {type(metrics).__name__}")
         for name, value in metrics.items():
             if name not in known:
-                raise UserError(f"{where}.{name}: not a metric of task {self.name}; "
-                                f"{did_you_mean(str(name), known, f'task {self.name} records')}")
+                raise UserError(
+                    f"{where}.{name}: not a metric of task {self.name}; "
+                    f"{did_you_mean(str(name), known, f'task {self.name} records')}"
+                )
             if type(value) not in (float, int) or value != value:  # bools, text, None, NaN
                 raise UserError(f"{where}.{name} is {value!r}, expected a finite number")
             if not low <= value <= high:
-                raise UserError(f"{where}.{name} is {value!r}, outside [{low:g}, {high:g}]: metrics are stored as "
-                                "fractions (divide a percentage by 100)")
+                raise UserError(
+                    f"{where}.{name} is {value!r}, outside [{low:g}, {high:g}]: metrics are stored as "
+                    "fractions (divide a percentage by 100)"
+                )
         for name in self.score_names:
             if name not in metrics:
                 raise UserError(f"{where}: has no {name!r}, which the score of task {self.name} averages")

@@ -26,12 +26,31 @@ class Benchmark:
 
 
 BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
-BENCHMARKS.add("glue", Benchmark(
+BENCHMARKS.add(
     "glue",
-    (("cola",), ("sst2",), ("mrpc",), ("stsb",), ("qqp",), ("mnli_matched", "mnli_mismatched"), ("qnli",), ("rte",),
-     ("wnli",)),
-    diagnostics=("ax",), source="GLUE paper (Wang et al. 2019) and gluebenchmark.com leaderboard rules"))
-BENCHMARKS.add("superglue", Benchmark(
+    Benchmark(
+        "glue",
+        (
+            ("cola",),
+            ("sst2",),
+            ("mrpc",),
+            ("stsb",),
+            ("qqp",),
+            ("mnli_matched", "mnli_mismatched"),
+            ("qnli",),
+            ("rte",),
+            ("wnli",),
+        ),
+        diagnostics=("ax",),
+        source="GLUE paper (Wang et al. 2019) and gluebenchmark.com leaderboard rules",
+    ),
+)
+BENCHMARKS.add(
     "superglue",
-    (("boolq",), ("cb",), ("copa",), ("multirc",), ("record",), ("superglue/rte",), ("wic",), ("wsc",)),
-    diagnostics=("axb", "axg"), source="SuperGLUE paper (Wang et al. 2019) and super.gluebenchmark.com rules"))
+    Benchmark(
+        "superglue",
+        (("boolq",), ("cb",), ("copa",), ("multirc",), ("record",), ("superglue/rte",), ("wic",), ("wsc",)),
+        diagnostics=("axb", "axg"),
+        source="SuperGLUE paper (Wang et al. 2019) and super.gluebenchmark.com rules",
+    ),
+)

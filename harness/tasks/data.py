@@ -33,8 +33,14 @@ def task_block(task: Task, data_dir: str | Path | None) -> dict[str, str | None]
     """The `task` block of a result record: the task, its version and split, and where its rows came from."""
     s = task.source
     source = f"mirror:{s.mirror_file}" if resolve_data_dir(data_dir) else f"hub:{s.hub_path}/{s.hub_config}"
-    return {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
-            "split": s.split, "source": source}
+    return {
+        "name": task.name,
+        "benchmark": task.benchmark,
+        "version": task.version,
+        "kind": task.kind,
+        "split": s.split,
+        "source": source,
+    }
 
 
 def task_header(task_name: str) -> dict[str, Any]:
@@ -46,8 +52,13 @@ def task_header(task_name: str) -> dict[str, Any]:
         task = get_task(task_name)
     except UserError:
         return {"name": task_name}
-    return {"name": task.name, "benchmark": task.benchmark, "version": task.version, "kind": task.kind,
-            "split": task.source.split}
+    return {
+        "name": task.name,
+        "benchmark": task.benchmark,
+        "version": task.version,
+        "kind": task.kind,
+        "split": task.source.split,
+    }
 
 
 def go_offline() -> None:
@@ -90,8 +101,10 @@ def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None 
 def check_limit(task: Task, limit: int | None) -> None:
     """Refuse a limit that is not None or a whole number > 0: rows[:-5] or rows[:0] would keep the wrong rows."""
     if limit is not None and (type(limit) is not int or limit < 1):
-        raise UserError(f"task {task.name}: limit {limit!r} is not a whole number > 0; give a positive limit, or "
-                        "none for the whole split")
+        raise UserError(
+            f"task {task.name}: limit {limit!r} is not a whole number > 0; give a positive limit, or "
+            "none for the whole split"
+        )
 
 
 def first(task: Task, rows: list[Row], limit: int | None) -> list[Row]:
@@ -107,27 +120,37 @@ def check_rows(task: Task, rows: list[Row], where: str) -> None:
     if task.kind in ("classification", "regression", "multiple_choice"):
         unlabelled = sum(1 for gold in golds if gold in (-1, None))
         if unlabelled:
-            raise UserError(f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
-                            "this split's labels are not public: use a labelled file in the mirror")
+            raise UserError(
+                f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
+                "this split's labels are not public: use a labelled file in the mirror"
+            )
     seen: dict[str, int] = {}
     for n, (row, gold) in enumerate(zip(rows, golds)):
         uid = task.uid(row)
         if uid in seen:
-            raise UserError(f"task {task.name}: {where}: example id {uid!r} appears at rows {seen[uid]} and {n}; "
-                            "predictions are matched by id, so use the official file")
+            raise UserError(
+                f"task {task.name}: {where}: example id {uid!r} appears at rows {seen[uid]} and {n}; "
+                "predictions are matched by id, so use the official file"
+            )
         seen[uid] = n
         if task.labels:
             if type(gold) is not int or not 0 <= gold < len(task.labels):
-                raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has gold label {gold!r}, not one "
-                                f"of 0..{len(task.labels) - 1} ({', '.join(task.labels)}); use the official file")
+                raise UserError(
+                    f"task {task.name}: {where}: row {n} (id {uid!r}) has gold label {gold!r}, not one "
+                    f"of 0..{len(task.labels) - 1} ({', '.join(task.labels)}); use the official file"
+                )
         elif task.kind == "regression":
             low, high = task.gold_range or (-math.inf, math.inf)
             if type(gold) not in (int, float) or not low <= gold <= high:
-                raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has gold score {gold!r}, outside "
-                                f"{low:g}..{high:g}; use the official file")
+                raise UserError(
+                    f"task {task.name}: {where}: row {n} (id {uid!r}) has gold score {gold!r}, outside "
+                    f"{low:g}..{high:g}; use the official file"
+                )
         elif not task.answerless and not (isinstance(gold, list) and gold):
-            raise UserError(f"task {task.name}: {where}: row {n} (id {uid!r}) has no gold answer; this is not the "
-                            "official labelled evaluation file")
+            raise UserError(
+                f"task {task.name}: {where}: row {n} (id {uid!r}) has no gold answer; this is not the "
+                "official labelled evaluation file"
+            )
 
 
 def _hub_rows(task: Task) -> list[Row]:
@@ -138,8 +161,10 @@ def _hub_rows(task: Task) -> list[Row]:
         raise UserError("the `datasets` package is needed to load from the hub: pip install datasets") from e
     s = task.source
     if s.hub_path is None:
-        raise DataNotFound(f"task {task.name}: this split has no copy on the Hugging Face hub; put "
-                           f"{s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}")
+        raise DataNotFound(
+            f"task {task.name}: this split has no copy on the Hugging Face hub; put "
+            f"{s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}"
+        )
     try:
         ds = datasets.load_dataset(s.hub_path, s.hub_config, split=s.split)
     except Exception as e:  # network, missing config, offline mode: all end the same way for the user

@@ -46,8 +46,9 @@ ACC_F1 = (metric("accuracy"), metric("f1", "f1_binary"))
 CORRELATIONS = (metric("pearson"), metric("spearmanr"))
 
 
-def _elue_reader(header: tuple[str, ...], texts: dict[str, int], label_at: int,
-                 labels: tuple[str, ...] | None) -> Callable[[Path], list[Row]]:
+def _elue_reader(
+    header: tuple[str, ...], texts: dict[str, int], label_at: int, labels: tuple[str, ...] | None
+) -> Callable[[Path], list[Row]]:
     """A reader for one of ELUE's TSVs: the header line must be `header`; `texts` maps each row field to its
     column; the gold is the column `label_at`, an index into `labels` (None: a float score)."""
 
@@ -59,13 +60,16 @@ def _elue_reader(header: tuple[str, ...], texts: dict[str, int], label_at: int,
         rows = []
         for n, line in enumerate(lines[1:], start=2):
             if len(line) != len(header):
-                raise UserError(f"{path}:{n}: {len(line)} columns, the header has {len(header)}; "
-                                f"{'is the file truncated?' if len(line) < len(header) else 'a field contains a tab?'}"
-                                " Use ELUE's released file")
+                raise UserError(
+                    f"{path}:{n}: {len(line)} columns, the header has {len(header)}; "
+                    f"{'is the file truncated?' if len(line) < len(header) else 'a field contains a tab?'}"
+                    " Use ELUE's released file"
+                )
             row: dict[str, Any] = {"idx": len(rows), **{field: line[i] for field, i in texts.items()}}
             gold = line[label_at].strip()
-            row["label"] = (_index(gold, INDEX_LABELS[len(labels)], path, n) if labels is not None
-                            else _score(gold, path, n))
+            row["label"] = (
+                _index(gold, INDEX_LABELS[len(labels)], path, n) if labels is not None else _score(gold, path, n)
+            )
             rows.append(row)
         return rows
 
@@ -74,8 +78,10 @@ def _elue_reader(header: tuple[str, ...], texts: dict[str, int], label_at: int,
 
 def _index(text: str, written: tuple[str, ...], path: Path, line: int) -> int:
     if text not in written:
-        raise UserError(f"{path}:{line}: label {text!r} is not one of {', '.join(written)}, as ELUE's files write "
-                        "labels; use ELUE's released file")
+        raise UserError(
+            f"{path}:{line}: label {text!r} is not one of {', '.join(written)}, as ELUE's files write "
+            "labels; use ELUE's released file"
+        )
     return written.index(text)
 
 
@@ -86,35 +92,92 @@ def _score(text: str, path: Path, line: int) -> float:
         raise UserError(f"{path}:{line}: score {text!r} is not a number; use ELUE's released file") from None
 
 
-def _elue_set(name: str, folder: str, header: tuple[str, ...], texts: dict[str, int], label_at: int,
-              labels: tuple[str, ...] | None, metrics: tuple, description: str,
-              dev_header: tuple[str, ...] | None = None) -> None:
+def _elue_set(
+    name: str,
+    folder: str,
+    header: tuple[str, ...],
+    texts: dict[str, int],
+    label_at: int,
+    labels: tuple[str, ...] | None,
+    metrics: tuple,
+    description: str,
+    dev_header: tuple[str, ...] | None = None,
+) -> None:
     """Register ELUE's test split (`elue/<name>`, test_full.tsv) and its dev split (`elue/<name>_dev`, dev.tsv,
     whose header is `dev_header` where it differs)."""
-    for suffix, file, split, which, head in (("", "test_full.tsv", "test", "test split", header),
-                                             ("_dev", "dev.tsv", "validation", "dev split", dev_header or header)):
+    for suffix, file, split, which, head in (
+        ("", "test_full.tsv", "test", "test split", header),
+        ("_dev", "dev.tsv", "validation", "dev split", dev_header or header),
+    ):
         reader = _elue_reader(head, texts, label_at, labels)
-        register_task(Task(
-            name=f"elue/{name}{suffix}", benchmark=BENCHMARK, kind="classification" if labels else "regression",
-            source=DataSource(None, None, split, f"elue/{folder}/{file}", reader),
-            metrics=metrics, format="glue_tsv", labels=labels or (),
-            file_labels=INDEX_LABELS[len(labels)] if labels else (), text_fields=tuple(texts),
-            description=f"{description}; ELUE's own {which} (elue/{folder}/{file}), mirror-only",
-            gold_range=None if labels else STSB_SCALE,
-        ))
+        register_task(
+            Task(
+                name=f"elue/{name}{suffix}",
+                benchmark=BENCHMARK,
+                kind="classification" if labels else "regression",
+                source=DataSource(None, None, split, f"elue/{folder}/{file}", reader),
+                metrics=metrics,
+                format="glue_tsv",
+                labels=labels or (),
+                file_labels=INDEX_LABELS[len(labels)] if labels else (),
+                text_fields=tuple(texts),
+                description=f"{description}; ELUE's own {which} (elue/{folder}/{file}), mirror-only",
+                gold_range=None if labels else STSB_SCALE,
+            )
+        )
 
 
-_elue_set("sst2", "SST-2", ("sentence", "label"), {"sentence": 0}, 1, SST2, ACC,
-          "sentiment of movie-review sentences, SST's own split")
-_elue_set("mrpc", "MRPC", ("label", "#1 ID", "#2 ID", "#1 String", "#2 String"), {"sentence1": 3, "sentence2": 4}, 0,
-          MRPC, ACC_F1, "paraphrase detection (news), tokenized text",
-          dev_header=("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"))  # dev.tsv keeps GLUE's header
-_elue_set("stsb", "STS-B", ("sentence1", "sentence2", "label"), {"sentence1": 0, "sentence2": 1}, 2, None,
-          CORRELATIONS, "semantic similarity, 0-5 (regression)")
-_elue_set("snli", "SNLI", ("premise", "hypothesis", "label"), {"premise": 0, "hypothesis": 1}, 2, NLI3, ACC,
-          "3-way NLI on image captions, tokenized text, rows without a gold label left out by ELUE")
-_elue_set("scitail", "SciTail", ("premise", "hypothesis", "label"), {"premise": 0, "hypothesis": 1}, 2,
-          ELUE_SCITAIL, ACC, "2-way entailment of science-exam hypotheses (0 = neutral, 1 = entails)")
+_elue_set(
+    "sst2",
+    "SST-2",
+    ("sentence", "label"),
+    {"sentence": 0},
+    1,
+    SST2,
+    ACC,
+    "sentiment of movie-review sentences, SST's own split",
+)
+_elue_set(
+    "mrpc",
+    "MRPC",
+    ("label", "#1 ID", "#2 ID", "#1 String", "#2 String"),
+    {"sentence1": 3, "sentence2": 4},
+    0,
+    MRPC,
+    ACC_F1,
+    "paraphrase detection (news), tokenized text",
+    dev_header=("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"),
+)  # dev.tsv keeps GLUE's header
+_elue_set(
+    "stsb",
+    "STS-B",
+    ("sentence1", "sentence2", "label"),
+    {"sentence1": 0, "sentence2": 1},
+    2,
+    None,
+    CORRELATIONS,
+    "semantic similarity, 0-5 (regression)",
+)
+_elue_set(
+    "snli",
+    "SNLI",
+    ("premise", "hypothesis", "label"),
+    {"premise": 0, "hypothesis": 1},
+    2,
+    NLI3,
+    ACC,
+    "3-way NLI on image captions, tokenized text, rows without a gold label left out by ELUE",
+)
+_elue_set(
+    "scitail",
+    "SciTail",
+    ("premise", "hypothesis", "label"),
+    {"premise": 0, "hypothesis": 1},
+    2,
+    ELUE_SCITAIL,
+    ACC,
+    "2-way entailment of science-exam hypotheses (0 = neutral, 1 = entails)",
+)
 
 
 def _read_imdb(path: Path) -> list[Row]:
@@ -128,8 +191,14 @@ def _read_snli(path: Path) -> list[Row]:
         gold = column(r, "gold_label", path)
         if gold in NO_GOLD:
             continue
-        rows.append({"idx": len(rows), "premise": column(r, "sentence1", path),
-                     "hypothesis": column(r, "sentence2", path), "label": label_index(gold, NLI3, path)})
+        rows.append(
+            {
+                "idx": len(rows),
+                "premise": column(r, "sentence1", path),
+                "hypothesis": column(r, "sentence2", path),
+                "label": label_index(gold, NLI3, path),
+            }
+        )
     return rows
 
 
@@ -141,8 +210,10 @@ def _read_scitail(path: Path) -> list[Row]:
     rows = []
     for n, line in enumerate(read_tsv(path, header=False), start=1):
         if len(line) != SCITAIL_COLUMNS:
-            raise UserError(f"{path}:{n}: {len(line)} columns, SciTail's tsv_format has {SCITAIL_COLUMNS} (premise, "
-                            "hypothesis, label); use the official file")
+            raise UserError(
+                f"{path}:{n}: {len(line)} columns, SciTail's tsv_format has {SCITAIL_COLUMNS} (premise, "
+                "hypothesis, label); use the official file"
+            )
         if line[2] not in SCITAIL:
             raise UserError(f"{path}:{n}: label {line[2]!r} is not one of {', '.join(SCITAIL)}; use the official file")
         rows.append({"idx": len(rows), "premise": line[0], "hypothesis": line[1], "label": SCITAIL.index(line[2])})
@@ -168,25 +239,62 @@ def _hub_rows(labels: tuple[str, ...], drop_no_gold: bool) -> Callable[[Any], li
     return convert
 
 
-register_task(Task(
-    name="imdb", benchmark=BENCHMARK, kind="classification",
-    source=DataSource("stanfordnlp/imdb", None, "test", "elue/IMDb/test.tsv", _read_imdb,
-                      hub_rows=_hub_rows(SENTIMENT, False)),
-    metrics=ACC, format="glue_tsv", labels=SENTIMENT, file_labels=INDEX_LABELS[2], text_fields=("text",),
-    description="sentiment of full movie reviews; the public test split (25,000), not ELUE's own re-split",
-))
-register_task(Task(
-    name="snli", benchmark=BENCHMARK, kind="classification",
-    source=DataSource("stanfordnlp/snli", None, "validation", "snli/snli_1.0/snli_1.0_dev.txt", _read_snli,
-                      hub_rows=_hub_rows(NLI3, True)),
-    metrics=ACC, format="glue_tsv", labels=NLI3, file_labels=INDEX_LABELS[3], text_fields=("premise", "hypothesis"),
-    description="3-way NLI on image captions, SNLI's own dev split; rows without a gold label (-) dropped",
-))
-register_task(Task(
-    # version 2: its mirror reader read ELUE-layout files with 0 = entails, where ELUE writes 1 = entails
-    name="scitail", benchmark=BENCHMARK, kind="classification", version=2,
-    source=DataSource("allenai/scitail", "tsv_format", "validation", "scitail/SciTailV1.1/tsv_format/scitail_1.0_dev.tsv",
-                      _read_scitail, hub_rows=_hub_rows(SCITAIL, False)),
-    metrics=ACC, format="glue_tsv", labels=SCITAIL, text_fields=("premise", "hypothesis"),
-    description="2-way entailment of science-exam hypotheses, SciTail's own dev split (labels entails, neutral)",
-))
+register_task(
+    Task(
+        name="imdb",
+        benchmark=BENCHMARK,
+        kind="classification",
+        source=DataSource(
+            "stanfordnlp/imdb", None, "test", "elue/IMDb/test.tsv", _read_imdb, hub_rows=_hub_rows(SENTIMENT, False)
+        ),
+        metrics=ACC,
+        format="glue_tsv",
+        labels=SENTIMENT,
+        file_labels=INDEX_LABELS[2],
+        text_fields=("text",),
+        description="sentiment of full movie reviews; the public test split (25,000), not ELUE's own re-split",
+    )
+)
+register_task(
+    Task(
+        name="snli",
+        benchmark=BENCHMARK,
+        kind="classification",
+        source=DataSource(
+            "stanfordnlp/snli",
+            None,
+            "validation",
+            "snli/snli_1.0/snli_1.0_dev.txt",
+            _read_snli,
+            hub_rows=_hub_rows(NLI3, True),
+        ),
+        metrics=ACC,
+        format="glue_tsv",
+        labels=NLI3,
+        file_labels=INDEX_LABELS[3],
+        text_fields=("premise", "hypothesis"),
+        description="3-way NLI on image captions, SNLI's own dev split; rows without a gold label (-) dropped",
+    )
+)
+register_task(
+    Task(
+        # version 2: its mirror reader read ELUE-layout files with 0 = entails, where ELUE writes 1 = entails
+        name="scitail",
+        benchmark=BENCHMARK,
+        kind="classification",
+        version=2,
+        source=DataSource(
+            "allenai/scitail",
+            "tsv_format",
+            "validation",
+            "scitail/SciTailV1.1/tsv_format/scitail_1.0_dev.tsv",
+            _read_scitail,
+            hub_rows=_hub_rows(SCITAIL, False),
+        ),
+        metrics=ACC,
+        format="glue_tsv",
+        labels=SCITAIL,
+        text_fields=("premise", "hypothesis"),
+        description="2-way entailment of science-exam hypotheses, SciTail's own dev split (labels entails, neutral)",
+    )
+)

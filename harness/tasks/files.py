@@ -25,9 +25,11 @@ def read_tsv(path: Path, header: bool = True) -> list[dict[str, str]] | list[lis
     out = []
     for n, line in enumerate(lines[1:], start=2):
         if len(line) != len(names):  # more: a tab inside a field, whose text after it would be lost
-            raise UserError(f"{path}:{n}: {len(line)} columns, header has {len(names)}; "
-                            f"{'is the file truncated?' if len(line) < len(names) else 'a field contains a tab?'} "
-                            "Use the official file")
+            raise UserError(
+                f"{path}:{n}: {len(line)} columns, header has {len(names)}; "
+                f"{'is the file truncated?' if len(line) < len(names) else 'a field contains a tab?'} "
+                "Use the official file"
+            )
         out.append(dict(zip(names, line)))
     return out
 
@@ -65,7 +67,9 @@ def column(row: dict[str, str], name: str, path: Path) -> str:
     try:
         return row[name]
     except KeyError:
-        raise UserError(f"{path}: no column {name!r} (columns: {', '.join(row)}); is this the official layout?") from None
+        raise UserError(
+            f"{path}: no column {name!r} (columns: {', '.join(row)}); is this the official layout?"
+        ) from None
 
 
 def label_index(value: str, labels: tuple[str, ...], path: Path) -> int:

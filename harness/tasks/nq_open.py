@@ -24,23 +24,41 @@ def read_nq_jsonl(path: Path) -> list[Row]:
     for n, obj in enumerate(read_jsonl(path), start=1):
         question, answer = obj.get("question"), obj.get("answer")  # read_jsonl refuses non-object lines
         if not isinstance(question, str) or not isinstance(answer, list) or not all(isinstance(a, str) for a in answer):
-            raise UserError(f"{path}: record {n} needs a string 'question' and a list of strings 'answer'; "
-                            "is this the official NQ-open file?")
+            raise UserError(
+                f"{path}: record {n} needs a string 'question' and a list of strings 'answer'; "
+                "is this the official NQ-open file?"
+            )
         rows.append({"question": question, "answer": list(answer)})
     return rows
 
 
 def _nq(name: str, hub_path: str | None, mirror: str, description: str) -> Task:
-    return register_task(Task(
-        name=name, benchmark="nq_open", kind="generative_qa",
-        source=DataSource(hub_path, None, SPLIT, mirror, read_nq_jsonl),
-        metrics=METRICS, format="efficientqa_jsonl", uid=lambda row: row["question"],
-        gold=lambda row: list(row["answer"]), inputs=lambda row: (row["question"],), description=description,
-    ))
+    return register_task(
+        Task(
+            name=name,
+            benchmark="nq_open",
+            kind="generative_qa",
+            source=DataSource(hub_path, None, SPLIT, mirror, read_nq_jsonl),
+            metrics=METRICS,
+            format="efficientqa_jsonl",
+            uid=lambda row: row["question"],
+            gold=lambda row: list(row["answer"]),
+            inputs=lambda row: (row["question"],),
+            description=description,
+        )
+    )
 
 
-_nq("nq_open", "google-research-datasets/nq_open", "nq_open/NQ-open.dev.jsonl",
-    "open-domain QA over Wikipedia, original NQ-open dev split")
+_nq(
+    "nq_open",
+    "google-research-datasets/nq_open",
+    "nq_open/NQ-open.dev.jsonl",
+    "open-domain QA over Wikipedia, original NQ-open dev split",
+)
 # EfficientQA dev 1.1 has no hub copy: it is published in the natural-questions repository, folder nq_open.
-_nq("efficientqa", None, "nq_open/NQ-open.efficientqa.dev.1.1.jsonl",
-    "open-domain QA, EfficientQA competition dev split 1.1")
+_nq(
+    "efficientqa",
+    None,
+    "nq_open/NQ-open.efficientqa.dev.1.1.jsonl",
+    "open-domain QA, EfficientQA competition dev split 1.1",
+)

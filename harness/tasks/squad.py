@@ -28,8 +28,9 @@ V2_VERSION = 1
 def _field(obj: dict[str, Any], name: str, where: str, path: Path) -> Any:
     """A required field of an object in the official layout, or an error naming file and field."""
     if not isinstance(obj, dict) or name not in obj:
-        raise UserError(f"{path}: {where} has no field {name!r}; is this the official SQuAD JSON "
-                        "(data -> paragraphs -> qas)?")
+        raise UserError(
+            f"{path}: {where} has no field {name!r}; is this the official SQuAD JSON (data -> paragraphs -> qas)?"
+        )
     return obj[name]
 
 
@@ -49,18 +50,23 @@ def read_squad_json(path: Path) -> list[Row]:
                 where = f"data[{a}].paragraphs[{p}].qas[{q}]"
                 impossible = qa.get("is_impossible", False) if isinstance(qa, dict) else False
                 if not isinstance(impossible, bool):  # bool("false") is True: the question would lose its answers
-                    raise UserError(f"{path}: {where}.is_impossible is {impossible!r}, expected true or false; use "
-                                    "the official SQuAD dev file")
+                    raise UserError(
+                        f"{path}: {where}.is_impossible is {impossible!r}, expected true or false; use "
+                        "the official SQuAD dev file"
+                    )
                 answers = [] if impossible else _field(qa, "answers", where, path)
-                rows.append({
-                    "id": str(_field(qa, "id", where, path)),
-                    "title": title,
-                    "context": context,
-                    "question": _field(qa, "question", where, path),
-                    "answers": {"text": [_field(x, "text", f"{where}.answers", path) for x in answers],
-                                "answer_start": [int(_field(x, "answer_start", f"{where}.answers", path))
-                                                 for x in answers]},
-                })
+                rows.append(
+                    {
+                        "id": str(_field(qa, "id", where, path)),
+                        "title": title,
+                        "context": context,
+                        "question": _field(qa, "question", where, path),
+                        "answers": {
+                            "text": [_field(x, "text", f"{where}.answers", path) for x in answers],
+                            "answer_start": [int(_field(x, "answer_start", f"{where}.answers", path)) for x in answers],
+                        },
+                    }
+                )
     return rows
 
 
@@ -68,20 +74,48 @@ def _gold(row: Row) -> list[str]:
     return list(row["answers"]["text"])
 
 
-def _squad(name: str, hub_path: str, mirror: str, description: str, metrics: tuple[MetricSpec, ...], version: int,
-           answerless: bool = False) -> Task:
-    return register_task(Task(
-        name=name, benchmark="squad", kind="extractive_qa",
-        source=DataSource(hub_path, None, SPLIT, mirror, read_squad_json),
-        metrics=metrics, format="squad_json", version=version, uid=lambda row: str(row["id"]), gold=_gold,
-        inputs=lambda row: (row["question"], row["context"]), max_length=MAX_LENGTH, description=description,
-        answerless=answerless,
-    ))
+def _squad(
+    name: str,
+    hub_path: str,
+    mirror: str,
+    description: str,
+    metrics: tuple[MetricSpec, ...],
+    version: int,
+    answerless: bool = False,
+) -> Task:
+    return register_task(
+        Task(
+            name=name,
+            benchmark="squad",
+            kind="extractive_qa",
+            source=DataSource(hub_path, None, SPLIT, mirror, read_squad_json),
+            metrics=metrics,
+            format="squad_json",
+            version=version,
+            uid=lambda row: str(row["id"]),
+            gold=_gold,
+            inputs=lambda row: (row["question"], row["context"]),
+            max_length=MAX_LENGTH,
+            description=description,
+            answerless=answerless,
+        )
+    )
 
 
-_squad("squad", "rajpurkar/squad", "squad/dev-v1.1.json",
-       "extractive QA on Wikipedia paragraphs (SQuAD v1.1); scored as evaluate-v1.1.py: every gold as it is",
-       V1_METRICS, V1_VERSION)
-_squad("squad_v2", "rajpurkar/squad_v2", "squad/dev-v2.0.json",
-       "extractive QA with unanswerable questions (SQuAD v2.0); scored as evaluate-v2.0.py", V2_METRICS, V2_VERSION,
-       answerless=True)
+_squad(
+    "squad",
+    "rajpurkar/squad",
+    "squad/dev-v1.1.json",
+    "extractive QA on Wikipedia paragraphs (SQuAD v1.1); scored as evaluate-v1.1.py: every gold as it is",
+    V1_METRICS,
+    V1_VERSION,
+)
+_squad(
+    "squad_v2",
+    "rajpurkar/squad_v2",
+    "squad/dev-v2.0.json",
+    "extractive QA with unanswerable questions (SQuAD v2.0); scored as evaluate-v2.0.py",
+    V2_METRICS,
+    V2_VERSION,
+    answerless=True,
+)

@@ -121,13 +121,15 @@ def _read_multirc(path: Path) -> list[Row]:
             q = _get(question, "idx", f"{where} question")
             for answer in _get(question, "answers", f"{where} question {q}"):
                 here = f"{where} question {q} answer"
-                rows.append({
-                    "paragraph": text,
-                    "question": _get(question, "question", f"{where} question {q}"),
-                    "answer": _get(answer, "text", here),
-                    "idx": {"paragraph": p, "question": q, "answer": _get(answer, "idx", here)},
-                    "label": _label(answer.get("label"), BOOL, here),
-                })
+                rows.append(
+                    {
+                        "paragraph": text,
+                        "question": _get(question, "question", f"{where} question {q}"),
+                        "answer": _get(answer, "text", here),
+                        "idx": {"paragraph": p, "question": q, "answer": _get(answer, "idx", here)},
+                        "label": _label(answer.get("label"), BOOL, here),
+                    }
+                )
     return rows
 
 
@@ -137,18 +139,24 @@ def _read_record(path: Path) -> list[Row]:
     for where, obj in _records(path):
         passage = _get(obj, "passage", where)
         text = _get(passage, "text", f"{where} passage")
-        spans = sorted(((int(_get(e, "start", f"{where} entity")), int(_get(e, "end", f"{where} entity")) + 1)
-                        for e in _get(passage, "entities", f"{where} passage")))
+        spans = sorted(
+            (
+                (int(_get(e, "start", f"{where} entity")), int(_get(e, "end", f"{where} entity")) + 1)
+                for e in _get(passage, "entities", f"{where} passage")
+            )
+        )
         span_texts = [text[s:e] for s, e in spans]
         for qa in _get(obj, "qas", where):
-            rows.append({
-                "passage": text,
-                "query": _get(qa, "query", f"{where} qas"),
-                "entities": sorted(set(span_texts)),
-                "entity_spans": {"text": span_texts, "start": [s for s, _ in spans], "end": [e for _, e in spans]},
-                "answers": sorted({_get(a, "text", f"{where} answer") for a in qa.get("answers", [])}),
-                "idx": {"passage": _get(obj, "idx", where), "query": _get(qa, "idx", f"{where} qas")},
-            })
+            rows.append(
+                {
+                    "passage": text,
+                    "query": _get(qa, "query", f"{where} qas"),
+                    "entities": sorted(set(span_texts)),
+                    "entity_spans": {"text": span_texts, "start": [s for s, _ in spans], "end": [e for _, e in spans]},
+                    "answers": sorted({_get(a, "text", f"{where} answer") for a in qa.get("answers", [])}),
+                    "idx": {"passage": _get(obj, "idx", where), "query": _get(qa, "idx", f"{where} qas")},
+                }
+            )
     return rows
 
 
@@ -163,18 +171,30 @@ def _read_axg(path: Path) -> list[Row]:
     for n, (where, obj) in enumerate(_records(path)):
         idx = _get(obj, "idx", where)
         if idx != n:
-            raise UserError(f"{where}: idx {idx!r} on row {n}; AX-g pairs rows 2k and 2k+1 by position, so rows must "
-                            "be in the official file's order: use the official AX-g.jsonl")
-        rows.append({"premise": _get(obj, "premise", where), "hypothesis": _get(obj, "hypothesis", where),
-                     "idx": idx, "label": _label(obj.get("label"), NLI2, where)})
+            raise UserError(
+                f"{where}: idx {idx!r} on row {n}; AX-g pairs rows 2k and 2k+1 by position, so rows must "
+                "be in the official file's order: use the official AX-g.jsonl"
+            )
+        rows.append(
+            {
+                "premise": _get(obj, "premise", where),
+                "hypothesis": _get(obj, "hypothesis", where),
+                "idx": idx,
+                "label": _label(obj.get("label"), NLI2, where),
+            }
+        )
         if n % AXG_PAIR_SIZE == AXG_PAIR_SIZE - 1:
             first, second = rows[-2], rows[-1]
             if (first["hypothesis"], first["label"]) != (second["hypothesis"], second["label"]):
-                raise UserError(f"{where}: rows {n - 1} and {n} are not a minimal pair (their hypothesis or label "
-                                "differs); AX-g pairs rows 2k and 2k+1: use the official AX-g.jsonl, in its order")
+                raise UserError(
+                    f"{where}: rows {n - 1} and {n} are not a minimal pair (their hypothesis or label "
+                    "differs); AX-g pairs rows 2k and 2k+1: use the official AX-g.jsonl, in its order"
+                )
     if len(rows) % AXG_PAIR_SIZE:
-        raise UserError(f"{path}: {len(rows)} rows, an odd number; AX-g is made of minimal pairs (rows 2k, 2k+1): "
-                        "use the whole official AX-g.jsonl")
+        raise UserError(
+            f"{path}: {len(rows)} rows, an odd number; AX-g is made of minimal pairs (rows 2k, 2k+1): "
+            "use the whole official AX-g.jsonl"
+        )
     return rows
 
 
@@ -211,8 +231,10 @@ def _multirc_question(row: Row) -> str:
 def _copa_choices(row: Row) -> list[tuple[tuple[str, str], int]]:
     """Premise plus a question naming the relation (cause or effect), paired with each choice; value = its index."""
     if row["question"] not in COPA_CONNECTORS:
-        raise UserError(f"COPA example {row['idx']}: question {row['question']!r} is not 'cause' or 'effect'; "
-                        "use the official COPA data")
+        raise UserError(
+            f"COPA example {row['idx']}: question {row['question']!r} is not 'cause' or 'effect'; "
+            "use the official COPA data"
+        )
     context = f"{row['premise']} {COPA_CONNECTORS[row['question']]}"
     return [((context, row["choice1"]), 0), ((context, row["choice2"]), 1)]
 
@@ -227,62 +249,154 @@ def _record_choices(row: Row) -> list[tuple[tuple[str, str], str]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _superglue(name: str, config: str, mirror: str, reader: Callable[[Path], list[Row]],
-               metrics: tuple[MetricSpec, ...], description: str, *, split: str = "validation",
-               kind: str = "classification", **fields: Any) -> Task:
-    return register_task(Task(
-        name=name, benchmark=BENCHMARK, kind=kind,
-        source=DataSource(HUB, config, split, f"superglue/{mirror}", reader),
-        metrics=metrics, format="superglue_jsonl", description=description, **fields,
-    ))
+def _superglue(
+    name: str,
+    config: str,
+    mirror: str,
+    reader: Callable[[Path], list[Row]],
+    metrics: tuple[MetricSpec, ...],
+    description: str,
+    *,
+    split: str = "validation",
+    kind: str = "classification",
+    **fields: Any,
+) -> Task:
+    return register_task(
+        Task(
+            name=name,
+            benchmark=BENCHMARK,
+            kind=kind,
+            source=DataSource(HUB, config, split, f"superglue/{mirror}", reader),
+            metrics=metrics,
+            format="superglue_jsonl",
+            description=description,
+            **fields,
+        )
+    )
 
 
-_superglue("boolq", "boolq", "BoolQ/val.jsonl", _flat_reader(("question", "passage"), BOOL), ACC,
-           "yes/no questions about a Wikipedia paragraph; pair classification of (question, passage)",
-           labels=BOOL, file_labels=LOWER_BOOL, text_fields=("question", "passage"), max_length=PASSAGE_MAX_LENGTH)
-_superglue("cb", "cb", "CB/val.jsonl", _flat_reader(("premise", "hypothesis"), CB_LABELS),
-           (metric("accuracy"), metric("f1", "f1_macro")),
-           "3-way entailment (CommitmentBank); pair classification of (premise, hypothesis); "
-           "score = mean of accuracy and macro-F1",
-           labels=CB_LABELS, text_fields=("premise", "hypothesis"))
-_superglue("copa", "copa", "COPA/val.jsonl",
-           _flat_reader(("premise", "choice1", "choice2", "question"), COPA_LABELS), ACC,
-           "causal reasoning; multiple choice: context = premise + 'What was the cause?' or 'What happened as a "
-           "result?', each choice scored with it; prediction = choice index (0/1)",
-           kind="multiple_choice", labels=COPA_LABELS, choices=_copa_choices)
-_superglue("multirc", "multirc", "MultiRC/val.jsonl", _read_multirc,
-           (metric("exact_match", "multirc_exact_match"), metric("f1_a", "multirc_f1a")),
-           "multi-answer reading comprehension; binary classification of each answer option as (paragraph, "
-           "question + ' ' + answer); EM per question; score = mean of EM and F1a",
-           labels=BOOL, file_labels=MULTIRC_FILE, inputs=_multirc_inputs, uid=_multirc_uid,
-           groups=_multirc_question, max_length=PASSAGE_MAX_LENGTH)
-_superglue("record", "record", "ReCoRD/val.jsonl", _read_record,
-           (metric("exact_match", "record_exact_match"), metric("f1", "record_f1")),
-           "cloze-style news reading comprehension; multiple choice over the passage's entities: each entity "
-           "replaces @placeholder in the query, paired with the passage; prediction = entity text; "
-           "EM/F1 max over gold answers as record_evaluation.py scores them; score = mean of F1 and EM",
-           kind="multiple_choice", gold=lambda row: list(row["answers"]), uid=lambda row: str(row["idx"]["query"]),
-           choices=_record_choices, max_length=PASSAGE_MAX_LENGTH, version=RECORD_VERSION)
-_superglue("superglue/rte", "rte", "RTE/val.jsonl", _flat_reader(("premise", "hypothesis"), NLI2), ACC,
-           "textual entailment (SuperGLUE's copy of RTE); pair classification of (premise, hypothesis)",
-           labels=NLI2, text_fields=("premise", "hypothesis"))
-_superglue("wic", "wic", "WiC/val.jsonl",
-           _flat_reader(("word", "sentence1", "sentence2", "start1", "start2", "end1", "end2"), BOOL), ACC,
-           "same word sense in two sentences?; pair classification of ('word: sentence1', sentence2)",
-           labels=BOOL, file_labels=LOWER_BOOL, inputs=_wic_inputs)
-_superglue("wsc", "wsc.fixed", "WSC/val.jsonl", _read_wsc, ACC,
-           "Winograd coreference; binary classification of (text, 'span2_text refers to span1_text'), "
-           "e.g. 'him refers to anyone'",
-           labels=BOOL, inputs=_wsc_inputs)
-_superglue("axb", "axb", "AX-b/AX-b.jsonl", _flat_reader(("sentence1", "sentence2"), NLI2),
-           (metric("matthews_correlation"),),
-           "broad-coverage diagnostic, evaluated with an RTE model; pair classification of (sentence1, sentence2); "
-           "reported apart from the SuperGLUE score",
-           split="test", labels=NLI2, text_fields=("sentence1", "sentence2"))
-_superglue("axg", "axg", "AX-g/AX-g.jsonl", _read_axg,
-           (metric("accuracy"), metric("gender_parity")),
-           "Winogender diagnostic, evaluated with an RTE model; pair classification of (premise, hypothesis); "
-           "records accuracy and gender parity (minimal pairs idx 2k, 2k+1); task score = accuracy, since a "
-           "constant prediction has perfect parity; reported apart from the SuperGLUE score",
-           split="test", labels=NLI2, text_fields=("premise", "hypothesis"),
-           groups=lambda row: str(row["idx"] // AXG_PAIR_SIZE), score_metrics=("accuracy",))
+_superglue(
+    "boolq",
+    "boolq",
+    "BoolQ/val.jsonl",
+    _flat_reader(("question", "passage"), BOOL),
+    ACC,
+    "yes/no questions about a Wikipedia paragraph; pair classification of (question, passage)",
+    labels=BOOL,
+    file_labels=LOWER_BOOL,
+    text_fields=("question", "passage"),
+    max_length=PASSAGE_MAX_LENGTH,
+)
+_superglue(
+    "cb",
+    "cb",
+    "CB/val.jsonl",
+    _flat_reader(("premise", "hypothesis"), CB_LABELS),
+    (metric("accuracy"), metric("f1", "f1_macro")),
+    "3-way entailment (CommitmentBank); pair classification of (premise, hypothesis); "
+    "score = mean of accuracy and macro-F1",
+    labels=CB_LABELS,
+    text_fields=("premise", "hypothesis"),
+)
+_superglue(
+    "copa",
+    "copa",
+    "COPA/val.jsonl",
+    _flat_reader(("premise", "choice1", "choice2", "question"), COPA_LABELS),
+    ACC,
+    "causal reasoning; multiple choice: context = premise + 'What was the cause?' or 'What happened as a "
+    "result?', each choice scored with it; prediction = choice index (0/1)",
+    kind="multiple_choice",
+    labels=COPA_LABELS,
+    choices=_copa_choices,
+)
+_superglue(
+    "multirc",
+    "multirc",
+    "MultiRC/val.jsonl",
+    _read_multirc,
+    (metric("exact_match", "multirc_exact_match"), metric("f1_a", "multirc_f1a")),
+    "multi-answer reading comprehension; binary classification of each answer option as (paragraph, "
+    "question + ' ' + answer); EM per question; score = mean of EM and F1a",
+    labels=BOOL,
+    file_labels=MULTIRC_FILE,
+    inputs=_multirc_inputs,
+    uid=_multirc_uid,
+    groups=_multirc_question,
+    max_length=PASSAGE_MAX_LENGTH,
+)
+_superglue(
+    "record",
+    "record",
+    "ReCoRD/val.jsonl",
+    _read_record,
+    (metric("exact_match", "record_exact_match"), metric("f1", "record_f1")),
+    "cloze-style news reading comprehension; multiple choice over the passage's entities: each entity "
+    "replaces @placeholder in the query, paired with the passage; prediction = entity text; "
+    "EM/F1 max over gold answers as record_evaluation.py scores them; score = mean of F1 and EM",
+    kind="multiple_choice",
+    gold=lambda row: list(row["answers"]),
+    uid=lambda row: str(row["idx"]["query"]),
+    choices=_record_choices,
+    max_length=PASSAGE_MAX_LENGTH,
+    version=RECORD_VERSION,
+)
+_superglue(
+    "superglue/rte",
+    "rte",
+    "RTE/val.jsonl",
+    _flat_reader(("premise", "hypothesis"), NLI2),
+    ACC,
+    "textual entailment (SuperGLUE's copy of RTE); pair classification of (premise, hypothesis)",
+    labels=NLI2,
+    text_fields=("premise", "hypothesis"),
+)
+_superglue(
+    "wic",
+    "wic",
+    "WiC/val.jsonl",
+    _flat_reader(("word", "sentence1", "sentence2", "start1", "start2", "end1", "end2"), BOOL),
+    ACC,
+    "same word sense in two sentences?; pair classification of ('word: sentence1', sentence2)",
+    labels=BOOL,
+    file_labels=LOWER_BOOL,
+    inputs=_wic_inputs,
+)
+_superglue(
+    "wsc",
+    "wsc.fixed",
+    "WSC/val.jsonl",
+    _read_wsc,
+    ACC,
+    "Winograd coreference; binary classification of (text, 'span2_text refers to span1_text'), "
+    "e.g. 'him refers to anyone'",
+    labels=BOOL,
+    inputs=_wsc_inputs,
+)
+_superglue(
+    "axb",
+    "axb",
+    "AX-b/AX-b.jsonl",
+    _flat_reader(("sentence1", "sentence2"), NLI2),
+    (metric("matthews_correlation"),),
+    "broad-coverage diagnostic, evaluated with an RTE model; pair classification of (sentence1, sentence2); "
+    "reported apart from the SuperGLUE score",
+    split="test",
+    labels=NLI2,
+    text_fields=("sentence1", "sentence2"),
+)
+_superglue(
+    "axg",
+    "axg",
+    "AX-g/AX-g.jsonl",
+    _read_axg,
+    (metric("accuracy"), metric("gender_parity")),
+    "Winogender diagnostic, evaluated with an RTE model; pair classification of (premise, hypothesis); "
+    "records accuracy and gender parity (minimal pairs idx 2k, 2k+1); task score = accuracy, since a "
+    "constant prediction has perfect parity; reported apart from the SuperGLUE score",
+    split="test",
+    labels=NLI2,
+    text_fields=("premise", "hypothesis"),
+    groups=lambda row: str(row["idx"] // AXG_PAIR_SIZE),
+    score_metrics=("accuracy",),
+)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from harness.backends.heads import HEADS, heads_for
 
-TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                 max_position_embeddings=512)
+TINY_BERT = dict(
+    hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=512
+)
 TINY_T5 = dict(d_model=32, d_kv=16, d_ff=64, num_layers=2, num_heads=2)
 BERT_VOCAB_SIZE = 30522  # bert-base-uncased WordPiece vocabulary
 VOCAB_FILE = "vocab/bert-base-uncased-vocab.txt"  # inside the data mirror
@@ -24,8 +25,9 @@ def bert_tokenizer(vocab: Path):
     return BertTokenizer(vocab=str(vocab))
 
 
-def save_tiny_bert(folder: Path, vocab: Path, head: str = "sequence_classification", num_labels: int = 2,
-                   seed: int = 0, **config) -> Path:
+def save_tiny_bert(
+    folder: Path, vocab: Path, head: str = "sequence_classification", num_labels: int = 2, seed: int = 0, **config
+) -> Path:
     """Write a tiny random BERT for `head` in save_pretrained layout."""
     import torch
     import transformers
@@ -45,8 +47,13 @@ def save_tiny_t5(folder: Path, vocab: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     tok = bert_tokenizer(vocab)
-    cfg = transformers.T5Config(vocab_size=BERT_VOCAB_SIZE, decoder_start_token_id=tok.pad_token_id,
-                                pad_token_id=tok.pad_token_id, eos_token_id=tok.sep_token_id, **TINY_T5)
+    cfg = transformers.T5Config(
+        vocab_size=BERT_VOCAB_SIZE,
+        decoder_start_token_id=tok.pad_token_id,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.sep_token_id,
+        **TINY_T5,
+    )
     transformers.T5ForConditionalGeneration(cfg).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
@@ -74,5 +81,7 @@ def write_tiny_submission(folder: Path, tasks: list[str], vocab: Path, seed: int
     (folder / "submission.yaml").write_text(
         f"name: tiny random models ({folder.name})\nteam: harness tests\ncontact: tests@example.org\n"
         "methods: [other]\ndescription: random 2-layer models built in code; scores are chance level\n"
-        "tasks:\n" + "\n".join(entries) + "\n", encoding="utf-8")
+        "tasks:\n" + "\n".join(entries) + "\n",
+        encoding="utf-8",
+    )
     return folder

@@ -41,41 +41,123 @@ class Column:
     labelled: bool = False  # values labelled measured or estimated: the two are never ranked against each other
 
 
-EFFICIENCY: dict[str, Column] = {c.id: c for c in (
-    Column("params", "Parameters", "parameters", False,
-           "unique parameter tensors (shared or tied weights once), the largest model over the track's tasks",
-           measurement="params", field="total_params", combine="max", declared="parameters", integer=True),
-    Column("size_bytes", "Model size", "bytes", False,
-           "bytes of every file in the model folder, the largest over the track's tasks",
-           measurement="size", field="total_bytes", combine="max", declared="size_bytes", integer=True),
-    Column("system_bytes", "System size", "bytes", False,
-           "bytes of every file in the submission folder (weights, tokenizer, any index or data it reads)",
-           measurement="system_size", field="total_bytes", combine="max", declared="system_bytes", integer=True),
-    Column("flops", "FLOPs per example", "FLOPs", False,
-           "per example at the real lengths of the sequences evaluation ran (all sequences of an example: pairs, "
-           f"choices, windows), mean over the track's tasks; {FLOPS_CONVENTION}",
-           measurement="flops", field="flops_per_example", combine="mean", declared="flops"),
-    Column("flops_ref", "FLOPs at reference length", "FLOPs", False,
-           f"one sequence at the record's reference length (flops.reference_length), mean over tasks; {FLOPS_CONVENTION}",
-           measurement="flops", field="flops", combine="mean"),
-    Column("latency_ms", "Latency p50, batch 1", "ms", False,
-           "median single-example latency at the reference length after warm-up, fixed threads; mean over tasks",
-           measurement="latency", field="p50_ms", combine="mean"),
-    Column("latency_probe_units", "Latency p50 in probe units", "probe units", False,
-           "p50 batch-1 latency divided by the median of the machine-speed probe (a fixed fp32 matmul) timed in the "
-           "same rounds, which divides out most of a drift of the machine's speed; mean over tasks",
-           measurement="latency", field="p50_probe_units", combine="mean"),
-    Column("throughput", "Throughput", "examples/s", True,
-           "examples per second at the throughput batch size; mean over tasks",
-           measurement="latency", field="throughput_examples_per_s", combine="mean"),
-    Column("memory_bytes", "Peak memory", "bytes", False,
-           "peak process RSS during one batch, the largest over the track's tasks",
-           measurement="memory", field="peak_rss_bytes", combine="max", integer=True),
-    Column("energy_kwh", "Energy (total_power)", "kWh", False,
-           "SustaiNLP total_power: PUE x energy of the inference over the whole evaluation split (harness.runner "
-           "tracks the forward passes), summed over the track's tasks; labelled measured or estimated",
-           measurement="energy", field="total_power_kwh", combine="sum", labelled=True),
-)}
+EFFICIENCY: dict[str, Column] = {
+    c.id: c
+    for c in (
+        Column(
+            "params",
+            "Parameters",
+            "parameters",
+            False,
+            "unique parameter tensors (shared or tied weights once), the largest model over the track's tasks",
+            measurement="params",
+            field="total_params",
+            combine="max",
+            declared="parameters",
+            integer=True,
+        ),
+        Column(
+            "size_bytes",
+            "Model size",
+            "bytes",
+            False,
+            "bytes of every file in the model folder, the largest over the track's tasks",
+            measurement="size",
+            field="total_bytes",
+            combine="max",
+            declared="size_bytes",
+            integer=True,
+        ),
+        Column(
+            "system_bytes",
+            "System size",
+            "bytes",
+            False,
+            "bytes of every file in the submission folder (weights, tokenizer, any index or data it reads)",
+            measurement="system_size",
+            field="total_bytes",
+            combine="max",
+            declared="system_bytes",
+            integer=True,
+        ),
+        Column(
+            "flops",
+            "FLOPs per example",
+            "FLOPs",
+            False,
+            "per example at the real lengths of the sequences evaluation ran (all sequences of an example: pairs, "
+            f"choices, windows), mean over the track's tasks; {FLOPS_CONVENTION}",
+            measurement="flops",
+            field="flops_per_example",
+            combine="mean",
+            declared="flops",
+        ),
+        Column(
+            "flops_ref",
+            "FLOPs at reference length",
+            "FLOPs",
+            False,
+            f"one sequence at the record's reference length (flops.reference_length), mean over tasks; {FLOPS_CONVENTION}",
+            measurement="flops",
+            field="flops",
+            combine="mean",
+        ),
+        Column(
+            "latency_ms",
+            "Latency p50, batch 1",
+            "ms",
+            False,
+            "median single-example latency at the reference length after warm-up, fixed threads; mean over tasks",
+            measurement="latency",
+            field="p50_ms",
+            combine="mean",
+        ),
+        Column(
+            "latency_probe_units",
+            "Latency p50 in probe units",
+            "probe units",
+            False,
+            "p50 batch-1 latency divided by the median of the machine-speed probe (a fixed fp32 matmul) timed in the "
+            "same rounds, which divides out most of a drift of the machine's speed; mean over tasks",
+            measurement="latency",
+            field="p50_probe_units",
+            combine="mean",
+        ),
+        Column(
+            "throughput",
+            "Throughput",
+            "examples/s",
+            True,
+            "examples per second at the throughput batch size; mean over tasks",
+            measurement="latency",
+            field="throughput_examples_per_s",
+            combine="mean",
+        ),
+        Column(
+            "memory_bytes",
+            "Peak memory",
+            "bytes",
+            False,
+            "peak process RSS during one batch, the largest over the track's tasks",
+            measurement="memory",
+            field="peak_rss_bytes",
+            combine="max",
+            integer=True,
+        ),
+        Column(
+            "energy_kwh",
+            "Energy (total_power)",
+            "kWh",
+            False,
+            "SustaiNLP total_power: PUE x energy of the inference over the whole evaluation split (harness.runner "
+            "tracks the forward passes), summed over the track's tasks; labelled measured or estimated",
+            measurement="energy",
+            field="total_power_kwh",
+            combine="sum",
+            labelled=True,
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -125,37 +207,49 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
             numbers.append(number)
             label = entry.get("label", "measured")  # type: ignore[union-attr]
             if label not in LABELS:
-                raise UserError(f"{record.get('path', task)}: measurements.{column.measurement}.label is {label!r}, "
-                                f"expected one of {', '.join(LABELS)}; re-run the measurement that wrote it")
+                raise UserError(
+                    f"{record.get('path', task)}: measurements.{column.measurement}.label is {label!r}, "
+                    f"expected one of {', '.join(LABELS)}; re-run the measurement that wrote it"
+                )
             estimated = estimated or label == "estimated"
         elif number is not None or entry is not None and type(entry) is not dict:
             # present but not a number: falling back to a declared number (or to "not measured") would rank a value
             # the harness never measured
             where = f"measurements.{column.measurement}" + (f".{column.field}" if type(entry) is dict else "")
             got = number if type(entry) is dict else entry
-            raise UserError(f"{record.get('path', task)}: {where} is {got!r}, expected "
-                            f"{'a whole number' if column.integer else 'a number'} ({column.unit}) or null for not "
-                            "measured; re-run the measurement that wrote it")
+            raise UserError(
+                f"{record.get('path', task)}: {where} is {got!r}, expected "
+                f"{'a whole number' if column.integer else 'a number'} ({column.unit}) or null for not "
+                "measured; re-run the measurement that wrote it"
+            )
         else:
             missing.append(task)
     if not missing:
         value = _combine(numbers, column.combine)
-        detail = (f"{column.combine} over {len(records)} task(s): record "
-                  f"measurements.{column.measurement}.{column.field}")
+        detail = (
+            f"{column.combine} over {len(records)} task(s): record measurements.{column.measurement}.{column.field}"
+        )
         examples = [r.get("num_examples") for r in records.values()]
         if column.unit == "kWh" and column.combine == "sum" and all(type(n) is int and n > 0 for n in examples):
             total = sum(examples)  # type: ignore[arg-type]
-            detail += (f"; {value * JOULES_PER_KWH * EXAMPLES_PER / total:.3g} J per {EXAMPLES_PER:,} examples "
-                       f"({total:,} examples)")
+            detail += (
+                f"; {value * JOULES_PER_KWH * EXAMPLES_PER / total:.3g} J per {EXAMPLES_PER:,} examples "
+                f"({total:,} examples)"
+            )
         if estimated:
             detail += "; estimated: " + "; ".join(estimates_of(column, records))
         return Value(value, "estimated" if estimated else "measured", detail)
     if not numbers and column.declared:
         declared = [(record.get("declared") or {}).get(column.declared) for record in records.values()]
         if all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in declared):
-            return Value(_combine(declared, column.combine), "self-reported",
-                         f"declared {column.declared}, not measured by the harness")
-    return Value(None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}")
+            return Value(
+                _combine(declared, column.combine),
+                "self-reported",
+                f"declared {column.declared}, not measured by the harness",
+            )
+    return Value(
+        None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}"
+    )
 
 
 def absent_text(value: Value | None, not_measured: str) -> str:
@@ -175,6 +269,15 @@ def estimates_of(column: Column, records: Mapping[str, Mapping[str, Any]]) -> li
         entry = (record.get("measurements") or {}).get(column.measurement or "")
         if type(entry) is dict and entry.get("label") == "estimated":
             method, model = entry.get("method"), entry.get("power_model")
-            out[" ".join(filter(None, [str(method or "method not recorded"),
-                                       f"(power model: {model})" if model else "(no power model recorded)"]))] = None
+            out[
+                " ".join(
+                    filter(
+                        None,
+                        [
+                            str(method or "method not recorded"),
+                            f"(power model: {model})" if model else "(no power model recorded)",
+                        ],
+                    )
+                )
+            ] = None
     return list(out)

@@ -140,13 +140,22 @@ def load_track(path: str | Path) -> Track:
 def _build(v: dict[str, Any], path: Path) -> Track:
     curve = v.get("reference_curve")
     return Track(
-        id=path.stem, name=v["name"], description=v["description"], source=v["source"], hardware=v["hardware"],
-        tasks=tuple(TaskSpec(**t) for t in v["tasks"]), score=ScoreRule(**v["score"]),
-        cutoffs=Cutoffs(**v.get("cutoffs", {})), measurement=Measurement(**v.get("measurement", {})),
-        ranking=Ranking(**v["ranking"]), columns=tuple(v.get("columns", ())),
-        pareto=tuple(tuple(p) for p in v.get("pareto", ())), dynascore=dict(v.get("dynascore", {})),
+        id=path.stem,
+        name=v["name"],
+        description=v["description"],
+        source=v["source"],
+        hardware=v["hardware"],
+        tasks=tuple(TaskSpec(**t) for t in v["tasks"]),
+        score=ScoreRule(**v["score"]),
+        cutoffs=Cutoffs(**v.get("cutoffs", {})),
+        measurement=Measurement(**v.get("measurement", {})),
+        ranking=Ranking(**v["ranking"]),
+        columns=tuple(v.get("columns", ())),
+        pareto=tuple(tuple(p) for p in v.get("pareto", ())),
+        dynascore=dict(v.get("dynascore", {})),
         reference_curve=ReferenceCurve(**curve) if curve else None,
-        reference_rows=tuple(ReferenceRow(**r) for r in v.get("reference_rows", ())), path=str(path),
+        reference_rows=tuple(ReferenceRow(**r) for r in v.get("reference_rows", ())),
+        path=str(path),
     )
 
 

@@ -23,8 +23,11 @@ def known(c: Checker, value: Any, path: str, names: list[str], what: str) -> str
     name = c.text(value, path)
     if name is not None and name not in names:
         close = difflib.get_close_matches(name, names, n=1)
-        c.fail(path, f"unknown {what} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else
-                                                     f"; known: {', '.join(names)}"))
+        c.fail(
+            path,
+            f"unknown {what} {name!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(names)}"),
+        )
         return None
     return name
 
@@ -54,7 +57,9 @@ def check_curve(c: Checker, value: Any, where: str, tasks: list[str]) -> dict[st
     points: dict[str, tuple[tuple[float, float], ...]] = {}
     block = entry.get("points")
     if not isinstance(block, dict):
-        c.fail(f"{prefix}points", f"expected a mapping task: [[flops, perf], ...] (may be empty: {{}}), got {shown(block)}")
+        c.fail(
+            f"{prefix}points", f"expected a mapping task: [[flops, perf], ...] (may be empty: {{}}), got {shown(block)}"
+        )
         block = {}
     for task, pairs in block.items():
         at = f"{prefix}points.{task}"
@@ -72,8 +77,12 @@ def check_curve(c: Checker, value: Any, where: str, tasks: list[str]) -> dict[st
             c.fail(at, "two points share one FLOPs value; keep one perf per FLOPs")
         points[task] = tuple(sorted(got))
     outside = entry.get("outside", "clamp")
-    return {"model": c.text(entry.get("model"), f"{prefix}model"), "source": c.text(entry.get("source"), f"{prefix}source"),
-            "outside": c.text(outside, f"{prefix}outside", OUTSIDE), "points": points}
+    return {
+        "model": c.text(entry.get("model"), f"{prefix}model"),
+        "source": c.text(entry.get("source"), f"{prefix}source"),
+        "outside": c.text(outside, f"{prefix}outside", OUTSIDE),
+        "points": points,
+    }
 
 
 def check_reference_rows(c: Checker, value: Any, path: Path) -> list[dict[str, Any]]:
@@ -89,8 +98,11 @@ def check_reference_rows(c: Checker, value: Any, path: Path) -> list[dict[str, A
     rows, problems = _reference_rows_file(str(file), stat.st_mtime_ns, stat.st_size)
     c.problems += problems
     ids = c.sequence(entry.get("ids"), "reference_rows.ids") or []
-    return [rows[x] | {"scores": dict(rows[x]["scores"])}  # copies: the parsed file is shared by every track
-            for i, x in enumerate(ids) if known(c, x, f"reference_rows.ids[{i}]", list(rows), "reference row")]
+    return [
+        rows[x] | {"scores": dict(rows[x]["scores"])}  # copies: the parsed file is shared by every track
+        for i, x in enumerate(ids)
+        if known(c, x, f"reference_rows.ids[{i}]", list(rows), "reference row")
+    ]
 
 
 @lru_cache(maxsize=16)
@@ -105,12 +117,23 @@ def _reference_rows_file(file: str, mtime_ns: int, size: int) -> tuple[dict[str,
         if r is None:
             continue
         params_m = r.get("params_m")
-        scores = r.get("scores") if isinstance(r.get("scores"), dict) else inner.fail(f"rows[{i}].scores", "expected a mapping")
+        scores = (
+            r.get("scores")
+            if isinstance(r.get("scores"), dict)
+            else inner.fail(f"rows[{i}].scores", "expected a mapping")
+        )
         rows[r.get("id")] = {
-            "id": inner.text(r.get("id"), f"rows[{i}].id"), "model": inner.text(r.get("model"), f"rows[{i}].model"),
-            "params": None if params_m is None else round((inner.number(params_m, f"rows[{i}].params_m", 0) or 0) * MILLION),
+            "id": inner.text(r.get("id"), f"rows[{i}].id"),
+            "model": inner.text(r.get("model"), f"rows[{i}].model"),
+            "params": None
+            if params_m is None
+            else round((inner.number(params_m, f"rows[{i}].params_m", 0) or 0) * MILLION),
             "split": inner.text(r.get("split"), f"rows[{i}].split"),
             "scores": {str(k): inner.number(v, f"rows[{i}].scores.{k}", 0, 100) for k, v in (scores or {}).items()},
-            "avg_reported": None if r.get("avg_reported") is None else inner.number(r["avg_reported"], f"rows[{i}].avg_reported", 0, 100),
-            "avg_rule": inner.text(r.get("avg_rule"), f"rows[{i}].avg_rule"), "source": inner.text(r.get("source"), f"rows[{i}].source")}
+            "avg_reported": None
+            if r.get("avg_reported") is None
+            else inner.number(r["avg_reported"], f"rows[{i}].avg_reported", 0, 100),
+            "avg_rule": inner.text(r.get("avg_rule"), f"rows[{i}].avg_rule"),
+            "source": inner.text(r.get("source"), f"rows[{i}].source"),
+        }
     return rows, tuple(inner.problems)

@@ -11,13 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.tracks.columns import EFFICIENCY, MEASUREMENTS
 from harness.measure import DEFAULT_MEASUREMENTS
+from harness.tracks.columns import EFFICIENCY, MEASUREMENTS
 from harness.tracks.reference import check_curve_block, check_reference_rows, known
 from harness.yamlcheck import Checker, shown
 
-TOP_KEYS = ("name", "description", "source", "hardware", "tasks", "score", "cutoffs", "measurement", "columns",
-            "ranking", "pareto", "dynascore", "elue", "reference_rows")
+TOP_KEYS = (
+    "name",
+    "description",
+    "source",
+    "hardware",
+    "tasks",
+    "score",
+    "cutoffs",
+    "measurement",
+    "columns",
+    "ranking",
+    "pareto",
+    "dynascore",
+    "elue",
+    "reference_rows",
+)
 REQUIRED = ("name", "description", "source", "hardware", "tasks", "score", "ranking")
 CUTOFF_KEYS = ("max_params", "max_bytes", "min_score", "require_all_tasks")
 MEASUREMENT_KEYS = ("measure", "threads", "batch_size", "reference_length", "max_length", "latency_budget_s", "pue")
@@ -75,8 +89,11 @@ def _tasks(c: Checker, value: Any) -> list[dict[str, str]]:
             continue
         expected = get_task(name).source.split
         if split != expected:
-            c.fail(f"{where}.split", f"task {name} evaluates split {expected!r}, got {shown(split)}; "
-                                     "test labels of these benchmarks are not public")
+            c.fail(
+                f"{where}.split",
+                f"task {name} evaluates split {expected!r}, got {shown(split)}; "
+                "test labels of these benchmarks are not public",
+            )
         if name in [t["task"] for t in out]:
             c.fail(f"{where}.task", f"task {name} is listed twice")
         else:
@@ -132,8 +149,10 @@ def _measurement(c: Checker, value: Any) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     if "measure" in entry:
-        names = [known(c, n, f"measurement.measure[{i}]", list(MEASUREMENTS), "measurement")
-                 for i, n in enumerate(c.sequence(entry["measure"], "measurement.measure") or [])]
+        names = [
+            known(c, n, f"measurement.measure[{i}]", list(MEASUREMENTS), "measurement")
+            for i, n in enumerate(c.sequence(entry["measure"], "measurement.measure") or [])
+        ]
         out["measure"] = tuple(dict.fromkeys(n for n in names if n))
     for key in ("threads", "batch_size", "reference_length", "max_length"):
         if key in entry:
@@ -165,8 +184,10 @@ def _ranking(c: Checker, value: Any, board: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"by": known(c, entry.get("by"), "ranking.by", board, "board column")}
     if entry.get("order") is not None:
         out["order"] = c.text(entry["order"], "ranking.order", ORDERS)
-    out["then"] = tuple(known(c, x, f"ranking.then[{i}]", board, "board column")
-                        for i, x in enumerate(c.sequence(entry.get("then", []), "ranking.then") or []))
+    out["then"] = tuple(
+        known(c, x, f"ranking.then[{i}]", board, "board column")
+        for i, x in enumerate(c.sequence(entry.get("then", []), "ranking.then") or [])
+    )
     if entry.get("rule") is not None:
         out["rule"] = c.text(entry["rule"], "ranking.rule")
     return out
@@ -193,5 +214,8 @@ def _weights(c: Checker, value: Any, board: list[str]) -> dict[str, float]:
         if entry is not None:
             c.fail("dynascore.weights", f"expected a mapping of column: weight, got {shown(weights)}")
         return {}
-    return {str(k): c.number(w, f"dynascore.weights.{k}", 0, above=True) or 0.0
-            for k, w in weights.items() if known(c, k, f"dynascore.weights.{k}", board, "board column")}
+    return {
+        str(k): c.number(w, f"dynascore.weights.{k}", 0, above=True) or 0.0
+        for k, w in weights.items()
+        if known(c, k, f"dynascore.weights.{k}", board, "board column")
+    }

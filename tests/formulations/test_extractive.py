@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from harness.backends import load_model
-from harness.tasks.data import load_rows
 from harness.inference.formulations import EvalSettings
 from harness.inference.formulations.extractive import Window, best_span, predict, tokenize_windows
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 # [CLS] q q [SEP] then the six context words, then [SEP]: context tokens are indices 4..9.
 CONTEXT = "alpha beta gamma delta epsilon zeta"
@@ -23,7 +23,7 @@ def _offsets(words=WORDS, first=0):
     for w in WORDS:
         spans.append((CONTEXT.index(w, pos), CONTEXT.index(w, pos) + len(w)))
         pos = spans[-1][1]
-    chosen = spans[first:first + len(words)]
+    chosen = spans[first : first + len(words)]
     return np.array([(0, 0), (0, 1), (2, 3), (0, 0)] + chosen + [(0, 0)], dtype=np.int64)
 
 
@@ -37,7 +37,7 @@ def window(starts: dict, ends: dict, words=WORDS, first=0, cls=(0.0, 0.0)) -> Wi
     for i, v in ends.items():
         end[i] = v
     in_context = np.zeros(n, dtype=bool)
-    in_context[FIRST_CONTEXT_TOKEN:FIRST_CONTEXT_TOKEN + len(words)] = True
+    in_context[FIRST_CONTEXT_TOKEN : FIRST_CONTEXT_TOKEN + len(words)] = True
     return Window(start, end, _offsets(words, first), in_context)
 
 
@@ -48,7 +48,7 @@ def tok(word_index: int) -> int:
 def test_best_span_maps_tokens_to_context_characters():
     answer = best_span(CONTEXT, [window({tok(1): 5.0}, {tok(2): 5.0})])
     assert answer.text == "beta gamma"
-    assert CONTEXT[answer.start_char:answer.end_char] == answer.text
+    assert CONTEXT[answer.start_char : answer.end_char] == answer.text
     assert answer.score == 10.0
 
 

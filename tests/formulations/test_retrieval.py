@@ -6,12 +6,12 @@ import pytest
 
 from harness.backends import load_model
 from harness.cli import main
-from harness.tasks.data import load_rows
 from harness.errors import UserError
 from harness.inference.formulations import EvalSettings
 from harness.inference.formulations.generative import predict
 from harness.inference.retrieval import PASSAGES_FILE, TfidfRetriever, read_passages
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 PASSAGES = [
     "The Apollo 17 mission landed on the moon in December 1972.",
@@ -29,7 +29,9 @@ def test_tfidf_retrieves_the_passage_that_shares_the_question_words():
 
 def test_reader_answers_with_a_span_of_a_retrieved_passage(tiny_bert, mirror):
     folder = tiny_bert("retriever_reader")
-    (folder / PASSAGES_FILE).write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(PASSAGES)))
+    (folder / PASSAGES_FILE).write_text(
+        "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(PASSAGES))
+    )
     task = get_task("nq_open")
     rows = load_rows(task, mirror, limit=4)
     model = load_model(folder, "retriever_reader")
@@ -44,8 +46,10 @@ def test_passages_are_required_and_checked(tmp_path, tiny_bert, capsys):
     folder = tmp_path / "rr"
     folder.mkdir()
     tiny_bert("retriever_reader").rename(folder / "model")
-    (folder / "submission.yaml").write_text("name: rr\nteam: t\ncontact: a@b.org\nmethods: [other]\n"
-                                            "tasks:\n  nq_open: {model: model, head: retriever_reader}\n")
+    (folder / "submission.yaml").write_text(
+        "name: rr\nteam: t\ncontact: a@b.org\nmethods: [other]\n"
+        "tasks:\n  nq_open: {model: model, head: retriever_reader}\n"
+    )
     assert main(["check", str(folder)]) == 1
     assert PASSAGES_FILE in capsys.readouterr().out
     (folder / "model" / PASSAGES_FILE).write_text('{"id": 1, "text": ""}\n')

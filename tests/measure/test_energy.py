@@ -71,8 +71,10 @@ def test_unknown_and_unavailable_backends_are_user_errors():
     with pytest.raises(UserError, match="unknown"):
         EnergyTracker(backend="wattmeter")
     if energy._eit_status() != "available":
-        with pytest.raises(UserError, match="experiment_impact_tracker"), \
-                EnergyTracker(backend="experiment_impact_tracker"):
+        with (
+            pytest.raises(UserError, match="experiment_impact_tracker"),
+            EnergyTracker(backend="experiment_impact_tracker"),
+        ):
             pass
 
 

@@ -10,8 +10,21 @@ from harness.measure.environment import fingerprint, git_commit
 
 def test_fingerprint_keys():
     d = fingerprint(threads=3).to_dict()
-    assert set(d) == {"cpu_model", "physical_cores", "logical_cpus", "threads", "gpu", "memory_bytes", "os",
-                      "python", "torch", "quantized_engine", "transformers", "harness_version", "harness_commit"}
+    assert set(d) == {
+        "cpu_model",
+        "physical_cores",
+        "logical_cpus",
+        "threads",
+        "gpu",
+        "memory_bytes",
+        "os",
+        "python",
+        "torch",
+        "quantized_engine",
+        "transformers",
+        "harness_version",
+        "harness_commit",
+    }
     assert d["threads"] == 3 and d["harness_version"] == harness.__version__
     assert d["cpu_model"] and d["memory_bytes"] > 0 and d["torch"]
     json.dumps(d)

@@ -19,8 +19,13 @@ from harness.measure.flops import (
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.ao notices
 
-TINY = {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
-        "intermediate_size": 512, "vocab_size": 1000}
+TINY = {
+    "hidden_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 512,
+    "vocab_size": 1000,
+}
 
 
 def test_op_table_hand_counts():
@@ -110,8 +115,12 @@ class TwiceLinear(torch.nn.Module):
 
 
 def test_reused_layer_is_counted_per_call():
-    result = measure_flops(TwiceLinear(), make_inputs=lambda batch, length: torch.ones(batch, length, 8),
-                           reference_length=4, cross_check=False)
+    result = measure_flops(
+        TwiceLinear(),
+        make_inputs=lambda batch, length: torch.ones(batch, length, 8),
+        reference_length=4,
+        cross_check=False,
+    )
     assert result.flops == 2 * (2 * 4 * 8 * 8)
 
 
@@ -119,7 +128,7 @@ def test_bert_flops_scope():
     cfg = BertConfig(**TINY)
     with_head = bert_flops(cfg, 10, num_labels=3)
     assert with_head - bert_flops(cfg, 10) == 2 * cfg.hidden_size * 3
-    assert bert_flops(cfg, 10) - bert_flops(cfg, 10, pooler=False) == 2 * cfg.hidden_size ** 2
+    assert bert_flops(cfg, 10) - bert_flops(cfg, 10, pooler=False) == 2 * cfg.hidden_size**2
 
 
 def test_bad_lengths_are_user_errors():

@@ -6,18 +6,37 @@ import torch
 from transformers import BertConfig, BertModel
 
 from harness.measure import synthetic_inputs
-from harness.measure.latency import (CpuClock, CudaClock, clock_for, interleaved_rounds, measure_latency, measure_speedup,
-                                     timed_rounds)
+from harness.measure.latency import (
+    CpuClock,
+    CudaClock,
+    clock_for,
+    interleaved_rounds,
+    measure_latency,
+    measure_speedup,
+    timed_rounds,
+)
 
-TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-        "intermediate_size": 128, "vocab_size": 500}
+TINY = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 500,
+}
 
 
 def test_latency_percentiles_threads_and_throughput():
     model = BertModel(BertConfig(**TINY))
     before = torch.get_num_threads()
-    result = measure_latency(model, synthetic_inputs(model, 1, 32), batch_inputs=[synthetic_inputs(model, 4, 32)] * 2,
-                             threads=1, round_s=0.05, budget_s=3.0, tolerance=0.05)
+    result = measure_latency(
+        model,
+        synthetic_inputs(model, 1, 32),
+        batch_inputs=[synthetic_inputs(model, 4, 32)] * 2,
+        threads=1,
+        round_s=0.05,
+        budget_s=3.0,
+        tolerance=0.05,
+    )
     assert torch.get_num_threads() == before  # restored
     assert 0 < result.p50_ms <= result.p90_ms <= result.p99_ms
     assert result.threads == 1 and result.samples >= 15 and result.rounds >= 3
@@ -40,11 +59,13 @@ def test_timed_rounds_stop_when_stable_or_out_of_time():
 
     import time
 
-    rounds, stable, spread = timed_rounds(lambda: None, Fake(), per_round=4, tolerance=0.01,
-                                          deadline=time.perf_counter() + 10)
+    rounds, stable, spread = timed_rounds(
+        lambda: None, Fake(), per_round=4, tolerance=0.01, deadline=time.perf_counter() + 10
+    )
     assert stable and spread == 0 and len(rounds) == 3 and rounds[0] == [0.5] * 4
-    rounds, stable, _ = timed_rounds(lambda: None, Fake(), per_round=4, tolerance=0.01, min_time_s=10.0,
-                                     deadline=time.perf_counter() + 10)
+    rounds, stable, _ = timed_rounds(
+        lambda: None, Fake(), per_round=4, tolerance=0.01, min_time_s=10.0, deadline=time.perf_counter() + 10
+    )
     assert stable and len(rounds) == 5  # 20 calls of 0.5 s: stable after 3 rounds, but 10 s of calls take 5
     ticks = iter(range(1_000_000))
 
@@ -53,8 +74,9 @@ def test_timed_rounds_stop_when_stable_or_out_of_time():
             k = next(ticks)  # two reads per call; calls alternate between 1 s and 2 s: never stable
             return 3.0 * (k // 4) + (0.0 if k % 4 == 0 else 1.0 if k % 4 in (1, 2) else 3.0)
 
-    rounds, stable, _ = timed_rounds(lambda: None, Alternating(), per_round=1, tolerance=0.01,
-                                     deadline=time.perf_counter() + 0.05)
+    rounds, stable, _ = timed_rounds(
+        lambda: None, Alternating(), per_round=1, tolerance=0.01, deadline=time.perf_counter() + 0.05
+    )
     assert [r[0] for r in rounds[:4]] == [1.0, 2.0, 1.0, 2.0]
     assert not stable
 
@@ -67,8 +89,9 @@ def test_clock_matches_device():
 def test_speedup_same_settings():
     big = BertModel(BertConfig(**{**TINY, "num_hidden_layers": 4}))
     small = BertModel(BertConfig(**TINY))
-    result = measure_speedup(big, small, synthetic_inputs(small, 1, 32), threads=1, round_s=0.05, budget_s=2.0,
-                             tolerance=0.1)
+    result = measure_speedup(
+        big, small, synthetic_inputs(small, 1, 32), threads=1, round_s=0.05, budget_s=2.0, tolerance=0.1
+    )
     assert result.speedup == result.reference["p50_ms"] / result.candidate["p50_ms"]
     assert result.reference["threads"] == result.candidate["threads"] == 1
     assert result.speedup > 1.0  # half the layers
@@ -96,8 +119,9 @@ def test_interleaved_rounds_alternate_and_wait_for_every_call_to_be_stable():
         order.append("c")
         clock.t += next(costs, 1.0)
 
-    rounds, stable, spreads = interleaved_rounds([ref, cand], clock, per_round=[2, 1], tolerance=0.01,
-                                                 deadline=time.perf_counter() + 5)
+    rounds, stable, spreads = interleaved_rounds(
+        [ref, cand], clock, per_round=[2, 1], tolerance=0.01, deadline=time.perf_counter() + 5
+    )
     assert "".join(order[:6]) == "rrcrrc"  # a round of the reference (2 calls), then one of the candidate
     assert rounds[0] == [[2.0, 2.0]] * 6  # stable after 3 rounds, but it waits for the candidate
     assert [r[0] for r in rounds[1]] == [5.0, 1.0, 5.0, 1.0, 1.0, 1.0]
@@ -158,6 +182,13 @@ def test_hypervisor_steal_is_recorded_and_makes_a_measurement_noisy(monkeypatch)
     monkeypatch.setattr(psutil, "cpu_times", cpu_times)
     _, steal = LoadProbe().cores()
     assert steal > 1.0  # 5 s over a window of well under a second
-    result = measure_latency(torch.nn.Linear(4, 4), torch.ones(1, 4), budget_s=0.2, warmup_calls=1, round_s=0.01,
-                             min_time_s=0.0, speed_probe=False)
+    result = measure_latency(
+        torch.nn.Linear(4, 4),
+        torch.ones(1, 4),
+        budget_s=0.2,
+        warmup_calls=1,
+        round_s=0.01,
+        min_time_s=0.0,
+        speed_probe=False,
+    )
     assert result.steal_cores > 0.25 and result.noisy

@@ -12,7 +12,6 @@ from harness.measure import synthetic_inputs
 from harness.measure.latency import CpuClock, interleaved_rounds, measure_latency
 from harness.measure.machine_speed import CALLS_PER_ROUND, PROBE_SHAPE, SpeedProbe, speed_summary
 
-
 COLD = 0.1  # every round's first call: caches refilled after the model; left out
 
 
@@ -54,18 +53,21 @@ def test_unjudged_calls_are_timed_but_do_not_hold_up_the_stop():
     def erratic():
         clock.t += next(costs, 2.0)
 
-    rounds, stable, spreads = interleaved_rounds([steady, erratic], clock, per_round=[1, 1], tolerance=0.01,
-                                                 deadline=time.perf_counter() + 5, judged=1)
+    rounds, stable, spreads = interleaved_rounds(
+        [steady, erratic], clock, per_round=[1, 1], tolerance=0.01, deadline=time.perf_counter() + 5, judged=1
+    )
     assert stable and len(rounds[0]) == len(rounds[1]) == 3  # stops on the steady call alone
     assert spreads[0] == 0 and spreads[1] > 0.01
-    rounds, stable, _ = interleaved_rounds([steady, erratic], clock, per_round=[1, 1], tolerance=0.01,
-                                           deadline=time.perf_counter() + 0.05)
+    rounds, stable, _ = interleaved_rounds(
+        [steady, erratic], clock, per_round=[1, 1], tolerance=0.01, deadline=time.perf_counter() + 0.05
+    )
     assert stable and len(rounds[1]) > 3  # judged by both: it waits until the erratic call settles
 
 
 def test_latency_record_carries_the_probe_and_probe_units():
-    model = BertModel(BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
-                                 vocab_size=500))
+    model = BertModel(
+        BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, vocab_size=500)
+    )
     fast = {"threads": 1, "round_s": 0.05, "budget_s": 3.0, "tolerance": 0.05, "min_time_s": 0.0}
     result = measure_latency(model, synthetic_inputs(model, 1, 32), **fast)
     speed = result.machine_speed

@@ -13,8 +13,11 @@ from harness.commands import measure as measure_command
 from harness.errors import UserError
 from harness.measure import MEASUREMENTS, load_measurement, measure_model
 
-FAST = {"latency": {"budget_s": 2.0, "round_s": 0.05, "tolerance": 0.1}, "energy": {"min_seconds": 0.2},
-        "flops": {"cross_check": False}}
+FAST = {
+    "latency": {"budget_s": 2.0, "round_s": 0.05, "tolerance": 0.1},
+    "energy": {"min_seconds": 0.2},
+    "flops": {"cross_check": False},
+}
 
 
 def test_import_is_light():
@@ -35,8 +38,7 @@ def test_measure_model_all(tmp_path):
 
     folder = save_tiny_bert(tmp_path / "m", head="cosine")
     model = BertModel.from_pretrained(folder)
-    result = measure_model(model, folder=str(folder), reference_length=16, token_lengths=[5, 9, 12],
-                           options=FAST)
+    result = measure_model(model, folder=str(folder), reference_length=16, token_lengths=[5, 9, 12], options=FAST)
     assert set(result) == set(MEASUREMENTS)
     json.dumps(result, allow_nan=False)
     assert result["flops"]["counted"] and result["flops"]["mean_flops"] < result["flops"]["flops"]
@@ -48,8 +50,9 @@ def test_measure_model_all(tmp_path):
 def test_measure_model_named_and_size_needs_folder():
     from transformers import BertConfig, BertModel
 
-    model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-                                 vocab_size=100))
+    model = BertModel(
+        BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=100)
+    )
     assert set(measure_model(model, which=["params", "environment"])) == {"params", "environment"}
     with pytest.raises(UserError, match="folder"):
         measure_model(model, which=["size"])
@@ -61,8 +64,9 @@ def test_measure_model_counts_a_meta_model_without_running_it():
 
     with torch.device("meta"):
         model = BertModel(BertConfig())
-    result = measure_model(model, which=["params", "flops"], token_lengths=[16, 32],
-                           options={"flops": {"cross_check": False}})
+    result = measure_model(
+        model, which=["params", "flops"], token_lengths=[16, 32], options={"flops": {"cross_check": False}}
+    )
     assert result["params"]["total_params"] > 100e6 and result["flops"]["mean_flops"] > 0
 
 
@@ -100,8 +104,9 @@ def test_cli_table_and_errors(tmp_path, capsys):
 def test_cli_speedup_over_a_reference_model(tmp_path, capsys):
     small = save_tiny_bert(tmp_path / "small")
     big = save_tiny_bert(tmp_path / "big", num_hidden_layers=6)
-    code, out = _run(capsys, str(small), "--reference", str(big), "--json", "--reference-length", "16",
-                     "--time-budget", "2")
+    code, out = _run(
+        capsys, str(small), "--reference", str(big), "--json", "--reference-length", "16", "--time-budget", "2"
+    )
     up = json.loads(out)["speedup"]
     assert code == 0 and up["reference_folder"] == str(big) and up["reference_length"] == 16
     assert up["speedup"] == up["reference"]["p50_ms"] / up["candidate"]["p50_ms"] > 1.0  # a third of the layers
@@ -114,8 +119,21 @@ def test_cli_speedup_over_a_reference_model(tmp_path, capsys):
 
 def test_cli_task_lengths(tmp_path, capsys, mirror):
     folder = save_tiny_bert(tmp_path / "m")
-    code, out = _run(capsys, str(folder), "--task", "sst2", "--data-dir", str(mirror), "--limit", "20", "--json",
-                     "--reference-length", "16", "--time-budget", "1")
+    code, out = _run(
+        capsys,
+        str(folder),
+        "--task",
+        "sst2",
+        "--data-dir",
+        str(mirror),
+        "--limit",
+        "20",
+        "--json",
+        "--reference-length",
+        "16",
+        "--time-budget",
+        "1",
+    )
     result = json.loads(out)
     assert code == 0 and sum(result["flops"]["token_length_counts"].values()) == 20
     assert result["flops"]["mean_flops"] > 0

@@ -10,8 +10,13 @@ from harness.measure.params import count_params
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.ao notices
 
-TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-        "intermediate_size": 128, "vocab_size": 500}
+TINY = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 500,
+}
 
 
 def test_plain_bert_split():
@@ -73,8 +78,9 @@ def test_dynamic_int8_counts_packed_weights_with_dtypes():
     before = count_params(fp32)
     q = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8)
     result = count_params(q)
-    linear_weights = sum(m.weight.numel() for m in BertModel(BertConfig(**TINY)).modules()
-                         if isinstance(m, torch.nn.Linear))
+    linear_weights = sum(
+        m.weight.numel() for m in BertModel(BertConfig(**TINY)).modules() if isinstance(m, torch.nn.Linear)
+    )
     assert result.total_params == before.total_params
     assert result.params_by_dtype == {"float32": before.total_params - linear_weights, "qint8": linear_weights}
     assert result.tensor_bytes == 4 * (before.total_params - linear_weights) + linear_weights

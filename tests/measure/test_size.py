@@ -9,8 +9,13 @@ from transformers import BertConfig, BertModel
 from harness.errors import UserError
 from harness.measure.size import measure_size
 
-TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-        "intermediate_size": 128, "vocab_size": 500}
+TINY = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 500,
+}
 
 
 def _save(folder, prune: bool):

@@ -8,11 +8,11 @@ import json
 import pytest
 from conftest import VOCAB, save_tiny_bert, save_tiny_t5
 
-from harness.testing import tiny
 from harness.cli import main
 from harness.commands.measure import measure_target
 from harness.errors import UserError
 from harness.records import read_record
+from harness.testing import tiny
 
 FAST = ["--time-budget", "0.5", "--reference-length", "16"]
 TINY = tiny.TINY_BERT
@@ -28,8 +28,22 @@ def measure_json(capsys, *argv: str) -> tuple[dict, str]:
 
 def evaluate_record(capsys, path, task: str, results, mirror, *extra: str) -> dict:
     """The record `harness evaluate PATH --task TASK` writes (a few rows)."""
-    code = main(["evaluate", str(path), "--task", task, "--limit", "4", "--data-dir", str(mirror),
-                 "--results", str(results), "--no-progress", *extra])
+    code = main(
+        [
+            "evaluate",
+            str(path),
+            "--task",
+            task,
+            "--limit",
+            "4",
+            "--data-dir",
+            str(mirror),
+            "--results",
+            str(results),
+            "--no-progress",
+            *extra,
+        ]
+    )
     capsys.readouterr()
     assert code == 0
     (record,) = results.glob("records/**/*.record.json")
@@ -40,8 +54,9 @@ def test_measure_counts_the_params_a_record_of_evaluate_holds(tmp_path, mirror, 
     from transformers import AutoModel
 
     folder = save_tiny_bert(tmp_path / "classifier")
-    measured, _ = measure_json(capsys, str(folder), "--task", "sst2", "--data-dir", str(mirror), "--limit", "4",
-                               "--skip-measure", "latency")
+    measured, _ = measure_json(
+        capsys, str(folder), "--task", "sst2", "--data-dir", str(mirror), "--limit", "4", "--skip-measure", "latency"
+    )
     record = evaluate_record(capsys, folder, "sst2", tmp_path / "results", mirror)
     params = measured["params"]["total_params"]
     assert params == record["measurements"]["params"]["total_params"]
@@ -52,10 +67,22 @@ def test_measure_counts_the_params_a_record_of_evaluate_holds(tmp_path, mirror, 
 
 def test_measure_takes_the_submissions_model_and_head_for_the_task(tmp_path, mirror, capsys):
     sub = tiny.write_tiny_submission(tmp_path / "sub", ["sst2", "copa"], VOCAB)
-    for task, folder, head in (("sst2", "sequence_classification-2", "sequence_classification"),
-                               ("copa", "multiple_choice-1", "multiple_choice")):
-        measured, _ = measure_json(capsys, str(sub), "--task", task, "--data-dir", str(mirror), "--limit", "4",
-                                   "--skip-measure", "latency,size")
+    for task, folder, head in (
+        ("sst2", "sequence_classification-2", "sequence_classification"),
+        ("copa", "multiple_choice-1", "multiple_choice"),
+    ):
+        measured, _ = measure_json(
+            capsys,
+            str(sub),
+            "--task",
+            task,
+            "--data-dir",
+            str(mirror),
+            "--limit",
+            "4",
+            "--skip-measure",
+            "latency,size",
+        )
         assert measured["model_folder"] == str(sub / folder) and measured["head"] == head
         record = evaluate_record(capsys, sub, task, tmp_path / f"results-{task}", mirror)
         assert measured["params"] == record["measurements"]["params"]
@@ -65,14 +92,28 @@ def test_measure_takes_the_submissions_model_and_head_for_the_task(tmp_path, mir
         measure_target(sub, "rte", None)
 
 
-@pytest.mark.parametrize("task,head,saved", [("stsb", "cosine", "cosine"), ("squad", "question_answering",
-                                                                         "question_answering")])
-def test_measure_counts_the_flops_per_example_a_record_holds_for_pairs_and_windows(tmp_path, mirror, capsys, task,
-                                                                                   head, saved):
+@pytest.mark.parametrize(
+    "task,head,saved", [("stsb", "cosine", "cosine"), ("squad", "question_answering", "question_answering")]
+)
+def test_measure_counts_the_flops_per_example_a_record_holds_for_pairs_and_windows(
+    tmp_path, mirror, capsys, task, head, saved
+):
     """A cosine head runs each text of a pair alone and SQuAD runs windows: measure runs the task as evaluate does."""
     folder = save_tiny_bert(tmp_path / "model", head=saved)
-    measured, _ = measure_json(capsys, str(folder), "--task", task, "--head", head, "--data-dir", str(mirror),
-                               "--limit", "4", "--skip-measure", "latency,size")
+    measured, _ = measure_json(
+        capsys,
+        str(folder),
+        "--task",
+        task,
+        "--head",
+        head,
+        "--data-dir",
+        str(mirror),
+        "--limit",
+        "4",
+        "--skip-measure",
+        "latency,size",
+    )
     record = evaluate_record(capsys, folder, task, tmp_path / "results", mirror, "--head", head)
     flops = record["measurements"]["flops"]
     assert measured["flops"]["flops_per_example"] == pytest.approx(flops["flops_per_example"])
@@ -98,12 +139,20 @@ def _flops(folder, head: str, lengths: list[int], examples: int) -> dict:
     from harness.measure import measure_loaded
 
     model = load_model(folder, head)
-    return measure_loaded(model, ["flops"], folder=folder, token_lengths=lengths, examples=examples,
-                          reference_length=16, options={"flops": {"cross_check": False}})["flops"]
+    return measure_loaded(
+        model,
+        ["flops"],
+        folder=folder,
+        token_lengths=lengths,
+        examples=examples,
+        reference_length=16,
+        options={"flops": {"cross_check": False}},
+    )["flops"]
 
 
-@pytest.mark.parametrize("head", ["sequence_classification", "cosine", "multiple_choice", "question_answering",
-                                  "retriever_reader"])
+@pytest.mark.parametrize(
+    "head", ["sequence_classification", "cosine", "multiple_choice", "question_answering", "retriever_reader"]
+)
 def test_flops_are_counted_for_every_encoder_head(tmp_path, head):
     from transformers import BertConfig
 
@@ -174,11 +223,13 @@ def test_an_unknown_measurement_to_skip_is_refused_with_the_known_ones(tmp_path,
 
 def test_evaluate_skips_measurements_and_keeps_its_older_flags(tmp_path, mirror, capsys):
     folder = save_tiny_bert(tmp_path / "m")
-    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r1", mirror,
-                        "--skip-measure", "flops,energy")["measurements"]
+    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r1", mirror, "--skip-measure", "flops,energy")[
+        "measurements"
+    ]
     assert set(m) == {"params", "size"}
-    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r2", mirror, "--measure", "params,flops",
-                        "--skip-measure", "flops")["measurements"]
+    m = evaluate_record(
+        capsys, folder, "sst2", tmp_path / "r2", mirror, "--measure", "params,flops", "--skip-measure", "flops"
+    )["measurements"]
     assert set(m) == {"params", "energy"}
     m = evaluate_record(capsys, folder, "sst2", tmp_path / "r3", mirror, "--no-measure")["measurements"]
     assert m == {}

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from board_records import HEAD, record, write_track
+
 from harness.records import store_record
 
 XSS = "<script>alert(1)</script>"
 META = {"generated_at": "2026-03-01T12:00:00+00:00", "harness_version": "test"}
-TRACK = HEAD.replace("test track", "Fixture track") + """tasks:
+TRACK = (
+    HEAD.replace("test track", "Fixture track")
+    + """tasks:
   - {task: sst2, split: validation}
   - {task: mrpc, split: validation}
 score: {rule: mean, label: Mean score}
@@ -23,7 +26,10 @@ ranking: {by: score, then: [params]}
 pareto: [[score, params]]
 reference_rows: {file: data/refs.yaml, ids: [paper-bert]}
 """
-ELUE_TRACK = HEAD.replace("test track", "ELUE fixture track") + """tasks:
+)
+ELUE_TRACK = (
+    HEAD.replace("test track", "ELUE fixture track")
+    + """tasks:
   - {task: sst2, split: validation}
   - {task: mrpc, split: validation}
 score: {rule: mean}
@@ -37,6 +43,7 @@ elue:
 ranking: {by: elue_score, then: [score]}
 pareto: [[score, flops]]
 """
+)
 REFS = """rows:
 - id: paper-bert
   model: Paper BERT
@@ -55,19 +62,41 @@ SUBMISSIONS = {
     "xss": (XSS, ["other"], 0.70, (0.70, 0.70), 5_000_000, 2.0, "measured"),
 }
 ORDER = ["alpha", "beta", "selfrep", "gamma", "xss", "big"]  # ranked by score; the ineligible row last
-ENVIRONMENT = {"cpu_model": "Test CPU 9000", "physical_cores": 2, "logical_cpus": 2, "threads": 1, "gpu": [],
-               "memory_bytes": 8 * 2**30, "os": "Linux-test", "python": "3.11.7", "torch": "2.13.0+cpu",
-               "transformers": "5.24.0", "harness_version": "test", "harness_commit": None}
-BY_MODULE = {"bert.embeddings": 1_000_000, "bert.encoder.layer.0": 400_000_000, "bert.encoder.layer.1": 400_000_000,
-             "bert.encoder.layer.10": 400_000_000, "classifier": 3_000}
+ENVIRONMENT = {
+    "cpu_model": "Test CPU 9000",
+    "physical_cores": 2,
+    "logical_cpus": 2,
+    "threads": 1,
+    "gpu": [],
+    "memory_bytes": 8 * 2**30,
+    "os": "Linux-test",
+    "python": "3.11.7",
+    "torch": "2.13.0+cpu",
+    "transformers": "5.24.0",
+    "harness_version": "test",
+    "harness_commit": None,
+}
+BY_MODULE = {
+    "bert.embeddings": 1_000_000,
+    "bert.encoder.layer.0": 400_000_000,
+    "bert.encoder.layer.1": 400_000_000,
+    "bert.encoder.layer.10": 400_000_000,
+    "classifier": 3_000,
+}
 
 
 def _measured(sub: str, task: str, metrics: dict[str, float]) -> dict[str, Any]:
     name, methods, _, _, params, latency, label = SUBMISSIONS[sub]
     r = record(sub, task, metrics, params=params, flops=params * 60.0, energy_kwh=params * 1e-11)
     meta = r["submission"]["meta"]
-    meta.update(name=name, methods=methods, team="Lab & Co", base_model="bert-base-uncased",
-                teacher_model="bert-large-uncased", description=f"{name}: a compressed BERT")
+    meta.update(
+        name=name,
+        methods=methods,
+        team="Lab & Co",
+        base_model="bert-base-uncased",
+        teacher_model="bert-large-uncased",
+        description=f"{name}: a compressed BERT",
+    )
     meta["paper"] = "javascript:alert(1)" if sub == "xss" else "https://arxiv.org/abs/1234.5678"
     meta["code"] = "https://example.org/code?a=1&b=2"
     m = r["measurements"]
@@ -75,8 +104,9 @@ def _measured(sub: str, task: str, metrics: dict[str, float]) -> dict[str, Any]:
     m["energy"]["method"] = "RAPL package counters" if label == "measured" else "CPU time x TDP estimate"
     m["params"].update(embedding_params=params // 5, method="unique parameter tensors")
     m["size"] = {"total_bytes": params * 4, "method": "sum of file sizes", "unit": "bytes"}
-    m["flops"].update(reference_length=128, by_module=BY_MODULE, by_op={"aten.addmm": 1_000_000},
-                      convention="FLOPs = 2 x MACs")
+    m["flops"].update(
+        reference_length=128, by_module=BY_MODULE, by_op={"aten.addmm": 1_000_000}, convention="FLOPs = 2 x MACs"
+    )
     if latency is not None:
         m["latency"] = {"p50_ms": latency, "p90_ms": latency * 1.1, "threads": 1, "method": "batch 1 percentiles"}
     r["environment"] = ENVIRONMENT
@@ -93,12 +123,22 @@ def site_records() -> list[dict[str, Any]]:
     for sub, (_, _, sst2, (acc, f1), *_rest) in SUBMISSIONS.items():
         out.append(_measured(sub, "sst2", {"accuracy": sst2}))
         out.append(_measured(sub, "mrpc", {"accuracy": acc, "f1": f1}))
-    points = [{"label": "exit 1", "flops": 0.6e9, "score": 0.82, "metrics": {"accuracy": 0.82}},
-              {"label": "exit 2", "flops": 1.5e9, "score": 0.86, "metrics": {"accuracy": 0.86}}]
+    points = [
+        {"label": "exit 1", "flops": 0.6e9, "score": 0.82, "metrics": {"accuracy": 0.82}},
+        {"label": "exit 2", "flops": 1.5e9, "score": 0.86, "metrics": {"accuracy": 0.86}},
+    ]
     for task, metrics in (("sst2", {"accuracy": 0.86}), ("mrpc", {"accuracy": 0.83, "f1": 0.85})):
-        r = record("selfrep", task, metrics, kind="self-reported", name="Exits (self-reported)",
-                   declared={"parameters": 15_000_000}, points=points if task == "sst2" else [
-                       {"label": "exit 1", "flops": 0.8e9, "score": 0.84, "metrics": metrics}])
+        r = record(
+            "selfrep",
+            task,
+            metrics,
+            kind="self-reported",
+            name="Exits (self-reported)",
+            declared={"parameters": 15_000_000},
+            points=points
+            if task == "sst2"
+            else [{"label": "exit 1", "flops": 0.8e9, "score": 0.84, "metrics": metrics}],
+        )
         out.append(r)
     return out
 

@@ -9,24 +9,38 @@ import re
 from dataclasses import replace
 
 import pytest
-
 from board_records import record
-from harness.scoring.rank import rank
-from harness.publish.site.build import build_site
-from harness.tracks.definitions import Cutoffs, get_track
 from site_records import META
 
-TASKS = {"boolq": ("accuracy",), "cb": ("accuracy", "f1"), "copa": ("accuracy",), "multirc": ("exact_match", "f1_a"),
-         "record": ("exact_match", "f1"), "superglue/rte": ("accuracy",), "wic": ("accuracy",), "wsc": ("accuracy",)}
+from harness.publish.site.build import build_site
+from harness.scoring.rank import rank
+from harness.tracks.definitions import Cutoffs, get_track
+
+TASKS = {
+    "boolq": ("accuracy",),
+    "cb": ("accuracy", "f1"),
+    "copa": ("accuracy",),
+    "multirc": ("exact_match", "f1_a"),
+    "record": ("exact_match", "f1"),
+    "superglue/rte": ("accuracy",),
+    "wic": ("accuracy",),
+    "wsc": ("accuracy",),
+}
 HOME = "/home/alice"
 POWER_MODEL = "power = tdp_w 4 W x (process CPU seconds / (wall seconds x 2 logical CPUs))"
-NO_DATA = (f"submission broken, task boolq: task boolq: no data at {HOME}/mirror/super_glue/boolq/val.jsonl; the "
-           "mirror needs super_glue/boolq/val.jsonl (the official file of hub dataset aps/super_glue), or drop "
-           "--data-dir/HARNESS_DATA_DIR to use the hub")
+NO_DATA = (
+    f"submission broken, task boolq: task boolq: no data at {HOME}/mirror/super_glue/boolq/val.jsonl; the "
+    "mirror needs super_glue/boolq/val.jsonl (the official file of hub dataset aps/super_glue), or drop "
+    "--data-dir/HARNESS_DATA_DIR to use the hub"
+)
 # submission -> (score, kWh per task, energy label, limit); "broken" fails boolq
-SUBMISSIONS = {"meas-a": (0.70, 1e-6, "measured", None), "meas-b": (0.75, 3e-6, "measured", None),
-               "est-c": (0.72, 1e-7, "estimated", None), "quick": (0.95, 1e-9, "measured", 10),
-               "broken": (0.80, 2e-6, "measured", None)}
+SUBMISSIONS = {
+    "meas-a": (0.70, 1e-6, "measured", None),
+    "meas-b": (0.75, 3e-6, "measured", None),
+    "est-c": (0.72, 1e-7, "estimated", None),
+    "quick": (0.95, 1e-9, "measured", 10),
+    "broken": (0.80, 2e-6, "measured", None),
+}
 
 
 def records() -> list[dict]:
@@ -36,13 +50,26 @@ def records() -> list[dict]:
             if sub == "broken" and task == "boolq":
                 r = record(sub, task, {}, status="failed", error=NO_DATA)
             else:
-                r = record(sub, task, {m: value for m in metrics}, energy_kwh=kwh, energy_label=label, params=1000,
-                           flops=1e6, limit=limit, examples=10 if limit else 100, split_examples=100)
+                r = record(
+                    sub,
+                    task,
+                    {m: value for m in metrics},
+                    energy_kwh=kwh,
+                    energy_label=label,
+                    params=1000,
+                    flops=1e6,
+                    limit=limit,
+                    examples=10 if limit else 100,
+                    split_examples=100,
+                )
                 r["measurements"]["energy"].update(
                     method="harness CPU-TDP x utilisation estimate" if label == "estimated" else "RAPL counters",
                     power_model=POWER_MODEL if label == "estimated" else "sampled every 0.5 s",
-                    backends={"rapl": f"unavailable: PermissionError: [Errno 13] Permission denied: "
-                                      f"'{HOME}/powercap/energy_uj'"})
+                    backends={
+                        "rapl": f"unavailable: PermissionError: [Errno 13] Permission denied: "
+                        f"'{HOME}/powercap/energy_uj'"
+                    },
+                )
             r["path"] = f"{HOME}/results/records/{sub}/{task}.cpu.record.json"
             r["model"] = {"folder": f"{HOME}/submissions/{sub}/model", "head": "auto", "backend": "pytorch"}
             out.append(r)
@@ -114,5 +141,7 @@ def test_no_absolute_path_of_the_machine_on_any_page_or_export(site):
 
 def test_the_accuracy_band_in_force_is_stated(site):
     assert "Minimum score (accuracy band)</dt><dd>none set" in site["tracks/sustainlp-cpu/index.html"]
-    assert ("Minimum score (accuracy band)</dt><dd>SuperGLUE score at least 60"
-            in site["tracks/sustainlp-banded/index.html"])
+    assert (
+        "Minimum score (accuracy band)</dt><dd>SuperGLUE score at least 60"
+        in site["tracks/sustainlp-banded/index.html"]
+    )

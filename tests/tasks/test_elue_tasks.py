@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.tasks.data import load_rows
 from harness.errors import DataNotFound, UserError
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 
 def _write(root: Path, rel: str, text: str) -> None:
@@ -20,14 +20,20 @@ def test_imdb_reads_text_and_label_by_position(tmp_path):
     task = get_task("imdb")
     rows = load_rows(task, tmp_path)
     assert [(task.texts(r), task.gold_of(r), task.uid(r)) for r in rows] == [
-        (("Great film.",), 1, "0"), (("Awful.<br />Really.",), 0, "1")]
+        (("Great film.",), 1, "0"),
+        (("Awful.<br />Really.",), 0, "1"),
+    ]
     assert task.source.hub_path == "stanfordnlp/imdb" and task.source.split == "test"
 
 
 def test_snli_reads_its_own_dev_file_and_drops_rows_without_a_gold_label(tmp_path):
     head = "gold_label\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1\tsentence2\tpairID\n"
-    _write(tmp_path, "snli/snli_1.0/snli_1.0_dev.txt", head + "entailment\t( a )\t( b )\tA man.\tA person.\t1\n"
-           "-\t( a )\t( b )\tA dog.\tA cat.\t2\ncontradiction\t( a )\t( b )\tKids.\tAdults.\t3\n")
+    _write(
+        tmp_path,
+        "snli/snli_1.0/snli_1.0_dev.txt",
+        head + "entailment\t( a )\t( b )\tA man.\tA person.\t1\n"
+        "-\t( a )\t( b )\tA dog.\tA cat.\t2\ncontradiction\t( a )\t( b )\tKids.\tAdults.\t3\n",
+    )
     task = get_task("snli")
     rows = load_rows(task, tmp_path)
     assert [(task.texts(r), task.gold_of(r)) for r in rows] == [(("A man.", "A person."), 0), (("Kids.", "Adults."), 2)]
@@ -68,8 +74,9 @@ def test_bad_files_name_the_file_and_line(tmp_path):
 
 
 def test_hub_rows_are_converted_to_label_indices_without_unlabelled_rows():
-    snli = get_task("snli").source.hub_rows([{"premise": "a", "hypothesis": "b", "label": -1},
-                                             {"premise": "c", "hypothesis": "d", "label": 2}])
+    snli = get_task("snli").source.hub_rows(
+        [{"premise": "a", "hypothesis": "b", "label": -1}, {"premise": "c", "hypothesis": "d", "label": 2}]
+    )
     assert snli == [{"premise": "c", "hypothesis": "d", "label": 2, "idx": 0}]
     scitail = get_task("scitail").source.hub_rows([{"premise": "p", "hypothesis": "h", "label": "neutral"}])
     assert scitail[0]["label"] == 1 and scitail[0]["idx"] == 0

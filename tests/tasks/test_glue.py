@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from conftest import assert_predictions_refused
 
-from harness.tasks.data import load_rows
 from harness.errors import DataNotFound, UserError
 from harness.formats import read_predictions, write_predictions
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 # Row counts of the official dev sets (MANIFEST.md, checked against GLUE's own numbers).
 MIRROR_ROWS = {"cola": 1043, "sst2": 872, "mrpc": 408, "stsb": 1500, "qnli": 5463, "rte": 277, "wnli": 71}
@@ -41,19 +41,26 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-MNLI_HEADER = ("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
-               "sentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n")
+MNLI_HEADER = (
+    "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
+    "sentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n"
+)
 
 
 def test_absent_sets_load_from_official_layout_fixtures(tmp_path):
-    _write(tmp_path / "glue/QQP/dev.tsv", "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
-           "7\t1\t2\tHow do I cook rice?\tWhat is the way to cook rice?\t1\n8\t3\t4\tWhy is the sky blue?\tWho won?\t0\n")
+    _write(
+        tmp_path / "glue/QQP/dev.tsv",
+        "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
+        "7\t1\t2\tHow do I cook rice?\tWhat is the way to cook rice?\t1\n8\t3\t4\tWhy is the sky blue?\tWho won?\t0\n",
+    )
     row = "0\t1\t1n\tfiction\t( a )\t( b )\t(S a)\t(S b)\tA man sleeps.\tA person rests.\tentailment\t\t\t\t\t{}\n"
     _write(tmp_path / "glue/MNLI/dev_matched.tsv", MNLI_HEADER + row.format("entailment") + row.format("contradiction"))
     _write(tmp_path / "glue/MNLI/dev_mismatched.tsv", MNLI_HEADER + row.format("neutral"))
-    _write(tmp_path / "glue/diagnostic/diagnostic-full.tsv",
-           "Lexical Semantics\tPredicate-Argument Structure\tLogic\tKnowledge\tDomain\tPremise\tHypothesis\tLabel\n"
-           "Negation\t\t\t\tArtificial\tThe cat sat.\tThe cat did not sit.\tcontradiction\n")
+    _write(
+        tmp_path / "glue/diagnostic/diagnostic-full.tsv",
+        "Lexical Semantics\tPredicate-Argument Structure\tLogic\tKnowledge\tDomain\tPremise\tHypothesis\tLabel\n"
+        "Negation\t\t\t\tArtificial\tThe cat sat.\tThe cat did not sit.\tcontradiction\n",
+    )
     qqp = load_rows(get_task("qqp"), tmp_path)
     assert [get_task("qqp").texts(r) for r in qqp][0] == ("How do I cook rice?", "What is the way to cook rice?")
     assert [r["label"] for r in qqp] == [1, 0]
@@ -100,12 +107,15 @@ def test_glue_tsv_writes_the_server_labels(tmp_path):
     assert path.read_text().splitlines()[1] == "0\t1"
 
 
-@pytest.mark.parametrize("content,message", [
-    ("idx\tlabel\n0\t1\n", "header"),
-    ("index\tprediction\n0\t1\n0\t0\n", "appears twice"),
-    ("index\tprediction\n0\tpositive-ish\n", "not one of"),
-    ("index\tprediction\n0\n", "expected 2"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("idx\tlabel\n0\t1\n", "header"),
+        ("index\tprediction\n0\t1\n0\t0\n", "appears twice"),
+        ("index\tprediction\n0\tpositive-ish\n", "not one of"),
+        ("index\tprediction\n0\n", "expected 2"),
+    ],
+)
 def test_bad_glue_prediction_file_names_the_line(tmp_path, content, message):
     assert_predictions_refused(tmp_path / "bad.tsv", content, "sst2", message)
 

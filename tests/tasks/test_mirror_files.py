@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from harness.tasks.data import load_rows
 from harness.metrics import get_metric
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 # task: (rows, {label name: count}) as MANIFEST.md lists them
 COUNTS = {
@@ -18,10 +18,14 @@ COUNTS = {
     "axb": (1104, {"entailment": 460, "not_entailment": 644}),
     "axg": (356, {"entailment": 178, "not_entailment": 178}),
     "imdb": (25000, {"neg": 12500, "pos": 12500}),
-    "elue/sst2": (2210, None), "elue/sst2_dev": (1101, None),
-    "elue/mrpc": (1725, None), "elue/mrpc_dev": (408, {"not_equivalent": 129, "equivalent": 279}),
-    "elue/stsb": (1379, None), "elue/stsb_dev": (1500, None),
-    "elue/snli": (9824, None), "elue/snli_dev": (9842, None),
+    "elue/sst2": (2210, None),
+    "elue/sst2_dev": (1101, None),
+    "elue/mrpc": (1725, None),
+    "elue/mrpc_dev": (408, {"not_equivalent": 129, "equivalent": 279}),
+    "elue/stsb": (1379, None),
+    "elue/stsb_dev": (1500, None),
+    "elue/snli": (9824, None),
+    "elue/snli_dev": (9842, None),
     "elue/scitail": (2126, {"neutral": 1284, "entails": 842}),
     "elue/scitail_dev": (1304, {"neutral": 647, "entails": 657}),
 }

@@ -6,11 +6,11 @@ import pytest
 from conftest import assert_predictions_refused, save_tiny_t5
 
 from harness.backends import load_model
-from harness.tasks.data import DATA_DIR_ENV, load_rows
 from harness.errors import DataNotFound, UserError
 from harness.formats import read_predictions, write_predictions
 from harness.inference.formulations import EvalSettings, formulation
 from harness.tasks import get_task
+from harness.tasks.data import DATA_DIR_ENV, load_rows
 
 DEV_QUESTIONS = {"nq_open": 3610, "efficientqa": 1800}
 
@@ -31,13 +31,17 @@ def test_mirror_loads_every_question(mirror, name, count):
 
 def test_first_nq_open_row(mirror):
     row = load_rows(get_task("nq_open"), mirror)[0]
-    assert row == {"question": "when was the last time anyone was on the moon",
-                   "answer": ["14 December 1972 UTC", "December 1972"]}
+    assert row == {
+        "question": "when was the last time anyone was on the moon",
+        "answer": ["14 December 1972 UTC", "December 1972"],
+    }
 
 
 def test_efficientqa_has_no_hub_copy_and_says_where_to_get_it(monkeypatch):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
-    with pytest.raises(DataNotFound, match=r"no copy on the Hugging Face hub.*nq_open/NQ-open\.efficientqa\.dev\.1\.1\.jsonl"):
+    with pytest.raises(
+        DataNotFound, match=r"no copy on the Hugging Face hub.*nq_open/NQ-open\.efficientqa\.dev\.1\.1\.jsonl"
+    ):
         load_rows(get_task("efficientqa"))
 
 
@@ -67,20 +71,26 @@ def test_generative_predict_needs_a_seq2seq_head(mirror, tiny_bert):
 
 def test_efficientqa_jsonl_round_trip(tmp_path):
     task = get_task("nq_open")
-    preds = {"who wrote \"hamlet\"": "William Shakespeare", "where is zürich": "Switzerland", "empty?": ""}
+    preds = {'who wrote "hamlet"': "William Shakespeare", "where is zürich": "Switzerland", "empty?": ""}
     path = tmp_path / "nq_open.predictions.jsonl"
     write_predictions(task, preds, path)
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert lines[0] == {"question": "who wrote \"hamlet\"", "prediction": "William Shakespeare"}
+    assert lines[0] == {"question": 'who wrote "hamlet"', "prediction": "William Shakespeare"}
     assert read_predictions(task, path) == preds
 
 
-@pytest.mark.parametrize("text,message", [
-    ('{"question": "q", "prediction": "a"}\n{"question": "q2", "prediction": "b"\n', r":2: not valid JSON"),
-    ('["q", "a"]\n', r":1: a JSON list, not an object"),
-    ('{"question": "q", "prediction": 7}\n', r":1: field 'prediction' is 7, not a string"),
-    ('{"question": "q"}\n', r":1: field 'prediction' is missing"),
-    ('{"question": "q", "prediction": "a"}\n\n{"question": "q", "prediction": "b"}\n', r":3: question 'q' appears twice"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('{"question": "q", "prediction": "a"}\n{"question": "q2", "prediction": "b"\n', r":2: not valid JSON"),
+        ('["q", "a"]\n', r":1: a JSON list, not an object"),
+        ('{"question": "q", "prediction": 7}\n', r":1: field 'prediction' is 7, not a string"),
+        ('{"question": "q"}\n', r":1: field 'prediction' is missing"),
+        (
+            '{"question": "q", "prediction": "a"}\n\n{"question": "q", "prediction": "b"}\n',
+            r":3: question 'q' appears twice",
+        ),
+    ],
+)
 def test_bad_efficientqa_jsonl(tmp_path, text, message):
     assert_predictions_refused(tmp_path / "bad.jsonl", text, "nq_open", message)

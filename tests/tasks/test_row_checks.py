@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.tasks.data import load_rows
 from harness.errors import UserError
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 
 def _copy(mirror: Path, tmp_path: Path, relative: str) -> Path:
@@ -27,14 +27,17 @@ def _edit_tsv(path: Path, line: int, edit) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-@pytest.mark.parametrize("task,relative,line,edit,message", [
-    ("rte", "glue/RTE/dev.tsv", 2, lambda s: s + "\n" + s, r"example id '1' appears at rows 1 and 2"),
-    ("sst2", "glue/SST-2/dev.tsv", 1, lambda s: s[:-1] + "2", r"gold label 2, not one of 0..1"),
-    ("cola", "glue/CoLA/dev.tsv", 0, lambda s: s.replace("\t1\t", "\t7\t", 1), r"gold label 7, not one of 0..1"),
-    ("stsb", "glue/STS-B/dev.tsv", 1, lambda s: s.rsplit("\t", 1)[0] + "\t50", r"gold score 50.0, outside 0..5"),
-    ("mrpc", "glue/MRPC/dev.tsv", 1, lambda s: s + "\tjunk", r"columns, header has 5; a field contains a tab"),
-    ("cola", "glue/CoLA/dev.tsv", 0, lambda s: s + "\tmore", r"line 1 has 5 columns, CoLA's have 4"),
-])
+@pytest.mark.parametrize(
+    "task,relative,line,edit,message",
+    [
+        ("rte", "glue/RTE/dev.tsv", 2, lambda s: s + "\n" + s, r"example id '1' appears at rows 1 and 2"),
+        ("sst2", "glue/SST-2/dev.tsv", 1, lambda s: s[:-1] + "2", r"gold label 2, not one of 0..1"),
+        ("cola", "glue/CoLA/dev.tsv", 0, lambda s: s.replace("\t1\t", "\t7\t", 1), r"gold label 7, not one of 0..1"),
+        ("stsb", "glue/STS-B/dev.tsv", 1, lambda s: s.rsplit("\t", 1)[0] + "\t50", r"gold score 50.0, outside 0..5"),
+        ("mrpc", "glue/MRPC/dev.tsv", 1, lambda s: s + "\tjunk", r"columns, header has 5; a field contains a tab"),
+        ("cola", "glue/CoLA/dev.tsv", 0, lambda s: s + "\tmore", r"line 1 has 5 columns, CoLA's have 4"),
+    ],
+)
 def test_a_corrupted_glue_file_is_refused_naming_file_and_row(mirror, tmp_path, task, relative, line, edit, message):
     path = _copy(mirror, tmp_path, relative)
     _edit_tsv(path, line, edit)
@@ -73,8 +76,9 @@ def test_only_snli_drops_rows_without_a_gold_label(tmp_path):
     with pytest.raises(UserError, match="-1"):
         load_rows(get_task("imdb"), tmp_path)
     (tmp_path / "elue" / "SNLI").mkdir(parents=True)
-    (tmp_path / "elue" / "SNLI" / "test_full.tsv").write_text("premise\thypothesis\tlabel\na\tb\t0\nc\td\t-1\n",
-                                                             encoding="utf-8")
+    (tmp_path / "elue" / "SNLI" / "test_full.tsv").write_text(
+        "premise\thypothesis\tlabel\na\tb\t0\nc\td\t-1\n", encoding="utf-8"
+    )
     with pytest.raises(UserError, match="-1"):  # ELUE's own SNLI files already left those rows out
         load_rows(get_task("elue/snli"), tmp_path)
     snli = tmp_path / "snli" / "snli_1.0" / "snli_1.0_dev.txt"
@@ -84,8 +88,24 @@ def test_only_snli_drops_rows_without_a_gold_label(tmp_path):
 
 
 def test_every_mirrored_split_passes_the_checks(mirror):
-    counts = {"cola": 1043, "sst2": 872, "mrpc": 408, "stsb": 1500, "qnli": 5463, "rte": 277, "wnli": 71,
-              "boolq": 3270, "cb": 56, "copa": 100, "multirc": 4848, "superglue/rte": 277, "wic": 638, "wsc": 104,
-              "squad": 10570, "nq_open": 3610, "efficientqa": 1800}  # the mirror's MANIFEST.md
+    counts = {
+        "cola": 1043,
+        "sst2": 872,
+        "mrpc": 408,
+        "stsb": 1500,
+        "qnli": 5463,
+        "rte": 277,
+        "wnli": 71,
+        "boolq": 3270,
+        "cb": 56,
+        "copa": 100,
+        "multirc": 4848,
+        "superglue/rte": 277,
+        "wic": 638,
+        "wsc": 104,
+        "squad": 10570,
+        "nq_open": 3610,
+        "efficientqa": 1800,
+    }  # the mirror's MANIFEST.md
     for task, n in counts.items():
         assert len(load_rows(get_task(task), mirror)) == n, task

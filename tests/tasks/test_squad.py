@@ -5,30 +5,44 @@ import json
 import pytest
 from conftest import assert_predictions_refused
 
-from harness.tasks.data import load_rows
 from harness.errors import DataNotFound, UserError
 from harness.formats import read_predictions, write_predictions
 from harness.tasks import get_task
+from harness.tasks.data import load_rows
 
 SQUAD_V11_DEV_QUESTIONS = 10570
 
 V2_CONTEXT = "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy."
 V2_FILE = {
     "version": "v2.0",
-    "data": [{
-        "title": "Normans",
-        "paragraphs": [{
-            "context": V2_CONTEXT,
-            "qas": [
-                {"question": "In what country is Normandy located?", "id": "q-answerable",
-                 "answers": [{"text": "Normandy", "answer_start": 82}, {"text": "Normandy.", "answer_start": 82}],
-                 "is_impossible": False},
-                {"plausible_answers": [{"text": "Normans", "answer_start": 4}],
-                 "question": "Who gave their name to Paris?", "id": "q-impossible", "answers": [],
-                 "is_impossible": True},
+    "data": [
+        {
+            "title": "Normans",
+            "paragraphs": [
+                {
+                    "context": V2_CONTEXT,
+                    "qas": [
+                        {
+                            "question": "In what country is Normandy located?",
+                            "id": "q-answerable",
+                            "answers": [
+                                {"text": "Normandy", "answer_start": 82},
+                                {"text": "Normandy.", "answer_start": 82},
+                            ],
+                            "is_impossible": False,
+                        },
+                        {
+                            "plausible_answers": [{"text": "Normans", "answer_start": 4}],
+                            "question": "Who gave their name to Paris?",
+                            "id": "q-impossible",
+                            "answers": [],
+                            "is_impossible": True,
+                        },
+                    ],
+                }
             ],
-        }],
-    }],
+        }
+    ],
 }
 
 
@@ -53,7 +67,7 @@ def test_v11_mirror_loads_every_question(mirror):
     # The gold spans sit in the context where answer_start says (spot check: official file invariant).
     for row in rows[:200]:
         for text, start in zip(row["answers"]["text"], row["answers"]["answer_start"]):
-            assert row["context"][start:start + len(text)] == text
+            assert row["context"][start : start + len(text)] == text
     perfect = {task.uid(r): task.gold_of(r)[0] for r in rows}
     assert task.compute_metrics(rows, perfect) == {"exact_match": 1.0, "f1": 1.0}
 
@@ -110,7 +124,10 @@ def test_v2_official_layout_with_an_impossible_question(tmp_path):
     assert rows[1]["answers"] == {"text": [], "answer_start": []}  # plausible answers are not gold
     assert task.gold_of(rows[1]) == []
     assert task.texts(rows[0]) == ("In what country is Normandy located?", V2_CONTEXT)
-    assert task.compute_metrics(rows, {"q-answerable": "normandy", "q-impossible": ""}) == {"exact_match": 1.0, "f1": 1.0}
+    assert task.compute_metrics(rows, {"q-answerable": "normandy", "q-impossible": ""}) == {
+        "exact_match": 1.0,
+        "f1": 1.0,
+    }
     assert task.compute_metrics(rows, {"q-answerable": "Normandy", "q-impossible": "Normans"})["exact_match"] == 0.5
 
 
@@ -130,18 +147,21 @@ def test_malformed_squad_file_names_the_field(tmp_path):
 
 def test_predictions_json_round_trip(tmp_path):
     task = get_task("squad_v2")
-    preds = {"q-answerable": "Normandy", "q-impossible": "", "q-unicode": "Zürich \"quoted\""}
+    preds = {"q-answerable": "Normandy", "q-impossible": "", "q-unicode": 'Zürich "quoted"'}
     path = tmp_path / "out" / "squad_v2.predictions.json"
     write_predictions(task, preds, path)
     assert json.loads(path.read_text(encoding="utf-8")) == preds
     assert read_predictions(task, path) == preds
 
 
-@pytest.mark.parametrize("text,message", [
-    ('["Normandy"]', r"top level is a list, not an object"),
-    ('{"q1": "a",\n "q2": null}', r"answer to question 'q2' is null, not a string; write the answer text, or \"\""),
-    ('{"q1": "a",\n "q1": "b"}', r"question id 'q1' appears twice"),
-    ('{"q1": "a",\n "q2": }', r"\.json:2: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('["Normandy"]', r"top level is a list, not an object"),
+        ('{"q1": "a",\n "q2": null}', r"answer to question 'q2' is null, not a string; write the answer text, or \"\""),
+        ('{"q1": "a",\n "q1": "b"}', r"question id 'q1' appears twice"),
+        ('{"q1": "a",\n "q2": }', r"\.json:2: not valid JSON"),
+    ],
+)
 def test_bad_predictions_json(tmp_path, text, message):
     assert_predictions_refused(tmp_path / "bad.json", text, "squad", message)

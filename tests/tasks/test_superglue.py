@@ -10,12 +10,11 @@ import pytest
 from conftest import assert_predictions_refused
 
 from harness.backends import load_model
-from harness.tasks.data import load_rows
 from harness.errors import UserError
 from harness.formats import read_predictions, write_predictions
-from harness.inference.formulations import EvalSettings, formulation
-from harness.inference.formulations import choice, classify
+from harness.inference.formulations import EvalSettings, choice, classify, formulation
 from harness.tasks import get_task, task_names
+from harness.tasks.data import load_rows
 
 SUPERGLUE = ("boolq", "cb", "copa", "multirc", "record", "superglue/rte", "wic", "wsc", "axb", "axg")
 # Validation-set sizes (MANIFEST.md and the SuperGLUE paper); MultiRC counts answer options.
@@ -40,14 +39,19 @@ def _write_jsonl(path: Path, objects: list[dict]) -> Path:
 
 def _record_passage(idx: int, text: str, entities: list[str], queries: list[tuple[int, str, list[str]]]) -> dict:
     """A ReCoRD line: entity spans with inclusive ends, as the official files write them."""
+
     def span(mention: str) -> dict:
         start = text.index(mention)
         return {"start": start, "end": start + len(mention) - 1}
 
-    return {"source": "Daily mail", "idx": idx,
-            "passage": {"text": text, "entities": [span(e) for e in entities]},
-            "qas": [{"query": q, "idx": qi, "answers": [{**span(a), "text": a} for a in answers]}
-                    for qi, q, answers in queries]}
+    return {
+        "source": "Daily mail",
+        "idx": idx,
+        "passage": {"text": text, "entities": [span(e) for e in entities]},
+        "qas": [
+            {"query": q, "idx": qi, "answers": [{**span(a), "text": a} for a in answers]} for qi, q, answers in queries
+        ],
+    }
 
 
 RECORD_TEXT_0 = "Barack Obama met Angela Merkel in Berlin. Obama praised Germany.\n@highlight\nMerkel hosted the talks"
@@ -56,30 +60,74 @@ RECORD_TEXT_1 = "The Yankees beat the Red Sox at Fenway Park on Sunday."
 
 def write_superglue_fixtures(root: Path) -> Path:
     """Write small ReCoRD, AX-b and AX-g files under `root` in the official SuperGLUE layout."""
-    _write_jsonl(root / "superglue/ReCoRD/val.jsonl", [
-        _record_passage(0, RECORD_TEXT_0, ["Barack Obama", "Angela Merkel", "Berlin", "Obama", "Germany", "Merkel"], [
-            (10, "@placeholder welcomed the US president to the German capital", ["Angela Merkel", "Merkel"]),
-            (11, "The talks took place in @placeholder", ["Berlin"]),
-        ]),
-        _record_passage(1, RECORD_TEXT_1, ["Yankees", "Red Sox", "Fenway Park"], [
-            (12, "@placeholder lost at home", ["Red Sox"]),
-        ]),
-    ])
-    _write_jsonl(root / "superglue/AX-b/AX-b.jsonl", [
-        {"sentence1": "The cat sat.", "sentence2": "The cat did not sit.", "label": "not_entailment", "idx": 0,
-         "logic": "Negation"},
-        {"sentence1": "A dog barks loudly.", "sentence2": "A dog barks.", "label": "entailment", "idx": 1},
-    ])
-    _write_jsonl(root / "superglue/AX-g/AX-g.jsonl", [
-        {"premise": "The nurse said he was tired.", "hypothesis": "The nurse was tired.", "label": "entailment",
-         "idx": 0, "pair_id": 7},
-        {"premise": "The nurse said she was tired.", "hypothesis": "The nurse was tired.", "label": "entailment",
-         "idx": 1, "pair_id": 9},  # as in the official file, every row has its own pair_id
-        {"premise": "The chef told the guest he liked it.", "hypothesis": "The guest liked it.",
-         "label": "not_entailment", "idx": 2, "pair_id": 11},
-        {"premise": "The chef told the guest she liked it.", "hypothesis": "The guest liked it.",
-         "label": "not_entailment", "idx": 3, "pair_id": 13},
-    ])
+    _write_jsonl(
+        root / "superglue/ReCoRD/val.jsonl",
+        [
+            _record_passage(
+                0,
+                RECORD_TEXT_0,
+                ["Barack Obama", "Angela Merkel", "Berlin", "Obama", "Germany", "Merkel"],
+                [
+                    (10, "@placeholder welcomed the US president to the German capital", ["Angela Merkel", "Merkel"]),
+                    (11, "The talks took place in @placeholder", ["Berlin"]),
+                ],
+            ),
+            _record_passage(
+                1,
+                RECORD_TEXT_1,
+                ["Yankees", "Red Sox", "Fenway Park"],
+                [
+                    (12, "@placeholder lost at home", ["Red Sox"]),
+                ],
+            ),
+        ],
+    )
+    _write_jsonl(
+        root / "superglue/AX-b/AX-b.jsonl",
+        [
+            {
+                "sentence1": "The cat sat.",
+                "sentence2": "The cat did not sit.",
+                "label": "not_entailment",
+                "idx": 0,
+                "logic": "Negation",
+            },
+            {"sentence1": "A dog barks loudly.", "sentence2": "A dog barks.", "label": "entailment", "idx": 1},
+        ],
+    )
+    _write_jsonl(
+        root / "superglue/AX-g/AX-g.jsonl",
+        [
+            {
+                "premise": "The nurse said he was tired.",
+                "hypothesis": "The nurse was tired.",
+                "label": "entailment",
+                "idx": 0,
+                "pair_id": 7,
+            },
+            {
+                "premise": "The nurse said she was tired.",
+                "hypothesis": "The nurse was tired.",
+                "label": "entailment",
+                "idx": 1,
+                "pair_id": 9,
+            },  # as in the official file, every row has its own pair_id
+            {
+                "premise": "The chef told the guest he liked it.",
+                "hypothesis": "The guest liked it.",
+                "label": "not_entailment",
+                "idx": 2,
+                "pair_id": 11,
+            },
+            {
+                "premise": "The chef told the guest she liked it.",
+                "hypothesis": "The guest liked it.",
+                "label": "not_entailment",
+                "idx": 3,
+                "pair_id": 13,
+            },
+        ],
+    )
     return root
 
 
@@ -165,7 +213,9 @@ def test_record_axb_axg_load_from_official_layout(fixtures):
 
     axb = get_task("axb")
     assert [(axb.texts(r), r["label"]) for r in load_rows(axb, fixtures)] == [
-        (("The cat sat.", "The cat did not sit."), 1), (("A dog barks loudly.", "A dog barks."), 0)]
+        (("The cat sat.", "The cat did not sit."), 1),
+        (("A dog barks loudly.", "A dog barks."), 0),
+    ]
     axg = get_task("axg")
     rows = load_rows(axg, fixtures)
     assert [r["label"] for r in rows] == [0, 0, 1, 1]
@@ -183,9 +233,13 @@ def test_loader_errors_name_file_and_line(tmp_path):
     bad.write_text('{"premise": "a", "hypothesis": "b", "label": "maybe", "idx": 0}\n', encoding="utf-8")
     with pytest.raises(UserError, match=r"val\.jsonl:1: label 'maybe'"):
         load_rows(get_task("cb"), tmp_path)
-    axg = _write_jsonl(tmp_path / "superglue/AX-g/AX-g.jsonl", [
-        {"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 0, "pair_id": 1},
-        {"premise": "q", "hypothesis": "other", "label": "entailment", "idx": 1, "pair_id": 2}])
+    axg = _write_jsonl(
+        tmp_path / "superglue/AX-g/AX-g.jsonl",
+        [
+            {"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 0, "pair_id": 1},
+            {"premise": "q", "hypothesis": "other", "label": "entailment", "idx": 1, "pair_id": 2},
+        ],
+    )
     with pytest.raises(UserError, match=rf"{axg.name}:2: rows 0 and 1 are not a minimal pair"):
         load_rows(get_task("axg"), tmp_path)
     _write_jsonl(axg, [{"premise": "p", "hypothesis": "h", "label": "entailment", "idx": 1, "pair_id": 1}])
@@ -229,8 +283,16 @@ def test_cb_accuracy_and_macro_f1():
 def test_multirc_exact_match_per_question_and_f1a():
     task = get_task("multirc")
     labels = {(0, 0, 0): 1, (0, 0, 1): 0, (0, 1, 2): 1, (0, 1, 3): 1}
-    rows = [{"paragraph": "t", "question": "q", "answer": "a", "label": y,
-             "idx": {"paragraph": p, "question": q, "answer": a}} for (p, q, a), y in labels.items()]
+    rows = [
+        {
+            "paragraph": "t",
+            "question": "q",
+            "answer": "a",
+            "label": y,
+            "idx": {"paragraph": p, "question": q, "answer": a},
+        }
+        for (p, q, a), y in labels.items()
+    ]
     metrics = task.compute_metrics(rows, {"0-0-0": 1, "0-0-1": 0, "0-1-2": 1, "0-1-3": 0})
     # question 0 all right, question 1 not: EM 1/2; F1a: tp 2, fp 0, fn 1 -> P 1, R 2/3 -> 0.8
     assert metrics == {"exact_match": pytest.approx(0.5), "f1_a": pytest.approx(0.8)}
@@ -248,8 +310,10 @@ def test_record_max_over_gold_answers(fixtures):
 def test_record_scores_as_its_official_script():
     # record_evaluation.py: every gold as it is, EM on normalized strings, F1 0 without a shared token
     task = get_task("record")
-    rows = [{"answers": [".", "Berlin"], "idx": {"passage": 0, "query": 0}},
-            {"answers": ["Merkel"], "idx": {"passage": 0, "query": 1}}]
+    rows = [
+        {"answers": [".", "Berlin"], "idx": {"passage": 0, "query": 0}},
+        {"answers": ["Merkel"], "idx": {"passage": 0, "query": 1}},
+    ]
     # query 0: "" equals the gold "." once normalized (EM 1) and shares no token with it (F1 0);
     # query 1: "Angela Merkel" vs "Merkel": EM 0, P 1/2, R 1 -> F1 2/3
     metrics = task.compute_metrics(rows, {"0": "", "1": "Angela Merkel"})
@@ -309,8 +373,15 @@ def test_prediction_files_use_server_labels(mirror, fixtures, tmp_path):
     assert lines("copa", {"0": 1}) == [{"idx": 0, "label": 1}]
     assert lines("record", {"12": "Red Sox"}) == [{"idx": 12, "label": "Red Sox"}]
     assert lines("multirc", {"0-0-1": 0, "0-0-0": 1, "0-1-2": 1, "3-4-9": 0}) == [
-        {"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 1}, {"idx": 1, "label": 0}]},
-                                             {"idx": 1, "answers": [{"idx": 2, "label": 1}]}]}},
+        {
+            "idx": 0,
+            "passage": {
+                "questions": [
+                    {"idx": 0, "answers": [{"idx": 0, "label": 1}, {"idx": 1, "label": 0}]},
+                    {"idx": 1, "answers": [{"idx": 2, "label": 1}]},
+                ]
+            },
+        },
         {"idx": 3, "passage": {"questions": [{"idx": 4, "answers": [{"idx": 9, "label": 0}]}]}},
     ]
 
@@ -322,12 +393,18 @@ BAD_FILES = [
     ("superglue/rte", '{"idx": 0, "label": "entailment"}\n{"idx": 1}\n', r":2: missing field 'label'"),
     ("copa", '{"idx": 0, "label": 0}\n{"idx": 1, "label": 2}\n', r":2: label 2 must be a choice index"),
     ("record", '{"idx": 10, "label": "Berlin"}\n{"idx": 11, "label": 3}\n', r":2: label 3 must be the chosen entity"),
-    ("multirc", '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 1}]}]}}\n'
-                '{"idx": 1, "passage": {"questions": [{"idx": 1, "answers": [{"idx": 1, "label": "yes"}]}]}}\n',
-     r":2: question 1 answer 1: label 'yes' must be 0 or 1"),
-    ("multirc", '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 1}]}]}}\n'
-                '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 0}]}]}}\n',
-     r":2: idx 0-0-0 was already given"),
+    (
+        "multirc",
+        '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 1}]}]}}\n'
+        '{"idx": 1, "passage": {"questions": [{"idx": 1, "answers": [{"idx": 1, "label": "yes"}]}]}}\n',
+        r":2: question 1 answer 1: label 'yes' must be 0 or 1",
+    ),
+    (
+        "multirc",
+        '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 1}]}]}}\n'
+        '{"idx": 0, "passage": {"questions": [{"idx": 0, "answers": [{"idx": 0, "label": 0}]}]}}\n',
+        r":2: idx 0-0-0 was already given",
+    ),
 ]
 
 
@@ -338,8 +415,9 @@ def test_bad_prediction_file_names_the_line(tmp_path, name, text, message):
 
 def test_reader_accepts_dataset_names_and_json_booleans(tmp_path):
     path = tmp_path / "p.jsonl"
-    path.write_text('{"idx": 0, "label": true}\n{"idx": 1, "label": "False"}\n{"idx": 2, "label": "true"}\n',
-                    encoding="utf-8")
+    path.write_text(
+        '{"idx": 0, "label": true}\n{"idx": 1, "label": "False"}\n{"idx": 2, "label": "true"}\n', encoding="utf-8"
+    )
     assert read_predictions(get_task("boolq"), path) == {"0": 1, "1": 0, "2": 1}
 
 
@@ -360,8 +438,9 @@ def test_multiple_choice_predict_is_valid_and_batch_independent(mirror, fixtures
         for row in rows:
             assert preds[task.uid(row)] in [value for _, value in task.choices(row)]
         assert preds == choice.predict(task, model, rows, single)
-        for (a, values_a), (b, values_b) in zip(choice.option_scores(task, model, rows, batched),
-                                                choice.option_scores(task, model, rows, single)):
+        for (a, values_a), (b, values_b) in zip(
+            choice.option_scores(task, model, rows, batched), choice.option_scores(task, model, rows, single)
+        ):
             assert values_a == values_b and np.allclose(a, b, atol=1e-5)
         assert set(task.compute_metrics(rows, preds)) == {m.name for m in task.metrics}
 

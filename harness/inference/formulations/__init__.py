@@ -58,6 +58,8 @@ def task_head(task: str | Task, head: str | None = None) -> str:
     if chosen not in heads:
         raise UserError(f"head {chosen!r} cannot do a {task.kind} task; use one of {', '.join(heads)}")
     if chosen == COSINE and task.kind != "regression":  # a similarity score is no class label
-        raise UserError(f"head {chosen!r} gives a similarity score, which task {task.name} ({task.kind}) cannot use; "
-                        f"use {heads[0]!r}")
+        raise UserError(
+            f"head {chosen!r} gives a similarity score, which task {task.name} ({task.kind}) cannot use; "
+            f"use {heads[0]!r}"
+        )
     return chosen

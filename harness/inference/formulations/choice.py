@@ -12,10 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.backends.heads import heads_for
 from harness.backends.base import Model
-from harness.inference.batching import run_batched
+from harness.backends.heads import heads_for
 from harness.errors import UserError
+from harness.inference.batching import run_batched
 from harness.inference.formulations import EvalSettings
 from harness.inference.formulations.classify import encode
 from harness.tasks.base import Prediction, Row, Task
@@ -24,15 +24,20 @@ HEADS = heads_for("multiple_choice")
 SCORE_SHAPE = (1,)  # a multiple_choice head returns one logit per (context, option) sequence
 
 
-def option_scores(task: Task, model: Model, rows: Sequence[Row],
-                  settings: EvalSettings) -> list[tuple[np.ndarray, list[Prediction]]]:
+def option_scores(
+    task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings
+) -> list[tuple[np.ndarray, list[Prediction]]]:
     """For each row, the score of every option and the prediction each option stands for."""
     if task.choices is None:
-        raise UserError(f"task {task.name} is multiple choice but declares no `choices`; give its Task a "
-                        "choices(row) -> [(texts, prediction), ...] callable")
+        raise UserError(
+            f"task {task.name} is multiple choice but declares no `choices`; give its Task a "
+            "choices(row) -> [(texts, prediction), ...] callable"
+        )
     if model.head != "multiple_choice":
-        raise UserError(f"task {task.name} needs a multiple_choice head, the model is loaded as {model.head}; "
-                        "save it as a *ForMultipleChoice model")
+        raise UserError(
+            f"task {task.name} needs a multiple_choice head, the model is loaded as {model.head}; "
+            "save it as a *ForMultipleChoice model"
+        )
     if not rows:
         return []
     texts: list[Sequence[str]] = []
@@ -40,20 +45,29 @@ def option_scores(task: Task, model: Model, rows: Sequence[Row],
     for row in rows:
         options = list(task.choices(row))
         if not options:
-            raise UserError(f"task {task.name}: example {task.uid(row)} has no options; "
-                            "every example needs at least one")
+            raise UserError(
+                f"task {task.name}: example {task.uid(row)} has no options; every example needs at least one"
+            )
         texts.extend(t for t, _ in options)
         values.append([v for _, v in options])
-    outs = run_batched(model, encode(model, texts, settings.length_for(task)), settings.batch_size,
-                       settings.sort_by_length, task.name, settings.progress)
+    outs = run_batched(
+        model,
+        encode(model, texts, settings.length_for(task)),
+        settings.batch_size,
+        settings.sort_by_length,
+        task.name,
+        settings.progress,
+    )
     shapes = {o["logits"].shape for o in outs}
     if shapes != {SCORE_SHAPE}:
-        raise UserError(f"task {task.name}: a multiple_choice model must return one logit per option, got shapes "
-                        f"{sorted(shapes)}; use a *ForMultipleChoice model")
+        raise UserError(
+            f"task {task.name}: a multiple_choice model must return one logit per option, got shapes "
+            f"{sorted(shapes)}; use a *ForMultipleChoice model"
+        )
     flat = np.array([float(o["logits"][0]) for o in outs])
     result, start = [], 0
     for vals in values:
-        result.append((flat[start:start + len(vals)], vals))
+        result.append((flat[start : start + len(vals)], vals))
         start += len(vals)
     return result
 

@@ -13,10 +13,10 @@ from typing import Sequence
 
 import numpy as np
 
-from harness.backends.heads import heads_for
 from harness.backends.base import Model
-from harness.inference.batching import run_batched
+from harness.backends.heads import heads_for
 from harness.errors import UserError
+from harness.inference.batching import run_batched
 from harness.inference.formulations import EvalSettings
 from harness.tasks.base import Prediction, Row, Task
 
@@ -28,11 +28,15 @@ def label_mapping(task: Task, id2label: dict[int, str], num_outputs: int) -> lis
     """For each model output index, the task label index it predicts."""
     if not task.labels:
         if num_outputs != 1:
-            raise UserError(f"task {task.name} is a regression task: the model needs 1 output (num_labels=1), has {num_outputs}")
+            raise UserError(
+                f"task {task.name} is a regression task: the model needs 1 output (num_labels=1), has {num_outputs}"
+            )
         return [0]
     if num_outputs != len(task.labels):
-        raise UserError(f"task {task.name} has {len(task.labels)} labels ({', '.join(task.labels)}), "
-                        f"the model has {num_outputs} outputs; set num_labels={len(task.labels)} in config.json")
+        raise UserError(
+            f"task {task.name} has {len(task.labels)} labels ({', '.join(task.labels)}), "
+            f"the model has {num_outputs} outputs; set num_labels={len(task.labels)} in config.json"
+        )
     names = [id2label.get(i, "") for i in range(num_outputs)]
     if all(GENERIC_LABEL.match(n) or not n for n in names):
         return list(range(num_outputs))
@@ -40,8 +44,10 @@ def label_mapping(task: Task, id2label: dict[int, str], num_outputs: int) -> lis
         lowered = [v.lower() for v in vocabulary]
         if sorted(n.lower() for n in names) == sorted(lowered):
             return [lowered.index(n.lower()) for n in names]
-    raise UserError(f"task {task.name}: the model's id2label {dict(enumerate(names))} does not name the task's labels "
-                    f"({', '.join(task.labels)}); rename them in config.json, or use LABEL_0.. for dataset order")
+    raise UserError(
+        f"task {task.name}: the model's id2label {dict(enumerate(names))} does not name the task's labels "
+        f"({', '.join(task.labels)}); rename them in config.json, or use LABEL_0.. for dataset order"
+    )
 
 
 def encode(model: Model, texts: Sequence[Sequence[str]], max_length: int) -> list[dict[str, list[int]]]:
@@ -63,8 +69,9 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
         return dict(zip(uids, (float(c) for c in cosine_scores(model, texts, length, settings, task.name))))
     if model.head != "sequence_classification":
         raise UserError(f"task {task.name} needs a sequence_classification or cosine head, the model is {model.head}")
-    outs = run_batched(model, encode(model, texts, length), settings.batch_size, settings.sort_by_length,
-                       task.name, settings.progress)
+    outs = run_batched(
+        model, encode(model, texts, length), settings.batch_size, settings.sort_by_length, task.name, settings.progress
+    )
     logits = np.stack([o["logits"] for o in outs])
     if not task.labels:
         label_mapping(task, model.id2label, logits.shape[1])
@@ -73,15 +80,17 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     return {u: mapping[int(i)] for u, i in zip(uids, logits.argmax(axis=1))}
 
 
-def cosine_scores(model: Model, texts: Sequence[Sequence[str]], max_length: int, settings: EvalSettings,
-                  desc: str = "cosine") -> np.ndarray:
+def cosine_scores(
+    model: Model, texts: Sequence[Sequence[str]], max_length: int, settings: EvalSettings, desc: str = "cosine"
+) -> np.ndarray:
     """Cosine similarity of the mean-pooled embeddings of each pair's two texts."""
     if any(len(t) != 2 for t in texts):
         raise UserError("a cosine head scores sentence pairs; this task has single sentences")
     singles = [(t[0],) for t in texts] + [(t[1],) for t in texts]
-    outs = run_batched(model, encode(model, singles, max_length), settings.batch_size, settings.sort_by_length,
-                       desc, settings.progress)
+    outs = run_batched(
+        model, encode(model, singles, max_length), settings.batch_size, settings.sort_by_length, desc, settings.progress
+    )
     emb = np.stack([o["embedding"] for o in outs]).astype(np.float64)
-    a, b = emb[: len(texts)], emb[len(texts):]
+    a, b = emb[: len(texts)], emb[len(texts) :]
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return (a * b).sum(axis=1) / np.maximum(norms, np.finfo(np.float64).tiny)

@@ -20,10 +20,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from harness.backends.heads import heads_for
 from harness.backends.base import Model
-from harness.inference.batching import run_batched
+from harness.backends.heads import heads_for
 from harness.errors import UserError
+from harness.inference.batching import run_batched
 from harness.inference.formulations import EvalSettings
 from harness.tasks.base import Prediction, Row, Task
 
@@ -57,8 +57,14 @@ class Answer:
     null_score: float | None = None  # v2.0 only
 
 
-def best_span(context: str, windows: Sequence[Window], n_best: int = 20, max_answer_length: int = 30,
-              allow_null: bool = False, null_threshold: float = 0.0) -> Answer:
+def best_span(
+    context: str,
+    windows: Sequence[Window],
+    n_best: int = 20,
+    max_answer_length: int = 30,
+    allow_null: bool = False,
+    null_threshold: float = 0.0,
+) -> Answer:
     """The best answer span of one example over all its windows, by the rules of the module docstring."""
     best = Answer(NO_ANSWER, 0, 0, float("-inf"), -1)
     null_score = float("inf")
@@ -86,20 +92,32 @@ def best_span(context: str, windows: Sequence[Window], n_best: int = 20, max_ans
     return Answer(best.text, best.start_char, best.end_char, best.score, best.window, null_score)
 
 
-def tokenize_windows(model: Model, questions: Sequence[str], contexts: Sequence[str], max_length: int,
-                     doc_stride: int) -> dict[str, Any]:
+def tokenize_windows(
+    model: Model, questions: Sequence[str], contexts: Sequence[str], max_length: int, doc_stride: int
+) -> dict[str, Any]:
     """Tokenize (question, context) pairs into overlapping context windows, with character offsets."""
     tok = model.tokenizer
     if not getattr(tok, "is_fast", False):
-        raise UserError("extractive QA needs a fast (Rust) tokenizer for character offsets; save the model folder "
-                        "with a tokenizer.json (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained)")
+        raise UserError(
+            "extractive QA needs a fast (Rust) tokenizer for character offsets; save the model folder "
+            "with a tokenizer.json (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained)"
+        )
     try:
-        return tok([q.lstrip() for q in questions], list(contexts), truncation="only_second", max_length=max_length,
-                   stride=doc_stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+        return tok(
+            [q.lstrip() for q in questions],
+            list(contexts),
+            truncation="only_second",
+            max_length=max_length,
+            stride=doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
     except Exception as e:  # the Rust tokenizer raises bare Exceptions for impossible windows
-        raise UserError(f"cannot cut contexts into windows of {max_length} tokens overlapping by {doc_stride} "
-                        f"({type(e).__name__}: {e}); raise --max-length or lower --doc-stride so that every "
-                        "question plus doc_stride context tokens fit") from e
+        raise UserError(
+            f"cannot cut contexts into windows of {max_length} tokens overlapping by {doc_stride} "
+            f"({type(e).__name__}: {e}); raise --max-length or lower --doc-stride so that every "
+            "question plus doc_stride context tokens fit"
+        ) from e
 
 
 def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
@@ -107,13 +125,27 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     if model.head not in HEADS:
         raise UserError(f"task {task.name} needs a question_answering head, the model is {model.head}")
     texts = [task.texts(r) for r in rows]
-    answers = answer_spans(model, [t[0] for t in texts], [t[1] for t in texts], settings, task.max_length,
-                           task.name in NO_ANSWER_TASKS, task.name)
+    answers = answer_spans(
+        model,
+        [t[0] for t in texts],
+        [t[1] for t in texts],
+        settings,
+        task.max_length,
+        task.name in NO_ANSWER_TASKS,
+        task.name,
+    )
     return {task.uid(row): a.text for row, a in zip(rows, answers)}
 
 
-def answer_spans(model: Model, questions: Sequence[str], contexts: Sequence[str], settings: EvalSettings,
-                 default_length: int, allow_null: bool = False, desc: str = "") -> list[Answer]:
+def answer_spans(
+    model: Model,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    settings: EvalSettings,
+    default_length: int,
+    allow_null: bool = False,
+    desc: str = "",
+) -> list[Answer]:
     """The best span of each (question, context) pair, all windows batched through the model together."""
     enc = tokenize_windows(model, questions, contexts, settings.max_length or default_length, settings.doc_stride)
     cls_id = model.tokenizer.cls_token_id
@@ -128,12 +160,18 @@ def answer_spans(model: Model, questions: Sequence[str], contexts: Sequence[str]
         for f in windows_of[n]:
             ids = features[f]["input_ids"]
             sequence_ids = enc.sequence_ids(f)
-            windows.append(Window(
-                start_logits=outs[f]["start_logits"], end_logits=outs[f]["end_logits"],
-                offsets=np.asarray(enc["offset_mapping"][f], dtype=np.int64).reshape(-1, 2),
-                in_context=np.array([s == CONTEXT_SEQUENCE for s in sequence_ids], dtype=bool),
-                cls_index=ids.index(cls_id) if cls_id in ids else 0,
-            ))
-        answers.append(best_span(context, windows, settings.n_best, settings.max_answer_length, allow_null,
-                                 settings.null_threshold))
+            windows.append(
+                Window(
+                    start_logits=outs[f]["start_logits"],
+                    end_logits=outs[f]["end_logits"],
+                    offsets=np.asarray(enc["offset_mapping"][f], dtype=np.int64).reshape(-1, 2),
+                    in_context=np.array([s == CONTEXT_SEQUENCE for s in sequence_ids], dtype=bool),
+                    cls_index=ids.index(cls_id) if cls_id in ids else 0,
+                )
+            )
+        answers.append(
+            best_span(
+                context, windows, settings.n_best, settings.max_answer_length, allow_null, settings.null_threshold
+            )
+        )
     return answers

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from harness.backends.heads import heads_for
 from harness.backends.base import Model
-from harness.inference.batching import map_batches
+from harness.backends.heads import heads_for
 from harness.errors import UserError
+from harness.inference.batching import map_batches
 from harness.inference.formulations import EvalSettings
 from harness.tasks.base import Prediction, Row, Task
 
@@ -39,8 +39,16 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     if model.head == "retriever_reader":
         return retrieve_and_read(task, model, rows, settings)
     features = encode_questions(model, [task.texts(r)[0] for r in rows], settings.length_for(task))
-    answers = map_batches(model, features, lambda batch, _: model.generate(batch, settings.max_new_tokens),
-                          settings.batch_size, settings.sort_by_length, task.name, settings.progress, unit="q")
+    answers = map_batches(
+        model,
+        features,
+        lambda batch, _: model.generate(batch, settings.max_new_tokens),
+        settings.batch_size,
+        settings.sort_by_length,
+        task.name,
+        settings.progress,
+        unit="q",
+    )
     return {task.uid(r): a.strip() for r, a in zip(rows, answers)}
 
 
@@ -54,12 +62,13 @@ def retrieve_and_read(task: Task, model: Model, rows: Sequence[Row], settings: E
     questions = [task.texts(r)[0] for r in rows]
     top = TfidfRetriever(passages).top_k(questions, settings.retrieval_top_k)
     pairs = [(q, passages[p]) for q, hits in zip(questions, top) for p in hits]
-    answers = answer_spans(model, [q for q, _ in pairs], [c for _, c in pairs], settings, SQUAD_MAX_LENGTH,
-                           desc=task.name)
+    answers = answer_spans(
+        model, [q for q, _ in pairs], [c for _, c in pairs], settings, SQUAD_MAX_LENGTH, desc=task.name
+    )
     preds: dict[str, Prediction] = {}
     at = 0
     for row, hits in zip(rows, top):
-        best = max(answers[at:at + len(hits)], key=lambda a: a.score)
+        best = max(answers[at : at + len(hits)], key=lambda a: a.score)
         preds[task.uid(row)] = best.text
         at += len(hits)
     return preds

@@ -13,13 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness.scoring.board import GROUPS, Leaderboard, Row
-from harness.tracks.columns import MARKS, Column, Value, mark
-from harness.scoring.rank import ESTIMATED_NOTE
-from harness.records import safe_name
 from harness.publish import cells
-from harness.publish.site.paths import track_folder
 from harness.publish.site.markup import badge, esc, facts, page, table
+from harness.publish.site.paths import track_folder
+from harness.records import safe_name
+from harness.scoring.board import GROUPS, Leaderboard, Row
+from harness.scoring.rank import ESTIMATED_NOTE
+from harness.tracks.columns import MARKS, Column, Value, mark
 
 Files = dict[str, "str | bytes"]
 MANIFEST = ".site-files"  # what the last write_site wrote, so a rebuild removes only its own stale files
@@ -45,8 +45,9 @@ def page_names(ids: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def build_site(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
-               *, workers: int = 1) -> Files:
+def build_site(
+    boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], *, workers: int = 1
+) -> Files:
     """Every file of the site; `meta`: generated_at (the build timestamp) and harness_version.
 
     `workers` > 1 renders figures, exports, tables and submission pages in that many processes (forked);
@@ -60,10 +61,13 @@ def build_site(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any
     chunk = max(1, -(-len(ordered) // 8))
     jobs: list[tuple[Any, ...]] = [("figure", i, j) for i, b in enumerate(boards) for j in range(len(b.pareto) + 1)]
     jobs += [(kind, i) for i in range(len(boards)) for kind in ("exports", "rows")]
-    jobs += [("pages", tuple(ordered[k:k + chunk])) for k in range(0, len(ordered), chunk)]
+    jobs += [("pages", tuple(ordered[k : k + chunk])) for k in range(0, len(ordered), chunk)]
     done = dict(zip(jobs, shared_map(_site_job, (boards, records, names, meta), jobs, workers)))
-    files: Files = {"assets/site.css": static("site.css"), "assets/site.js": static("site.js"),
-                    "index.html": index_page(boards, records, names, meta)}
+    files: Files = {
+        "assets/site.css": static("site.css"),
+        "assets/site.js": static("site.js"),
+        "index.html": index_page(boards, records, names, meta),
+    }
     for i, board in enumerate(boards):
         folder, stem = track_folder(board), safe_name(board.track["id"])
         plots = [p for p in (done[("figure", i, j)] for j in range(len(board.pareto) + 1)) if p is not None]
@@ -80,8 +84,10 @@ def build_site(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any
     return dict(sorted(files.items()))
 
 
-def _site_job(shared: tuple[Sequence[Leaderboard], Sequence[Mapping[str, Any]], Mapping[str, str], Mapping[str, Any]],
-              job: tuple[Any, ...]) -> Any:
+def _site_job(
+    shared: tuple[Sequence[Leaderboard], Sequence[Mapping[str, Any]], Mapping[str, str], Mapping[str, Any]],
+    job: tuple[Any, ...],
+) -> Any:
     """One piece of the site: a figure of a board, its exports or table rows, or a batch of submission pages."""
     boards, records, names, meta = shared
     if job[0] == "figure":
@@ -115,7 +121,7 @@ def write_site(files: Mapping[str, str | bytes], out: Path, *, workers: int = 1)
     for folder in sorted({str(Path(rel).parent) for rel in names} - {"."}):
         (out / folder).mkdir(parents=True, exist_ok=True)
     share = max(1, -(-len(names) // max(1, workers)))
-    shared_map(_write_files, (files, out), [names[k:k + share] for k in range(0, len(names), share)], workers)
+    shared_map(_write_files, (files, out), [names[k : k + share] for k in range(0, len(names), share)], workers)
     for rel in sorted(old - set(files) - {""}):
         stale = out / rel
         if stale.is_file() and stale.resolve().is_relative_to(out.resolve()):
@@ -148,8 +154,10 @@ def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
         if not top:
             return ""
         v = top[0].values.get(col.id)
-        return (", ".join(_sub_link(r, names, root) for r in top)
-                + f" ({esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))})")
+        return (
+            ", ".join(_sub_link(r, names, root) for r in top)
+            + f" ({esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))})"
+        )
 
     main, estimated = first("main"), first("estimated")
     if estimated:
@@ -164,15 +172,21 @@ def _sub_link(row: Row, names: Mapping[str, str], root: str) -> str:
     return f'<a href="{root}submissions/{esc(names[row.submission])}.html">{esc(row.name)}</a>'
 
 
-def index_page(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], names: Mapping[str, str],
-               meta: Mapping[str, Any]) -> str:
+def index_page(
+    boards: Sequence[Leaderboard],
+    records: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+    meta: Mapping[str, Any],
+) -> str:
     """Every track with its leader, number of submissions and last run; then every submission."""
     lines = []
     for b in boards:
         t = b.track
         eligible = sum(1 for r in b.rows if r.eligible)
-        name = (f'<a class="track" href="{esc(track_folder(b))}/index.html">{esc(t["name"])}</a>'
-                f'<br><small><code>{esc(t["id"])}</code> · {esc(t["hardware"])}</small>')
+        name = (
+            f'<a class="track" href="{esc(track_folder(b))}/index.html">{esc(t["name"])}</a>'
+            f"<br><small><code>{esc(t['id'])}</code> · {esc(t['hardware'])}</small>"
+        )
         count = f'<span data-v="{len(b.rows)}">{len(b.rows)}</span><small> ({eligible} eligible)</small>'
         lines.append([name, _leaders(b, names, ""), count, _date(b.last_run)])
     tracks = table(["Track", "Leader", "Submissions", "Last run"], lines, "plain tracks")
@@ -184,18 +198,35 @@ def index_page(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any
     for rec in records:
         sid = str(rec["submission"]["id"])
         m = rec["submission"].get("meta") or {}
-        subs.setdefault(sid, {"name": str(m.get("name") or sid), "team": str(m.get("team") or ""),
-                              "methods": tuple(m.get("methods") or ()), "tracks": []})
-    sub_lines = [[(f'<a href="submissions/{esc(names[sid])}.html">{esc(s["name"])}</a>'
-                   f'<br><small><code>{esc(sid)}</code></small>'),
-                  esc(s["team"]), esc(", ".join(s["methods"])), str(len(s["tracks"]))]
-                 for sid, s in sorted(subs.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))]
-    body = (f"<h1>Which compressed model fits your budget?</h1>\n<p class=\"lead\">Every track ranks compressed NLP "
-            f"models by its own official rule; each track page has the table (sortable, filterable by method and "
-            f"by a parameter or size budget), score-against-cost plots with the Pareto front, and exports for "
-            f"papers. Numbers come from result records: measured here unless marked.</p>\n"
-            f"<h2>Tracks</h2>\n{tracks}\n<h2>Submissions ({len(subs)})</h2>\n"
-            f"{table(['Submission', 'Team', 'Methods', 'Tracks'], sub_lines, 'plain subs')}")
+        subs.setdefault(
+            sid,
+            {
+                "name": str(m.get("name") or sid),
+                "team": str(m.get("team") or ""),
+                "methods": tuple(m.get("methods") or ()),
+                "tracks": [],
+            },
+        )
+    sub_lines = [
+        [
+            (
+                f'<a href="submissions/{esc(names[sid])}.html">{esc(s["name"])}</a>'
+                f"<br><small><code>{esc(sid)}</code></small>"
+            ),
+            esc(s["team"]),
+            esc(", ".join(s["methods"])),
+            str(len(s["tracks"])),
+        ]
+        for sid, s in sorted(subs.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))
+    ]
+    body = (
+        f'<h1>Which compressed model fits your budget?</h1>\n<p class="lead">Every track ranks compressed NLP '
+        f"models by its own official rule; each track page has the table (sortable, filterable by method and "
+        f"by a parameter or size budget), score-against-cost plots with the Pareto front, and exports for "
+        f"papers. Numbers come from result records: measured here unless marked.</p>\n"
+        f"<h2>Tracks</h2>\n{tracks}\n<h2>Submissions ({len(subs)})</h2>\n"
+        f"{table(['Submission', 'Team', 'Methods', 'Tracks'], sub_lines, 'plain subs')}"
+    )
     return page("Leaderboard", body, "", meta)
 
 
@@ -206,14 +237,18 @@ def _th(col: Column) -> str:
     better = "higher" if col.higher_is_better else "lower"
     unit = cells.display_unit(col)
     tip = f"{col.label}: {unit}, {better} is better. {col.convention}"
-    return (f'<th scope="col" data-type="num" data-better="{better}" data-col="{esc(col.id)}" title="{esc(tip)}">'
-            f'<button type="button">{esc(cells.label(col))}<span class="unit">{esc(unit)}</span></button></th>')
+    return (
+        f'<th scope="col" data-type="num" data-better="{better}" data-col="{esc(col.id)}" title="{esc(tip)}">'
+        f'<button type="button">{esc(cells.label(col))}<span class="unit">{esc(unit)}</span></button></th>'
+    )
 
 
 def _fixed_th(label: str, kind: str, col: str, tip: str, better: str = "") -> str:
     extra = f' data-better="{better}"' if better else ""
-    return (f'<th scope="col" data-type="{kind}" data-col="{col}"{extra} title="{esc(tip)}">'
-            f'<button type="button">{esc(label)}</button></th>')
+    return (
+        f'<th scope="col" data-type="{kind}" data-col="{col}"{extra} title="{esc(tip)}">'
+        f'<button type="button">{esc(label)}</button></th>'
+    )
 
 
 def _td(col: Column, v: Value | None) -> str:
@@ -225,8 +260,10 @@ def _td(col: Column, v: Value | None) -> str:
     prov = esc(v.provenance)  # numbers, units and marks need no escaping; provenance and detail may
     tip = f"{cells.exact(col, v.value)}; {prov}" + (f" ({esc(v.detail)})" if v.detail else "")
     sup = f"<sup>{sign}</sup>" if sign else ""
-    return (f'<td class="num p-{prov.replace(" ", "-")}" data-v="{v.value!r}" title="{tip}">'
-            f'{cells.text(col, v.value)}{sup}</td>')
+    return (
+        f'<td class="num p-{prov.replace(" ", "-")}" data-v="{v.value!r}" title="{tip}">'
+        f"{cells.text(col, v.value)}{sup}</td>"
+    )
 
 
 def _status(row: Row) -> str:
@@ -244,13 +281,19 @@ def _row(row: Row, columns: list[Column], names: Mapping[str, str], size_col: st
     size = row.values.get(size_col or "", Value(None, ""))
     raw = {"params": params.value, "size": size.value}
     data = f' data-methods="{esc("|".join(row.methods))}"' + "".join(
-        f' data-{k}="{"" if v is None else repr(v)}"' for k, v in raw.items())
-    rank = (f'<td class="num rank" data-v="{row.rank}">{row.rank}</td>' if row.rank is not None
-            else '<td class="num rank" data-v="" title="not ranked">-</td>')
+        f' data-{k}="{"" if v is None else repr(v)}"' for k, v in raw.items()
+    )
+    rank = (
+        f'<td class="num rank" data-v="{row.rank}">{row.rank}</td>'
+        if row.rank is not None
+        else '<td class="num rank" data-v="" title="not ranked">-</td>'
+    )
     why = "" if row.eligible else f'<div class="why">ineligible: {esc("; ".join(b.message for b in row.broken))}</div>'
     team = f" · {esc(row.team)}" if row.team else ""
-    sub = (f'<td class="sub" data-v="{esc(row.name.lower())}">{_sub_link(row, names, "../../")}{badge(row.kind)}'
-           f'<br><small><code>{esc(row.submission)}</code>{team}</small>{why}</td>')
+    sub = (
+        f'<td class="sub" data-v="{esc(row.name.lower())}">{_sub_link(row, names, "../../")}{badge(row.kind)}'
+        f"<br><small><code>{esc(row.submission)}</code>{team}</small>{why}</td>"
+    )
     method = f'<td data-v="{esc(",".join(row.methods))}">{esc(", ".join(row.methods)) or "-"}</td>'
     values = "".join(_td(c, row.values.get(c.id)) for c in columns)
     return f'<tr class="{" ".join(classes)}"{data}>{rank}{sub}{method}{values}{_status(row)}</tr>'
@@ -261,52 +304,71 @@ def _filters(board: Leaderboard, size_col: str | None, tables: Sequence[str]) ->
     options = "".join(f'<option value="{esc(m)}">{esc(m)}</option>' for m in methods)
     parts = [f'<label>Method family <select name="method"><option value="">all</option>{options}</select></label>']
     if any(c.id == "params" for c in board.columns):
-        parts.append('<label>At most <input type="number" name="max-params" min="0" step="any" '
-                     'placeholder="any"> M parameters</label>')
+        parts.append(
+            '<label>At most <input type="number" name="max-params" min="0" step="any" '
+            'placeholder="any"> M parameters</label>'
+        )
     if size_col:
         label = board.column(size_col).label.lower()
-        parts.append(f'<label>At most <input type="number" name="max-size" min="0" step="any" placeholder="any"> '
-                     f'MiB {esc(label)}</label>')
+        parts.append(
+            f'<label>At most <input type="number" name="max-size" min="0" step="any" placeholder="any"> '
+            f"MiB {esc(label)}</label>"
+        )
     parts.append('<label><input type="checkbox" name="hide-ineligible"> hide ineligible</label>')
-    return (f'<form class="filters" data-table="{" ".join(tables)}" autocomplete="off">{"".join(parts)}'
-            f'<output class="count" aria-live="polite"></output></form>'
-            '<p class="hint">Click a column header to sort. A budget hides rows whose value was not measured. '
-            'Hover a header for its unit and measurement convention, a cell for the exact value and its source.</p>')
+    return (
+        f'<form class="filters" data-table="{" ".join(tables)}" autocomplete="off">{"".join(parts)}'
+        f'<output class="count" aria-live="polite"></output></form>'
+        '<p class="hint">Click a column header to sort. A budget hides rows whose value was not measured. '
+        "Hover a header for its unit and measurement convention, a cell for the exact value and its source.</p>"
+    )
 
 
 def _legend(columns: list[Column]) -> str:
-    marks = "".join(f"<li><sup>{esc(m)}</sup> {esc(why)}</li>" for m, why in
-                    (v for v in MARKS.values() if v[0]))
-    kinds = ('<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
-             '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
-             'predictions, other numbers as declared</li>'
-             '<li><span class="swatch ineligible"></span> ineligible: greyed, with the broken rule (a --limit run '
-             'breaks rule limit: it is never ranked and shows apart)</li>'
-             '<li><span class="swatch kind-reference"></span> published reference rows, apart and never ranked</li>')
-    conv = "".join(f"<dt>{esc(c.label)} <span class=\"unit\">{esc(cells.display_unit(c))}</span></dt>"
-                   f"<dd>{esc(c.convention)}; {'higher' if c.higher_is_better else 'lower'} is better</dd>"
-                   for c in columns if c.group != "task")
-    return (f'<div class="legend"><ul class="marks">{marks}<li>not measured: no value (never shown as 0)</li></ul>'
-            f'<ul class="kinds">{kinds}</ul></div>'
-            f'<details class="conventions" open><summary>Units and measurement conventions</summary>'
-            f'<dl>{conv}<dt>task columns <span class="unit">0-100</span></dt><dd>each task\'s score x100 (a two-'
-            f'metric task scores their mean); hover a cell for its metrics</dd></dl></details>')
+    marks = "".join(f"<li><sup>{esc(m)}</sup> {esc(why)}</li>" for m, why in (v for v in MARKS.values() if v[0]))
+    kinds = (
+        '<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
+        '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
+        "predictions, other numbers as declared</li>"
+        '<li><span class="swatch ineligible"></span> ineligible: greyed, with the broken rule (a --limit run '
+        "breaks rule limit: it is never ranked and shows apart)</li>"
+        '<li><span class="swatch kind-reference"></span> published reference rows, apart and never ranked</li>'
+    )
+    conv = "".join(
+        f'<dt>{esc(c.label)} <span class="unit">{esc(cells.display_unit(c))}</span></dt>'
+        f"<dd>{esc(c.convention)}; {'higher' if c.higher_is_better else 'lower'} is better</dd>"
+        for c in columns
+        if c.group != "task"
+    )
+    return (
+        f'<div class="legend"><ul class="marks">{marks}<li>not measured: no value (never shown as 0)</li></ul>'
+        f'<ul class="kinds">{kinds}</ul></div>'
+        f'<details class="conventions" open><summary>Units and measurement conventions</summary>'
+        f'<dl>{conv}<dt>task columns <span class="unit">0-100</span></dt><dd>each task\'s score x100 (a two-'
+        f"metric task scores their mean); hover a cell for its metrics</dd></dl></details>"
+    )
 
 
 def _reference_table(board: Leaderboard) -> str:
     if not board.reference_rows:
         return ""
-    shown = [c for c in cells.ordered_columns(board.columns)
-             if any(c.id in r.values for r in board.reference_rows)]
-    head = "".join(f'<th scope="col" title="{esc(c.convention)}">{esc(c.label)}<span class="unit">'
-                   f'{esc(cells.display_unit(c))}</span></th>' for c in shown)
-    rows = "".join(f'<tr class="kind-reference"><td>{esc(r.name)}{badge("reference")}</td>'
-                   + "".join(_td(c, r.values.get(c.id)) for c in shown)
-                   + f"<td><small>{esc(r.source)}</small></td></tr>" for r in board.reference_rows)
-    return (f'<section id="reference"><h2>Published reference rows</h2><p>Numbers from the literature, as printed; '
-            f'not measured here and never ranked. Their averaging rules differ (see each cell).</p>'
-            f'<div class="scroll"><table class="reference"><thead><tr><th scope="col">Model</th>{head}'
-            f'<th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table></div></section>')
+    shown = [c for c in cells.ordered_columns(board.columns) if any(c.id in r.values for r in board.reference_rows)]
+    head = "".join(
+        f'<th scope="col" title="{esc(c.convention)}">{esc(c.label)}<span class="unit">'
+        f"{esc(cells.display_unit(c))}</span></th>"
+        for c in shown
+    )
+    rows = "".join(
+        f'<tr class="kind-reference"><td>{esc(r.name)}{badge("reference")}</td>'
+        + "".join(_td(c, r.values.get(c.id)) for c in shown)
+        + f"<td><small>{esc(r.source)}</small></td></tr>"
+        for r in board.reference_rows
+    )
+    return (
+        f'<section id="reference"><h2>Published reference rows</h2><p>Numbers from the literature, as printed; '
+        f"not measured here and never ranked. Their averaging rules differ (see each cell).</p>"
+        f'<div class="scroll"><table class="reference"><thead><tr><th scope="col">Model</th>{head}'
+        f'<th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table></div></section>'
+    )
 
 
 def _plots(board: Leaderboard, plots: Sequence[Any]) -> str:
@@ -317,20 +379,25 @@ def _plots(board: Leaderboard, plots: Sequence[Any]) -> str:
     for p in plots:
         pair = next((q for q in board.pareto if q.id == p.pair), None)
         front = ", ".join(esc(by_id[s].name) for s in pair.front) if pair and pair.front else ""
-        front_text = f"<br>Pareto front: {front}" if pair and front else (
-            "<br>Pareto front: no eligible point" if pair else "")
+        front_text = (
+            f"<br>Pareto front: {front}" if pair and front else ("<br>Pareto front: no eligible point" if pair else "")
+        )
         if pair and pair.estimated_front:
-            front_text += ("<br>Pareto front of the estimated values (apart): "
-                           + ", ".join(esc(by_id[s].name) for s in pair.estimated_front))
+            front_text += "<br>Pareto front of the estimated values (apart): " + ", ".join(
+                esc(by_id[s].name) for s in pair.estimated_front
+            )
         if p.svg is None:
-            out.append(f'<figure class="plot empty"><figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}'
-                       f'{front_text}</figcaption></figure>')
+            out.append(
+                f'<figure class="plot empty"><figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}'
+                f"{front_text}</figcaption></figure>"
+            )
             continue
-        out.append(f'<figure class="plot"><img src="{esc(p.name)}.svg" alt="{esc(p.title)}" width="720" height="440">'
-                   f'<figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}.{front_text}<br>'
-                   f'<a href="{esc(p.name)}.svg">SVG</a> · <a href="{esc(p.name)}.png">PNG</a></figcaption></figure>')
-    return ('<section id="plots"><h2>Score against cost</h2><div class="plots">' + "\n".join(out)
-            + "</div></section>")
+        out.append(
+            f'<figure class="plot"><img src="{esc(p.name)}.svg" alt="{esc(p.title)}" width="720" height="440">'
+            f"<figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}.{front_text}<br>"
+            f'<a href="{esc(p.name)}.svg">SVG</a> · <a href="{esc(p.name)}.png">PNG</a></figcaption></figure>'
+        )
+    return '<section id="plots"><h2>Score against cost</h2><div class="plots">' + "\n".join(out) + "</div></section>"
 
 
 def _track_facts(board: Leaderboard) -> str:
@@ -346,18 +413,28 @@ def _track_facts(board: Leaderboard) -> str:
         rules.append("every task evaluated")
     rules.append(f"{t['hardware']} hardware")
     tasks = ", ".join(f"{x['task']} ({x['split']})" for x in t.get("tasks", []))
-    return facts([("Ranking", esc(board.ranking["rule"])), ("Eligibility", esc("; ".join(rules))),
-                  ("Minimum score (accuracy band)", esc(board.band())),
-                  ("Tasks", esc(tasks)), ("Source", esc(t.get("source"))),
-                  ("Last run", _date(board.last_run)), ("Records read", str(board.generated_from))])
+    return facts(
+        [
+            ("Ranking", esc(board.ranking["rule"])),
+            ("Eligibility", esc("; ".join(rules))),
+            ("Minimum score (accuracy band)", esc(board.band())),
+            ("Tasks", esc(tasks)),
+            ("Source", esc(t.get("source"))),
+            ("Last run", _date(board.last_run)),
+            ("Records read", str(board.generated_from)),
+        ]
+    )
 
 
 def table_rows(board: Leaderboard, names: Mapping[str, str]) -> dict[str, str]:
     """The `<tr>` lines of a track's ranking tables per row group (the costly part of its page)."""
     columns = cells.ordered_columns(board.columns)
     size_col = _size_column(board)
-    return {group: "\n".join(_row(r, columns, names, size_col) for r in board.rows if r.group == group)
-            for group in GROUPS if any(r.group == group for r in board.rows)}
+    return {
+        group: "\n".join(_row(r, columns, names, size_col) for r in board.rows if r.group == group)
+        for group in GROUPS
+        if any(r.group == group for r in board.rows)
+    }
 
 
 def _size_column(board: Leaderboard) -> str | None:
@@ -366,12 +443,18 @@ def _size_column(board: Leaderboard) -> str | None:
 
 GROUP_TABLES = {  # row group -> (table id, heading, what the reader is told about it)
     "main": ("board", "", ""),
-    "estimated": ("board-estimated", "Estimated {by}, ranked among themselves",
-                  "These submissions' {by} was estimated, not measured (no hardware counters), so they are ranked "
-                  "among themselves, never against measured values."),
-    "partial": ("board-partial", "Partial evaluations (--limit), never ranked",
-                "Evaluated on the first examples of each split only: not an official result, never ranked and never "
-                "a track's leader."),
+    "estimated": (
+        "board-estimated",
+        "Estimated {by}, ranked among themselves",
+        "These submissions' {by} was estimated, not measured (no hardware counters), so they are ranked "
+        "among themselves, never against measured values.",
+    ),
+    "partial": (
+        "board-partial",
+        "Partial evaluations (--limit), never ranked",
+        "Evaluated on the first examples of each split only: not an official result, never ranked and never "
+        "a track's leader.",
+    ),
 }
 
 
@@ -380,8 +463,10 @@ def _groups_html(board: Leaderboard, rows: Mapping[str, str], head: str) -> str:
     out = []
     for group, lines in rows.items():
         table_id, title, intro = GROUP_TABLES[group]
-        grid = (f'<div class="scroll"><table class="board" id="{table_id}"><thead><tr>{head}</tr></thead>'
-                f'<tbody>\n{lines}\n</tbody></table></div>')
+        grid = (
+            f'<div class="scroll"><table class="board" id="{table_id}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>\n{lines}\n</tbody></table></div>"
+        )
         if not title:
             out.append(grid)
             continue
@@ -389,8 +474,10 @@ def _groups_html(board: Leaderboard, rows: Mapping[str, str], head: str) -> str:
         if group == "estimated":
             how = "".join(f"<li>{esc(n)}</li>" for n in board.notes if ESTIMATED_NOTE in n)
             how = f'<ul class="board-notes">{how}</ul>' if how else ""
-        out.append(f'<section id="{table_id}-section" class="group-{group}"><h3>{esc(title.format(by=by))}</h3>'
-                   f'<p class="hint">{esc(intro.format(by=by))}</p>{how}{grid}</section>')
+        out.append(
+            f'<section id="{table_id}-section" class="group-{group}"><h3>{esc(title.format(by=by))}</h3>'
+            f'<p class="hint">{esc(intro.format(by=by))}</p>{how}{grid}</section>'
+        )
     return "".join(out)
 
 
@@ -401,25 +488,35 @@ def track_page(board: Leaderboard, rows: Mapping[str, str], plots: Sequence[Any]
     stem = safe_name(t["id"])
     columns = cells.ordered_columns(board.columns)
     size_col = _size_column(board)
-    head = (_fixed_th("Rank", "num", "rank", "rank by the track's rule; ties share a rank", "lower")
-            + _fixed_th("Submission", "text", "submission", "display name, id and team")
-            + _fixed_th("Method", "text", "method", "compression method family")
-            + "".join(_th(c) for c in columns)
-            + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value"))
+    head = (
+        _fixed_th("Rank", "num", "rank", "rank by the track's rule; ties share a rank", "lower")
+        + _fixed_th("Submission", "text", "submission", "display name, id and team")
+        + _fixed_th("Method", "text", "method", "compression method family")
+        + "".join(_th(c) for c in columns)
+        + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value")
+    )
     notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes if not (ESTIMATED_NOTE in n and "estimated" in rows))
-    board_html = (_groups_html(board, rows, head) if board.rows else
-                  f'<p class="empty">No records for this track yet: run <code>harness run {esc(t["id"])}</code>.</p>')
+    board_html = (
+        _groups_html(board, rows, head)
+        if board.rows
+        else f'<p class="empty">No records for this track yet: run <code>harness run {esc(t["id"])}</code>.</p>'
+    )
     tables = [GROUP_TABLES[g][0] for g in rows]
-    exports = " · ".join(f'<a href="{esc(stem)}.{ext}">{label}</a>' for ext, label in
-                         (("csv", "CSV"), ("json", "JSON"), ("md", "Markdown"), ("tex", "LaTeX (booktabs)")))
-    body = (f'<h1>{esc(t["name"])}</h1><p class="lead">{esc(t.get("description"))}</p>{_track_facts(board)}'
-            + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
-            + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col, tables) if board.rows else ""}'
-            f'{board_html}{_legend(columns)}</section>'
-            + _plots(board, plots) + _reference_table(board)
-            + f'<section id="exports"><h2>Exports</h2><p>{exports}</p><p class="hint">CSV and JSON keep raw values '
-            f'in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100) and a group column (main, estimated, '
-            f'partial); Markdown and LaTeX use the display units above (energy in J), best eligible value per column '
-            f'in bold. CSV text cells that a spreadsheet would run as a formula start with an apostrophe.</p>'
-            f'</section>')
+    exports = " · ".join(
+        f'<a href="{esc(stem)}.{ext}">{label}</a>'
+        for ext, label in (("csv", "CSV"), ("json", "JSON"), ("md", "Markdown"), ("tex", "LaTeX (booktabs)"))
+    )
+    body = (
+        f'<h1>{esc(t["name"])}</h1><p class="lead">{esc(t.get("description"))}</p>{_track_facts(board)}'
+        + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
+        + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col, tables) if board.rows else ""}'
+        f"{board_html}{_legend(columns)}</section>"
+        + _plots(board, plots)
+        + _reference_table(board)
+        + f'<section id="exports"><h2>Exports</h2><p>{exports}</p><p class="hint">CSV and JSON keep raw values '
+        f"in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100) and a group column (main, estimated, "
+        f"partial); Markdown and LaTeX use the display units above (energy in J), best eligible value per column "
+        f"in bold. CSV text cells that a spreadsheet would run as a formula start with an apostrophe.</p>"
+        f"</section>"
+    )
     return page(t["name"], body, "../..", meta)

@@ -86,11 +86,11 @@ built {esc(meta.get("generated_at", ""))}. Static pages: they need no server and
 
 def table(header: list[str], rows: list[list[str]], cls: str = "plain") -> str:
     """A simple table from already-escaped cells."""
-    head = "".join(f"<th scope=\"col\">{h}</th>" for h in header)
+    head = "".join(f'<th scope="col">{h}</th>' for h in header)
     body = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>'
 
 
 def facts(items: list[tuple[str, str]]) -> str:
     """A definition list of (escaped label, escaped value) pairs, skipping empty values."""
-    return "<dl class=\"facts\">" + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items if v) + "</dl>"
+    return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items if v) + "</dl>"

@@ -11,15 +11,22 @@ from __future__ import annotations
 import re
 from typing import Any, Collection, Mapping, Sequence
 
+from harness.publish import cells
+from harness.publish.site.markup import badge, esc, external, facts, page, table
+from harness.publish.site.paths import track_folder
 from harness.scoring.board import Leaderboard, Row
 from harness.scoring.values import display_path, partial_text, short_cause, strip_paths
-from harness.publish import cells
-from harness.publish.site.paths import track_folder
-from harness.publish.site.markup import badge, esc, external, facts, page, table
 
 MEASURE_ORDER = ("params", "size", "system_size", "flops", "latency", "memory", "energy")
-TITLES = {"params": "Parameters", "size": "Model size", "system_size": "System size", "flops": "FLOPs",
-          "latency": "Latency and throughput", "memory": "Peak memory", "energy": "Energy"}
+TITLES = {
+    "params": "Parameters",
+    "size": "Model size",
+    "system_size": "System size",
+    "flops": "FLOPs",
+    "latency": "Latency and throughput",
+    "memory": "Peak memory",
+    "energy": "Energy",
+}
 PROSE = ("method", "definition", "convention", "counter", "note", "reason", "power_model", "error")
 META_KEYS = ("name", "team", "authors", "methods", "base_model", "teacher_model", "paper", "code", "description")
 NO_ENVIRONMENT = "No environment fingerprint recorded (self-reported numbers)."
@@ -71,22 +78,35 @@ def _dict_table(d: Mapping[str, Any], key: str, value: str) -> str:
 
 def _render(m: Mapping[str, Any], depth: int = 0) -> str:
     """A measurement (or any record block) as prose, a facts list and folded sub-tables; all text escaped."""
-    prose = "".join(f"<p><strong>{esc(k.replace('_', ' '))}</strong>: {esc(strip_paths(m[k]))}</p>"
-                    for k in PROSE if isinstance(m.get(k), str) and m[k])
-    scalars = [(esc(k), esc(_scalar(v))) for k, v in m.items() if k not in PROSE and not isinstance(v, dict)
-               and not (isinstance(v, list) and v and isinstance(v[0], dict))]
+    prose = "".join(
+        f"<p><strong>{esc(k.replace('_', ' '))}</strong>: {esc(strip_paths(m[k]))}</p>"
+        for k in PROSE
+        if isinstance(m.get(k), str) and m[k]
+    )
+    scalars = [
+        (esc(k), esc(_scalar(v)))
+        for k, v in m.items()
+        if k not in PROSE and not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))
+    ]
     parts = [facts(scalars) if scalars else "", prose]
     for k, v in m.items():
         if isinstance(v, dict) and v and k != "by_module":
-            inner = (_render(v, depth + 1) if any(isinstance(x, dict) for x in v.values()) or depth == 0 and
-                     any(isinstance(x, str) and len(x) > 60 for x in v.values()) else _dict_table(v, k, "value"))
+            inner = (
+                _render(v, depth + 1)
+                if any(isinstance(x, dict) for x in v.values())
+                or depth == 0
+                and any(isinstance(x, str) and len(x) > 60 for x in v.values())
+                else _dict_table(v, k, "value")
+            )
             opened = " open" if len(v) <= INLINE_ENTRIES and depth == 0 else ""
             parts.append(f"<details{opened}><summary>{esc(k.replace('_', ' '))} ({len(v)})</summary>{inner}</details>")
         elif isinstance(v, list) and v and isinstance(v[0], dict):
             keys = list(dict.fromkeys(x for item in v if isinstance(item, dict) for x in item))
             rows = [[esc(_scalar(item.get(x))) for x in keys] for item in v if isinstance(item, dict)]
-            parts.append(f"<details><summary>{esc(k.replace('_', ' '))} ({len(v)})</summary>"
-                         f"{table([esc(x) for x in keys], rows, 'plain')}</details>")
+            parts.append(
+                f"<details><summary>{esc(k.replace('_', ' '))} ({len(v)})</summary>"
+                f"{table([esc(x) for x in keys], rows, 'plain')}</details>"
+            )
     return "".join(parts)
 
 
@@ -95,12 +115,18 @@ def _flops_modules(m: Mapping[str, Any]) -> str:
     if not by_module:
         return ""
     total = m.get("flops") or 0
-    rows = [[f"<code>{esc(k)}</code>", f'{by_module[k]:,}' if isinstance(by_module[k], int) else esc(by_module[k]),
-             f"{100 * by_module[k] / total:.1f}%" if total and isinstance(by_module[k], (int, float)) else ""]
-            for k in sorted(by_module, key=_natural)]
+    rows = [
+        [
+            f"<code>{esc(k)}</code>",
+            f"{by_module[k]:,}" if isinstance(by_module[k], int) else esc(by_module[k]),
+            f"{100 * by_module[k] / total:.1f}%" if total and isinstance(by_module[k], (int, float)) else "",
+        ]
+        for k in sorted(by_module, key=_natural)
+    ]
     length = m.get("reference_length")
-    return (f"<h4>FLOPs per module{f' (one example of {length} tokens)' if length else ''}</h4>"
-            + table(["Module", "FLOPs", "Share of total"], rows, "plain modules"))
+    return f"<h4>FLOPs per module{f' (one example of {length} tokens)' if length else ''}</h4>" + table(
+        ["Module", "FLOPs", "Share of total"], rows, "plain modules"
+    )
 
 
 def _meta(records: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> dict[str, Any]:
@@ -127,14 +153,23 @@ def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
     lines = []
     for board, row in placed:
         by = board.ranking["by"]
-        status = ("eligible" if row.eligible else
-                  "ineligible: " + "; ".join(b.message for b in row.broken))
-        rank = ("not ranked" if row.rank is None else
-                f"{row.rank} among estimated values" if row.group == "estimated" else str(row.rank))
-        lines.append([f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>',
-                      esc(rank), _reading(board, "score", row),
-                      _reading(board, by, row) if by != "score" else "",
-                      esc(status) + "".join(f"<br><small>{esc(n)}</small>" for n in row.notes)])
+        status = "eligible" if row.eligible else "ineligible: " + "; ".join(b.message for b in row.broken)
+        rank = (
+            "not ranked"
+            if row.rank is None
+            else f"{row.rank} among estimated values"
+            if row.group == "estimated"
+            else str(row.rank)
+        )
+        lines.append(
+            [
+                f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>',
+                esc(rank),
+                _reading(board, "score", row),
+                _reading(board, by, row) if by != "score" else "",
+                esc(status) + "".join(f"<br><small>{esc(n)}</small>" for n in row.notes),
+            ]
+        )
     return table(["Track", "Rank", "Score", "Ranked by", "Eligibility"], lines, "plain")
 
 
@@ -142,36 +177,60 @@ def _task_results(records: Sequence[Mapping[str, Any]]) -> str:
     lines, points = [], []
     for r in records:
         task = r["task"]
-        metrics = " · ".join(f"{esc(k)} {100 * v:.2f}" for k, v in (r.get("metrics") or {}).items()
-                             if isinstance(v, (int, float)))
+        metrics = " · ".join(
+            f"{esc(k)} {100 * v:.2f}" for k, v in (r.get("metrics") or {}).items() if isinstance(v, (int, float))
+        )
         limit = (r.get("settings") or {}).get("limit")
         if r["status"] == "ok":
             rows, split = r.get("num_examples", limit), task.get("split_examples")
-            part = {task["name"]: (rows, split)} if limit and not (isinstance(split, int) and isinstance(rows, int)
-                                                                    and rows >= split) else {}
+            part = (
+                {task["name"]: (rows, split)}
+                if limit and not (isinstance(split, int) and isinstance(rows, int) and rows >= split)
+                else {}
+            )
             status = "ok" + (f" ({esc(partial_text(part, 1))}: never ranked)" if part else "")
         else:
             error = str(r.get("error") or "failed")
             cause = short_cause(error, str(r["submission"]["id"]), task["name"])
-            status = (f'<span class="failed">failed: {esc(cause)}</span><details><summary>the whole cause</summary>'
-                      f'{esc(strip_paths(error))}</details>')
+            status = (
+                f'<span class="failed">failed: {esc(cause)}</span><details><summary>the whole cause</summary>'
+                f"{esc(strip_paths(error))}</details>"
+            )
         score = r.get("score")
         hardware = r.get("kind") or r.get("hardware") or ""
-        lines.append([f"<code>{esc(task['name'])}</code>", esc(task.get("split", "")), esc(hardware),
-                      status, esc(_scalar(r.get("num_examples"))), metrics or "-",
-                      f"{100 * score:.2f}" if isinstance(score, (int, float)) else "-",
-                      _date(r.get("started_at")), f"<small>{esc(display_path(str(r.get('path') or '')))}</small>"])
+        lines.append(
+            [
+                f"<code>{esc(task['name'])}</code>",
+                esc(task.get("split", "")),
+                esc(hardware),
+                status,
+                esc(_scalar(r.get("num_examples"))),
+                metrics or "-",
+                f"{100 * score:.2f}" if isinstance(score, (int, float)) else "-",
+                _date(r.get("started_at")),
+                f"<small>{esc(display_path(str(r.get('path') or '')))}</small>",
+            ]
+        )
         for p in r.get("operating_points") or ():
             flops = p.get("flops")
-            points.append([f"<code>{esc(task['name'])}</code>", esc(p.get("label")),
-                           f"{flops / 1e9:.3f}" if isinstance(flops, (int, float)) else cells.NOT_MEASURED,
-                           " · ".join(f"{esc(k)} {100 * v:.2f}" for k, v in (p.get("metrics") or {}).items()),
-                           esc(p.get("predictions_file"))])
-    out = table(["Task", "Split", "Hardware", "Status", "Examples", "Metrics (x100)", "Task score (0-100)", "Run",
-                 "Record"], lines, "plain results")
+            points.append(
+                [
+                    f"<code>{esc(task['name'])}</code>",
+                    esc(p.get("label")),
+                    f"{flops / 1e9:.3f}" if isinstance(flops, (int, float)) else cells.NOT_MEASURED,
+                    " · ".join(f"{esc(k)} {100 * v:.2f}" for k, v in (p.get("metrics") or {}).items()),
+                    esc(p.get("predictions_file")),
+                ]
+            )
+    out = table(
+        ["Task", "Split", "Hardware", "Status", "Examples", "Metrics (x100)", "Task score (0-100)", "Run", "Record"],
+        lines,
+        "plain results",
+    )
     if points:
-        out += ("<h3>Operating points (self-reported FLOPs)</h3>"
-                + table(["Task", "Point", "GFLOPs per example", "Metrics (x100)", "Predictions"], points, "plain"))
+        out += "<h3>Operating points (self-reported FLOPs)</h3>" + table(
+            ["Task", "Point", "GFLOPs per example", "Metrics (x100)", "Predictions"], points, "plain"
+        )
     return out
 
 
@@ -200,7 +259,7 @@ def _per_task(items: Sequence[tuple[str, Any]], render_common: Any = None) -> st
     """Dicts recorded with each task: what they share, rendered once, then a table of what differs per task."""
     dicts = [(t, v) for t, v in items if isinstance(v, dict)]
     if not dicts:
-        return "".join(f'<p>{esc(t)}: {esc(_scalar(v))}</p>' for t, v in items)
+        return "".join(f"<p>{esc(t)}: {esc(_scalar(v))}</p>" for t, v in items)
     common, varying = _split(dicts)
     out = (render_common or _render)(common) if common else ""
     if varying and len(dicts) > 1:
@@ -223,8 +282,10 @@ def _measurements(records: Sequence[Mapping[str, Any]]) -> str:
         render = (lambda m: _flops_modules(m) + _render(m)) if name == "flops" else None
         missing = [r["task"]["name"] for r in ok if name not in (r.get("measurements") or {})]
         gap = f'<p class="nm">Not measured for {esc(", ".join(missing))}.</p>' if missing else ""
-        out.append(f'<section class="measure" id="m-{esc(name)}"><h3>{esc(TITLES.get(name, name))}</h3>'
-                   f'{_tasks_line([t for t, _ in items], len(ok))}{_per_task(items, render)}{gap}</section>')
+        out.append(
+            f'<section class="measure" id="m-{esc(name)}"><h3>{esc(TITLES.get(name, name))}</h3>'
+            f"{_tasks_line([t for t, _ in items], len(ok))}{_per_task(items, render)}{gap}</section>"
+        )
     return "".join(out)
 
 
@@ -237,18 +298,23 @@ def _grouped(records: Sequence[Mapping[str, Any]], get: Any, empty: str) -> str:
 
 
 def _files(records: Sequence[Mapping[str, Any]]) -> str:
-    items = [(r["task"]["name"], (r["submission"].get("sha256") or "", r["submission"].get("files") or {}))
-             for r in records]
+    items = [
+        (r["task"]["name"], (r["submission"].get("sha256") or "", r["submission"].get("files") or {})) for r in records
+    ]
     items = [(t, v) for t, v in items if v[0] or v[1]]
     if not items:
         return "<p>No file digests recorded.</p>"
     out = []
     for (combined, files), tasks in _groups(items):
-        rows = [[f"<code>{esc(strip_paths(str(p)))}</code>", f'<code class="sha">{esc(files[p])}</code>']
-                for p in sorted(files)]
-        digest = f"<p>Combined sha256: <code class=\"sha\">{esc(combined)}</code></p>" if combined else ""
-        out.append(f'<div class="block">{_tasks_line(tasks, len(records))}{digest}'
-                   f'{table(["File", "sha256"], rows, "plain files")}</div>')
+        rows = [
+            [f"<code>{esc(strip_paths(str(p)))}</code>", f'<code class="sha">{esc(files[p])}</code>']
+            for p in sorted(files)
+        ]
+        digest = f'<p>Combined sha256: <code class="sha">{esc(combined)}</code></p>' if combined else ""
+        out.append(
+            f'<div class="block">{_tasks_line(tasks, len(records))}{digest}'
+            f"{table(['File', 'sha256'], rows, 'plain files')}</div>"
+        )
     return "".join(out)
 
 
@@ -256,38 +322,51 @@ def _settings(record: Mapping[str, Any]) -> dict[str, Any]:
     return {**(record.get("settings") or {}), **(record.get("track_run") or {})}
 
 
-def submission_page(sid: str, records: Sequence[Mapping[str, Any]], placed: Sequence[tuple[Leaderboard, Row]],
-                    meta: Mapping[str, Any]) -> str:
+def submission_page(
+    sid: str, records: Sequence[Mapping[str, Any]], placed: Sequence[tuple[Leaderboard, Row]], meta: Mapping[str, Any]
+) -> str:
     """The page of one submission."""
     records = sorted(records, key=lambda r: (str(r["task"]["name"]), str(r.get("hardware")), str(r["started_at"])))
     m = _meta(records, [row for _, row in placed])
     kinds = {row.kind for _, row in placed} | {str(r.get("kind") or "measured") for r in records}
     mark = badge("self-reported") if "self-reported" in kinds else ""
     authors = m.get("authors")
-    info = facts([
-        ("Submission id", f"<code>{esc(sid)}</code>"), ("Team", esc(m.get("team"))),
-        ("Authors", esc(", ".join(map(str, authors)) if isinstance(authors, list) else authors)),
-        ("Method family", esc(", ".join(map(str, m.get("methods") or ())))),
-        ("Base model", esc(m.get("base_model"))), ("Teacher model", esc(m.get("teacher_model"))),
-        ("Paper", external(m.get("paper"))), ("Code", external(m.get("code"))),
-        ("Description", esc(m.get("description"))),
-    ])
-    body = (f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{info}"
-            f"<section><h2>Tracks</h2>{_placements(placed)}</section>"
-            f"<section><h2>Task results</h2>{_task_results(records)}</section>"
-            f"<section><h2>Measurements</h2>{_measurements(records)}</section>"
-            f"<section><h2>Evaluation settings</h2>"
-            f"{_grouped(records, _settings, 'No settings recorded.')}"
-            f"</section><section><h2>Environment</h2>"
-            f"{_grouped(records, lambda r: r.get('environment'), NO_ENVIRONMENT)}"
-            f"</section><section><h2>Declared numbers (self-reported)</h2>"
-            f"{_grouped(records, lambda r: r.get('declared'), 'None declared.')}</section>"
-            f"<section><h2>Evaluated files</h2>{_files(records)}</section>")
+    info = facts(
+        [
+            ("Submission id", f"<code>{esc(sid)}</code>"),
+            ("Team", esc(m.get("team"))),
+            ("Authors", esc(", ".join(map(str, authors)) if isinstance(authors, list) else authors)),
+            ("Method family", esc(", ".join(map(str, m.get("methods") or ())))),
+            ("Base model", esc(m.get("base_model"))),
+            ("Teacher model", esc(m.get("teacher_model"))),
+            ("Paper", external(m.get("paper"))),
+            ("Code", external(m.get("code"))),
+            ("Description", esc(m.get("description"))),
+        ]
+    )
+    body = (
+        f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{info}"
+        f"<section><h2>Tracks</h2>{_placements(placed)}</section>"
+        f"<section><h2>Task results</h2>{_task_results(records)}</section>"
+        f"<section><h2>Measurements</h2>{_measurements(records)}</section>"
+        f"<section><h2>Evaluation settings</h2>"
+        f"{_grouped(records, _settings, 'No settings recorded.')}"
+        f"</section><section><h2>Environment</h2>"
+        f"{_grouped(records, lambda r: r.get('environment'), NO_ENVIRONMENT)}"
+        f"</section><section><h2>Declared numbers (self-reported)</h2>"
+        f"{_grouped(records, lambda r: r.get('declared'), 'None declared.')}</section>"
+        f"<section><h2>Evaluated files</h2>{_files(records)}</section>"
+    )
     return page(str(m.get("name") or sid), body, "..", meta)
 
 
-def submission_pages(boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], names: Mapping[str, str],
-                     meta: Mapping[str, Any], only: Collection[str]) -> dict[str, str]:
+def submission_pages(
+    boards: Sequence[Leaderboard],
+    records: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+    meta: Mapping[str, Any],
+    only: Collection[str],
+) -> dict[str, str]:
     """{submission id: page} for the submissions of `only` (ids with a page name in `names`)."""
     wanted = set(only)
     by_sub: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in wanted}
