@@ -451,11 +451,10 @@ def gender_parity(*, predictions: Sequence[Hashable], groups: Sequence[Hashable]
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric function under its id, with the direction in which it improves."""
+    """A metric function under its id; every metric here improves upward (error rates are not reported)."""
 
     name: str
     fn: Callable[..., float]
-    higher_is_better: bool = True
 
     @property
     def inputs(self) -> tuple[str, ...]:

@@ -24,15 +24,6 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._entries[name] = obj
 
-    def register(self, name: str):
-        """Decorator form of `add`."""
-
-        def deco(obj: T) -> T:
-            self.add(name, obj)
-            return obj
-
-        return deco
-
     def get(self, name: str, where: str = "") -> T:
         """The object named `name`; a miss raises UserError naming close matches and all known names."""
         if name not in self._entries:

@@ -164,7 +164,7 @@ _glue(
 _glue(
     "mrpc",
     "MRPC/dev.tsv",
-    _renamed(_pair_reader("#1 String", "#2 String", "Quality", BINARY, index=None), {}),
+    _pair_reader("#1 String", "#2 String", "Quality", BINARY, index=None),
     ("sentence1", "sentence2"),
     ("not_equivalent", "equivalent"),
     ACC_F1,
