@@ -49,6 +49,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `mirror` every test that reads the data mirror: through the `mirror` fixture (directly or not), or in a
+    module that imports this file's helpers that read its vocabulary; `pytest -m "not mirror"` runs the rest."""
+    readers = {id(save_tiny_bert), id(save_tiny_t5), id(VOCAB)}
+    for item in items:
+        module = getattr(item, "module", None)
+        uses_helpers = module is not None and any(id(v) in readers for v in vars(module).values())
+        if "mirror" in getattr(item, "fixturenames", ()) or uses_helpers:
+            item.add_marker(pytest.mark.mirror)
+
+
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The local mirror of real evaluation data (HARNESS_DATA_DIR, else ../shared/data)."""
@@ -83,8 +94,9 @@ def save_tiny_t5(folder: Path, seed: int = 0) -> Path:
 
 
 @pytest.fixture
-def tiny_bert(tmp_path: Path):
-    """A factory: tiny_bert(head="sequence_classification", num_labels=2, **config) -> folder."""
+def tiny_bert(tmp_path: Path, mirror: Path):
+    """A factory: tiny_bert(head="sequence_classification", num_labels=2, **config) -> folder (its vocabulary is
+    the mirror's)."""
     count = iter(range(1000))
 
     def make(head: str = "sequence_classification", num_labels: int = 2, **config) -> Path:

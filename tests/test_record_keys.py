@@ -135,7 +135,7 @@ def test_a_record_under_another_submissions_folder_is_refused(tmp_path):
         read_records(tmp_path)
 
 
-def test_entries_resolving_to_one_folder_are_refused(tmp_path, capsys):
+def test_entries_resolving_to_one_folder_are_refused(tmp_path, capsys, mirror):  # run reads the mirror's data dir
     subs = tmp_path / "subs"
     (subs / "impostor").mkdir(parents=True)
     (subs / "impostor" / "submission.yaml").write_text("name: x\n", encoding="utf-8")

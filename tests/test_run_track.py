@@ -204,7 +204,7 @@ def test_run_refuses_a_gpu_track_and_rank_needs_records(world, capsys, tmp_path)
     assert "unknown column 'latncy'" in capsys.readouterr().err
 
 
-def test_an_invalid_submission_is_reported_and_a_bad_record_stops_rank(capsys, tmp_path):
+def test_an_invalid_submission_is_reported_and_a_bad_record_stops_rank(capsys, tmp_path, mirror):  # run reads it
     bad = tmp_path / "subs" / "broken"
     bad.mkdir(parents=True)
     (bad / "submission.yaml").write_text("name: x\n", encoding="utf-8")
