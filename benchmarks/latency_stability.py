@@ -22,22 +22,22 @@ import warnings
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure import synthetic_inputs
+from harness.backends.torch_hf import TorchModel, wrap
 from harness.measure.latency import measure_latency, measure_speedup, relative_spread
 
 SEQ_LEN = 128
 SETTINGS = {"threads": 1, "tolerance": 0.03, "budget_s": 20.0}
 
 
-def minilm_shape(layers: int) -> BertModel:
+def minilm_shape(layers: int) -> TorchModel:
     torch.manual_seed(0)
     cfg = BertConfig(hidden_size=384, num_hidden_layers=layers, num_attention_heads=12, intermediate_size=1536)
-    return BertModel(cfg).eval()
+    return wrap(BertModel(cfg).eval())
 
 
 def stability() -> None:
     model = minilm_shape(6)
-    inputs = synthetic_inputs(model, 1, SEQ_LEN)
+    inputs = model.synthetic_batch(1, SEQ_LEN)
     runs = [measure_latency(model, inputs, **SETTINGS) for _ in range(5)]
     medians = [r.p50_ms for r in runs]
     spread = relative_spread(medians)
@@ -62,7 +62,7 @@ def stability() -> None:
 
 def ratio_stability() -> None:
     model, parent = minilm_shape(6), minilm_shape(12)
-    inputs = synthetic_inputs(model, 1, SEQ_LEN)
+    inputs = model.synthetic_batch(1, SEQ_LEN)
     results = [measure_speedup(parent, model, inputs, **{**SETTINGS, "budget_s": 40.0}) for _ in range(5)]
     print(
         f"[ratio] speed-up of BERT 6x384 over BERT 12x384, batch 1, 1 thread, length {SEQ_LEN}: five measurements, "
@@ -83,8 +83,8 @@ def ratio_stability() -> None:
 
 def int8_speedup() -> None:
     torch.manual_seed(0)
-    fp32 = BertModel(BertConfig()).eval()
-    inputs = synthetic_inputs(fp32, 1, SEQ_LEN)
+    fp32 = wrap(BertModel(BertConfig()).eval())
+    inputs = fp32.synthetic_batch(1, SEQ_LEN)
     default = torch.backends.quantized.engine
     engines = [default] + [e for e in torch.backends.quantized.supported_engines if e not in ("none", default)]
     print(
@@ -95,7 +95,9 @@ def int8_speedup() -> None:
         torch.backends.quantized.engine = engine
         with warnings.catch_warnings():  # torch.ao deprecation notices
             warnings.simplefilter("ignore")
-            int8 = torch.ao.quantization.quantize_dynamic(fp32, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+            int8 = wrap(
+                torch.ao.quantization.quantize_dynamic(fp32.module, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+            )
         result = measure_speedup(fp32, int8, inputs, **{**SETTINGS, "budget_s": 90.0})  # ~7 s per pair of rounds here
         ref, cand = result.reference, result.candidate
         print(

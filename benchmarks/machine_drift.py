@@ -19,8 +19,9 @@ import time
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure import call_model, synthetic_inputs
-from harness.measure.latency import CpuClock, interleaved_rounds, relative_spread
+from harness.backends.base import CpuClock
+from harness.backends.torch_run import call_model, synthetic_inputs
+from harness.measure.latency import interleaved_rounds, relative_spread
 from harness.measure.machine_speed import CALLS_PER_ROUND, SpeedProbe
 
 GOAL = 0.03  # the latency-stability goal: five medians within 3%

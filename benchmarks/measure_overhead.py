@@ -20,18 +20,19 @@ import time
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure import call_model, synthetic_inputs
+from harness.backends.torch_hf import wrap
+from harness.backends.torch_run import call_model, fixed_threads, synthetic_inputs
 from harness.measure.energy import EnergyTracker
 from harness.measure.flops import measure_flops
-from harness.measure.latency import LoadProbe, fixed_threads
+from harness.measure.latency import LoadProbe
 from harness.measure.params import count_params
 
 
 def counting_time(model: torch.nn.Module) -> None:
     for cross_check in (False, True):
         start = time.perf_counter()
-        params = count_params(model)
-        flops = measure_flops(model, reference_length=128, cross_check=cross_check)
+        params = count_params(wrap(model))
+        flops = measure_flops(wrap(model), reference_length=128, cross_check=cross_check)
         took = time.perf_counter() - start
         print(
             f"[count] BERT 6x384: params {params.total_params:,} + FLOPs {flops.flops:,} at 128 "

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import UserError, did_you_mean
+from harness.measure.result import NOT_MEASURED, normalized, status_of
+from harness.measure.spec import MEASUREMENTS, measurement
 from harness.tasks import get_task
 
 SCHEMA_VERSION = 2  # 2: records carry their `key` and are stored under its digest
@@ -39,19 +41,6 @@ UNKEYED_SETTINGS = frozenset({"progress"})
 UNKEYED_MEASUREMENT = frozenset({"measure"})
 # Clock difference tolerated between the machine that wrote a record and the one reading it.
 CLOCK_SKEW = timedelta(minutes=5)
-# (measurement, field) values that are counts or sizes of something that exists: zero or less is impossible.
-POSITIVE_FIELDS = (
-    ("params", "total_params"),
-    ("size", "total_bytes"),
-    ("system_size", "total_bytes"),
-    ("flops", "flops_per_example"),
-    ("flops", "flops"),
-    ("latency", "p50_ms"),
-    ("latency", "throughput_examples_per_s"),
-    ("memory", "peak_rss_bytes"),
-    ("flops", "mean_flops"),
-)
-NON_NEGATIVE_FIELDS = (("energy", "total_power_kwh"),)
 REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at", "key")
 # Every top-level field a record may have (harness.evaluation.evaluate, harness.evaluation.track, harness.evaluation.selfreported write them): a
 # misspelt field would otherwise be read as absent, e.g. `hardwre: gpu` ranked as a CPU record.
@@ -81,7 +70,8 @@ _REQUIRED_SET = frozenset(REQUIRED)
 STARTED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
 STATUSES = ("ok", "failed")
 SELF_REPORTED = "self-reported"  # the kind, and the hardware class, of a prediction-only record
-DEFAULT_HARDWARE = "cpu"  # harness.evaluation.evaluate writes every measured record from the CPU backend
+# the hardware class of a record that names none (a measured record's is its backend's HARDWARE)
+DEFAULT_HARDWARE = "cpu"
 READ_CHUNK = 1 << 20
 
 
@@ -120,7 +110,7 @@ def record_key(record: dict[str, Any]) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, the model folder inside it
     and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
     settings, hardware."""
-    from harness.submissions.check import SUBMISSION_FILE, combined_sha256
+    from harness.submissions import SUBMISSION_FILE, combined_sha256
 
     sub, task = record["submission"], record["task"]
     # submission.yaml's prose and metadata do not change a result; the model files do
@@ -183,7 +173,7 @@ def kept_measurements(old: Any, new: Any) -> dict[str, Any]:
     out = dict(new or {})
     for name, value in (old or {}).items():
         taken = out.get(name)
-        if taken is None or (type(taken) is dict and taken.get("measured") is False):
+        if taken is None or status_of(taken) == NOT_MEASURED:
             out[name] = value
     return out
 
@@ -250,8 +240,20 @@ def read_record(path: Path | str) -> dict[str, Any]:
             raise UserError(f"{path}: no migration from schema {version} to {version + 1}; re-run the evaluation")
         data = MIGRATIONS[version](data)
         version = data["schema_version"]
+    _normalize_measurements(data)
     validate(data, str(path))
     return data
+
+
+def _normalize_measurements(record: dict[str, Any]) -> None:
+    """Measurements not taken, in the shapes records had before issue 12 ({"measured": false}; FLOPs with
+    "counted": false), rewritten in the one shape of harness.measure.result; the schema is unchanged, the
+    rest of the record too."""
+    measurements = record.get("measurements")
+    if type(measurements) is dict:
+        for name, entry in measurements.items():
+            if type(entry) is dict and (entry.get("measured") is False or entry.get("counted") is False):
+                measurements[name] = normalized(entry)
 
 
 def _read_bytes(path: Path | str) -> bytes:
@@ -424,15 +426,18 @@ def _check_measured(measurements: Any, where: str) -> None:
         return
     if type(measurements) is not dict:
         raise UserError(f"{where}: measurements is {type(measurements).__name__}, expected a mapping")
-    for fields, low, strict in ((POSITIVE_FIELDS, "> 0", True), (NON_NEGATIVE_FIELDS, ">= 0", False)):
-        for name, field in fields:
-            block = measurements.get(name)
-            value = block.get(field) if type(block) is dict else None
-            if type(value) in (int, float) and not (value > 0 if strict else value >= 0):
-                raise UserError(
-                    f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
-                    f"(expected {low}); re-run the measurement"
-                )
+    for name, block in measurements.items():
+        if type(block) is not dict or name not in MEASUREMENTS:
+            continue
+        spec = measurement(name)  # the table says which fields are counts, sizes, times: > 0, or >= 0
+        for fields, low, strict in ((spec.positive, "> 0", True), (spec.non_negative, ">= 0", False)):
+            for field in fields:
+                value = block.get(field)
+                if type(value) in (int, float) and not (value > 0 if strict else value >= 0):
+                    raise UserError(
+                        f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
+                        f"(expected {low}); re-run the measurement"
+                    )
 
 
 def _check_scored(task: Any, block: dict[str, Any], where: str, prefix: str) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import Generic, Iterator, TypeVar
 
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
 
 T = TypeVar("T")
 
@@ -27,10 +26,12 @@ class Registry(Generic[T]):
     def get(self, name: str, where: str = "") -> T:
         """The object named `name`; a miss raises UserError naming close matches and all known names."""
         if name not in self._entries:
-            close = difflib.get_close_matches(name, list(self._entries), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, self._entries)
             place = f" ({where})" if where else ""
-            raise UserError(f"unknown {self.kind} {name!r}{place}{hint} known: {', '.join(self.names())}")
+            raise UserError(
+                f"unknown {self.kind} {name!r}{place}",
+                fix=f"{hint + ' ' if hint else ''}known: {', '.join(self.names())}",
+            )
         entry = self._entries[name]
         if isinstance(entry, str):
             module, _, attr = entry.partition(":")
@@ -39,6 +40,12 @@ class Registry(Generic[T]):
                 entry = getattr(entry, attr)
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
+
+    def remove(self, name: str) -> None:
+        """Drop the entry `name` (a plugin or a test that added it takes it back); a name not registered raises."""
+        if name not in self._entries:
+            raise KeyError(f"{self.kind} {name!r} is not registered")
+        del self._entries[name]
 
     def names(self) -> list[str]:
         """Registered names in registration order."""

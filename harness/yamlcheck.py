@@ -1,25 +1,41 @@
-"""Strict reading of hand-written YAML files: every problem names the file, the key path and what was expected.
+"""Strict reading of hand-written YAML files: every problem names the file, the key path, what is wrong and the fix.
 
-`Checker` collects problems instead of stopping at the first, so one run of a loader lists them all:
+The one engine behind track files, their data files, predictions.yaml and submission.yaml: `Checker` collects
+`Problem`s instead of stopping at the first, so one run of a loader lists them all:
 `tracks/tiny.yaml: cutoffs.max_params: expected an integer > 0, got "big"`. It only validates: no
-environment variables, network or input mutation.
+environment variables, network or input mutation. A caller with its own wording (submission.yaml names each
+unknown key at its own field and shows values with their kind) subclasses it and overrides the hooks.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import yaml
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, did_you_mean
 
 # YAML 1.1 (PyYAML) reads `6e9` as text: such strings are accepted where a number is expected.
 _FLOAT_TEXT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file: the file, the key path (or line) in it, what is wrong, how to fix it."""
+
+    file: str
+    field: str
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = ": ".join([self.file] + ([self.field] if self.field else []) + [self.message])
+        return f"{text}; {self.fix}" if self.fix else text
 
 
 def shown(value: Any) -> str:
@@ -32,6 +48,18 @@ def shown(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False)
         return text if len(text) <= 60 else text[:57] + '..."'
     return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def described(value: Any) -> str:
+    """A value with its YAML kind, for readers new to YAML: `text 'big'`, `a number 12`, `a list [1, 2]`."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    kind = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number"}.get(type(value), "")
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{kind} {text}" if kind else text
 
 
 YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -59,15 +87,18 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_yaml(path: Path) -> tuple[Any, list[tuple[str, str, str]]]:
-    """The parsed document (safe loader) and its problems, each (where in the file, what is wrong, the fix):
-    unreadable or non-UTF-8 text, a syntax error with its line, duplicate keys. The document is None when unreadable."""
+def parse_yaml(path: Path) -> tuple[Any, list[Problem]]:
+    """The parsed document (safe loader) and its problems, each naming where in the file: unreadable or
+    non-UTF-8 text, a syntax error with its line, duplicate keys. The document is None when unreadable."""
+    file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        return None, [(f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")]
+        return None, [Problem(file, f"byte {e.start}", "not UTF-8 text", "save the file as UTF-8")]
     except OSError as e:
-        return None, [("", f"cannot read the file ({e.strerror or e})", "check the path and its permissions")]
+        return None, [
+            Problem(file, "", f"cannot read the file ({e.strerror or e})", "check the path and its permissions")
+        ]
     loader = StrictLoader(text)
     try:
         data = loader.get_single_data()
@@ -76,7 +107,8 @@ def parse_yaml(path: Path) -> tuple[Any, list[tuple[str, str, str]]]:
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         detail = " ".join(str(x) for x in (e.context, e.problem) if x)
         return None, [
-            (
+            Problem(
+                file,
                 at,
                 f"YAML syntax error: {detail}",
                 "fix the YAML at that line: indentation, a ': ' after "
@@ -84,11 +116,16 @@ def parse_yaml(path: Path) -> tuple[Any, list[tuple[str, str, str]]]:
             )
         ]
     except yaml.YAMLError as e:
-        return None, [("", f"YAML error: {e}", "fix the YAML syntax")]
+        return None, [Problem(file, "", f"YAML error: {e}", "fix the YAML syntax")]
     finally:
         loader.dispose()
     return data, [
-        (f"line {line}", f"duplicate key {key!r}", "keep one copy of the key: YAML would silently use the last one")
+        Problem(
+            file,
+            f"line {line}",
+            f"duplicate key {key!r}",
+            "keep one copy of the key: YAML would silently use the last one",
+        )
         for key, line in loader.duplicates
     ]
 
@@ -98,71 +135,100 @@ def read_yaml(path: Path) -> Any:
     file, the line and the fix (all of them at once)."""
     data, problems = parse_yaml(path)
     c = Checker(str(path))
-    c.problems += [
-        ": ".join([str(path)] + ([where] if where else []) + [message]) + f"; {fix}" for where, message, fix in problems
-    ]
+    c.problems += problems
     c.raise_if_any(str(path))
     return data
 
 
 class Checker:
-    """Typed getters over a parsed document; each records a problem and returns None when the value is bad."""
+    """Typed getters over a parsed document; each records a Problem and returns None when the value is bad.
+
+    Hooks for a dialect: `describe` shows a bad value, `unknown_key` reports a key no schema lists, and
+    `top_level` names the empty key path."""
+
+    top_level = "(top level)"
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
 
-    def fail(self, path: str, message: str) -> None:
-        """Record one problem at a key path."""
-        self.problems.append(f"{self.file}: {path or '(top level)'}: {message}")
+    def fail(self, path: str, message: str, fix: str = "") -> None:
+        """Record one problem at a key path, with its fix when there is one."""
+        self.problems.append(Problem(self.file, path or self.top_level, message, fix))
 
     def raise_if_any(self, what: str) -> None:
-        """Raise one ConfigError listing every problem found, if any."""
+        """Raise one ConfigError listing every problem found, if any (one alone keeps its fix as the field)."""
+        if len(self.problems) == 1:
+            p = self.problems[0]
+            raise ConfigError(str(Problem(p.file, p.field, p.message)), fix=p.fix)
         if self.problems:
-            if len(self.problems) == 1:
-                raise ConfigError(self.problems[0])
             raise ConfigError(
                 f"{len(self.problems)} problems in {what}:\n" + "\n".join(f"  {p}" for p in self.problems)
             )
 
-    def mapping(self, value: Any, path: str, keys: Sequence[str], required: Iterable[str] = ()) -> dict | None:
-        """A mapping with only `keys` (unknown keys get a did-you-mean) and every `required` key present."""
-        if not isinstance(value, dict):
-            self.fail(path, f"expected a mapping of {', '.join(keys)}, got {shown(value)}")
-            return None
-        prefix = f"{path}." if path else ""
+    def describe(self, value: Any) -> str:
+        """A bad value as messages show it."""
+        return shown(value)
+
+    def unknown_key(self, path: str, key: str, keys: Sequence[str]) -> None:
+        """Report a key of the mapping at `path` that the schema does not list, with the closest known one."""
+        self.fail(path, f"unknown key {key!r} ({did_you_mean(key, keys, 'known')})")
+
+    def unknown_keys(self, value: dict, path: str, keys: Sequence[str]) -> None:
+        """Report every key of the mapping at `path` that is not one of `keys`."""
         for key in value:
             if not isinstance(key, str) or key not in keys:
-                close = difflib.get_close_matches(str(key), list(keys), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(keys)})"
-                self.fail(path, f"unknown key {str(key)!r}{hint}")
+                self.unknown_key(path, str(key), keys)
+
+    def mapping(
+        self,
+        value: Any,
+        path: str,
+        keys: Sequence[str] | None = None,
+        required: Iterable[str] = (),
+        fix: str = "",
+    ) -> dict | None:
+        """A mapping with only `keys` (unknown keys get a did-you-mean; None: any keys) and every `required` key."""
+        if not isinstance(value, dict):
+            what = "a mapping" if keys is None else f"a mapping of {', '.join(keys)}"
+            self.fail(path, f"expected {what}, got {self.describe(value)}", fix)
+            return None
+        if keys is not None:
+            self.unknown_keys(value, path, keys)
+        prefix = f"{path}." if path else ""
         for key in required:
             if key not in value:
                 self.fail(f"{prefix}{key}", "missing; this key is required")
         return value
 
-    def text(self, value: Any, path: str, choices: Sequence[str] | None = None) -> str | None:
+    def text(self, value: Any, path: str, choices: Sequence[str] | None = None, fix: str = "") -> str | None:
         """Non-empty text, one of `choices` when given."""
         if not isinstance(value, str) or not value.strip():
-            self.fail(path, f"expected text, got {shown(value)}")
+            self.fail(path, f"expected text, got {self.describe(value)}", fix)
             return None
         if choices is not None and value not in choices:
-            close = difflib.get_close_matches(value, list(choices), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            self.fail(path, f"expected one of {', '.join(choices)}, got {shown(value)}{hint}")
+            hint = did_you_mean(value, choices)
+            got = f"{self.describe(value)} ({hint})" if hint else self.describe(value)
+            self.fail(path, f"expected one of {', '.join(choices)}, got {got}", fix)
             return None
         return value
 
-    def integer(self, value: Any, path: str, minimum: int = 1) -> int | None:
+    def integer(self, value: Any, path: str, minimum: int = 1, fix: str = "") -> int | None:
         """An integer >= `minimum` (booleans and floats are refused: counts must be exact)."""
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             bound = "> 0" if minimum == 1 else f">= {minimum}"
-            self.fail(path, f"expected an integer {bound}, got {shown(value)}")
+            self.fail(path, f"expected an integer {bound}, got {self.describe(value)}", fix)
             return None
         return value
 
     def number(
-        self, value: Any, path: str, low: float | None = None, high: float | None = None, above: bool = False
+        self,
+        value: Any,
+        path: str,
+        low: float | None = None,
+        high: float | None = None,
+        above: bool = False,
+        fix: str = "",
     ) -> float | None:
         """A finite number within [low, high] (or > low when `above`); YAML-1.1 text like "6e9" is accepted."""
         if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
@@ -175,20 +241,33 @@ class Checker:
         if not ok:
             bound = "" if low is None else (f" > {low:g}" if above else f" >= {low:g}")
             bound += "" if high is None else (f" and <= {high:g}" if bound else f" <= {high:g}")
-            self.fail(path, f"expected a number{bound}, got {shown(value)}")
+            self.fail(path, f"expected a number{bound}, got {self.describe(value)}", fix)
             return None
         return float(value)
 
-    def boolean(self, value: Any, path: str) -> bool | None:
+    def boolean(self, value: Any, path: str, fix: str = "") -> bool | None:
         """true or false."""
         if not isinstance(value, bool):
-            self.fail(path, f"expected true or false, got {shown(value)}")
+            self.fail(path, f"expected true or false, got {self.describe(value)}", fix)
             return None
         return value
 
-    def sequence(self, value: Any, path: str, non_empty: bool = False) -> list | None:
+    def sequence(self, value: Any, path: str, non_empty: bool = False, fix: str = "") -> list | None:
         """A list (non-empty when asked)."""
         if not isinstance(value, list) or (non_empty and not value):
-            self.fail(path, f"expected a {'non-empty ' if non_empty else ''}list, got {shown(value)}")
+            self.fail(path, f"expected a {'non-empty ' if non_empty else ''}list, got {self.describe(value)}", fix)
             return None
         return value
+
+
+def known(c: Checker, value: Any, path: str, names: Sequence[str], what: str) -> str | None:
+    """Text that must be one of `names`; a miss names the closest one, else lists them as the fix."""
+    name = c.text(value, path)
+    if name is not None and name not in names:
+        hint = did_you_mean(name, names)
+        if hint:
+            c.fail(path, f"unknown {what} {name!r} ({hint})")
+        else:
+            c.fail(path, f"unknown {what} {name!r}", f"known: {', '.join(names)}")
+        return None
+    return name

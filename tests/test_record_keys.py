@@ -23,7 +23,7 @@ SCHEMA1 = Path(__file__).parent / "data" / "schema1"  # written by the harness a
 
 
 def _ref(folder: Path, sub: str = "tiny") -> ModelRef:
-    from harness.submissions.check import combined_sha256, sha256_files
+    from harness.submissions import combined_sha256, sha256_files
 
     files = sha256_files(folder)
     return ModelRef(sub, folder, sha256=combined_sha256(files), files=tuple(sorted(files.items())))

@@ -16,7 +16,7 @@ from conftest import save_tiny_bert
 
 from harness.commands import check
 from harness.errors import ConfigError
-from harness.submissions.check import (
+from harness.submissions import (
     SUBMISSION_FILE,
     Problem,
     check_submission,
@@ -499,6 +499,50 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 
 def test_check_command_imports_no_torch() -> None:
-    code = "import sys, harness.commands.check, harness.submissions.check; print('torch' in sys.modules)"
+    code = "import sys, harness.commands.check, harness.submissions; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_load_error_gives_its_fix_field_and_the_default_fix_when_it_has_none(
+    tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.backends as backends
+    from harness.errors import UserError
+
+    folder = make_submission(tmp_path, template)
+    errors = iter(
+        [
+            UserError(f"{folder / 'model'}: it broke (detail; more)"),  # a '; ' inside the message is no fix
+            UserError(f"{folder / 'model'}: it broke", fix="do this; then that"),
+        ]
+    )
+
+    def fail(*args, **kwargs):
+        raise next(errors)
+
+    monkeypatch.setattr(backends, "load_model", fail)
+    [problem] = check_submission(folder)
+    assert (problem.message, problem.fix) == (
+        "it broke (detail; more)",
+        "re-save it with model.save_pretrained(folder) and tokenizer.save_pretrained(folder)",
+    )
+    [problem] = check_submission(folder)
+    assert (problem.message, problem.fix) == ("it broke", "do this; then that")
+
+
+def test_load_and_label_errors_carry_their_fix(tmp_path: Path, template: Path) -> None:
+    from harness.backends.torch_hf import load
+    from harness.errors import UserError
+    from harness.inference.formulations.classify import label_mapping
+    from harness.tasks import get_task
+
+    folder = make_submission(tmp_path, template)
+    (folder / "model" / "model.safetensors").write_bytes(b"\x00not safetensors" * 8)
+    with pytest.raises(UserError) as info:
+        load(folder / "model", "sequence_classification")
+    assert info.value.fix == "save it with model.save_pretrained(folder, safe_serialization=True)"
+    assert info.value.message.startswith(f"{folder / 'model'}: the model does not load as ")
+    with pytest.raises(UserError) as info:
+        label_mapping(get_task("mnli_matched"), {0: "a", 1: "b"}, 2)
+    assert info.value.fix == "set num_labels=3 in config.json"

@@ -1,7 +1,12 @@
-"""Inference backends: one module each, registered here by name."""
+"""Inference backends: one module each, registered here by name (one line: `BACKENDS.add(name, "module:load")`).
+
+A backend module offers `load(folder, head, options)`, returning a harness.backends.base.Model, and HARDWARE, the
+hardware class its records are ranked in.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from harness.backends.base import LoadOptions, Model
@@ -14,3 +19,10 @@ BACKENDS.add("torch", "harness.backends.torch_hf:load")
 def load_model(folder: str | Path, head: str, options: LoadOptions = LoadOptions(), backend: str = "torch") -> Model:
     """Load a model folder for `head` with the named backend."""
     return BACKENDS.get(backend)(folder, head, options)
+
+
+def backend_hardware(backend: str) -> str:
+    """The hardware class of the named backend's records (its module's HARDWARE), known before any model loads:
+    a record's key holds it."""
+    load = BACKENDS.get(backend)
+    return str(sys.modules[load.__module__].HARDWARE)

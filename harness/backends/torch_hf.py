@@ -6,16 +6,30 @@ by default. Loading works the same for a local folder and a hub id (the hub need
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness.backends.base import HEADS, LoadOptions, weight_files
+from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
 from harness.backends.heads import HEADS_TABLE, class_head
+from harness.backends.torch_run import (
+    CudaClock,
+    call_model,
+    eval_mode,
+    fixed_threads,
+    model_device,
+    module_head,
+    module_inputs,
+    synthetic_ids,
+    synthetic_inputs,
+)
 from harness.errors import UserError
 
 AUTO_CLASSES = {h.name: h.auto_class for h in HEADS_TABLE}
+HARDWARE = "cpu"  # the hardware class of its records: `harness run` runs CPU tracks only
 
 
 def saved_head(folder: Path) -> str | None:
@@ -29,18 +43,19 @@ def saved_head(folder: Path) -> str | None:
     return class_head(str(names[0])) if isinstance(names, list) and names else None
 
 
-def module_inputs(head: str | None, inputs: dict[str, Any]) -> dict[str, Any]:
-    """A [batch, length] batch of tensors as the head's module takes it: a multiple-choice module wants
-    [batch, options, length], and each sequence is one option."""
-    if head == "multiple_choice":
-        return {k: v.unsqueeze(1) for k, v in inputs.items()}
-    return inputs
-
-
 class TorchModel:
-    """A transformers model and its tokenizer behind the backend interface."""
+    """A transformers model and its tokenizer behind the backend interface, measurements included."""
 
-    def __init__(self, module: Any, tokenizer: Any, head: str, folder: Any = None) -> None:
+    hardware = HARDWARE
+
+    def __init__(
+        self,
+        module: Any,
+        tokenizer: Any,
+        head: str,
+        folder: Any = None,
+        make_inputs: Callable[[int, int], Any] | None = None,
+    ) -> None:
         self.module = module
         self.folder = folder
         self.tokenizer = tokenizer
@@ -48,6 +63,78 @@ class TorchModel:
         self.sequence_lengths: list[int] = []  # real (unpadded) length of every sequence run, for FLOPs
         cfg = getattr(module, "config", None)
         self.id2label = {int(k): str(v) for k, v in (getattr(cfg, "id2label", None) or {}).items()}
+        # (batch, length) -> the module's inputs where it is no Hugging Face model (FLOPs are counted on them)
+        self._make_inputs = make_inputs
+
+    @property
+    def device(self) -> str:
+        """The device of the module's first parameter or buffer: "cpu", "cuda:0", "meta"."""
+        return str(model_device(self.module))
+
+    @property
+    def clock(self) -> CpuClock:
+        """A clock that waits for queued CUDA kernels on a GPU, the wall clock otherwise."""
+        return CudaClock() if model_device(self.module).type == "cuda" else CpuClock()
+
+    def synthetic_batch(
+        self, batch_size: int, seq_len: int, *, seed: int = 0, attention_mask: bool = True
+    ) -> dict[str, np.ndarray]:
+        """The token ids of torch_run.synthetic_inputs (same seed, same values) as numpy arrays, mask included
+        unless the module is on the meta device."""
+        ids = synthetic_ids(self.module, batch_size, seq_len, seed)
+        batch = {"input_ids": ids.numpy()}
+        if attention_mask and model_device(self.module).type != "meta":
+            batch["attention_mask"] = np.ones((batch_size, seq_len), dtype=np.int64)
+        return batch
+
+    def prepare(self, batch: Any) -> Callable[[], Any]:
+        """A call of the module on `batch`, converted to tensors on its device and shaped for its head once, now:
+        timing it times the module alone. A tensor or tuple (a module that is no Hugging Face model) is passed
+        as it is."""
+        inputs = batch
+        if isinstance(batch, dict):
+            import torch
+
+            device = model_device(self.module)
+            inputs = module_inputs(self.head, {k: torch.as_tensor(v).to(device) for k, v in batch.items()})
+        module = self.module
+        return lambda: call_model(module, inputs)
+
+    @contextmanager
+    def measuring(self, threads: int | None = None) -> Iterator[None]:
+        """Eval mode (its training mode put back after), `threads` intra-op threads, torch.inference_mode."""
+        import torch
+
+        with eval_mode(self.module), fixed_threads(threads) if threads else nullcontext(), torch.inference_mode():
+            yield
+
+    def device_peak_bytes(self, reset: bool = False) -> int | None:
+        """The CUDA allocator's peak (after the queued kernels finished); None on a CPU."""
+        if model_device(self.module).type != "cuda":
+            return None
+        import torch
+
+        if reset:
+            torch.cuda.reset_peak_memory_stats()
+            return None
+        torch.cuda.synchronize()
+        return int(torch.cuda.max_memory_allocated())
+
+    def count_params(self) -> dict[str, Any]:
+        """Unique parameter tensors of the module (torch_count.count_module_params)."""
+        from harness.backends.torch_count import count_module_params
+
+        return count_module_params(self.module)
+
+    def count_flops(self, seq_len: int, *, cross_check: bool = False) -> dict[str, Any]:
+        """FLOPs of the module on one synthetic sequence of `seq_len` tokens, without a mask (torch_count)."""
+        from harness.backends.torch_count import count_module_flops
+
+        if self._make_inputs is not None:
+            inputs = self._make_inputs(1, seq_len)
+        else:
+            inputs = synthetic_inputs(self.module, 1, seq_len, attention_mask=False, head=self.head)
+        return count_module_flops(self.module, inputs, cross_check=cross_check)
 
     def forward(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One padded batch through the model; outputs as float32 numpy arrays."""
@@ -80,7 +167,7 @@ class TorchModel:
 def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) -> TorchModel:
     """Load `folder` (a model folder, or a hub id when online) for `head`; errors name the folder and fix."""
     if head not in HEADS:
-        raise UserError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
+        raise UserError(f"unknown head {head!r}", fix=f"known: {', '.join(HEADS)}")
     import torch
     import transformers
 
@@ -95,8 +182,8 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=options.trust_remote_code)
     except Exception as e:
         raise UserError(
-            f"{folder}: the tokenizer does not load ({type(e).__name__}: {e}); "
-            "save it next to the model with tokenizer.save_pretrained(folder)"
+            f"{folder}: the tokenizer does not load ({type(e).__name__}: {e})",
+            fix="save it next to the model with tokenizer.save_pretrained(folder)",
         ) from e
     try:
         module = cls.from_pretrained(
@@ -104,25 +191,32 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         )
     except Exception as e:
         raise UserError(
-            f"{folder}: the model does not load as {AUTO_CLASSES[head]} ({type(e).__name__}: {e}); "
-            "save it with model.save_pretrained(folder, safe_serialization=True)"
+            f"{folder}: the model does not load as {AUTO_CLASSES[head]} ({type(e).__name__}: {e})",
+            fix="save it with model.save_pretrained(folder, safe_serialization=True)",
         ) from e
     module.eval()
     return TorchModel(module, tokenizer, head, folder)
 
 
+def wrap(module: Any, head: str | None = None, make_inputs: Callable[[int, int], Any] | None = None) -> TorchModel:
+    """A torch module built in code behind the backend interface, to measure it: `head` defaults to the one its
+    class stands for ("" when none); `make_inputs(batch, length)` builds the inputs of a module that takes no
+    token ids (FLOPs are counted on them)."""
+    return TorchModel(module, None, head or module_head(module) or "", None, make_inputs)
+
+
 def _check_weights(path: Path, options: LoadOptions) -> None:
     """Refuse pickle weights unless allowed, before transformers gets a chance to unpickle them."""
     if not (path / "config.json").is_file():
-        raise UserError(f"{path}: no config.json; a model folder is what model.save_pretrained(folder) writes")
+        raise UserError(f"{path}: no config.json", fix="a model folder is what model.save_pretrained(folder) writes")
     safe, pickled = weight_files(path)
     if not safe and pickled and not options.allow_pickle:
         raise UserError(
-            f"{path}: weights are in pickle format ({pickled[0].name}), which can run code when loaded; "
-            "convert them with model.save_pretrained(folder, safe_serialization=True), or have both the "
-            "submitter (allow_pickle: true in submission.yaml) and the organizer (--allow-pickle) opt in"
+            f"{path}: weights are in pickle format ({pickled[0].name}), which can run code when loaded",
+            fix="convert them with model.save_pretrained(folder, safe_serialization=True), or have both the "
+            "submitter (allow_pickle: true in submission.yaml) and the organizer (--allow-pickle) opt in",
         )
     if not safe and not pickled:
         raise UserError(
-            f"{path}: no weights file (model.safetensors); save the model with model.save_pretrained(folder)"
+            f"{path}: no weights file (model.safetensors)", fix="save the model with model.save_pretrained(folder)"
         )

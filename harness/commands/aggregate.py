@@ -40,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.records.is_dir():
             raise UserError(
-                f"{args.records}: no such folder; give the folder of one submission's records, e.g. "
-                "results/records/NAME"
+                f"{args.records}: no such folder",
+                fix="give the folder of one submission's records, e.g. results/records/NAME",
             )
         records = read_records(args.records)
         if not records:
             raise UserError(
-                f"{args.records}: no result records (*.record.json) in this folder; run `harness "
-                "evaluate` or `harness run` first"
+                f"{args.records}: no result records (*.record.json) in this folder",
+                fix="run `harness evaluate` or `harness run` first",
             )
         from harness.records import is_stale
         from harness.scoring.values import choose_records
@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         if len(subs) > 1:
             raise UserError(
                 f"{args.records}: records of {len(subs)} submissions ({', '.join(subs[:3])}"
-                f"{', ...' if len(subs) > 3 else ''}); aggregate one submission's folder at a time"
+                f"{', ...' if len(subs) > 3 else ''})",
+                fix="aggregate one submission's folder at a time",
             )
         chosen, _ = choose_records(records, sorted(members), ("cpu", "gpu", "self-reported"), None)
         metrics = {}

@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check each folder, print its problems, then one summary line; 0 when all are valid, else 1."""
-    from harness.submissions.check import check_submission
+    from harness.submissions import check_submission
 
     if not args.no_load:
         from transformers.utils import logging as hf_logging

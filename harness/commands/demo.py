@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
-    from harness.submissions.check import check_submission
+    from harness.submissions import check_submission
 
     folder = build_submission(args.submissions)
     print(f"1. built {folder} from the {PIP_NAME} package")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.commands import positive_int, summary
 from harness.measure import DEFAULT_MEASUREMENTS
+from harness.measure.spec import Names
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--measure",
         default=",".join(DEFAULT_MEASUREMENTS),
-        help="measurements taken after inference, comma-separated (default: %(default)s; also latency, memory)",
+        help="measurements taken after inference, comma-separated (default: %(default)s; also "
+        f"{', '.join(Names(lambda m: m.evaluate == 'optional'))})",
     )
     p.add_argument("--no-measure", action="store_true", help="no measurements and no energy tracking")
     p.add_argument(
@@ -92,16 +94,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parse_measurements(text: str) -> tuple[str, ...]:
-    """`params,flops` -> ("params", "flops"); an unknown name is refused with the known ones."""
+    """`params,flops` -> ("params", "flops"): what the measurement table lets `harness evaluate` take (default or
+    optional ones); an unknown name is refused with the known ones."""
     from harness.errors import UserError
-    from harness.measure import MEASUREMENTS
 
+    known = Names(lambda m: m.evaluate in ("default", "optional"))
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in MEASUREMENTS or n in ("energy", "environment")]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        known = ", ".join(n for n in MEASUREMENTS if n not in ("energy", "environment"))
+        tracked = " and ".join(Names(lambda m: m.evaluate == "tracked"))
         raise UserError(
-            f"--measure: unknown measurement {', '.join(unknown)}; known: {known} "
-            "(energy and the environment are always recorded)"
+            f"--measure: unknown measurement {', '.join(unknown)}",
+            fix=f"known: {', '.join(known)} ({tracked} are recorded with every evaluation)",
         )
     return names

@@ -90,7 +90,7 @@ def serve(folder: Path, port: int = 0) -> int:
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as e:
-        raise UserError(f"cannot serve on 127.0.0.1:{port} ({e}); pass another --port or omit it") from e
+        raise UserError(f"cannot serve on 127.0.0.1:{port} ({e})", fix="pass another --port or omit it") from e
     with server:
         print(f"serving {folder} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
         try:

@@ -12,9 +12,14 @@ from typing import Any
 
 from harness.commands import positive_int
 from harness.errors import UserError
+from harness.measure.result import NOT_COUNTED, NOT_MEASURED, status_of, why_not
+from harness.measure.spec import MEASUREMENTS, Names
 
-# What `harness measure` takes unless --skip-measure leaves it out (memory and energy: `harness run`'s tracks).
-MEASURED = ("params", "size", "flops", "latency", "environment")
+
+def measured() -> tuple[str, ...]:
+    """What `harness measure` takes unless --skip-measure leaves it out: the table's `command` measurements (memory
+    and energy are left to `harness run`'s tracks)."""
+    return tuple(Names(lambda m: m.command))
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def add_parser(subparsers: Any) -> None:
         help="also measure the speed-up over this model (a model or "
         "submission folder): both timed in interleaved rounds, same inputs length and threads",
     )
-    skippable = ", ".join(n for n in MEASURED if n != "environment")
+    skippable = ", ".join(n for n in measured() if MEASUREMENTS.get(n).scope != "machine")
     p.add_argument(
         "--skip-measure",
         default="",
@@ -79,7 +84,7 @@ def measure_target(path: Path, task: str | None, head: str | None) -> Target:
     task's default head, or the head its config.json was saved with."""
     from harness.backends.torch_hf import saved_head
     from harness.inference.formulations import task_head
-    from harness.submissions.check import SUBMISSION_FILE, load_submission
+    from harness.submissions import SUBMISSION_FILE, load_submission
 
     if not path.is_dir():
         raise UserError(
@@ -150,7 +155,7 @@ def _si(n: float | None, unit: str = "") -> str:
 def table(result: dict[str, Any]) -> str:
     """A short human-readable summary of a measurement dict."""
     lines = [f"model        {result['model_folder']} ({result['head']} head)"]
-    ok = {k: v for k, v in result.items() if isinstance(v, dict) and v.get("measured") is not False}
+    ok = {k: v for k, v in result.items() if isinstance(v, dict) and status_of(v) is None}
     if p := ok.get("params"):
         lines.append(
             f"parameters   {_si(p['total_params'])} (embedding {_si(p['embedding_params'])}, other "
@@ -162,15 +167,10 @@ def table(result: dict[str, Any]) -> str:
             f"gzip {_si(s['weights_gzip_bytes'], 'B')}, zstd {_si(s['weights_zstd_bytes'], 'B')}"
         )
     if f := ok.get("flops"):
-        if f["counted"]:
-            mean = f", mean over task lengths {_si(f['mean_flops'])}" if f.get("mean_flops") is not None else ""
-            per = f", {_si(f['flops_per_example'])} per example" if f.get("flops_per_example") is not None else ""
-            cross = f"; fvcore x2 {_si(f['fvcore'].get('flops'))}" if f["fvcore"].get("available") else ""
-            lines.append(
-                f"FLOPs        {_si(f['flops'])} per sequence at {f['reference_length']} tokens{mean}{per}{cross}"
-            )
-        else:
-            lines.append(f"FLOPs        not counted: {f['reason']}")
+        mean = f", mean over task lengths {_si(f['mean_flops'])}" if f.get("mean_flops") is not None else ""
+        per = f", {_si(f['flops_per_example'])} per example" if f.get("flops_per_example") is not None else ""
+        cross = f"; fvcore x2 {_si(f['fvcore'].get('flops'))}" if f["fvcore"].get("available") else ""
+        lines.append(f"FLOPs        {_si(f['flops'])} per sequence at {f['reference_length']} tokens{mean}{per}{cross}")
     if lat := ok.get("latency"):
         noisy = (
             f" NOISY (other load {lat['other_load_cores']:.2f} cores, hypervisor steal "
@@ -201,9 +201,9 @@ def table(result: dict[str, Any]) -> str:
         )
     lines += [f"{name:<12} skipped (--skip-measure)" for name in result.get("skipped", [])]
     lines += [
-        f"{name:<12} not measured: {entry['reason']}"
-        for name in MEASURED
-        if (entry := result.get(name)) and entry.get("measured") is False
+        f"{name:<12} {why_not(entry)}"
+        for name, entry in result.items()
+        if name in MEASUREMENTS and status_of(entry) in (NOT_COUNTED, NOT_MEASURED)
     ]
     return "\n".join(lines)
 
@@ -213,18 +213,17 @@ def speedup_over(
 ) -> dict[str, Any]:
     """The speed-up of the loaded `model` over the reference model folder (or submission), loaded as for `task`;
     batch 1, synthetic inputs."""
-    from harness.measure import synthetic_inputs
     from harness.measure.latency import measure_speedup
 
     target = measure_target(reference, task, None)
     ref = load_target(target)
     result = measure_speedup(
-        ref.module,
-        model.module,
-        synthetic_inputs(ref.module, 1, length, head=ref.head),
+        ref,
+        model,
+        ref.synthetic_batch(1, length),
         threads=threads,
         budget_s=budget_s,
-        candidate_inputs=synthetic_inputs(model.module, 1, length, head=model.head),
+        candidate_inputs=model.synthetic_batch(1, length),
     ).to_dict()
     return {"reference_folder": str(target.folder), "reference_head": target.head, "reference_length": length, **result}
 
@@ -254,12 +253,12 @@ def run(args: argparse.Namespace) -> int:
         "head": target.head,
         "task": args.task,
         "inputs": "task token lengths" if lengths else f"synthetic token ids, length {args.reference_length}",
-        "skipped": [n for n in MEASURED if n in skip],
+        "skipped": [n for n in measured() if n in skip],
     }
     result.update(
         measure_loaded(
             model,
-            [n for n in MEASURED if n not in skip],
+            [n for n in measured() if n not in skip],
             folder=target.folder,
             token_lengths=lengths,
             examples=examples,
@@ -275,4 +274,4 @@ def run(args: argparse.Namespace) -> int:
             args.reference, model, args.task, args.reference_length, args.threads, args.time_budget
         )
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else table(result))
-    return 1 if any(isinstance(v, dict) and v.get("measured") is False for v in result.values()) else 0
+    return 1 if any(status_of(v) == NOT_MEASURED for v in result.values()) else 0

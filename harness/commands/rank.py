@@ -37,7 +37,7 @@ def parse_pairs(text: str, flag: str) -> list[tuple[str, str]]:
     for item in filter(None, (x.strip() for x in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise UserError(f"{flag}: {item!r} is not COLUMN=WEIGHT; write e.g. {flag} score=4,latency_ms=1")
+            raise UserError(f"{flag}: {item!r} is not COLUMN=WEIGHT", fix=f"write e.g. {flag} score=4,latency_ms=1")
         out.append((key.strip(), value.strip()))
     return out
 
@@ -59,14 +59,16 @@ def dynascore_weights(text: str | None) -> dict[str, float]:
             weight = math.nan
         if not 0 < weight < math.inf:
             raise UserError(
-                f"--dynascore: weight {value!r} of {key} is not a number > 0; write e.g. "
-                "--dynascore score=4,latency_ms=1"
+                f"--dynascore: weight {value!r} of {key} is not a number > 0",
+                fix="write e.g. --dynascore score=4,latency_ms=1",
             )
         if key in weights:
-            raise UserError(f"--dynascore: {key} is weighted twice; give each column once")
+            raise UserError(f"--dynascore: {key} is weighted twice", fix="give each column once")
         weights[key] = weight
     if not weights:
-        raise UserError(f"--dynascore {text!r}: no COLUMN=WEIGHT given; write e.g. --dynascore score=4,latency_ms=1")
+        raise UserError(
+            f"--dynascore {text!r}: no COLUMN=WEIGHT given", fix="write e.g. --dynascore score=4,latency_ms=1"
+        )
     return weights
 
 
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     known = [c.id for c in board_columns(track, weights or {"score": 1.0})]
     for cid in [*weights, *(c for p in pairs for c in p)]:
         if cid not in known or (cid == "dynascore" and cid in weights):
-            raise UserError(f"unknown column {cid!r} for track {track.id}; known: {', '.join(known)}")
+            raise UserError(f"unknown column {cid!r} for track {track.id}", fix=f"known: {', '.join(known)}")
     records = read_results(args.results, track.id)
     board = rank(records, track, dynascore_weights=weights or None, rank_by_dynascore=bool(weights), pareto_pairs=pairs)
     print(json.dumps(board.to_dict(), indent=2, sort_keys=True) if args.json else render(board))

@@ -48,16 +48,22 @@ def curve_points(
     entries = group_records([r for r in records if r["submission"]["id"] in submissions], track)
     absent = [s for s in submissions if s not in entries]
     if absent:
-        raise UserError(f"no records of {', '.join(absent)} for track {track.id}; run `harness run {track.id}` first")
+        raise UserError(
+            f"no records of {', '.join(absent)} for track {track.id}", fix=f"run `harness run {track.id}` first"
+        )
     points: dict[str, dict[float, float]] = {t: {} for t in track.task_names()}
     for entry in entries.values():
         found, _, lacking = elue_points(entry)
         if lacking:
-            raise UserError(f"{entry.id}: no FLOPs measured for {', '.join(lacking)}; the track must measure flops")
+            raise UserError(
+                f"{entry.id}: no FLOPs measured for {', '.join(lacking)}", fix="the track must measure flops"
+            )
         for task, pts in found.items():
             for _, flops, perf in pts:
                 if flops in points[task]:
-                    raise UserError(f"{task}: two reference points with {flops:g} FLOPs; keep one submission per point")
+                    raise UserError(
+                        f"{task}: two reference points with {flops:g} FLOPs", fix="keep one submission per point"
+                    )
                 points[task][flops] = perf
     return {t: [[f, round(p, 4)] for f, p in sorted(pts.items())] for t, pts in points.items() if pts}
 

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     folder = args.results / "records"
     if not folder.is_dir():
-        raise UserError(f"{folder}: no records folder; pass the --results folder that `harness evaluate` wrote")
+        raise UserError(f"{folder}: no records folder", fix="pass the --results folder that `harness evaluate` wrote")
     records = read_records(folder)
     have = {key_digest(r["key"]) for r in records if r["status"] == "ok"}  # a failed re-run re-scored nothing
     stale = [
@@ -84,14 +84,14 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
 
     task = get_task(record["task"]["name"])
     if not record.get("predictions_file"):
-        raise UserError(f"{record['path']}: no predictions_file to re-score from; re-run the evaluation")
+        raise UserError(f"{record['path']}: no predictions_file to re-score from", fix="re-run the evaluation")
     predictions_file = Path(record["path"]).with_name(record["predictions_file"])
     predictions = read_predictions(task, predictions_file)
     rows = first(task, load_rows(task, data_dir), (record.get("settings") or {}).get("limit"))
     if len(rows) != record.get("num_examples"):
         raise UserError(
-            f"{record['path']}: scored {record.get('num_examples')} examples, the data gives {len(rows)}; "
-            "pass the --data-dir it was evaluated on, or re-run the evaluation"
+            f"{record['path']}: scored {record.get('num_examples')} examples, the data gives {len(rows)}",
+            fix="pass the --data-dir it was evaluated on, or re-run the evaluation",
         )
     metrics = task.compute_metrics(rows, predictions, predictions_file=predictions_file)
     new = {k: v for k, v in record.items() if k not in ("path", "key")}

@@ -39,7 +39,8 @@ def score_file(task_name: str, predictions: Path, data_dir: str | None = None) -
 
         raise UserError(
             f"{predictions}: {len(extra)} predictions name examples that are not in the "
-            f"{task.name} split (first: {extra[:3]}); is this the right task?"
+            f"{task.name} split (first: {extra[:3]})",
+            fix="is this the right task?",
         )
     return task.compute_metrics(rows, preds, predictions_file=predictions)
 

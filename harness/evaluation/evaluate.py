@@ -21,8 +21,6 @@ from harness.evaluation.refs import ModelRef
 from harness.inference.formulations import EvalSettings
 from harness.measure import DEFAULT_MEASUREMENTS
 
-HARDWARE_CPU = "cpu"
-
 
 def evaluate(
     ref: ModelRef,
@@ -47,6 +45,7 @@ def evaluate(
     from harness.records import SCHEMA_VERSION, record_key, record_path, store_record
     from harness.tasks.data import task_header
 
+    hardware = model.hardware if model is not None else _hardware(ref.backend)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     record: dict[str, Any] = {
@@ -55,7 +54,7 @@ def evaluate(
         "started_at": started.isoformat(timespec="seconds"),
         "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
         "task": task_header(task_name),
-        "hardware": HARDWARE_CPU,
+        "hardware": hardware,
         "model": {
             "folder": str(ref.folder),
             "head": ref.head,
@@ -160,6 +159,18 @@ def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) ->
     return measure_loaded(
         model, names, folder=folder, token_lengths=list(model.sequence_lengths) or None, examples=examples
     )
+
+
+def _hardware(backend: str) -> str:
+    """The hardware class of the backend's records, before any model loads (the record's key holds it); an unknown
+    backend fails to load later and writes a failed record, so its key takes the default class."""
+    from harness.backends import backend_hardware
+    from harness.records import DEFAULT_HARDWARE
+
+    try:
+        return backend_hardware(backend)
+    except UserError:
+        return DEFAULT_HARDWARE
 
 
 def _environment() -> dict[str, Any]:

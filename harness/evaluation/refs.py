@@ -30,7 +30,7 @@ def model_refs(
     `submission`: the folder's Submission when the caller already loaded it (else it is read here).
     """
     from harness.errors import UserError
-    from harness.submissions.check import (
+    from harness.submissions import (
         SUBMISSION_FILE,
         combined_sha256,
         load_submission,
@@ -39,20 +39,21 @@ def model_refs(
     )
 
     if not path.is_dir():
-        raise UserError(f"{path}: no such folder; pass a submission folder or a model folder")
+        raise UserError(f"{path}: no such folder", fix="pass a submission folder or a model folder")
     if (path / SUBMISSION_FILE).is_file():
         if path.is_symlink():
             raise UserError(
-                f"{path} is a link (to {path.resolve()}); a submission is a real folder of its own, whose "
-                "name is its id: evaluate the folder itself, or copy it in"
+                f"{path} is a link (to {path.resolve()})",
+                fix="a submission is a real folder of its own, whose "
+                "name is its id: evaluate the folder itself, or copy it in",
             )
         sub = submission if submission is not None else load_submission(path)
         names = tasks or list(sub.tasks)
         undeclared = [t for t in names if t not in sub.tasks]
         if undeclared:
             raise UserError(
-                f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'; "
-                f"declared: {', '.join(sub.tasks)}"
+                f"{path / SUBMISSION_FILE}: tasks {', '.join(undeclared)} are not declared under 'tasks'",
+                fix=f"declared: {', '.join(sub.tasks)}",
             )
         files = sha256_files(path)
         digest = combined_sha256(files)
@@ -75,7 +76,7 @@ def model_refs(
             for t in names
         ]
     if not (path / "config.json").is_file():
-        raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json; see submissions/README.md")
+        raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json", fix="see submissions/README.md")
     if not tasks:
         raise UserError(f"{path}: a bare model folder needs --task")
     files = sha256_files(path)

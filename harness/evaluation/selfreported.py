@@ -5,7 +5,7 @@ A folder `submissions/ID/` holding `predictions.yaml` (instead of submission.yam
     name: ElasticBERT exits (self-reported)   # required
     team: Example Lab                         # team or authors
     contact: someone@example.org              # required
-    methods: [other]                          # required; harness.submissions.check.METHODS
+    methods: [other]                          # required; harness.submissions.METHODS
     paper: https://arxiv.org/abs/0000.00000   # optional
     description: early exits 1..12            # optional
     declared:                                 # self-reported; shown marked as such
@@ -61,7 +61,8 @@ class SelfReport:
 
 def load_self_report(folder: str | Path) -> SelfReport:
     """Parse and validate `folder/predictions.yaml`; every problem raises one ConfigError naming file and key."""
-    from harness.submissions.check import EMAIL_PATTERN, METHODS
+    from harness.submissions import METHODS
+    from harness.submissions.schema import EMAIL_PATTERN
     from harness.tasks import task_names
 
     folder = Path(folder)
@@ -122,7 +123,8 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
         if extra:
             raise UserError(
                 f"{point.predictions}: {len(extra)} predictions name examples outside the {task.name} split "
-                f"(first: {extra[:3]}); is this the right task?"
+                f"(first: {extra[:3]})",
+                fix="is this the right task?",
             )
         metrics = task.compute_metrics(
             rows, {u: predictions[u] for u in uids if u in predictions}, predictions_file=point.predictions
@@ -162,7 +164,7 @@ def write_self_reported(
     """
     from harness.errors import UserError
     from harness.records import store_record
-    from harness.submissions.check import combined_sha256, sha256_files
+    from harness.submissions.hashing import combined_sha256, sha256_files
     from harness.tasks.data import task_header
 
     files = sha256_files(report.path) if files is None else files

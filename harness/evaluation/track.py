@@ -1,9 +1,10 @@
 """Run a track: evaluate every submission on the track's tasks with the track's measurement settings.
 
 Each (submission, task) goes through `harness.evaluation.evaluate.evaluate`, which tracks the energy of the
-inference over the evaluation data and counts FLOPs at the sequence lengths it ran; the track's
-other measurements are added to the record: per model once (params, size, latency, memory) and per
-submission (system size). A measurement evaluate already recorded is kept. Prediction-only folders
+inference over the evaluation data and takes the task-scoped measurements (FLOPs at the sequence lengths it ran);
+the track's other measurements are added to the record, by their scope in the measurement table
+(harness.measure.spec): per model once (params, size, latency, memory) and per submission (system size).
+A measurement evaluate already recorded is kept. Prediction-only folders
 (predictions.yaml) are scored from their files. Eligibility is judged later by `rank`, from the
 records, so nothing is dropped here.
 """
@@ -17,8 +18,17 @@ from typing import Any, Callable, Iterator
 from harness.errors import UserError
 from harness.tracks.definitions import Track
 
-MODEL_MEASUREMENTS = ("params", "size", "latency", "memory")  # taken once per (model folder, head)
-TASK_MEASUREMENTS = ("flops",)  # taken by harness.evaluation.evaluate.evaluate at the task's real sequence lengths
+
+def scoped(names: list[str], scope: str) -> list[str]:
+    """The measurements of `names` with the table's `scope`; a task's are those evaluate takes after inference
+    (the energy of the inference is tracked while it runs)."""
+    from harness.measure.spec import measurement
+
+    return [
+        n
+        for n in names
+        if measurement(n).scope == scope and (scope != "task" or measurement(n).evaluate in ("default", "optional"))
+    ]
 
 
 def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
@@ -28,7 +38,7 @@ def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
     of the folder it points to, or write under its id); real folders in one folder have distinct names.
     """
     from harness.evaluation.selfreported import PREDICTIONS_FILE
-    from harness.submissions.check import SUBMISSION_FILE
+    from harness.submissions import SUBMISSION_FILE
 
     if not root.is_dir():
         raise UserError(f"{root}: no submissions folder; pass --submissions DIR")
@@ -120,7 +130,7 @@ def _summary(record: dict[str, Any]) -> str:
 
 def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[dict]:
     from harness.evaluation.selfreported import load_self_report, write_self_reported
-    from harness.submissions.check import sha256_files
+    from harness.submissions import sha256_files
 
     report = load_self_report(folder)
     tasks = [t for t in track.task_names() if t in report.tasks]
@@ -141,13 +151,13 @@ def _run_measured(
     progress: bool,
     skip: tuple[str, ...],
 ) -> list[dict]:
+    from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
-    from harness.measure.latency import fixed_threads
-    from harness.measure.size import measure_size
+    from harness.measure import Inputs, take
     from harness.records import kept_measurements, write_record
-    from harness.submissions.check import load_submission
+    from harness.submissions import load_submission
 
     sub = load_submission(folder)
     tasks = [t for t in track.task_names() if t in sub.tasks]
@@ -157,7 +167,7 @@ def _run_measured(
     wanted = [n for n in m.measure if n not in skip]
     settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
     energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
-    system = measure_size(folder, compress=False).to_dict() if "system_size" in wanted else None
+    per_submission = {n: take(n, Inputs(submission=folder)) for n in scoped(wanted, "submission")}
     models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
     out = []
     track_run = {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
@@ -172,15 +182,14 @@ def _run_measured(
                 results_dir=results,
                 limit=limit,
                 model=model,
-                measure=tuple(n for n in TASK_MEASUREMENTS if n in wanted),
+                measure=tuple(scoped(wanted, "task")),
                 energy=energy,
                 track_run=track_run,
             )
         path = Path(record.pop("path"))
         measurements = dict(record.get("measurements") or {})
         if record["status"] == "ok":  # this run's values, each unless it failed where an earlier run measured
-            taken = dict(per_model, **({"system_size": system} if system is not None else {}))
-            measurements = kept_measurements(measurements, taken)
+            measurements = kept_measurements(measurements, per_model | per_submission)
         record.update(
             measurements=measurements,
             declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None},
@@ -209,12 +218,11 @@ def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) ->
             cache[key] = (None, {})  # evaluate loads again and writes a failed record naming the cause
             return cache[key]
         m = track.measurement
-        names = [n for n in MODEL_MEASUREMENTS if n in wanted]
         cache[key] = (
             model,
             measure_loaded(
                 model,
-                names,
+                scoped(wanted, "model"),
                 folder=ref.folder,
                 reference_length=m.reference_length,
                 threads=m.threads,

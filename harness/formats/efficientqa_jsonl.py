@@ -29,10 +29,12 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
             if not isinstance(obj.get(name), str):
                 got = "missing" if name not in obj else f"{json.dumps(obj[name])}, not a string"
                 raise UserError(
-                    f"{where}: field {name!r} is {got}; each line needs the question text and the "
-                    f"predicted answer as strings (task {task.name})"
+                    f"{where}: field {name!r} is {got}",
+                    fix=f"each line needs the question text and the predicted answer as strings (task {task.name})",
                 )
         if obj["question"] in out:
-            raise UserError(f"{where}: question {obj['question']!r} appears twice; write one prediction per question")
+            raise UserError(
+                f"{where}: question {obj['question']!r} appears twice", fix="write one prediction per question"
+            )
         out[obj["question"]] = obj["prediction"]
     return out

@@ -39,9 +39,9 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
         with open(path, encoding="utf-8-sig", newline="") as f:
             rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the predictions file as UTF-8") from e
+        raise UserError(f"{path}: not UTF-8 text ({e.reason})", fix="save the predictions file as UTF-8") from e
     except csv.Error as e:
-        raise UserError(f"{path}: not a readable TSV ({e}); write plain `index<TAB>prediction` lines") from e
+        raise UserError(f"{path}: not a readable TSV ({e})", fix="write plain `index<TAB>prediction` lines") from e
     if not rows or [c.strip().lower() for c in rows[0][:2]] != list(HEADER):
         raise UserError(f"{path}: first line must be the header 'index<TAB>prediction' (GLUE test-server format)")
     for n, row in enumerate(rows[1:], start=2):
@@ -51,7 +51,7 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
             raise UserError(f"{path}:{n}: expected 2 tab-separated columns (index, prediction), got {len(row)}")
         uid, value = row[0].strip(), row[1].strip()
         if uid in out:
-            raise UserError(f"{path}:{n}: index {uid} appears twice; write one prediction per example")
+            raise UserError(f"{path}:{n}: index {uid} appears twice", fix="write one prediction per example")
         out[uid] = _parse(task, value, labels, f"{path}:{n}")
     return out
 
@@ -64,7 +64,7 @@ def _parse(task: Task, value: str, labels: tuple[str, ...], where: str) -> Predi
         except ValueError:
             raise UserError(f"{where}: prediction {value!r} is not a number; {task.name} predicts a score") from None
         if not math.isfinite(x):
-            raise UserError(f"{where}: prediction {value!r} is not finite; write the predicted score as a number")
+            raise UserError(f"{where}: prediction {value!r} is not finite", fix="write the predicted score as a number")
         return x
     for names in (labels, task.labels):
         if value in names:

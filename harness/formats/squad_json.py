@@ -37,22 +37,22 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
             doc = json.load(f, object_pairs_hook=pairs)
     except json.JSONDecodeError as e:
         raise UserError(
-            f"{path}:{e.lineno}: not valid JSON ({e.msg}); a SQuAD predictions file is one object "
-            '{"question_id": "answer text", ...}'
+            f"{path}:{e.lineno}: not valid JSON ({e.msg})",
+            fix='a SQuAD predictions file is one object {"question_id": "answer text", ...}',
         ) from e
     except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the predictions file as UTF-8") from e
+        raise UserError(f"{path}: not UTF-8 text ({e.reason})", fix="save the predictions file as UTF-8") from e
     if not isinstance(doc, dict):
         raise UserError(
-            f"{path}: the top level is a {type(doc).__name__}, not an object; write "
-            '{"question_id": "answer text", ...} (task ' + task.name + ")"
+            f"{path}: the top level is a {type(doc).__name__}, not an object",
+            fix='write {"question_id": "answer text", ...} (task ' + task.name + ")",
         )
     if duplicates:
-        raise UserError(f"{path}: question id {duplicates[0]!r} appears twice; write one answer per question")
+        raise UserError(f"{path}: question id {duplicates[0]!r} appears twice", fix="write one answer per question")
     for uid, value in doc.items():
         if not isinstance(value, str):
             raise UserError(
-                f"{path}: the answer to question {uid!r} is {json.dumps(value)}, not a string; "
-                'write the answer text, or "" for no answer'
+                f"{path}: the answer to question {uid!r} is {json.dumps(value)}, not a string",
+                fix='write the answer text, or "" for no answer',
             )
     return dict(doc)

@@ -51,7 +51,7 @@ def read(task: Task, path: Path) -> dict[str, Prediction]:
         for uid, prediction in items:
             if uid in seen:
                 raise UserError(
-                    f"{where}: idx {uid} was already given at {seen[uid]}; write one prediction per example"
+                    f"{where}: idx {uid} was already given at {seen[uid]}", fix="write one prediction per example"
                 )
             seen[uid] = where
             out[uid] = prediction
@@ -64,13 +64,13 @@ def _objects(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _field(obj: Any, name: str, where: str) -> Any:
     if not isinstance(obj, dict) or name not in obj:
-        raise UserError(f"{where}: missing field {name!r}; the SuperGLUE server format needs it")
+        raise UserError(f"{where}: missing field {name!r}", fix="the SuperGLUE server format needs it")
     return obj[name]
 
 
 def _uid(idx: Any, where: str) -> str:
     if isinstance(idx, bool) or not isinstance(idx, (int, str)) or str(idx) == "":
-        raise UserError(f"{where}: idx {idx!r} is not an integer; use the example's idx from the dataset")
+        raise UserError(f"{where}: idx {idx!r} is not an integer", fix="use the example's idx from the dataset")
     return str(idx)
 
 
@@ -105,8 +105,8 @@ def _parse_label(task: Task, value: Any, where: str) -> Prediction:
     if isinstance(value, bool) and task.labels == YES_NO_LABELS:
         return int(value)  # a JSON true/false for a yes/no task
     raise UserError(
-        f"{where}: label {value!r} is not one of {', '.join(task.label_strings())} (task {task.name}); "
-        "write the label as the SuperGLUE server expects"
+        f"{where}: label {value!r} is not one of {', '.join(task.label_strings())} (task {task.name})",
+        fix="write the label as the SuperGLUE server expects",
     )
 
 

@@ -1,112 +1,54 @@
 """Efficiency measurements of a model: params, size, FLOPs, latency, memory, energy, environment.
 
-Importing this package is light: torch is imported inside the functions that need it.
+The table of them, and what each needs, is harness.measure.spec; every measurement reaches the model only through
+its backend (harness.backends.base.Model): batches the backend builds, calls it prepares, counts it makes. A
+measurement that is not taken says why in one shape (harness.measure.result).
+
+Importing this package is light: neither numpy nor torch is imported until a measurement runs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.registry import Registry
+from harness.measure.result import NOT_COUNTED, not_measured, status_of
+from harness.measure.spec import (
+    DEFAULT_MEASUREMENTS,
+    MEASUREMENTS,
+    RECORDED_MEASUREMENTS,
+    Inputs,
+    Measurement,
+    measurement,
+)
 
-MEASUREMENTS: Registry[Callable[..., Any]] = Registry("measurement")
-MEASUREMENTS.add("params", "harness.measure.params:count_params")
-MEASUREMENTS.add("size", "harness.measure.size:measure_size")
-MEASUREMENTS.add("flops", "harness.measure.flops:measure_flops")
-MEASUREMENTS.add("latency", "harness.measure.latency:measure_latency")
-MEASUREMENTS.add("memory", "harness.measure.memory:measure_memory")
-MEASUREMENTS.add("energy", "harness.measure.energy:measure_energy")
-MEASUREMENTS.add("environment", "harness.measure.environment:fingerprint")
+__all__ = [
+    "DEFAULT_MEASUREMENTS",
+    "MEASUREMENTS",
+    "RECORDED_MEASUREMENTS",
+    "Inputs",
+    "count_rows",
+    "length_batches",
+    "load_measurement",
+    "measure_loaded",
+    "measure_model",
+    "parse_skip",
+    "take",
+]
 
-# Names a track's `measurement.measure` or --skip-measure may list; each is also the key under
-# record["measurements"]: the measurements above (the environment is always recorded) plus the size of the whole
-# submission folder, taken once per submission by a track run.
-SUBMISSION_MEASUREMENTS = ("system_size",)
-RECORDED_MEASUREMENTS = tuple(n for n in MEASUREMENTS if n != "environment") + SUBMISSION_MEASUREMENTS
-
-# Taken with every `harness evaluate` unless told otherwise: static, and cheap (under 2 s for a 6-layer model).
-DEFAULT_MEASUREMENTS = ("params", "size", "flops")
 THROUGHPUT_BATCH_SIZE = 8
 
 
 def load_measurement(name: str) -> Callable[..., Any]:
-    """The function registered under `name` in MEASUREMENTS, imported on first use."""
-    return MEASUREMENTS.get(name)
-
-
-@contextmanager
-def eval_mode(*models: Any) -> Iterator[None]:
-    """The models in eval mode for the block (no dropout), each put back in its own training mode afterwards."""
-    modes = [getattr(m, "training", False) for m in models]
-    for m in models:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, training in zip(models, modes):
-            m.train(training)
-
-
-def model_device(model: Any) -> Any:
-    """The device of the model's first parameter or buffer (CPU when it has none)."""
-    import torch
-
-    for tensor in list(model.parameters())[:1] + list(model.buffers())[:1]:
-        return tensor.device
-    return torch.device("cpu")
-
-
-def synthetic_inputs(
-    model: Any, batch_size: int, seq_len: int, *, attention_mask: bool = True, seed: int = 0, head: str | None = None
-) -> dict[str, Any]:
-    """Random token ids (fixed seed) of shape [batch_size, seq_len] for a Hugging Face-style model, shaped as the
-    module of `head` takes them (harness.backends.torch_hf.module_inputs)."""
-    import torch
-
-    from harness.backends.torch_hf import module_inputs
-
-    vocab = getattr(getattr(model, "config", None), "vocab_size", None) or 1000
-    device = model_device(model)
-    gen = torch.Generator().manual_seed(seed)
-    ids = torch.randint(min(5, vocab - 1), vocab, (batch_size, seq_len), generator=gen)
-    inputs = {"input_ids": ids.to(device)}
-    if attention_mask and device.type != "meta":  # masks trigger data-dependent checks that meta cannot run
-        inputs["attention_mask"] = torch.ones(batch_size, seq_len, dtype=torch.long, device=device)
-    return module_inputs(head, inputs)
-
-
-def length_batches(
-    model: Any, token_lengths: list[int], batch_size: int, head: str | None = None
-) -> list[dict[str, Any]]:
-    """Batches of synthetic inputs with the given real lengths, in order, each padded to its longest row."""
-    from harness.backends.torch_hf import module_inputs
-
-    batches = []
-    for start in range(0, len(token_lengths), batch_size):
-        lengths = token_lengths[start : start + batch_size]
-        batch = synthetic_inputs(model, len(lengths), max(lengths), seed=start)
-        for row, n in enumerate(lengths):
-            batch["attention_mask"][row, n:] = 0
-        batches.append(module_inputs(head, batch))
-    return batches
-
-
-def call_model(model: Any, inputs: Any) -> Any:
-    """Call `model` with a dict (keyword arguments), a tuple/list (positional) or a single tensor."""
-    if isinstance(inputs, dict):
-        return model(**inputs)
-    if isinstance(inputs, (tuple, list)):
-        return model(*inputs)
-    return model(inputs)
+    """The function of the measurement `name` in the table, imported on first use."""
+    return measurement(name).load()
 
 
 def count_rows(inputs: Any) -> int:
-    """Rows in a batch: the first dimension of its first tensor (dict value, tuple item or the tensor itself)."""
+    """Rows in a batch: the first dimension of its first array (dict value, tuple item or the array itself)."""
     first = (
         next(iter(inputs.values()))
         if isinstance(inputs, dict)
@@ -115,68 +57,85 @@ def count_rows(inputs: Any) -> int:
     return int(first.shape[0])
 
 
-def module_head(model: Any) -> str | None:
-    """The head a torch module's class stands for (BertForMultipleChoice -> multiple_choice), else None."""
-    from harness.backends.heads import class_head
+def length_batches(model: Any, token_lengths: list[int], batch_size: int) -> list[dict[str, Any]]:
+    """Batches of the model's synthetic inputs with the given real lengths, in order, each padded to its longest
+    row (its mask 0 past each row's length); batch k's ids are seeded with its first row's index."""
+    batches = []
+    for start in range(0, len(token_lengths), batch_size):
+        lengths = token_lengths[start : start + batch_size]
+        batch = model.synthetic_batch(len(lengths), max(lengths), seed=start)
+        for row, n in enumerate(lengths):
+            batch["attention_mask"][row, n:] = 0
+        batches.append(batch)
+    return batches
 
-    return class_head(type(model).__name__)
+
+def _missing(spec: Measurement, model: Any, folder: Any, submission: Any) -> str | None:
+    """Why the measurement cannot be taken with what was given, or None."""
+    if spec.needs == "folder" and folder is None:
+        return f"measurement {spec.name!r} needs folder=<model folder>; pass the folder the model was loaded from"
+    if spec.needs == "submission" and submission is None:
+        return f"measurement {spec.name!r} needs submission=<submission folder>; pass the folder of submission.yaml"
+    if spec.needs in ("count", "forward") and model is None:
+        return f"measurement {spec.name!r} needs a model loaded by harness.backends.load_model"
+    return None
+
+
+def take(name: str, inputs: Inputs, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Take one measurement of the table with its function, as a JSON-able dict."""
+    result = load_measurement(name)(inputs, **(options or {}))
+    return result.to_dict() if hasattr(result, "to_dict") else dict(result)
 
 
 def measure_model(
     model: Any,
     *,
-    folder: str | None = None,
-    head: str | None = None,
+    folder: str | Path | None = None,
+    submission: str | Path | None = None,
     reference_length: int = 128,
     token_lengths: list[int] | None = None,
+    examples: int | None = None,
     threads: int = 1,
-    which: list[str] | None = None,
+    which: Sequence[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run the named measurements (all by default; size needs `folder`) and return one JSON-able dict.
+    """Take the named measurements of a model loaded by its backend (default: every one that what was given
+    allows: size needs `folder`, system_size `submission`) and return one JSON-able dict; a failure raises.
 
-    `head` (harness.backends.base.HEADS; default: read from the module's class) says how the module takes its
-    inputs and whether FLOPs apply. `options` adds keyword arguments per measurement, e.g.
-    `{"latency": {"budget_s": 5}}`.
+    `token_lengths` are the real lengths of the sequences a task ran, `examples` how many examples they came from.
+    `options` adds keyword arguments per measurement, e.g. `{"latency": {"budget_s": 5}}`.
     """
-    from harness.measure.flops import GENERATION_NOT_COUNTED, Flops
-
-    names = list(which) if which is not None else [n for n in MEASUREMENTS if n != "size" or folder]
-    for name in names:
-        load_measurement(name)  # fail on a bad name before any long measurement starts
-    if "size" in names and folder is None:
-        raise UserError("measurement 'size' needs folder=<model folder>; pass the folder the model was loaded from")
-    head = head or module_head(model)
-    needs_inputs = {"latency", "memory", "energy"} & set(names)  # built only for measurements that run the model
-    single = synthetic_inputs(model, 1, reference_length, head=head) if needs_inputs else None
-    batches = (
-        []
-        if not needs_inputs
-        else length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE, head)
-        if token_lengths
-        else [synthetic_inputs(model, THROUGHPUT_BATCH_SIZE, reference_length, head=head)]
+    if which is None:
+        names = [n for n in MEASUREMENTS if _missing(measurement(n), model, folder, submission) is None]
+    else:
+        names = list(which)
+    specs = [measurement(n) for n in names]  # fail on a bad name before any long measurement starts
+    for spec in specs:
+        problem = _missing(spec, model, folder, submission)
+        if problem:
+            raise UserError(problem)
+    single: dict[str, Any] | None = None
+    batches: list[dict[str, Any]] = []
+    if any(spec.needs == "forward" for spec in specs):  # built only for measurements that run the model
+        single = model.synthetic_batch(1, reference_length)
+        batches = (
+            length_batches(model, token_lengths, THROUGHPUT_BATCH_SIZE)
+            if token_lengths
+            else [model.synthetic_batch(THROUGHPUT_BATCH_SIZE, reference_length)]
+        )
+    inputs = Inputs(
+        model=model,
+        folder=None if folder is None else Path(folder),
+        submission=None if submission is None else Path(submission),
+        reference_length=reference_length,
+        token_lengths=token_lengths,
+        examples=examples,
+        threads=threads,
+        single=single,
+        batches=batches,
     )
     opts = options or {}
-    flops_opts = {
-        "make_inputs": lambda batch, length: synthetic_inputs(model, batch, length, attention_mask=False, head=head),
-        **opts.get("flops", {}),
-    }
-
-    def flops(fn: Callable[..., Any]) -> Any:
-        if head == "seq2seq":
-            return Flops.not_counted(GENERATION_NOT_COUNTED, reference_length)
-        return fn(model, reference_length=reference_length, token_lengths=token_lengths, **flops_opts)
-
-    calls: dict[str, Callable[[Callable[..., Any]], Any]] = {
-        "params": lambda fn: fn(model, **opts.get("params", {})),
-        "size": lambda fn: fn(folder, **opts.get("size", {})),
-        "flops": flops,
-        "latency": lambda fn: fn(model, single, batch_inputs=batches, threads=threads, **opts.get("latency", {})),
-        "memory": lambda fn: fn(model, batches[0], **opts.get("memory", {})),
-        "energy": lambda fn: fn(model, batches, threads=threads, **opts.get("energy", {})),
-        "environment": lambda fn: fn(threads=threads, **opts.get("environment", {})),
-    }
-    return {name: calls[name](load_measurement(name)).to_dict() for name in names}
+    return {name: take(name, inputs, opts.get(name)) for name in names}
 
 
 def measure_loaded(
@@ -184,6 +143,7 @@ def measure_loaded(
     names: Sequence[str],
     *,
     folder: str | Path | None = None,
+    submission: str | Path | None = None,
     token_lengths: list[int] | None = None,
     examples: int | None = None,
     reference_length: int = 128,
@@ -191,51 +151,43 @@ def measure_loaded(
     options: dict[str, dict[str, Any]] | None = None,
     report: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Measure a model loaded by harness.backends.load_model as its head runs it: the one path of `harness measure`
-    and `harness evaluate`.
+    """Measure a model loaded by harness.backends.load_model as its head runs it: the one path of `harness measure`,
+    `harness evaluate` and `harness run`.
 
-    `token_lengths` are the real lengths of the sequences the task runs, `examples` how many examples they came
-    from (FLOPs per example = mean FLOPs per sequence x sequences / examples). A measurement that fails says why
-    ({"measured": False, "reason": ...}) instead of failing the caller. `report` gets a line as each one starts
-    and ends (e.g. print to stderr).
+    A measurement that fails says why ({"status": "not_measured", "reason": ...}, harness.measure.result) instead
+    of failing the caller. `report` gets a line as each one starts and ends (e.g. print to stderr).
     """
     names = list(names)
     for name in names:
-        load_measurement(name)
-    if "size" in names and folder is None:
-        raise UserError("measurement 'size' needs folder=<model folder>; pass the folder the model was loaded from")
+        problem = _missing(measurement(name), model, folder, submission)
+        if problem and measurement(name).needs in ("folder", "submission"):
+            raise UserError(problem)
     say = report or (lambda line: None)
-    module = getattr(model, "module", None)
     out: dict[str, Any] = {}
     for i, name in enumerate(names, 1):
         say(f"measuring {name} ({i}/{len(names)})")
         started = time.perf_counter()
         try:
-            if module is None:
-                raise UserError(f"backend {type(model).__name__} exposes no torch module to measure")
             result = measure_model(
-                module,
-                folder=None if folder is None else str(folder),
-                head=model.head,
+                model,
+                folder=folder,
+                submission=submission,
                 reference_length=reference_length,
                 token_lengths=token_lengths,
+                examples=examples,
                 threads=threads,
                 which=[name],
                 options=options,
             )[name]
         except Exception as e:  # noqa: BLE001 - a measurement's failure must not lose the task's predictions and metrics
-            out[name] = {"measured": False, "reason": f"{type(e).__name__}: {e}"}
+            out[name] = not_measured(f"{type(e).__name__}: {e}").to_dict()
             say(f"{name} not measured: {out[name]['reason']}")
             continue
-        if name == "flops" and examples and token_lengths and result.get("mean_flops") is not None:
-            # mean_flops is per sequence; an example may run several (pairs under a cosine head, choices, windows)
-            result.update(
-                sequences=len(token_lengths),
-                examples=examples,
-                flops_per_example=result["mean_flops"] * len(token_lengths) / examples,
-            )
         out[name] = result
-        say(f"measured {name} in {time.perf_counter() - started:.1f} s")
+        if status_of(result) == NOT_COUNTED:
+            say(f"{name} not counted: {result['reason']}")
+        else:
+            say(f"measured {name} in {time.perf_counter() - started:.1f} s")
     return out
 
 
@@ -245,5 +197,7 @@ def parse_skip(text: str, flag: str = "--skip-measure") -> tuple[str, ...]:
     names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in RECORDED_MEASUREMENTS]
     if unknown:
-        raise UserError(f"{flag}: unknown measurement {', '.join(unknown)}; known: {', '.join(RECORDED_MEASUREMENTS)}")
+        raise UserError(
+            f"{flag}: unknown measurement {', '.join(unknown)}", fix=f"known: {', '.join(RECORDED_MEASUREMENTS)}"
+        )
     return names

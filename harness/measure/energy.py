@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.measure.spec import Inputs
 
 DEFAULT_PUE = 1.58  # SustaiNLP 2020 / experiment-impact-tracker default
 DEFAULT_GRID_GCO2_PER_KWH = 475.0  # world-average grid carbon intensity (IEA 2019)
@@ -273,17 +274,22 @@ EXTERNAL: dict[str, Any] = {"codecarbon": _CodeCarbon, "experiment_impact_tracke
 def measure_energy(
     model: Any, batches: list[Any], *, threads: int = 1, min_seconds: float = 2.0, **tracker_settings: Any
 ) -> Energy:
-    """Run inference passes over `batches` for at least `min_seconds` under an EnergyTracker."""
-    import torch
+    """Run inference passes of a model loaded by its backend over `batches` (calls it prepared, in its measuring
+    mode at `threads` threads) for at least `min_seconds` under an EnergyTracker."""
+    from harness.measure import count_rows
 
-    from harness.measure import call_model, count_rows
-    from harness.measure.latency import fixed_threads
-
+    calls = [(model.prepare(batch), count_rows(batch)) for batch in batches]
     examples = 0
-    with fixed_threads(threads), torch.inference_mode(), EnergyTracker(**tracker_settings) as tracker:
+    with model.measuring(threads), EnergyTracker(**tracker_settings) as tracker:
         start = time.perf_counter()
         while examples == 0 or time.perf_counter() - start < min_seconds:
-            for batch in batches:
-                call_model(model, batch)
-                examples += count_rows(batch)
+            for call, rows in calls:
+                call()
+                examples += rows
     return tracker.result(examples)
+
+
+def take(inputs: Inputs, **options: Any) -> Energy:
+    """The measurement `energy` of the table, outside a task run: passes over the throughput batches (`harness
+    evaluate` tracks the energy of the task's own inference instead)."""
+    return measure_energy(inputs.model, inputs.batches, threads=inputs.threads, **options)

@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from harness.measure.spec import Inputs
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -115,3 +117,8 @@ def fingerprint(*, threads: int = 1) -> Environment:
         harness_version=harness.__version__,
         harness_commit=git_commit(),
     )
+
+
+def take(inputs: Inputs, **options: Any) -> Environment:
+    """The measurement `environment` of the table: this machine and software, at the measurements' threads."""
+    return fingerprint(threads=inputs.threads, **options)

@@ -1,61 +1,22 @@
-"""Single-stream latency percentiles and offline throughput, repeated until the median is stable."""
+"""Single-stream latency percentiles and offline throughput, repeated until the median is stable: calls the
+model's backend prepared (harness.backends.base.Model.prepare), timed by its clock."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harness.backends.base import Clock
 from harness.errors import UserError
 from harness.measure.machine_speed import relative_spread
+from harness.measure.spec import Inputs
 
 # Seconds of timed batch-1 calls a latency takes at least. This VM's speed moves by several % for seconds at a
 # time (benchmarks/latency_stability.py); a median over 5 s of calls outvotes such a burst, one over 1 s need not.
 MIN_TIME_S = 5.0
-
-
-class CpuClock:
-    """Wall clock for work that is done when the call returns."""
-
-    name = "cpu: time.perf_counter"
-
-    def now(self) -> float:
-        """Seconds from an arbitrary origin, after pending device work finished."""
-        return time.perf_counter()
-
-
-class CudaClock(CpuClock):
-    """Wall clock that first waits for queued CUDA kernels, so a call's time includes its GPU work."""
-
-    name = "cuda: torch.cuda.synchronize + time.perf_counter"
-
-    def now(self) -> float:
-        import torch
-
-        torch.cuda.synchronize()
-        return time.perf_counter()
-
-
-def clock_for(model: Any) -> CpuClock:
-    """The clock matching the model's device."""
-    from harness.measure import model_device
-
-    return CudaClock() if model_device(model).type == "cuda" else CpuClock()
-
-
-@contextmanager
-def fixed_threads(threads: int) -> Iterator[None]:
-    """Set torch's intra-op thread count for the block and restore the previous one afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def busy_cpu_seconds(times: Any = None) -> float:
@@ -99,7 +60,7 @@ class LoadProbe:
 
 def timed_rounds(
     call: Callable[[], Any],
-    clock: CpuClock,
+    clock: Clock,
     *,
     per_round: int,
     tolerance: float,
@@ -128,7 +89,7 @@ def timed_rounds(
 
 def interleaved_rounds(
     calls: Sequence[Callable[[], Any]],
-    clock: CpuClock,
+    clock: Clock,
     *,
     per_round: Sequence[int],
     tolerance: float,
@@ -220,13 +181,11 @@ def _check(threads: int, budget_s: float, tolerance: float) -> None:
         raise UserError(f"latency: threads ({threads}), budget_s ({budget_s}) and tolerance ({tolerance}) must be > 0")
 
 
-def _calls_per_round(model: Any, inputs: Any, clock: CpuClock, warmup_calls: int, round_s: float) -> int:
+def _calls_per_round(call: Callable[[], Any], clock: Clock, warmup_calls: int, round_s: float) -> int:
     """Warm the model up; the number of calls that fill about `round_s` seconds (at least 5)."""
-    from harness.measure import call_model
-
     start = clock.now()
     for _ in range(warmup_calls):
-        call_model(model, inputs)
+        call()
     per_call = max((clock.now() - start) / max(warmup_calls, 1), 1e-6)
     return max(5, int(round_s / per_call))
 
@@ -236,7 +195,7 @@ def _latency(
     stable: bool,
     spread: float,
     load: LoadProbe,
-    clock: CpuClock,
+    clock: Clock,
     *,
     threads: int,
     warmup_calls: int,
@@ -297,26 +256,29 @@ def measure_latency(
     min_time_s: float = MIN_TIME_S,
     speed_probe: bool = True,
 ) -> Latency:
-    """Time `model(inputs)` (batch 1) and, given `batch_inputs`, offline throughput over them, at `threads` threads.
+    """Time a model loaded by its backend on the batch `inputs` (batch 1) and, given `batch_inputs`, offline
+    throughput over them, at `threads` threads: the backend prepares each call (Model.prepare) and sets the mode
+    and threads (Model.measuring); its clock times them.
 
     `speed_probe`: time the machine-speed probe after each round of the model, for `machine_speed` and
     `p50_probe_units` (otherwise both are None, not measured).
     """
     import numpy as np
-    import torch
 
-    from harness.measure import call_model, count_rows, eval_mode, model_device
+    from harness.measure import count_rows
     from harness.measure.machine_speed import CALLS_PER_ROUND, SpeedProbe, speed_summary
 
     _check(threads, budget_s, tolerance)
-    clock = clock_for(model)
-    with eval_mode(model), fixed_threads(threads), torch.inference_mode():
+    clock = model.clock
+    single = model.prepare(inputs)
+    prepared = [model.prepare(b) for b in batch_inputs or []]
+    with model.measuring(threads):
         load = LoadProbe()
         deadline = time.perf_counter() + budget_s
-        calls: list[Callable[[], Any]] = [lambda: call_model(model, inputs)]
-        per_round = [_calls_per_round(model, inputs, clock, warmup_calls, round_s)]
+        calls: list[Callable[[], Any]] = [single]
+        per_round = [_calls_per_round(single, clock, warmup_calls, round_s)]
         if speed_probe:
-            speed = SpeedProbe(model_device(model))
+            speed = SpeedProbe(model.device)
             speed()  # its first call allocates the output
             calls.append(speed)
             per_round.append(CALLS_PER_ROUND)
@@ -328,9 +290,9 @@ def measure_latency(
         throughput: tuple[float | None, int | None, int | None, bool | None] = (None, None, None, None)
         if batch_inputs:
             examples, size = sum(count_rows(b) for b in batch_inputs), count_rows(batch_inputs[0])
-            call_model(model, batch_inputs[0])  # warm-up at the larger batch shape
+            prepared[0]()  # warm-up at the larger batch shape
             passes, t_stable, _ = timed_rounds(
-                lambda: [call_model(model, b) for b in batch_inputs],
+                lambda: [call() for call in prepared],
                 clock,
                 per_round=1,
                 tolerance=tolerance,
@@ -352,6 +314,12 @@ def measure_latency(
             throughput=throughput,
             machine_speed=machine_speed,
         )
+
+
+def take(inputs: Inputs, **options: Any) -> Latency:
+    """The measurement `latency` of the table: batch-1 latency at the reference length, throughput over the
+    throughput batches."""
+    return measure_latency(inputs.model, inputs.single, batch_inputs=inputs.batches, threads=inputs.threads, **options)
 
 
 @dataclass(frozen=True)
@@ -394,19 +362,17 @@ def measure_speedup(
     """
     import statistics
 
-    import torch
-
-    from harness.measure import call_model, eval_mode
-
     _check(threads, budget_s, tolerance)
     models = (reference, candidate)
     feeds = (inputs, inputs if candidate_inputs is None else candidate_inputs)
-    clock = clock_for(candidate)
-    with eval_mode(*models), fixed_threads(threads), torch.inference_mode():
+    clock = candidate.clock
+    calls = [m.prepare(x) for m, x in zip(models, feeds)]
+    with ExitStack() as modes:
+        for m in models:
+            modes.enter_context(m.measuring(threads))
         load = LoadProbe()
         deadline = time.perf_counter() + budget_s
-        per_round = [_calls_per_round(m, x, clock, warmup_calls, round_s) for m, x in zip(models, feeds)]
-        calls = [lambda m=m, x=x: call_model(m, x) for m, x in zip(models, feeds)]
+        per_round = [_calls_per_round(call, clock, warmup_calls, round_s) for call in calls]
         rounds, stable, spreads = interleaved_rounds(
             calls, clock, per_round=per_round, tolerance=tolerance, deadline=deadline, min_time_s=min_time_s
         )

@@ -1,4 +1,5 @@
-"""Peak resident memory of an inference call (process RSS high-water mark), and the CUDA allocator peak."""
+"""Peak resident memory of an inference call (process RSS high-water mark), and the device allocator's peak where the
+backend has one (the CUDA allocator)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.measure.spec import Inputs
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -70,24 +73,20 @@ class _RssSampler(threading.Thread):
 
 
 def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Memory:
-    """Run `model(inputs)` once under no_grad and report the process's peak RSS during it."""
+    """Run a model loaded by its backend once on the batch `inputs` (a call the backend prepared, in its measuring
+    mode) and report the process's peak RSS during it, and the device allocator's peak where it has one."""
     import psutil
-    import torch
 
-    from harness.measure import call_model, model_device
-
-    cuda = model_device(model).type == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
+    call = model.prepare(inputs)
+    model.device_peak_bytes(reset=True)
     before = psutil.Process().memory_info().rss
     exact = _reset_hwm()
     sampler = None if exact else _RssSampler(interval_s)
     if sampler is not None:
         sampler.start()
-    with torch.no_grad():
-        call_model(model, inputs)
-    if cuda:
-        torch.cuda.synchronize()
+    with model.measuring():
+        call()
+    gpu = model.device_peak_bytes()  # waits for the device's queued work
     if exact:
         peak = (_status_kb("VmHWM") or 0) * 1024
         method = "kernel RSS high-water mark (VmHWM reset via /proc/self/clear_refs, read after the call): exact"
@@ -98,7 +97,6 @@ def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Mem
             "can be missed"
         )
     peak = max(peak, before)
-    gpu = int(torch.cuda.max_memory_allocated()) if cuda else None
     return Memory(
         rss_before_bytes=before,
         peak_rss_bytes=peak,
@@ -106,3 +104,8 @@ def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Mem
         method=method,
         gpu_peak_allocated_bytes=gpu,
     )
+
+
+def take(inputs: Inputs, **options: Any) -> Memory:
+    """The measurement `memory` of the table: peak memory of one throughput batch."""
+    return measure_memory(inputs.model, inputs.batches[0], **options)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.measure.spec import Inputs
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack", ".gguf", ".npz")
 GZIP_LEVEL = 6
@@ -94,3 +95,18 @@ def measure_size(folder: str | Path, *, compress: bool = True) -> Size:
         weights_gzip_bytes=gz,
         weights_zstd_bytes=zs,
     )
+
+
+def take(inputs: Inputs, **options: Any) -> Size:
+    """The measurement `size` of the table: the model folder's files and its weights' compressibility."""
+    if inputs.folder is None:
+        raise UserError("measurement 'size' needs the model folder; pass folder=<the folder the model was loaded from>")
+    return measure_size(inputs.folder, **options)
+
+
+def take_system(inputs: Inputs, **options: Any) -> Size:
+    """The measurement `system_size` of the table: every file of the submission folder (weights, tokenizer, any
+    index or data it reads), uncompressed."""
+    if inputs.submission is None:
+        raise UserError("measurement 'system_size' needs the submission folder; pass submission=<its folder>")
+    return measure_size(inputs.submission, **{"compress": False, **options})

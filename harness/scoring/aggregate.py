@@ -1,6 +1,6 @@
 """Benchmark aggregates from per-task metrics: the official GLUE and SuperGLUE scores.
 
-Rules (DESIGN.md; Wang et al. 2019a/b): a task scores the unweighted mean of its metrics, MNLI is the
+Rules (docs/design.md; Wang et al. 2019a/b): a task scores the unweighted mean of its metrics, MNLI is the
 mean of matched and mismatched, the score is the mean over the tasks, diagnostics are reported apart.
 """
 
@@ -57,7 +57,7 @@ def benchmark_score(benchmark: str, metrics: Metrics) -> BenchmarkScore:
     unknown = sorted(set(metrics) - known)
     if unknown:
         raise UserError(
-            f"{benchmark}: tasks {', '.join(unknown)} are not part of it; known: {', '.join(sorted(known))}"
+            f"{benchmark}: tasks {', '.join(unknown)} are not part of it", fix=f"known: {', '.join(sorted(known))}"
         )
     components: dict[str, float] = {}
     missing = []

@@ -1,7 +1,7 @@
 """Pareto fronts over two board columns: which submissions no other submission beats on both axes.
 
 A point is on the front when no other point is at least as good on both axes and strictly better on
-one (DESIGN.md). Duplicated points do not dominate each other, so all copies of a front point are on it.
+one (docs/design.md). Duplicated points do not dominate each other, so all copies of a front point are on it.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ Row = dict[str, Any]
 Prediction = Any  # int label index, float score, or answer text, depending on the task kind
 
 KINDS = ("classification", "regression", "multiple_choice", "extractive_qa", "generative_qa")
-# Metric values are fractions (DESIGN.md: "stored as fractions in [0, 1]"); correlations (MCC, Pearson, Spearman)
-# reach down to -1.
+# Metric values are fractions (docs/design.md: "stored as fractions in [0, 1]"); correlations (MCC, Pearson,
+# Spearman) reach down to -1.
 METRIC_RANGE = (-1.0, 1.0)
 
 
@@ -106,9 +106,9 @@ class Task:
         missing = [self.uid(r) for r in rows if self.uid(r) not in predictions]
         if missing:
             raise UserError(
-                f"{where}: {len(missing)} of {len(rows)} examples have no prediction (first: {missing[:3]}); "
-                "predict every example of the split (official scorers such as SQuAD v1.1's and ReCoRD's would count "
-                "a missing prediction as wrong; the harness refuses a partial file, so that no leaderboard ranks one)"
+                f"{where}: {len(missing)} of {len(rows)} examples have no prediction (first: {missing[:3]})",
+                fix="predict every example of the split (official scorers such as SQuAD v1.1's and ReCoRD's would count "
+                "a missing prediction as wrong; the harness refuses a partial file, so that no leaderboard ranks one)",
             )
         available = {
             "predictions": [predictions[self.uid(r)] for r in rows],
@@ -151,8 +151,8 @@ class Task:
         for name, value in metrics.items():
             if name not in known:
                 raise UserError(
-                    f"{where}.{name}: not a metric of task {self.name}; "
-                    f"{did_you_mean(str(name), known, f'task {self.name} records')}"
+                    f"{where}.{name}: not a metric of task {self.name}",
+                    fix=did_you_mean(str(name), known, f"task {self.name} records"),
                 )
             if type(value) not in (float, int) or value != value:  # bools, text, None, NaN
                 raise UserError(f"{where}.{name} is {value!r}, expected a finite number")

@@ -25,7 +25,9 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise UserError(f"data dir {path} does not exist; pass --data-dir DIR or set {DATA_DIR_ENV} to a mirror folder")
+        raise UserError(
+            f"data dir {path} does not exist", fix=f"pass --data-dir DIR or set {DATA_DIR_ENV} to a mirror folder"
+        )
     return path
 
 
@@ -84,8 +86,9 @@ def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None 
         path = root / task.source.mirror_file
         if not path.is_file():
             raise DataNotFound(
-                f"task {task.name}: no data at {path}; the mirror needs {task.source.mirror_file} "
-                f"(the official file of hub dataset {hub_id(task)}), or drop --data-dir/{DATA_DIR_ENV} to use the hub"
+                f"task {task.name}: no data at {path}",
+                fix=f"the mirror needs {task.source.mirror_file} "
+                f"(the official file of hub dataset {hub_id(task)}), or drop --data-dir/{DATA_DIR_ENV} to use the hub",
             )
         rows = task.source.reader(path)
         where = str(path)
@@ -102,8 +105,8 @@ def check_limit(task: Task, limit: int | None) -> None:
     """Refuse a limit that is not None or a whole number > 0: rows[:-5] or rows[:0] would keep the wrong rows."""
     if limit is not None and (type(limit) is not int or limit < 1):
         raise UserError(
-            f"task {task.name}: limit {limit!r} is not a whole number > 0; give a positive limit, or "
-            "none for the whole split"
+            f"task {task.name}: limit {limit!r} is not a whole number > 0",
+            fix="give a positive limit, or none for the whole split",
         )
 
 
@@ -121,8 +124,8 @@ def check_rows(task: Task, rows: list[Row], where: str) -> None:
         unlabelled = sum(1 for gold in golds if gold in (-1, None))
         if unlabelled:
             raise UserError(
-                f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1); "
-                "this split's labels are not public: use a labelled file in the mirror"
+                f"task {task.name}: {unlabelled} rows of {where} have no gold label (-1)",
+                fix="this split's labels are not public: use a labelled file in the mirror",
             )
     seen: dict[str, int] = {}
     for n, (row, gold) in enumerate(zip(rows, golds)):
@@ -137,14 +140,16 @@ def check_rows(task: Task, rows: list[Row], where: str) -> None:
             if type(gold) is not int or not 0 <= gold < len(task.labels):
                 raise UserError(
                     f"task {task.name}: {where}: row {n} (id {uid!r}) has gold label {gold!r}, not one "
-                    f"of 0..{len(task.labels) - 1} ({', '.join(task.labels)}); use the official file"
+                    f"of 0..{len(task.labels) - 1} ({', '.join(task.labels)})",
+                    fix="use the official file",
                 )
         elif task.kind == "regression":
             low, high = task.gold_range or (-math.inf, math.inf)
             if type(gold) not in (int, float) or not low <= gold <= high:
                 raise UserError(
                     f"task {task.name}: {where}: row {n} (id {uid!r}) has gold score {gold!r}, outside "
-                    f"{low:g}..{high:g}; use the official file"
+                    f"{low:g}..{high:g}",
+                    fix="use the official file",
                 )
         elif not task.answerless and not (isinstance(gold, list) and gold):
             raise UserError(
@@ -162,15 +167,15 @@ def _hub_rows(task: Task) -> list[Row]:
     s = task.source
     if s.hub_path is None:
         raise DataNotFound(
-            f"task {task.name}: this split has no copy on the Hugging Face hub; put "
-            f"{s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}"
+            f"task {task.name}: this split has no copy on the Hugging Face hub",
+            fix=f"put {s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}",
         )
     try:
         ds = datasets.load_dataset(s.hub_path, s.hub_config, split=s.split)
     except Exception as e:  # network, missing config, offline mode: all end the same way for the user
         raise DataNotFound(
-            f"task {task.name}: could not load hub dataset {hub_id(task)} ({type(e).__name__}: {e}); "
-            f"offline, put {s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}"
+            f"task {task.name}: could not load hub dataset {hub_id(task)} ({type(e).__name__}: {e})",
+            fix=f"offline, put {s.mirror_file} under a mirror folder and pass --data-dir or set {DATA_DIR_ENV}",
         ) from e
     if s.hub_rows is not None:
         return s.hub_rows(ds)

@@ -56,14 +56,14 @@ def _elue_reader(
         lines = read_tsv(path, header=False)
         if not lines or tuple(lines[0]) != header:
             found = "an empty file" if not lines else f"header {lines[0]}"
-            raise UserError(f"{path}:1: {found}, expected ELUE's header {list(header)}; use ELUE's released file")
+            raise UserError(f"{path}:1: {found}, expected ELUE's header {list(header)}", fix="use ELUE's released file")
         rows = []
         for n, line in enumerate(lines[1:], start=2):
             if len(line) != len(header):
                 raise UserError(
-                    f"{path}:{n}: {len(line)} columns, the header has {len(header)}; "
-                    f"{'is the file truncated?' if len(line) < len(header) else 'a field contains a tab?'}"
-                    " Use ELUE's released file"
+                    f"{path}:{n}: {len(line)} columns, the header has {len(header)}",
+                    fix=f"{'is the file truncated?' if len(line) < len(header) else 'a field contains a tab?'}"
+                    " Use ELUE's released file",
                 )
             row: dict[str, Any] = {"idx": len(rows), **{field: line[i] for field, i in texts.items()}}
             gold = line[label_at].strip()
@@ -79,8 +79,8 @@ def _elue_reader(
 def _index(text: str, written: tuple[str, ...], path: Path, line: int) -> int:
     if text not in written:
         raise UserError(
-            f"{path}:{line}: label {text!r} is not one of {', '.join(written)}, as ELUE's files write "
-            "labels; use ELUE's released file"
+            f"{path}:{line}: label {text!r} is not one of {', '.join(written)}, as ELUE's files write labels",
+            fix="use ELUE's released file",
         )
     return written.index(text)
 
@@ -89,7 +89,7 @@ def _score(text: str, path: Path, line: int) -> float:
     try:
         return float(text)
     except ValueError:
-        raise UserError(f"{path}:{line}: score {text!r} is not a number; use ELUE's released file") from None
+        raise UserError(f"{path}:{line}: score {text!r} is not a number", fix="use ELUE's released file") from None
 
 
 def _elue_set(
@@ -212,10 +212,13 @@ def _read_scitail(path: Path) -> list[Row]:
         if len(line) != SCITAIL_COLUMNS:
             raise UserError(
                 f"{path}:{n}: {len(line)} columns, SciTail's tsv_format has {SCITAIL_COLUMNS} (premise, "
-                "hypothesis, label); use the official file"
+                "hypothesis, label)",
+                fix="use the official file",
             )
         if line[2] not in SCITAIL:
-            raise UserError(f"{path}:{n}: label {line[2]!r} is not one of {', '.join(SCITAIL)}; use the official file")
+            raise UserError(
+                f"{path}:{n}: label {line[2]!r} is not one of {', '.join(SCITAIL)}", fix="use the official file"
+            )
         rows.append({"idx": len(rows), "premise": line[0], "hypothesis": line[1], "label": SCITAIL.index(line[2])})
     return rows
 

@@ -26,9 +26,9 @@ def read_tsv(path: Path, header: bool = True) -> list[dict[str, str]] | list[lis
     for n, line in enumerate(lines[1:], start=2):
         if len(line) != len(names):  # more: a tab inside a field, whose text after it would be lost
             raise UserError(
-                f"{path}:{n}: {len(line)} columns, header has {len(names)}; "
-                f"{'is the file truncated?' if len(line) < len(names) else 'a field contains a tab?'} "
-                "Use the official file"
+                f"{path}:{n}: {len(line)} columns, header has {len(names)}",
+                fix=f"{'is the file truncated?' if len(line) < len(names) else 'a field contains a tab?'} "
+                "Use the official file",
             )
         out.append(dict(zip(names, line)))
     return out
@@ -43,7 +43,7 @@ def json_lines(path: Path, expected: str = "one JSON object") -> Iterator[tuple[
         with open(path, encoding="utf-8-sig") as f:
             lines = list(f)
     except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text ({e.reason}); save the file as UTF-8") from e
+        raise UserError(f"{path}: not UTF-8 text ({e.reason})", fix="save the file as UTF-8") from e
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -51,9 +51,9 @@ def json_lines(path: Path, expected: str = "one JSON object") -> Iterator[tuple[
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise UserError(f"{where}: not valid JSON ({e.msg}); each line must be {expected}") from e
+            raise UserError(f"{where}: not valid JSON ({e.msg})", fix=f"each line must be {expected}") from e
         if not isinstance(obj, dict):
-            raise UserError(f"{where}: a JSON {type(obj).__name__}, not an object; each line must be {expected}")
+            raise UserError(f"{where}: a JSON {type(obj).__name__}, not an object", fix=f"each line must be {expected}")
         yield where, obj
 
 
@@ -68,7 +68,7 @@ def column(row: dict[str, str], name: str, path: Path) -> str:
         return row[name]
     except KeyError:
         raise UserError(
-            f"{path}: no column {name!r} (columns: {', '.join(row)}); is this the official layout?"
+            f"{path}: no column {name!r} (columns: {', '.join(row)})", fix="is this the official layout?"
         ) from None
 
 

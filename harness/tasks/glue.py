@@ -50,7 +50,8 @@ def _read_cola(path: Path) -> list[Row]:
         if len(line) != COLA_COLUMNS:
             raise UserError(
                 f"{path}: line {n + 1} has {len(line)} columns, CoLA's have {COLA_COLUMNS} (source, label, "
-                "annotation, sentence); use the official file"
+                "annotation, sentence)",
+                fix="use the official file",
             )
         rows.append({"idx": n, "sentence": line[3], "label": _integer(line[1], path, n + 1)})
     return rows
@@ -60,7 +61,9 @@ def _integer(text: str, path: Path, line: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise UserError(f"{path}: line {line}: label {text!r} is not a whole number; use the official file") from None
+        raise UserError(
+            f"{path}: line {line}: label {text!r} is not a whole number", fix="use the official file"
+        ) from None
 
 
 def _read_sst2(path: Path) -> list[Row]:

@@ -25,8 +25,8 @@ def read_nq_jsonl(path: Path) -> list[Row]:
         question, answer = obj.get("question"), obj.get("answer")  # read_jsonl refuses non-object lines
         if not isinstance(question, str) or not isinstance(answer, list) or not all(isinstance(a, str) for a in answer):
             raise UserError(
-                f"{path}: record {n} needs a string 'question' and a list of strings 'answer'; "
-                "is this the official NQ-open file?"
+                f"{path}: record {n} needs a string 'question' and a list of strings 'answer'",
+                fix="is this the official NQ-open file?",
             )
         rows.append({"question": question, "answer": list(answer)})
     return rows

@@ -29,7 +29,7 @@ def _field(obj: dict[str, Any], name: str, where: str, path: Path) -> Any:
     """A required field of an object in the official layout, or an error naming file and field."""
     if not isinstance(obj, dict) or name not in obj:
         raise UserError(
-            f"{path}: {where} has no field {name!r}; is this the official SQuAD JSON (data -> paragraphs -> qas)?"
+            f"{path}: {where} has no field {name!r}", fix="is this the official SQuAD JSON (data -> paragraphs -> qas)?"
         )
     return obj[name]
 
@@ -40,7 +40,7 @@ def read_squad_json(path: Path) -> list[Row]:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except json.JSONDecodeError as e:
-        raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); use the official SQuAD dev file") from e
+        raise UserError(f"{path}:{e.lineno}: not valid JSON ({e.msg})", fix="use the official SQuAD dev file") from e
     rows: list[Row] = []
     for a, article in enumerate(_field(doc, "data", "the top level", path)):
         title = article.get("title", "") if isinstance(article, dict) else ""
@@ -51,8 +51,8 @@ def read_squad_json(path: Path) -> list[Row]:
                 impossible = qa.get("is_impossible", False) if isinstance(qa, dict) else False
                 if not isinstance(impossible, bool):  # bool("false") is True: the question would lose its answers
                     raise UserError(
-                        f"{path}: {where}.is_impossible is {impossible!r}, expected true or false; use "
-                        "the official SQuAD dev file"
+                        f"{path}: {where}.is_impossible is {impossible!r}, expected true or false",
+                        fix="use the official SQuAD dev file",
                     )
                 answers = [] if impossible else _field(qa, "answers", where, path)
                 rows.append(

@@ -48,7 +48,7 @@ def _get(obj: dict[str, Any], name: str, where: str) -> Any:
     """A required field, or an error naming the place, the field and the fix."""
     if not isinstance(obj, dict) or name not in obj:
         fields = ", ".join(obj) if isinstance(obj, dict) else "none"
-        raise UserError(f"{where}: no field {name!r} (fields: {fields}); use the official SuperGLUE file")
+        raise UserError(f"{where}: no field {name!r} (fields: {fields})", fix="use the official SuperGLUE file")
     return obj[name]
 
 
@@ -62,7 +62,7 @@ def _label(value: Any, labels: tuple[str, ...], where: str) -> int:
         return labels.index(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
         return value
-    raise UserError(f"{where}: label {value!r} is not one of {', '.join(labels)}; is this the right task's file?")
+    raise UserError(f"{where}: label {value!r} is not one of {', '.join(labels)}", fix="is this the right task's file?")
 
 
 def _flat_reader(fields: Sequence[str], labels: tuple[str, ...]) -> Callable[[Path], list[Row]]:
@@ -172,8 +172,9 @@ def _read_axg(path: Path) -> list[Row]:
         idx = _get(obj, "idx", where)
         if idx != n:
             raise UserError(
-                f"{where}: idx {idx!r} on row {n}; AX-g pairs rows 2k and 2k+1 by position, so rows must "
-                "be in the official file's order: use the official AX-g.jsonl"
+                f"{where}: idx {idx!r} on row {n}",
+                fix="AX-g pairs rows 2k and 2k+1 by position, so rows must "
+                "be in the official file's order: use the official AX-g.jsonl",
             )
         rows.append(
             {
@@ -187,13 +188,13 @@ def _read_axg(path: Path) -> list[Row]:
             first, second = rows[-2], rows[-1]
             if (first["hypothesis"], first["label"]) != (second["hypothesis"], second["label"]):
                 raise UserError(
-                    f"{where}: rows {n - 1} and {n} are not a minimal pair (their hypothesis or label "
-                    "differs); AX-g pairs rows 2k and 2k+1: use the official AX-g.jsonl, in its order"
+                    f"{where}: rows {n - 1} and {n} are not a minimal pair (their hypothesis or label differs)",
+                    fix="AX-g pairs rows 2k and 2k+1: use the official AX-g.jsonl, in its order",
                 )
     if len(rows) % AXG_PAIR_SIZE:
         raise UserError(
-            f"{path}: {len(rows)} rows, an odd number; AX-g is made of minimal pairs (rows 2k, 2k+1): "
-            "use the whole official AX-g.jsonl"
+            f"{path}: {len(rows)} rows, an odd number",
+            fix="AX-g is made of minimal pairs (rows 2k, 2k+1): use the whole official AX-g.jsonl",
         )
     return rows
 
@@ -232,8 +233,8 @@ def _copa_choices(row: Row) -> list[tuple[tuple[str, str], int]]:
     """Premise plus a question naming the relation (cause or effect), paired with each choice; value = its index."""
     if row["question"] not in COPA_CONNECTORS:
         raise UserError(
-            f"COPA example {row['idx']}: question {row['question']!r} is not 'cause' or 'effect'; "
-            "use the official COPA data"
+            f"COPA example {row['idx']}: question {row['question']!r} is not 'cause' or 'effect'",
+            fix="use the official COPA data",
         )
     context = f"{row['premise']} {COPA_CONNECTORS[row['question']]}"
     return [((context, row["choice1"]), 0), ((context, row["choice2"]), 1)]

@@ -13,10 +13,12 @@ from typing import Any, Mapping, Sequence
 from harness.errors import UserError
 from harness.measure import RECORDED_MEASUREMENTS
 from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
+from harness.measure.result import why_not
 
-MEASUREMENTS = RECORDED_MEASUREMENTS  # names a track's `measurement.measure` may list (harness.measure)
+# names a track's `measurement.measure` may list: the measurement table's (harness.measure.spec), read live
+MEASUREMENTS = RECORDED_MEASUREMENTS
 COMBINE = ("max", "mean", "sum")
-LABELS = ("measured", "estimated")  # how a measurement was obtained (DESIGN.md, energy); none written = measured
+LABELS = ("measured", "estimated")  # how a measurement was obtained (docs/design.md, Energy); none written = measured
 PARTIAL = "partial"  # provenance of an aggregate over missing tasks: no number, the detail says `k of n tasks`
 FAILED = "failed"  # provenance of a failed task's column: no number, the detail is its one-line cause
 JOULES_PER_KWH = 3.6e6  # 1 kWh = 1,000 W x 3,600 s
@@ -198,6 +200,7 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
         return Value(None, "not measured", "no evaluated task")
     numbers: list[float] = []
     missing: list[str] = []
+    why: list[str] = []  # `task: not counted: reason` for a task whose measurement was not taken
     estimated = False
     for task, record in records.items():
         measurements = record.get("measurements")
@@ -224,6 +227,8 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
             )
         else:
             missing.append(task)
+            if (reason := why_not(entry)) is not None:
+                why.append(f"{task}: {reason}")
     if not missing:
         value = _combine(numbers, column.combine)
         detail = (
@@ -247,9 +252,8 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
                 "self-reported",
                 f"declared {column.declared}, not measured by the harness",
             )
-    return Value(
-        None, "not measured", f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}"
-    )
+    detail = f"no measurements.{column.measurement}.{column.field} for {', '.join(sorted(missing))}"
+    return Value(None, "not measured", "; ".join([detail, *sorted(why)]))
 
 
 def absent_text(value: Value | None, not_measured: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
 from harness.measure import DEFAULT_MEASUREMENTS
 from harness.measure.energy import DEFAULT_PUE
 from harness.tracks.schema import check_track
@@ -166,7 +166,7 @@ def tracks_dir(override: str | Path | None = None) -> Path:
     value = override or os.environ.get(TRACKS_ENV)
     folder = Path(value) if value else Path(__file__).resolve().parents[2] / "tracks"
     if not folder.is_dir():
-        raise UserError(f"tracks folder {folder} does not exist; pass --tracks DIR or set {TRACKS_ENV}")
+        raise UserError(f"tracks folder {folder} does not exist", fix=f"pass --tracks DIR or set {TRACKS_ENV}")
     return folder
 
 
@@ -182,9 +182,9 @@ def get_track(name: str, folder: str | Path | None = None) -> Track:
         return load_track(name)
     files = track_files(folder)
     if name not in files:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(files), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UserError(f"unknown track {name!r}{hint} known: {', '.join(files)} (`harness tracks` lists them)")
+        hint = did_you_mean(name, files)
+        raise UserError(
+            f"unknown track {name!r}",
+            fix=f"{hint + ' ' if hint else ''}known: {', '.join(files)} (`harness tracks` lists them)",
+        )
     return load_track(files[name])

@@ -5,31 +5,16 @@ Checked with the same `Checker` as the track, so a problem in `data/reference_ro
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness.yamlcheck import Checker, read_yaml, shown
+from harness.yamlcheck import Checker, Problem, known, read_yaml, shown
 
 OUTSIDE = ("clamp", "linear", "exclude")  # the `outside` rules of a curve (harness.scoring.elue_score)
 CURVE_KEYS = ("model", "source", "outside", "points")
 ROW_KEYS = ("id", "model", "params_m", "split", "scores", "avg_reported", "avg_rule", "source")
 MILLION = 1_000_000
-
-
-def known(c: Checker, value: Any, path: str, names: list[str], what: str) -> str | None:
-    """Text that must be one of `names`; a miss names the closest one, else lists them."""
-    name = c.text(value, path)
-    if name is not None and name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        c.fail(
-            path,
-            f"unknown {what} {name!r}"
-            + (f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(names)}"),
-        )
-        return None
-    return name
 
 
 def check_curve_block(c: Checker, value: Any, path: Path, tasks: list[str]) -> dict[str, Any] | None:
@@ -40,7 +25,7 @@ def check_curve_block(c: Checker, value: Any, path: Path, tasks: list[str]) -> d
     if isinstance(curve, str):
         file = (path.parent / curve).resolve()
         if not file.is_file():
-            c.fail(where, f"no curve file {curve!r} (looked at {file}); give a path relative to the track file")
+            c.fail(where, f"no curve file {curve!r} (looked at {file})", "give a path relative to the track file")
             return None
         curve, inner = read_yaml(file), Checker(str(file))
         out = check_curve(inner, curve, "", tasks)
@@ -74,7 +59,7 @@ def check_curve(c: Checker, value: Any, where: str, tasks: list[str]) -> dict[st
             if flops is not None and perf is not None:
                 got.append((flops, perf))
         if len({f for f, _ in got}) != len(got):
-            c.fail(at, "two points share one FLOPs value; keep one perf per FLOPs")
+            c.fail(at, "two points share one FLOPs value", "keep one perf per FLOPs")
         points[task] = tuple(sorted(got))
     outside = entry.get("outside", "clamp")
     return {
@@ -106,12 +91,12 @@ def check_reference_rows(c: Checker, value: Any, path: Path) -> list[dict[str, A
 
 
 @lru_cache(maxsize=16)
-def _reference_rows_file(file: str, mtime_ns: int, size: int) -> tuple[dict[str, dict[str, Any]], tuple[str, ...]]:
+def _reference_rows_file(file: str, mtime_ns: int, size: int) -> tuple[dict[str, dict[str, Any]], tuple[Problem, ...]]:
     """{id: row} of a reference-rows file and its problems, parsed once however many tracks share the file
     (keyed by modification time and size too, so an edited file is read again)."""
     inner = Checker(file)
     doc = inner.mapping(read_yaml(Path(file)), "", ("rows",), ("rows",)) or {}
-    rows = {}
+    rows: dict[Any, dict[str, Any]] = {}  # by id; None for a row without one (reported)
     for i, row in enumerate(inner.sequence(doc.get("rows"), "rows") or []):
         r = inner.mapping(row, f"rows[{i}]", ROW_KEYS, ("id", "model", "split", "scores", "avg_rule", "source"))
         if r is None:

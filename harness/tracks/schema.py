@@ -13,8 +13,8 @@ from typing import Any
 
 from harness.measure import DEFAULT_MEASUREMENTS
 from harness.tracks.columns import EFFICIENCY, MEASUREMENTS
-from harness.tracks.reference import check_curve_block, check_reference_rows, known
-from harness.yamlcheck import Checker, shown
+from harness.tracks.reference import check_curve_block, check_reference_rows
+from harness.yamlcheck import Checker, known, shown
 
 TOP_KEYS = (
     "name",
@@ -121,7 +121,7 @@ def _score(c: Checker, value: Any, tasks: list[str]) -> dict[str, Any]:
         spec = BENCHMARKS.get(rule)
         for t in tasks:
             if t not in spec.members:
-                c.fail("score.rule", f"task {t} is not part of the {rule} score; use rule: mean, or drop the task")
+                c.fail("score.rule", f"task {t} is not part of the {rule} score", "use rule: mean, or drop the task")
     label = entry.get("label")
     default = SCORE_LABELS.get(rule or "", f"{out.get('task')} {out.get('metric')}")
     out["label"] = c.text(label, "score.label") if label is not None else default

@@ -6,16 +6,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure.flops import (
-    addmm_flops,
-    bert_flops,
-    bmm_flops,
-    layer_norm_flops,
-    measure_flops,
-    mm_flops,
-    op_table,
-    sdpa_flops,
-)
+from harness.backends.torch_count import addmm_flops, bmm_flops, layer_norm_flops, mm_flops, op_table, sdpa_flops
+from harness.backends.torch_hf import wrap
+from harness.measure.flops import bert_flops, measure_flops
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.ao notices
 
@@ -42,7 +35,7 @@ def test_op_table_hand_counts():
 @pytest.mark.parametrize("impl", ["sdpa", "eager"])
 def test_tiny_bert_matches_analytic_formula(impl):
     cfg = BertConfig(**TINY, attn_implementation=impl)
-    result = measure_flops(BertModel(cfg), reference_length=128)
+    result = measure_flops(wrap(BertModel(cfg)), reference_length=128)
     assert result.counted
     assert result.flops == pytest.approx(bert_flops(cfg, 128), rel=0.005)
     assert set(result.by_module) >= {"embeddings", "encoder", "encoder.layer.0", "encoder.layer.1", "pooler"}
@@ -62,14 +55,14 @@ def test_bert_base_on_meta_matches_analytic_formula(impl):
     cfg = BertConfig(attn_implementation=impl)
     with torch.device("meta"):
         model = BertModel(cfg)
-    result = measure_flops(model, reference_length=128, cross_check=False)
+    result = measure_flops(wrap(model), reference_length=128, cross_check=False)
     assert result.flops == pytest.approx(bert_flops(cfg, 128), rel=0.005)
     assert result.flops == pytest.approx(22.36e9, rel=0.01)
 
 
 def test_token_lengths_weight_each_distinct_length_once():
     model = BertModel(BertConfig(**TINY))
-    result = measure_flops(model, reference_length=16, token_lengths=[8, 8, 8, 32], cross_check=False)
+    result = measure_flops(wrap(model), reference_length=16, token_lengths=[8, 8, 8, 32], cross_check=False)
     assert result.token_length_counts == {8: 3, 32: 1}
     assert set(result.flops_by_length) == {8, 32}
     cfg = model.config
@@ -81,7 +74,7 @@ def test_token_lengths_weight_each_distinct_length_once():
 def test_dynamic_int8_bert_counts_int8_macs_by_hooks():
     cfg = BertConfig(**TINY)
     model = torch.ao.quantization.quantize_dynamic(BertModel(cfg), {torch.nn.Linear}, dtype=torch.qint8)
-    result = measure_flops(model, reference_length=64)
+    result = measure_flops(wrap(model), reference_length=64)
     h, i, s, layers = cfg.hidden_size, cfg.intermediate_size, 64, cfg.num_hidden_layers
     assert result.counted
     assert result.int8_macs == layers * s * (4 * h * h + 2 * h * i) + h * h  # encoder linears + pooler (1 token)
@@ -98,11 +91,19 @@ class Elementwise(torch.nn.Module):
 
 
 def test_model_with_no_countable_ops_is_not_counted():
-    result = measure_flops(Elementwise(), make_inputs=lambda batch, length: torch.ones(batch, length))
-    assert result.counted is False
-    assert result.flops is None
+    result = measure_flops(wrap(Elementwise(), make_inputs=lambda batch, length: torch.ones(batch, length)))
+    assert result.status == "not_counted"
     assert "no countable operator" in result.reason and "aten.relu" in result.reason
-    assert result.to_dict()["counted"] is False
+    assert result.to_dict() == {
+        "status": "not_counted",
+        "reason": result.reason,
+        "reference_length": 128,
+        "uncounted_ops": result.to_dict()["uncounted_ops"],
+        "counter": "torch.utils.flop_counter.FlopCounterMode + harness op table + int8 Linear hooks",
+        "convention": result.to_dict()["convention"],
+        "unit": "FLOPs per example",
+    }
+    assert result.to_dict()["uncounted_ops"]["aten.relu"] >= 1  # no number: never a FLOPs of 0
 
 
 class TwiceLinear(torch.nn.Module):
@@ -116,8 +117,7 @@ class TwiceLinear(torch.nn.Module):
 
 def test_reused_layer_is_counted_per_call():
     result = measure_flops(
-        TwiceLinear(),
-        make_inputs=lambda batch, length: torch.ones(batch, length, 8),
+        wrap(TwiceLinear(), make_inputs=lambda batch, length: torch.ones(batch, length, 8)),
         reference_length=4,
         cross_check=False,
     )
@@ -135,4 +135,4 @@ def test_bad_lengths_are_user_errors():
     from harness.errors import UserError
 
     with pytest.raises(UserError, match="reference_length"):
-        measure_flops(BertModel(BertConfig(**TINY)), reference_length=0)
+        measure_flops(wrap(BertModel(BertConfig(**TINY))), reference_length=0)

@@ -5,16 +5,10 @@ from __future__ import annotations
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure import synthetic_inputs
-from harness.measure.latency import (
-    CpuClock,
-    CudaClock,
-    clock_for,
-    interleaved_rounds,
-    measure_latency,
-    measure_speedup,
-    timed_rounds,
-)
+from harness.backends.base import CpuClock
+from harness.backends.torch_hf import wrap
+from harness.backends.torch_run import CudaClock
+from harness.measure.latency import interleaved_rounds, measure_latency, measure_speedup, timed_rounds
 
 TINY = {
     "hidden_size": 64,
@@ -26,12 +20,12 @@ TINY = {
 
 
 def test_latency_percentiles_threads_and_throughput():
-    model = BertModel(BertConfig(**TINY))
+    model = wrap(BertModel(BertConfig(**TINY)))
     before = torch.get_num_threads()
     result = measure_latency(
         model,
-        synthetic_inputs(model, 1, 32),
-        batch_inputs=[synthetic_inputs(model, 4, 32)] * 2,
+        model.synthetic_batch(1, 32),
+        batch_inputs=[model.synthetic_batch(4, 32)] * 2,
         threads=1,
         round_s=0.05,
         budget_s=3.0,
@@ -82,15 +76,15 @@ def test_timed_rounds_stop_when_stable_or_out_of_time():
 
 
 def test_clock_matches_device():
-    assert type(clock_for(torch.nn.Linear(2, 2))) is CpuClock
+    assert type(wrap(torch.nn.Linear(2, 2)).clock) is CpuClock
     assert issubclass(CudaClock, CpuClock) and CudaClock.name.startswith("cuda")
 
 
 def test_speedup_same_settings():
-    big = BertModel(BertConfig(**{**TINY, "num_hidden_layers": 4}))
-    small = BertModel(BertConfig(**TINY))
+    big = wrap(BertModel(BertConfig(**{**TINY, "num_hidden_layers": 4})))
+    small = wrap(BertModel(BertConfig(**TINY)))
     result = measure_speedup(
-        big, small, synthetic_inputs(small, 1, 32), threads=1, round_s=0.05, budget_s=2.0, tolerance=0.1
+        big, small, small.synthetic_batch(1, 32), threads=1, round_s=0.05, budget_s=2.0, tolerance=0.1
     )
     assert result.speedup == result.reference["p50_ms"] / result.candidate["p50_ms"]
     assert result.reference["threads"] == result.candidate["threads"] == 1
@@ -134,13 +128,13 @@ def test_bad_settings_are_user_errors():
     from harness.errors import UserError
 
     with pytest.raises(UserError, match="threads"):
-        measure_latency(torch.nn.Linear(2, 2), torch.ones(1, 2), threads=0)
+        measure_latency(wrap(torch.nn.Linear(2, 2)), torch.ones(1, 2), threads=0)
 
 
 def test_budget_end_before_enough_rounds_is_unstable_and_json_safe():
     import json
 
-    model = torch.nn.Linear(4, 4)
+    model = wrap(torch.nn.Linear(4, 4))
     result = measure_latency(model, torch.ones(1, 4), budget_s=1e-9, warmup_calls=1)
     assert result.stable is False and result.spread_of_round_medians is None and result.rounds == 1
     json.dumps(result.to_dict(), allow_nan=False)
@@ -158,8 +152,8 @@ def test_models_run_in_eval_mode_and_get_their_training_mode_back():
     a.seen, b.seen = set(), set()
     b.eval()
     fast = {"round_s": 0.01, "budget_s": 0.5, "min_time_s": 0.0, "warmup_calls": 1}
-    measure_latency(a, torch.ones(1, 4), **fast)
-    measure_speedup(a, b, torch.ones(1, 4), **fast)
+    measure_latency(wrap(a), torch.ones(1, 4), **fast)
+    measure_speedup(wrap(a), wrap(b), torch.ones(1, 4), **fast)
     assert a.seen == b.seen == {False}  # dropout off while timed
     assert a.training and not b.training  # each back in the mode it came in
 
@@ -183,7 +177,7 @@ def test_hypervisor_steal_is_recorded_and_makes_a_measurement_noisy(monkeypatch)
     _, steal = LoadProbe().cores()
     assert steal > 1.0  # 5 s over a window of well under a second
     result = measure_latency(
-        torch.nn.Linear(4, 4),
+        wrap(torch.nn.Linear(4, 4)),
         torch.ones(1, 4),
         budget_s=0.2,
         warmup_calls=1,

@@ -8,8 +8,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from harness.measure import synthetic_inputs
-from harness.measure.latency import CpuClock, interleaved_rounds, measure_latency
+from harness.backends.base import CpuClock
+from harness.backends.torch_hf import wrap
+from harness.measure.latency import interleaved_rounds, measure_latency
 from harness.measure.machine_speed import CALLS_PER_ROUND, PROBE_SHAPE, SpeedProbe, speed_summary
 
 COLD = 0.1  # every round's first call: caches refilled after the model; left out
@@ -65,14 +66,18 @@ def test_unjudged_calls_are_timed_but_do_not_hold_up_the_stop():
 
 
 def test_latency_record_carries_the_probe_and_probe_units():
-    model = BertModel(
-        BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, vocab_size=500)
+    model = wrap(
+        BertModel(
+            BertConfig(
+                hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, vocab_size=500
+            )
+        )
     )
     fast = {"threads": 1, "round_s": 0.05, "budget_s": 3.0, "tolerance": 0.05, "min_time_s": 0.0}
-    result = measure_latency(model, synthetic_inputs(model, 1, 32), **fast)
+    result = measure_latency(model, model.synthetic_batch(1, 32), **fast)
     speed = result.machine_speed
     assert speed is not None and speed["calls"] == result.rounds * (CALLS_PER_ROUND - 1)
     assert speed["median_ms"] > 0 and "matmul" in speed["probe"]
     assert result.p50_probe_units == pytest.approx(result.p50_ms / speed["median_ms"], rel=1e-4)
-    bare = measure_latency(model, synthetic_inputs(model, 1, 32), speed_probe=False, **fast)
+    bare = measure_latency(model, model.synthetic_batch(1, 32), speed_probe=False, **fast)
     assert bare.machine_speed is None and bare.p50_probe_units is None  # not measured, not 0

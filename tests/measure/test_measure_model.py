@@ -9,6 +9,7 @@ import sys
 import pytest
 from conftest import save_tiny_bert
 
+from harness.backends.torch_hf import wrap
 from harness.commands import measure as measure_command
 from harness.errors import UserError
 from harness.measure import MEASUREMENTS, load_measurement, measure_model
@@ -37,9 +38,9 @@ def test_measure_model_all(tmp_path):
     from transformers import BertModel
 
     folder = save_tiny_bert(tmp_path / "m", head="cosine")
-    model = BertModel.from_pretrained(folder)
+    model = wrap(BertModel.from_pretrained(folder))
     result = measure_model(model, folder=str(folder), reference_length=16, token_lengths=[5, 9, 12], options=FAST)
-    assert set(result) == set(MEASUREMENTS)
+    assert set(result) == set(MEASUREMENTS) - {"system_size"}  # a submission folder's: none given
     json.dumps(result, allow_nan=False)
     assert result["flops"]["counted"] and result["flops"]["mean_flops"] < result["flops"]["flops"]
     assert result["latency"]["throughput_examples"] == 3
@@ -50,12 +51,16 @@ def test_measure_model_all(tmp_path):
 def test_measure_model_named_and_size_needs_folder():
     from transformers import BertConfig, BertModel
 
-    model = BertModel(
-        BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=100)
+    model = wrap(
+        BertModel(
+            BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=100)
+        )
     )
     assert set(measure_model(model, which=["params", "environment"])) == {"params", "environment"}
     with pytest.raises(UserError, match="folder"):
         measure_model(model, which=["size"])
+    with pytest.raises(UserError, match="submission"):
+        measure_model(model, which=["system_size"])
 
 
 def test_measure_model_counts_a_meta_model_without_running_it():
@@ -65,7 +70,7 @@ def test_measure_model_counts_a_meta_model_without_running_it():
     with torch.device("meta"):
         model = BertModel(BertConfig())
     result = measure_model(
-        model, which=["params", "flops"], token_lengths=[16, 32], options={"flops": {"cross_check": False}}
+        wrap(model), which=["params", "flops"], token_lengths=[16, 32], options={"flops": {"cross_check": False}}
     )
     assert result["params"]["total_params"] > 100e6 and result["flops"]["mean_flops"] > 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from harness.backends.torch_hf import wrap
 from harness.measure.memory import measure_memory
 
 
@@ -15,7 +16,7 @@ class Hungry(torch.nn.Module):
 
 
 def test_peak_rss_sees_transient_allocation():
-    result = measure_memory(Hungry(), torch.zeros(1))
+    result = measure_memory(wrap(Hungry()), torch.zeros(1))
     assert result.peak_increase_bytes >= 200 * 2**20
     assert result.peak_rss_bytes >= result.rss_before_bytes
     assert result.gpu_peak_allocated_bytes is None

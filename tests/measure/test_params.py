@@ -6,7 +6,14 @@ import pytest
 import torch
 from transformers import AlbertConfig, AlbertModel, BertConfig, BertForMaskedLM, BertModel
 
-from harness.measure.params import count_params
+from harness.backends.torch_hf import wrap
+from harness.measure.params import count_params as count_model_params
+
+
+def count_params(module):
+    """The params measurement of a torch module built in code, through the torch backend."""
+    return count_model_params(wrap(module))
+
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")  # torch.ao notices
 

@@ -197,7 +197,8 @@ def test_copa_record_counts_flops_of_both_options(tmp_path, mirror, capsys):
 def test_seq2seq_flops_say_why_they_are_not_counted(tmp_path):
     folder = save_tiny_t5(tmp_path / "t5")
     result = _flops(folder, "seq2seq", [8], examples=1)
-    assert result["counted"] is False and "generation" in result["reason"]
+    assert result["status"] == "not_counted" and "generation" in result["reason"]
+    assert "flops" not in result and "flops_per_example" not in result  # no number, never 0
 
 
 def test_measure_reports_progress_on_stderr_and_skips_what_it_is_told(tmp_path, capsys):

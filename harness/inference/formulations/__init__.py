@@ -56,10 +56,10 @@ def task_head(task: str | Task, head: str | None = None) -> str:
     heads = heads_for(task.kind)
     chosen = head or heads[0]
     if chosen not in heads:
-        raise UserError(f"head {chosen!r} cannot do a {task.kind} task; use one of {', '.join(heads)}")
+        raise UserError(f"head {chosen!r} cannot do a {task.kind} task", fix=f"use one of {', '.join(heads)}")
     if chosen == COSINE and task.kind != "regression":  # a similarity score is no class label
         raise UserError(
-            f"head {chosen!r} gives a similarity score, which task {task.name} ({task.kind}) cannot use; "
-            f"use {heads[0]!r}"
+            f"head {chosen!r} gives a similarity score, which task {task.name} ({task.kind}) cannot use",
+            fix=f"use {heads[0]!r}",
         )
     return chosen

@@ -30,13 +30,13 @@ def option_scores(
     """For each row, the score of every option and the prediction each option stands for."""
     if task.choices is None:
         raise UserError(
-            f"task {task.name} is multiple choice but declares no `choices`; give its Task a "
-            "choices(row) -> [(texts, prediction), ...] callable"
+            f"task {task.name} is multiple choice but declares no `choices`",
+            fix="give its Task a choices(row) -> [(texts, prediction), ...] callable",
         )
     if model.head != "multiple_choice":
         raise UserError(
-            f"task {task.name} needs a multiple_choice head, the model is loaded as {model.head}; "
-            "save it as a *ForMultipleChoice model"
+            f"task {task.name} needs a multiple_choice head, the model is loaded as {model.head}",
+            fix="save it as a *ForMultipleChoice model",
         )
     if not rows:
         return []
@@ -61,8 +61,8 @@ def option_scores(
     shapes = {o["logits"].shape for o in outs}
     if shapes != {SCORE_SHAPE}:
         raise UserError(
-            f"task {task.name}: a multiple_choice model must return one logit per option, got shapes "
-            f"{sorted(shapes)}; use a *ForMultipleChoice model"
+            f"task {task.name}: a multiple_choice model must return one logit per option, got shapes {sorted(shapes)}",
+            fix="use a *ForMultipleChoice model",
         )
     flat = np.array([float(o["logits"][0]) for o in outs])
     result, start = [], 0

@@ -35,7 +35,8 @@ def label_mapping(task: Task, id2label: dict[int, str], num_outputs: int) -> lis
     if num_outputs != len(task.labels):
         raise UserError(
             f"task {task.name} has {len(task.labels)} labels ({', '.join(task.labels)}), "
-            f"the model has {num_outputs} outputs; set num_labels={len(task.labels)} in config.json"
+            f"the model has {num_outputs} outputs",
+            fix=f"set num_labels={len(task.labels)} in config.json",
         )
     names = [id2label.get(i, "") for i in range(num_outputs)]
     if all(GENERIC_LABEL.match(n) or not n for n in names):
@@ -46,7 +47,8 @@ def label_mapping(task: Task, id2label: dict[int, str], num_outputs: int) -> lis
             return [lowered.index(n.lower()) for n in names]
     raise UserError(
         f"task {task.name}: the model's id2label {dict(enumerate(names))} does not name the task's labels "
-        f"({', '.join(task.labels)}); rename them in config.json, or use LABEL_0.. for dataset order"
+        f"({', '.join(task.labels)})",
+        fix="rename them in config.json, or use LABEL_0.. for dataset order",
     )
 
 

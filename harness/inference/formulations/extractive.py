@@ -99,8 +99,9 @@ def tokenize_windows(
     tok = model.tokenizer
     if not getattr(tok, "is_fast", False):
         raise UserError(
-            "extractive QA needs a fast (Rust) tokenizer for character offsets; save the model folder "
-            "with a tokenizer.json (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained)"
+            "extractive QA needs a fast (Rust) tokenizer for character offsets",
+            fix="save the model folder "
+            "with a tokenizer.json (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained)",
         )
     try:
         return tok(
@@ -115,8 +116,8 @@ def tokenize_windows(
     except Exception as e:  # the Rust tokenizer raises bare Exceptions for impossible windows
         raise UserError(
             f"cannot cut contexts into windows of {max_length} tokens overlapping by {doc_stride} "
-            f"({type(e).__name__}: {e}); raise --max-length or lower --doc-stride so that every "
-            "question plus doc_stride context tokens fit"
+            f"({type(e).__name__}: {e})",
+            fix="raise --max-length or lower --doc-stride so that every question plus doc_stride context tokens fit",
         ) from e
 
 

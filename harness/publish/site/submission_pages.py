@@ -11,22 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any, Collection, Mapping, Sequence
 
+from harness.measure.spec import RECORDED_MEASUREMENTS, title
 from harness.publish import cells
 from harness.publish.site.markup import badge, esc, external, facts, page, table
 from harness.publish.site.paths import track_folder
 from harness.scoring.board import Leaderboard, Row
 from harness.scoring.values import display_path, partial_text, short_cause, strip_paths
 
-MEASURE_ORDER = ("params", "size", "system_size", "flops", "latency", "memory", "energy")
-TITLES = {
-    "params": "Parameters",
-    "size": "Model size",
-    "system_size": "System size",
-    "flops": "FLOPs",
-    "latency": "Latency and throughput",
-    "memory": "Peak memory",
-    "energy": "Energy",
-}
 PROSE = ("method", "definition", "convention", "counter", "note", "reason", "power_model", "error")
 META_KEYS = ("name", "team", "authors", "methods", "base_model", "teacher_model", "paper", "code", "description")
 NO_ENVIRONMENT = "No environment fingerprint recorded (self-reported numbers)."
@@ -273,7 +264,8 @@ def _per_task(items: Sequence[tuple[str, Any]], render_common: Any = None) -> st
 def _measurements(records: Sequence[Mapping[str, Any]]) -> str:
     ok = [r for r in records if r["status"] == "ok"]
     names = {k for r in ok for k in (r.get("measurements") or {})}
-    order = [n for n in MEASURE_ORDER if n in names] + sorted(names - set(MEASURE_ORDER))
+    table = list(RECORDED_MEASUREMENTS)  # the measurement table's order and titles (harness.measure.spec)
+    order = [n for n in table if n in names] + sorted(names - set(table))
     if not order:
         return "<p>No measurement recorded.</p>"
     out = []
@@ -283,7 +275,7 @@ def _measurements(records: Sequence[Mapping[str, Any]]) -> str:
         missing = [r["task"]["name"] for r in ok if name not in (r.get("measurements") or {})]
         gap = f'<p class="nm">Not measured for {esc(", ".join(missing))}.</p>' if missing else ""
         out.append(
-            f'<section class="measure" id="m-{esc(name)}"><h3>{esc(TITLES.get(name, name))}</h3>'
+            f'<section class="measure" id="m-{esc(name)}"><h3>{esc(title(name))}</h3>'
             f"{_tasks_line([t for t, _ in items], len(ok))}{_per_task(items, render)}{gap}</section>"
         )
     return "".join(out)

@@ -1,0 +1,80 @@
+"""What a submission is: its folder's file name, method families, and the parsed submission.yaml as dataclasses.
+
+A submission is a folder `submissions/ID/` (ID: letters, digits, `.`, `_`, `-`; it names result files)
+holding `submission.yaml` and, per task, a model folder in Hugging Face `save_pretrained` layout
+(`harness.submissions.schema` documents and checks every key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SUBMISSION_FILE = "submission.yaml"
+METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank", "other")
+DEFAULT_BACKEND = "torch"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Self-reported numbers, checked against measured ones; None when not declared."""
+
+    parameters: int | None = None
+    size_bytes: int | None = None
+
+    def overridden_by(self, other: "Declared") -> "Declared":
+        """These numbers with every number `other` declares put in their place."""
+        return Declared(
+            *(
+                b if b is not None else a
+                for a, b in ((self.parameters, other.parameters), (self.size_bytes, other.size_bytes))
+            )
+        )
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """One task of a submission: the model folder it is evaluated with, the head, the declared numbers."""
+
+    task: str
+    model: Path
+    head: str
+    declared: Declared = Declared()  # effective: the entry's own numbers, else the top-level ones
+    own_declared: Declared = Declared()  # the entry's own `declared` block only
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A parsed, schema-valid submission.yaml; `id` is the folder name."""
+
+    id: str
+    path: Path
+    name: str
+    contact: str
+    methods: tuple[str, ...]
+    tasks: dict[str, TaskEntry]
+    team: str | None = None
+    authors: tuple[str, ...] = ()
+    paper: str | None = None
+    code: str | None = None
+    base_model: str | None = None
+    teacher_model: str | None = None
+    description: str = ""
+    backend: str = DEFAULT_BACKEND
+    allow_pickle: bool = False
+    declared: Declared = Declared()
+
+
+def submission_meta(sub: Submission) -> dict[str, Any]:
+    """What a record keeps of a submission's metadata, for ranking by method family and for its page."""
+    return {
+        "name": sub.name,
+        "team": sub.team or ", ".join(sub.authors),
+        "methods": list(sub.methods),
+        "paper": sub.paper,
+        "code": sub.code,
+        "base_model": sub.base_model,
+        "teacher_model": sub.teacher_model,
+        "description": sub.description,
+    }
