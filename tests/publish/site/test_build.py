@@ -17,7 +17,7 @@ from site_records import META, ORDER, XSS, built_site
 
 from harness.publish.site.build import build_site, write_site
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 STAMP = "2026-03-01T12:00:00+00:00"
 EPOCH = "1772366400"  # STAMP as seconds since 1970
 

@@ -22,7 +22,7 @@ LIMIT = 8
 TRACK = """\
 name: Toy numpy track
 description: a numpy backend measured end to end
-source: tests/test_toy_backend.py
+source: tests/backends/test_toy_backend.py
 hardware: cpu
 tasks:
   - {{task: sst2, split: validation}}

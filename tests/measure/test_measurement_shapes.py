@@ -15,7 +15,7 @@ from harness.records import kept_measurements, read_record, read_records
 from harness.testing import tiny
 from harness.tracks.columns import EFFICIENCY, column_value
 
-SCHEMA1 = Path(__file__).parent / "data" / "schema1" / "records"
+SCHEMA1 = Path(__file__).parents[1] / "data" / "schema1" / "records"
 GENERATION = "generation: FLOPs of autoregressive decoding are not counted yet"
 OLD_NOT_COUNTED = {  # harness.measure.flops.Flops.not_counted(...).to_dict() before issue 12
     "counted": False,

@@ -19,7 +19,8 @@ from harness.records import FAILED_SUFFIX, read_record, read_records, record_key
 from harness.scoring.values import group_records
 from harness.tracks.definitions import get_track
 
-SCHEMA1 = Path(__file__).parent / "data" / "schema1"  # written by the harness at 2a1c041 (`harness run glue`, evaluate)
+# written by the harness at 2a1c041 (`harness run glue`, evaluate)
+SCHEMA1 = Path(__file__).parents[1] / "data" / "schema1"
 
 
 def _ref(folder: Path, sub: str = "tiny") -> ModelRef:

@@ -20,7 +20,7 @@ from harness.tracks.definitions import get_track, load_track, tracks_dir
 LIMIT = 3
 ELUE = ("elue-40m", "elue-55m", "elue-70m", "elue-110m")
 CURVE = """model: hand-made test curve
-source: tests/test_run_track.py (not ElasticBERT's numbers)
+source: tests/evaluation/test_track.py (not ElasticBERT's numbers)
 outside: clamp
 points:
 """ + "".join(

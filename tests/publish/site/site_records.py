@@ -173,7 +173,7 @@ _BUILT: dict[str, Built] = {}
 def built_site(tmp_path_factory: Any) -> Built:
     """Build the fixture site once per test session (matplotlib's figures are the slow part).
 
-    Not a session fixture in tests/site/conftest.py: a second conftest module shadows tests/conftest.py for the
+    Not a session fixture in tests/publish/site/conftest.py: a second conftest module shadows tests/conftest.py for the
     tests that import helpers from it (`from conftest import save_tiny_bert`), and their collection fails.
     """
     if "site" not in _BUILT:
