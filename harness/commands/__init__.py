@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def positive_int(text: str) -> int:
@@ -16,13 +17,13 @@ def positive_int(text: str) -> int:
     return value
 
 
-def summary(record: dict) -> str:
-    """One line of a record's key figures, metrics x100 as pages show them."""
-    task = record["task"]["name"]
-    if record["status"] != "ok":
-        return f"FAILED {task}: {record['error']}\n  record: {record['path']}"
-    metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["metrics"].items())
+def summary(record: Any) -> str:
+    """One line of a record's key figures (a harness.records.Record), metrics x100 as pages show them."""
+    task = record.task.name
+    if not record.ok:
+        return f"FAILED {task}: {record.error}\n  record: {record.path}"
+    metrics = ", ".join(f"{k} {100 * v:.2f}" for k, v in record.metrics.items())
     return (
-        f"{record['submission']['id']} / {task}: {metrics} | {record['num_examples']} examples in "
-        f"{record['duration_s']:.1f} s ({record['examples_per_s']} ex/s inference)\n  record: {record['path']}"
+        f"{record.submission.id} / {task}: {metrics} | {record.num_examples} examples in "
+        f"{record.duration_s:.1f} s ({record.examples_per_s} ex/s inference)\n  record: {record.path}"
     )

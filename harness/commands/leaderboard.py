@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[list[Any], list[dict[str, Any]]]:
+def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[list[Any], list[Any]]:
     """Every track's board (as `harness rank` builds it, plus a Pareto pair per plotted cost column) and the records.
 
     `workers` > 1 ranks the tracks in that many processes (forked), the tracks with the most records first
@@ -55,7 +55,7 @@ def _import_renderers() -> None:
     import_matplotlib()
 
 
-def _boards(shared: tuple[list[dict[str, Any]], list[Any]], job: list[int]) -> list[Any]:
+def _boards(shared: tuple[list[Any], list[Any]], job: list[int]) -> list[Any]:
     from harness.publish.plots import PLOT_X
     from harness.scoring.rank import board_columns, rank
 

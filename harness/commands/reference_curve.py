@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,9 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def curve_points(
-    records: Sequence[Mapping[str, Any]], track: Any, submissions: Sequence[str]
-) -> dict[str, list[list[float]]]:
+def curve_points(records: Sequence[Any], track: Any, submissions: Sequence[str]) -> dict[str, list[list[float]]]:
     """{task: [[flops, perf 0-100], ...]} sorted by FLOPs, from the submissions' ok records of the track's tasks."""
     from harness.errors import UserError
     from harness.scoring.values import elue_points, group_records

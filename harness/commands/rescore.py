@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.records import Record
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,18 +39,18 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UserError(f"{folder}: no records folder", fix="pass the --results folder that `harness evaluate` wrote")
     records = read_records(folder)
-    have = {key_digest(r["key"]) for r in records if r["status"] == "ok"}  # a failed re-run re-scored nothing
+    have = {key_digest(r.key) for r in records if r.ok}  # a failed re-run re-scored nothing
     stale = [
         r
         for r in records
-        if r["status"] == "ok"
+        if r.ok
         and is_stale(r)
         and key_digest(current_key(r)) not in have
-        and (not args.submissions or r["submission"]["id"] in args.submissions)
+        and (not args.submissions or r.submission.id in args.submissions)
     ]
     failed = 0
     for record in stale:
-        where = f"{record['submission']['id']} / {record['task']['name']}"
+        where = f"{record.submission.id} / {record.task.name}"
         try:
             new = rescore(record, args.data_dir, args.results)
         except UserError as e:  # one record that cannot be re-scored must not stop the others
@@ -55,24 +58,26 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         print(
-            f"{where}: task version {record['task']['version']} -> {new['task']['version']}, score "
-            f"{100 * record['score']:.2f} -> {100 * new['score']:.2f}\n  record: {new['path']}"
+            f"{where}: task version {record.task.version} -> {new.task.version}, score "
+            f"{100 * (record.score or 0.0):.2f} -> {100 * (new.score or 0.0):.2f}\n  record: {new.path}"
         )
     if not stale:
         print(f"no stale records under {folder}")
     return 1 if failed else 0
 
 
-def current_key(record: dict[str, Any]) -> dict[str, Any]:
+def current_key(record: Record) -> dict[str, Any]:
     """The key `record` has once re-scored: the same, under its task's current version."""
+    from dataclasses import replace
+
     from harness.records import record_key
     from harness.tasks import get_task
 
-    version = get_task(record["task"]["name"]).version
-    return record_key(record | {"task": record["task"] | {"version": version}})
+    version = get_task(record.task.name).version
+    return record_key(record.with_(task=replace(record.task, version=version)))
 
 
-def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, Any]:
+def rescore(record: Record, data_dir: Any, results: Path) -> Record:
     """A copy of `record` scored by the task's current rules from its predictions file, written under its key."""
     from datetime import datetime, timezone
 
@@ -82,21 +87,21 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     from harness.tasks import get_task
     from harness.tasks.data import first, load_rows, task_block
 
-    task = get_task(record["task"]["name"])
-    if not record.get("predictions_file"):
-        raise UserError(f"{record['path']}: no predictions_file to re-score from", fix="re-run the evaluation")
-    predictions_file = Path(record["path"]).with_name(record["predictions_file"])
+    task = get_task(record.task.name)
+    if not record.predictions_file:
+        raise UserError(f"{record.path}: no predictions_file to re-score from", fix="re-run the evaluation")
+    predictions_file = Path(str(record.path)).with_name(record.predictions_file)
     predictions = read_predictions(task, predictions_file)
-    rows = first(task, load_rows(task, data_dir), (record.get("settings") or {}).get("limit"))
-    if len(rows) != record.get("num_examples"):
+    rows = first(task, load_rows(task, data_dir), (record.settings or {}).get("limit"))
+    if len(rows) != record.num_examples:
         raise UserError(
-            f"{record['path']}: scored {record.get('num_examples')} examples, the data gives {len(rows)}",
+            f"{record.path}: scored {record.num_examples} examples, the data gives {len(rows)}",
             fix="pass the --data-dir it was evaluated on, or re-run the evaluation",
         )
     metrics = task.compute_metrics(rows, predictions, predictions_file=predictions_file)
-    new = {k: v for k, v in record.items() if k not in ("path", "key")}
+    new = {k: v for k, v in record.to_dict().items() if k != "key"}
     new.update(
-        task=task_block(task, data_dir) | {"split_examples": record["task"].get("split_examples")},
+        task=task_block(task, data_dir) | {"split_examples": record.task.split_examples},
         metrics=metrics,
         score=task.score(metrics),
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -108,4 +113,4 @@ def rescore(record: dict[str, Any], data_dir: Any, results: Path) -> dict[str, A
     new["predictions_file"] = copy.name
     validate(new, str(path))  # before anything is written: a refused record leaves no file behind
     copy.write_bytes(predictions_file.read_bytes())  # the new record's predictions, under its own name
-    return new | {"path": str(store_record(new, results))}
+    return store_record(new, results)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from harness.errors import UserError
 from harness.evaluation.refs import ModelRef
 from harness.inference.formulations import EvalSettings
 from harness.measure import DEFAULT_MEASUREMENTS
+from harness.records import Record
 
 
 def evaluate(
@@ -34,15 +36,20 @@ def evaluate(
     measure: tuple[str, ...] = DEFAULT_MEASUREMENTS,
     energy: dict[str, Any] | None = None,
     track_run: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    measured: Mapping[str, Any] | None = None,
+    declared: Mapping[str, Any] | None = None,
+) -> Record:
     """Run the task's split through the model, write predictions and a record; return the record.
 
     The inference runs under an EnergyTracker (settings in `energy`; {"off": True} disables it); `measure` names
     the static measurements (harness.measure.MEASUREMENTS) taken afterwards, at the task's real token lengths.
     `track_run`: the track and measurement settings of an organizer's run, part of the record's key. The key is
     fixed before anything runs, so a failure lands beside a good record of the same key, never over it.
+    `measured`: measurements a track run took once per model or submission, merged into a good record (each
+    unless it was not taken and this run's was); `declared`: the submission's declared numbers for the task. The
+    record is written once, with all of them.
     """
-    from harness.records import SCHEMA_VERSION, record_key, record_path, store_record
+    from harness.records import SCHEMA_VERSION, kept_measurements, new_record, record_key, record_path, store_record
     from harness.tasks.data import task_header
 
     hardware = model.hardware if model is not None else _hardware(ref.backend)
@@ -79,9 +86,13 @@ def evaluate(
     except Exception as e:  # noqa: BLE001 - a crash inside a model or library still ends as a record that says why
         record["error"] = f"submission {ref.submission_id}, task {task_name}: {type(e).__name__}: {e}"
         record["traceback"] = traceback.format_exc(limit=8)
+    if measured is not None:
+        taken = dict(record.get("measurements") or {})
+        record["measurements"] = kept_measurements(taken, measured) if record["status"] == "ok" else taken
+    if declared is not None:
+        record["declared"] = dict(declared)
     record["duration_s"] = round(time.perf_counter() - t0, 3)
-    record["path"] = str(store_record(record, Path(results_dir)))
-    return record
+    return store_record(new_record(**record), Path(results_dir))
 
 
 def _run(

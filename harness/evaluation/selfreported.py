@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.records import SCHEMA_VERSION
+from harness.records import SCHEMA_VERSION, Record
 from harness.yamlcheck import Checker, read_yaml
 
 PREDICTIONS_FILE = "predictions.yaml"
@@ -157,13 +157,13 @@ def write_self_reported(
     results_dir: str | Path = "results",
     limit: int | None = None,
     files: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> Record:
     """Score one task of a prediction-only submission and write its record (failed, with the cause, on error).
 
     `files`: the folder's sha256 per file, when the caller already hashed it (for several tasks).
     """
     from harness.errors import UserError
-    from harness.records import store_record
+    from harness.records import new_record, record_key, store_record
     from harness.submissions.hashing import combined_sha256, sha256_files
     from harness.tasks.data import task_header
 
@@ -186,5 +186,4 @@ def write_self_reported(
         record["status"] = "ok"
     except UserError as e:
         record["error"] = f"submission {report.id}, task {task_name}: {e}"
-    path = store_record(record, Path(results_dir))
-    return record | {"path": str(path)}
+    return store_record(new_record(**record, key=record_key(record)), Path(results_dir))

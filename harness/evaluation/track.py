@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from harness.errors import UserError
+from harness.records import Record
 from harness.tracks.definitions import Track
 
 
@@ -69,7 +70,7 @@ def run_track(
     progress: bool = False,
     skip: tuple[str, ...] = (),
     report: Callable[[str], None] = print,
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[Record], list[str]]:
     """Evaluate every submission (or those in `only`) on the track; returns the records written and the
     submissions skipped because their folder is invalid (each reported with the reason).
 
@@ -121,14 +122,14 @@ def check_data_found(track: Track, data_dir: Any) -> None:
         )
 
 
-def _summary(record: dict[str, Any]) -> str:
-    task, sub = record["task"]["name"], record["submission"]["id"]
-    if record["status"] != "ok":
-        return f"FAILED {sub} / {task}: {record['error']}"
-    return f"{sub} / {task}: score {100 * record['score']:.2f} on {record['num_examples']} examples -> {record['path']}"
+def _summary(record: Record) -> str:
+    task, sub = record.task.name, record.submission.id
+    if not record.ok:
+        return f"FAILED {sub} / {task}: {record.error}"
+    return f"{sub} / {task}: score {100 * (record.score or 0.0):.2f} on {record.num_examples} examples -> {record.path}"
 
 
-def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[dict]:
+def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[Record]:
     from harness.evaluation.selfreported import load_self_report, write_self_reported
     from harness.submissions import sha256_files
 
@@ -150,13 +151,12 @@ def _run_measured(
     allow_pickle: bool,
     progress: bool,
     skip: tuple[str, ...],
-) -> list[dict]:
+) -> list[Record]:
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
     from harness.measure import Inputs, take
-    from harness.records import kept_measurements, write_record
     from harness.submissions import load_submission
 
     sub = load_submission(folder)
@@ -185,17 +185,10 @@ def _run_measured(
                 measure=tuple(scoped(wanted, "task")),
                 energy=energy,
                 track_run=track_run,
+                measured=per_model | per_submission,
+                declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None},
             )
-        path = Path(record.pop("path"))
-        measurements = dict(record.get("measurements") or {})
-        if record["status"] == "ok":  # this run's values, each unless it failed where an earlier run measured
-            measurements = kept_measurements(measurements, per_model | per_submission)
-        record.update(
-            measurements=measurements,
-            declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None},
-        )
-        write_record(record, path)
-        out.append(record | {"path": str(path)})
+        out.append(record)
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any, Mapping, Sequence
 
+from harness.records.record import as_record
 from harness.scoring.board import GROUPS, Leaderboard, ParetoPair, Row
 from harness.scoring.dynascore import dynascore
 from harness.scoring.eligibility import CUTOFF_COLUMNS, broken_rules
@@ -132,7 +133,7 @@ def grouping_key(track: Track) -> tuple[Any, ...]:
 
 
 def rank(
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Any],
     track: Track,
     submissions_meta: Mapping[str, Mapping[str, Any]] | None = None,
     *,
@@ -218,7 +219,7 @@ def rank(
             f"never against measured values; estimated by {how}"
         )
     tasks = set(track.task_names())
-    used = [r for r in records if r["task"]["name"] in tasks and r["submission"]["id"] in entries]
+    used = [r for r in map(as_record, records) if r.task.name in tasks and r.submission.id in entries]
     return Leaderboard(
         track=_track_meta(track),
         columns=tuple(columns),
@@ -239,7 +240,7 @@ def rank(
         pareto=tuple(fronts),
         dynascore=dyn,
         reference_curve=_curve_meta(track),
-        last_run=max((r["started_at"] for r in used), default=None),
+        last_run=max((r.started_at for r in used), default=None),
         generated_from=len(used),
         notes=tuple(notes),
     )

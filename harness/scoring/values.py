@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from harness.records import SELF_REPORTED, UNKEYED_MEASUREMENT, hardware_of, is_stale
+from harness.records import SELF_REPORTED, UNKEYED_MEASUREMENT, Record, hardware_of, is_stale
+from harness.records.record import as_record
 from harness.tasks import get_task
 from harness.tracks.columns import PARTIAL, Column, Value
 from harness.tracks.definitions import Track
@@ -33,7 +34,7 @@ class Entry:
     """A submission's records for one track: ok records and failures per task, the tasks it lacks."""
 
     id: str
-    ok: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    ok: dict[str, Record] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # task -> one-line cause, without paths
     partial: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)  # --limit: (rows, split rows)
     missing: list[str] = field(default_factory=list)
@@ -45,11 +46,11 @@ class Entry:
     notes: list[str] = field(default_factory=list)
 
 
-Chosen = dict[tuple[str, str], Mapping[str, Any]]  # (submission, task) -> record
+Chosen = dict[tuple[str, str], Record]  # (submission, task) -> record
 
 
 def choose_records(
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Record | Mapping[str, Any]],
     tasks: Sequence[str],
     preferred: Sequence[str],
     measurement: Mapping[str, Any] | None,
@@ -63,35 +64,35 @@ def choose_records(
     """
     wanted = set(tasks)
     own = None if measurement is None else _unkeyed(measurement)
-    best: dict[tuple[str, str], tuple[tuple, Mapping[str, Any]]] = {}
+    best: dict[tuple[str, str], tuple[tuple, Record]] = {}
     latest_failure: Chosen = {}
-    for r in records:
-        task = r["task"]["name"]
+    for r in map(as_record, records):
+        task = r.task.name
         if task not in wanted:
             continue
-        measured_with = (r.get("track_run") or {}).get("measurement")
+        measured_with = (r.track_run or {}).get("measurement")
         if own is not None and measured_with is not None and _unkeyed(measured_with) != own:
             continue
-        key = (r["submission"]["id"], task)
+        key = (r.submission.id, task)
         rank_key = (
             hardware_of(r) in preferred,
-            r["status"] == "ok",
+            r.ok,
             measured_with is not None,
-            not (r.get("settings") or {}).get("limit"),
+            not (r.settings or {}).get("limit"),
             not is_stale(r),
-            r["started_at"],
+            r.started_at,
         )
         old = best.get(key)
         if old is None or rank_key > old[0]:
             best[key] = (rank_key, r)
-        if r["status"] != "ok":
+        if not r.ok:
             seen = latest_failure.get(key)
-            if seen is None or r["started_at"] > seen["started_at"]:
+            if seen is None or r.started_at > seen.started_at:
                 latest_failure[key] = r
     return {k: r for k, (_, r) in best.items()}, latest_failure
 
 
-def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[str, Entry]:
+def group_records(records: Sequence[Record | Mapping[str, Any]], track: Track) -> dict[str, Entry]:
     """Per submission taking part (a record for one of the track's tasks), the record chosen per task.
 
     A board reads the records made with its own track's measurement settings, and those made without any (plain
@@ -105,19 +106,19 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
     entries: dict[str, Entry] = {}
     for (sub, task), r in sorted(chosen.items(), key=lambda item: (item[0][0], position[item[0][1]])):
         e = entries.setdefault(sub, Entry(sub))
-        e.meta = e.meta or dict(r["submission"].get("meta") or {})
-        e.kind = SELF_REPORTED if r.get("kind") == SELF_REPORTED else e.kind
-        e.last_run = max(filter(None, [e.last_run, r["started_at"]]))
-        limit = (r.get("settings") or {}).get("limit")
-        error = r.get("error")
+        e.meta = e.meta or dict(r.submission.meta or {})
+        e.kind = SELF_REPORTED if r.kind == SELF_REPORTED else e.kind
+        e.last_run = max(filter(None, [e.last_run, r.started_at]))
+        limit = (r.settings or {}).get("limit")
+        error = r.error
         e.tasks[task] = {
-            "status": r["status"],
-            "examples": r.get("num_examples"),
+            "status": r.status,
+            "examples": r.num_examples,
             "limit": limit,
             "error": strip_paths(str(error)) if error is not None else None,
-            "record": display_path(str(r["path"])) if r.get("path") else None,
+            "record": display_path(str(r.path)) if r.path else None,
         }
-        if r["status"] == "ok":
+        if r.ok:
             e.ok[task] = r
         else:
             e.failed[task] = short_cause(str(error or "failed"), sub, task)
@@ -125,24 +126,24 @@ def group_records(records: Sequence[Mapping[str, Any]], track: Track) -> dict[st
         if hardware != SELF_REPORTED and hardware not in e.hardware:
             e.hardware = sorted([*e.hardware, hardware])
         if limit:
-            rows, split = r.get("num_examples", limit), (r.get("task") or {}).get("split_examples")
+            rows, split = limit if r.num_examples is None else r.num_examples, r.task.split_examples
             if isinstance(split, int) and isinstance(rows, int) and rows >= split:
                 e.notes.append(f"{task}: --limit {limit} covered the whole split ({split:,} examples)")
-            elif r["status"] == "ok":
+            elif r.ok:
                 e.partial[task] = (rows if isinstance(rows, int) else None, split if isinstance(split, int) else None)
-        track_run = r.get("track_run") or {}
+        track_run = r.track_run or {}
         if track_run.get("skipped"):
             e.notes.append(f"measurements skipped in the run (--skip-measure): {', '.join(track_run['skipped'])}")
         failure = latest_failure.get((sub, task))
-        if r["status"] == "ok" and failure is not None and failure["started_at"] >= r["started_at"]:
-            e.tasks[task]["later_failure"] = strip_paths(str(failure.get("error", "failed")))[:200]
+        if r.ok and failure is not None and failure.started_at >= r.started_at:
+            e.tasks[task]["later_failure"] = strip_paths(str(failure.error or "failed"))[:200]
             e.notes.append(
-                f"{task}: a later run ({failure['started_at']}) failed; the good record of {r['started_at']} is shown"
+                f"{task}: a later run ({failure.started_at}) failed; the good record of {r.started_at} is shown"
             )
         if is_stale(r):
             e.tasks[task]["stale"] = True
             e.notes.append(
-                f"{task}: scored under task version {r['task']['version']}, the current one is "
+                f"{task}: scored under task version {r.task.version}, the current one is "
                 f"{get_task(task).version} (a scoring-rule fix): stale until re-scored from its "
                 "predictions file"
             )
@@ -233,13 +234,13 @@ def provenance_of(entry: Entry) -> str:
     return "predictions" if entry.kind == SELF_REPORTED else "measured"
 
 
-def task_value(track: Track, record: Mapping[str, Any], provenance: str) -> Value:
+def task_value(track: Track, record: Record, provenance: str) -> Value:
     """A task column: the task's score x100 (for a `metric` track, that metric), with its metrics in the detail."""
-    metrics = record["metrics"]
+    metrics = record.metrics
     detail = ", ".join(f"{k} {100 * v:.2f}" for k, v in metrics.items())
-    if track.score.rule == "metric" and record["task"]["name"] == track.score.task:
-        return Value(100 * metrics[track.score.metric], provenance, detail)
-    return Value(100 * float(record["score"]), provenance, f"mean of its metrics: {detail}")
+    if track.score.rule == "metric" and record.task.name == track.score.task:
+        return Value(100 * metrics[track.score.metric or ""], provenance, detail)
+    return Value(100 * float(record.score), provenance, f"mean of its metrics: {detail}")  # type: ignore[arg-type]
 
 
 def score_value(track: Track, entry: Entry) -> Value:
@@ -249,7 +250,7 @@ def score_value(track: Track, entry: Entry) -> Value:
     if rule in ("glue", "superglue"):
         from harness.scoring.aggregate import benchmark_score
 
-        result = benchmark_score(rule, {t: r["metrics"] for t, r in entry.ok.items()})
+        result = benchmark_score(rule, {t: r.metrics for t, r in entry.ok.items()})
         if not result.components:
             return Value(None, "not measured", "no task of the aggregate scored")
         if result.partial:
@@ -259,8 +260,8 @@ def score_value(track: Track, entry: Entry) -> Value:
         record = entry.ok.get(track.score.task or "")
         if record is None:
             return Value(None, "not measured", f"{track.score.task} not scored")
-        return Value(100 * record["metrics"][track.score.metric], prov, track.score.label)
-    scores = [100 * float(r["score"]) for r in entry.ok.values()]
+        return Value(100 * record.metrics[track.score.metric or ""], prov, track.score.label)
+    scores = [100 * float(r.score) for r in entry.ok.values() if r.score is not None]
     if not scores:
         return Value(None, "not measured", "no task scored")
     lacking = [t for t in track.task_names() if t not in entry.ok]
@@ -275,14 +276,14 @@ def elue_points(entry: Entry) -> tuple[dict[str, list[tuple[str, float, float]]]
     points: dict[str, list[tuple[str, float, float]]] = {}
     reported, lacking = False, []
     for task, r in entry.ok.items():
-        ops = r.get("operating_points")
+        ops = r.operating_points
         if ops:
             points[task] = [(p.get("label", ""), float(p["flops"]), 100 * float(p["score"])) for p in ops]
             reported = True
             continue
-        flops = ((r.get("measurements") or {}).get("flops") or {}).get("flops_per_example")
+        flops = (r.measurement("flops") or {}).get("flops_per_example")
         if isinstance(flops, (int, float)):
-            points[task] = [("", float(flops), 100 * float(r["score"]))]
+            points[task] = [("", float(flops), 100 * float(r.score or 0.0))]
         else:
             lacking.append(task)
     return points, reported, lacking

@@ -8,12 +8,13 @@ never 0; a number the submitter declared is used only when nothing was measured,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from harness.errors import UserError
 from harness.measure import RECORDED_MEASUREMENTS
 from harness.measure.flops import CONVENTION as FLOPS_CONVENTION
 from harness.measure.result import why_not
+from harness.records import Record
 
 # names a track's `measurement.measure` may list: the measurement table's (harness.measure.spec), read live
 MEASUREMENTS = RECORDED_MEASUREMENTS
@@ -194,7 +195,7 @@ def _combine(values: Sequence[float], how: str) -> float:
     return sum(values) / len(values)
 
 
-def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Value:
+def column_value(column: Column, records: Mapping[str, Record]) -> Value:
     """The column's value over a submission's ok records {task: record}; None when any task lacks it."""
     if not records:
         return Value(None, "not measured", "no evaluated task")
@@ -203,15 +204,15 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
     why: list[str] = []  # `task: not counted: reason` for a task whose measurement was not taken
     estimated = False
     for task, record in records.items():
-        measurements = record.get("measurements")
-        entry = measurements.get(column.measurement) if measurements else None
+        measurements = record.measurements
+        entry = measurements.get(column.measurement or "") if measurements else None
         number = entry.get(column.field) if type(entry) is dict else None
         if type(number) is int or type(number) is float and not column.integer:  # a bool is not a measurement
             numbers.append(number)
             label = entry.get("label", "measured")  # type: ignore[union-attr]
             if label not in LABELS:
                 raise UserError(
-                    f"{record.get('path', task)}: measurements.{column.measurement}.label is {label!r}, "
+                    f"{record.path or task}: measurements.{column.measurement}.label is {label!r}, "
                     f"expected one of {', '.join(LABELS)}; re-run the measurement that wrote it"
                 )
             estimated = estimated or label == "estimated"
@@ -221,7 +222,7 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
             where = f"measurements.{column.measurement}" + (f".{column.field}" if type(entry) is dict else "")
             got = number if type(entry) is dict else entry
             raise UserError(
-                f"{record.get('path', task)}: {where} is {got!r}, expected "
+                f"{record.path or task}: {where} is {got!r}, expected "
                 f"{'a whole number' if column.integer else 'a number'} ({column.unit}) or null for not "
                 "measured; re-run the measurement that wrote it"
             )
@@ -234,7 +235,7 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
         detail = (
             f"{column.combine} over {len(records)} task(s): record measurements.{column.measurement}.{column.field}"
         )
-        examples = [r.get("num_examples") for r in records.values()]
+        examples = [r.num_examples for r in records.values()]
         if column.unit == "kWh" and column.combine == "sum" and all(type(n) is int and n > 0 for n in examples):
             total = sum(examples)  # type: ignore[arg-type]
             detail += (
@@ -245,7 +246,7 @@ def column_value(column: Column, records: Mapping[str, Mapping[str, Any]]) -> Va
             detail += "; estimated: " + "; ".join(estimates_of(column, records))
         return Value(value, "estimated" if estimated else "measured", detail)
     if not numbers and column.declared:
-        declared = [(record.get("declared") or {}).get(column.declared) for record in records.values()]
+        declared = [(record.declared or {}).get(column.declared) for record in records.values()]
         if all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in declared):
             return Value(
                 _combine(declared, column.combine),
@@ -266,11 +267,11 @@ def absent_text(value: Value | None, not_measured: str) -> str:
     return not_measured
 
 
-def estimates_of(column: Column, records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def estimates_of(column: Column, records: Mapping[str, Record]) -> list[str]:
     """How the records' estimated values of a labelled column were made: each distinct method and power model."""
     out: dict[str, None] = {}
     for record in records.values():
-        entry = (record.get("measurements") or {}).get(column.measurement or "")
+        entry = record.measurement(column.measurement or "")
         if type(entry) is dict and entry.get("label") == "estimated":
             method, model = entry.get("method"), entry.get("power_model")
             out[

@@ -54,7 +54,7 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
     (path,) = (results / "records" / "tiny-sub").glob("*.record.json")
     record = read_record(path)
     assert record["status"] == "ok" and record["num_examples"] == 24
-    assert record["task"] == {
+    assert record.to_dict()["task"] == {
         "name": "rte",
         "benchmark": "glue",
         "version": 1,

@@ -52,7 +52,7 @@ def test_runs_with_different_settings_keep_both_records_and_the_board_reads_the_
 
 def test_the_key_holds_what_changes_a_number_and_not_the_prose(tiny_bert, mirror, tmp_path):
     ref = _ref(tiny_bert())
-    base = _run(ref, tmp_path / "a", mirror)
+    base = _run(ref, tmp_path / "a", mirror).to_dict()
     key = base["key"]
     assert key["task"] == "rte" and key["task_version"] == 1 and key["split"] == "validation"
     assert key["settings"]["limit"] is None and "progress" not in key["settings"] and key["hardware"] == "cpu"
@@ -120,13 +120,13 @@ def test_schema_1_results_migrate_with_every_record_kept(tmp_path, capsys):
                 assert after["values"][cid]["value"] == value["value"], (before["submission"], cid)
     assert new["generated_from"] == old["generated_from"]
     # a new run of an old record's key writes a new file beside it; nothing is lost
-    record = read_record(files[0])
+    record = read_record(files[0]).to_dict()
     store_record(dict(record, started_at="2026-11-30T00:00:00+00:00"), results)
     assert len(read_records(results / "records")) == 14
 
 
 def test_a_record_under_another_submissions_folder_is_refused(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     write_record(dict(record), tmp_path / "victim" / "rte.cpu.record.json")
     with pytest.raises(UserError, match=r"holds submission 'tiny-old', task 'rte', but sits at victim/rte"):
         read_records(tmp_path)
@@ -177,7 +177,7 @@ def test_bare_model_folders_with_one_name_get_distinct_ids(tiny_bert, tmp_path):
     ],
 )
 def test_impossible_measured_values_are_refused_on_read(tmp_path, measurements, message):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     path = tmp_path / "tiny-old" / "rte.cpu.record.json"
     path.parent.mkdir()
     path.write_text(json.dumps(dict(record, measurements=measurements)), encoding="utf-8")
@@ -187,7 +187,7 @@ def test_impossible_measured_values_are_refused_on_read(tmp_path, measurements, 
 
 
 def test_a_start_time_in_the_future_is_refused(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     path = tmp_path / "x.record.json"
     path.write_text(json.dumps(dict(record, started_at="2999-01-01T00:00:00+00:00")), encoding="utf-8")
     with pytest.raises(UserError, match="started_at 2999-01-01T00:00:00\\+00:00 is in the future"):
@@ -195,7 +195,7 @@ def test_a_start_time_in_the_future_is_refused(tmp_path):
 
 
 def test_concurrent_writers_of_one_record_never_collide_and_readers_never_see_a_partial_file(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     path = tmp_path / "tiny-old" / "rte.cpu.record.json"
     write_record(dict(record), path)
     errors: list[BaseException] = []
@@ -226,7 +226,7 @@ def test_concurrent_writers_of_one_record_never_collide_and_readers_never_see_a_
 def test_file_system_errors_end_in_one_line_naming_the_path(tmp_path, capsys):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be\n", encoding="utf-8")
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     with pytest.raises(UserError, match=r"not-a-folder.*cannot write .*pass another --results folder"):
         store_record(dict(record), blocker)
     shutil.copytree(SCHEMA1 / "records", tmp_path / "results" / "records")
@@ -271,7 +271,7 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
         "metrics": {"exact_match": 1 - 3 / len(rows), "f1": 1 - 3 / len(rows)},
         "score": 1 - 3 / len(rows),
     }
-    path = store_record(old, tmp_path)
+    path = Path(store_record(old, tmp_path).path)
     write_predictions(task, predictions, path.with_name("old.predictions.json"))
     write_record(dict(old, predictions_file="old.predictions.json"), path)
     entry = group_records(read_records(tmp_path / "records"), get_track("squad"))["qa"]
@@ -325,7 +325,7 @@ def test_run_goes_on_with_the_other_submissions_when_one_cannot_be_written(mirro
 
 
 def test_a_failed_rerun_never_hides_a_stale_good_record_and_rescore_still_finds_it(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     stale = dict(record, task=dict(record["task"], version=0), key=None)
     del stale["key"]
     store_record(stale, tmp_path)
@@ -341,14 +341,14 @@ def test_a_failed_rerun_never_hides_a_stale_good_record_and_rescore_still_finds_
 
 
 def test_a_rerun_with_fewer_measurements_keeps_the_ones_it_did_not_take(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     record = {k: v for k, v in record.items() if k != "path"}
-    path = store_record(dict(record), tmp_path)
+    path = Path(store_record(dict(record), tmp_path).path)
     assert {"params", "flops"} <= set(record["measurements"])
     again = dict(
         record, measurements={"flops": {"measured": False, "reason": "skipped"}}, started_at="2026-12-01T00:00:00+00:00"
     )
-    assert store_record(again, tmp_path) == path
+    assert store_record(again, tmp_path).path == str(path)
     kept = read_record(path)["measurements"]
     assert kept["params"] == record["measurements"]["params"] and kept["flops"] == record["measurements"]["flops"]
 
@@ -390,7 +390,7 @@ def test_aggregate_takes_one_record_per_task_and_never_counts_a_limit_run(tiny_b
 
 
 def test_rescore_goes_on_past_a_record_it_cannot_rescore(tmp_path, capsys):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     stale = {k: v for k, v in record.items() if k not in ("key", "path", "predictions_file")}
     stale["task"] = dict(record["task"], version=0)
     store_record(stale, tmp_path)
@@ -401,7 +401,7 @@ def test_rescore_goes_on_past_a_record_it_cannot_rescore(tmp_path, capsys):
 
 
 def test_impossible_declared_values_and_example_counts_are_refused_on_read(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     path = tmp_path / "tiny-old" / "rte.cpu.record.json"
     path.parent.mkdir()
     for over, message in (
@@ -436,7 +436,7 @@ def test_a_failed_rerun_leaves_the_good_records_predictions_whole(tiny_bert, mir
 
 
 def test_a_track_board_prefers_the_tracks_own_record_to_a_later_plain_evaluate(tmp_path):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     record = {k: v for k, v in record.items() if k not in ("path", "key")}
     assert record["track_run"]["track"] == "glue"
     store_record(dict(record), tmp_path)
@@ -476,7 +476,7 @@ def test_a_cosine_head_is_refused_for_a_classification_task():
 
 
 def test_aggregate_does_not_count_a_stale_record(tmp_path, capsys):
-    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json")))
+    record = read_record(next((SCHEMA1 / "records" / "tiny-old").glob("rte.*.record.json"))).to_dict()
     stale = {k: v for k, v in record.items() if k not in ("key", "path")}
     stale["task"] = dict(record["task"], version=0)
     store_record(stale, tmp_path)

@@ -14,6 +14,7 @@ Older schemas are migrated step by step; a newer schema is refused with the fix.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -21,6 +22,7 @@ import math
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +30,8 @@ from typing import Any, Callable
 from harness.errors import UserError, did_you_mean
 from harness.measure.result import NOT_MEASURED, normalized, status_of
 from harness.measure.spec import MEASUREMENTS, measurement
+from harness.records import record as _record
+from harness.records.record import Record, SubmissionInfo, TaskInfo
 from harness.tasks import get_task
 
 SCHEMA_VERSION = 2  # 2: records carry their `key` and are stored under its digest
@@ -106,7 +110,7 @@ def is_stale(record: Any) -> bool:
     return version is not None and version != get_task(record["task"]["name"]).version
 
 
-def record_key(record: dict[str, Any]) -> dict[str, Any]:
+def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, the model folder inside it
     and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
     settings, hardware."""
@@ -138,33 +142,42 @@ def record_key(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def key_digest(key: dict[str, Any]) -> str:
+def key_digest(key: Mapping[str, Any]) -> str:
     """A short, stable digest of a record key, for its file name."""
     text = json.dumps(key, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:KEY_DIGEST_CHARS]
 
 
-def record_path(results_dir: Path, record: dict[str, Any]) -> Path:
+def record_path(results_dir: Path, record: Record | Mapping[str, Any]) -> Path:
     """Where a record goes: results/records/<submission>/<task>.<hardware>.<key digest>.record.json."""
     key = record.get("key") or record_key(record)
     name = f"{safe_name(key['task'])}.{safe_name(key['hardware'])}.{key_digest(key)}{RECORD_SUFFIX}"
     return Path(results_dir) / "records" / safe_name(key["submission"]) / name
 
 
-def store_record(record: dict[str, Any], results_dir: Path) -> Path:
-    """Write a record under its key; a failed run of a key that has a good record goes beside it, not over it."""
+def store_record(record: Record | dict[str, Any], results_dir: Path) -> Record:
+    """Write a record under its key and return it as written (with its path); a failed run of a key that has a good
+    record goes beside it, not over it, and a good re-run keeps the measurements it did not take from the old one."""
+    if not isinstance(record, Record):
+        record = Record.from_dict(_keyed(record))
     path = record_path(results_dir, record)
     if path.is_file():
         try:
             old = read_record(path)
         except UserError:
             old = None  # an unreadable file is no good result to keep
-        if old is not None and old["status"] == "ok":
-            if record.get("status") != "ok":
+        if old is not None and old.ok:
+            if not record.ok:
                 path = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
             else:
-                record["measurements"] = kept_measurements(old.get("measurements"), record.get("measurements"))
-    return write_record(record, path)
+                record = record.with_(measurements=kept_measurements(old.measurements, record.measurements))
+    write_record(record, path)
+    return record.with_(path=str(path))
+
+
+def _keyed(record: dict[str, Any]) -> dict[str, Any]:
+    """A record mapping with its key (the one its fields give, when it has none)."""
+    return record if "key" in record else {**record, "key": record_key(record)}
 
 
 def kept_measurements(old: Any, new: Any) -> dict[str, Any]:
@@ -178,11 +191,12 @@ def kept_measurements(old: Any, new: Any) -> dict[str, Any]:
     return out
 
 
-def write_record(record: dict[str, Any], path: Path) -> Path:
+def write_record(record: Record | dict[str, Any], path: Path) -> Path:
     """Write a record as stable, sorted JSON: to a temporary file unique to this writer, fsynced, then renamed,
     so a crash never leaves half a file and two writers or a reader never see each other's partial file.
     A record without a `key` gets the one its fields give."""
-    record.setdefault("key", record_key(record))
+    record = record.to_dict() if isinstance(record, Record) else _keyed(dict(record))
+    record.pop("path", None)
     validate(record, str(path))
     try:
         text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
@@ -218,7 +232,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         ) from e
 
 
-def read_record(path: Path | str) -> dict[str, Any]:
+def read_record(path: Path | str) -> Record:
     """Load, migrate and validate one record; any problem raises UserError naming the file."""
     import orjson  # strict JSON, and about 2.5x faster than json here, which a 20,000-record board build feels
 
@@ -242,7 +256,7 @@ def read_record(path: Path | str) -> dict[str, Any]:
         version = data["schema_version"]
     _normalize_measurements(data)
     validate(data, str(path))
-    return data
+    return Record.from_dict(data, str(path))
 
 
 def _normalize_measurements(record: dict[str, Any]) -> None:
@@ -268,7 +282,7 @@ def _read_bytes(path: Path | str) -> bytes:
     return b"".join(chunks)
 
 
-def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
+def read_results(results: Path, track_id: str = "TRACK") -> list[Record]:
     """Every record under RESULTS/records, sorted by path, each with its `path`; one bad record stops the read."""
 
     folder = results / "records"
@@ -277,7 +291,7 @@ def read_results(results: Path, track_id: str = "TRACK") -> list[dict]:
     return read_records(folder)
 
 
-def read_records(folder: Path) -> list[dict[str, Any]]:
+def read_records(folder: Path) -> list[Record]:
     """Every record under a folder, sorted by path, each with its `path`; one bad record stops the read."""
     records = []
     collecting = gc.isenabled()
@@ -286,7 +300,6 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
         for path in record_files(folder):
             record = read_record(path)
             check_place(record, path)
-            record["path"] = path
             records.append(record)
     finally:
         if collecting:
@@ -294,14 +307,19 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
     return records
 
 
-def check_place(record: dict[str, Any], path: str) -> None:
+def check_place(record: Record | Mapping[str, Any], path: str) -> None:
     """Refuse a record whose submission or task disagrees with the folder and file it sits in: a record copied or
     linked under another submission's folder would otherwise take that submission's place on a board."""
     folder, name = os.path.split(path)
-    sub, task = safe_name(record["submission"]["id"]), safe_name(record["task"]["name"])
+    sub_id, task_name = (
+        (record.submission.id, record.task.name)
+        if isinstance(record, Record)
+        else (record["submission"]["id"], record["task"]["name"])
+    )
+    sub, task = safe_name(sub_id), safe_name(task_name)
     if os.path.basename(folder) != sub or not name.startswith(task + "."):
         raise UserError(
-            f"{path}: holds submission {record['submission']['id']!r}, task {record['task']['name']!r}, "
+            f"{path}: holds submission {sub_id!r}, task {task_name!r}, "
             f"but sits at {os.path.basename(folder)}/{name}; a record belongs at "
             f"records/{sub}/{task}.<hardware>.<key>{RECORD_SUFFIX}: move it there or re-run the evaluation"
         )
@@ -426,18 +444,28 @@ def _check_measured(measurements: Any, where: str) -> None:
         return
     if type(measurements) is not dict:
         raise UserError(f"{where}: measurements is {type(measurements).__name__}, expected a mapping")
+    bounds = _bounds(tuple(MEASUREMENTS))
     for name, block in measurements.items():
-        if type(block) is not dict or name not in MEASUREMENTS:
+        if type(block) is not dict:
             continue
-        spec = measurement(name)  # the table says which fields are counts, sizes, times: > 0, or >= 0
-        for fields, low, strict in ((spec.positive, "> 0", True), (spec.non_negative, ">= 0", False)):
-            for field in fields:
-                value = block.get(field)
-                if type(value) in (int, float) and not (value > 0 if strict else value >= 0):
-                    raise UserError(
-                        f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
-                        f"(expected {low}); re-run the measurement"
-                    )
+        for field, strict in bounds.get(name, ()):
+            value = block.get(field)
+            if type(value) in (int, float) and not (value > 0 if strict else value >= 0):
+                raise UserError(
+                    f"{where}: measurements.{name}.{field} is {value!r}, impossible for a measured value "
+                    f"(expected {'> 0' if strict else '>= 0'}); re-run the measurement"
+                )
+
+
+@functools.lru_cache(maxsize=4)
+def _bounds(names: tuple[str, ...]) -> dict[str, tuple[tuple[str, bool], ...]]:
+    """Per measurement, (field, strictly positive?) for each bounded field: the table says which fields are counts,
+    sizes, times (> 0) and which may be zero (>= 0); cached per table, read once per record."""
+    return {
+        name: tuple((f, True) for f in measurement(name).positive)
+        + tuple((f, False) for f in measurement(name).non_negative)
+        for name in names
+    }
 
 
 def _check_scored(task: Any, block: dict[str, Any], where: str, prefix: str) -> None:
@@ -464,3 +492,31 @@ def non_finite(value: Any, where: str = "record") -> str | None:
         if found:
             return found
     return None
+
+
+def new_record(
+    *,
+    schema_version: int,
+    harness_version: str,
+    started_at: str,
+    submission: SubmissionInfo | Mapping[str, Any],
+    task: TaskInfo | Mapping[str, Any],
+    key: Mapping[str, Any] | None = None,
+    status: str = "failed",
+    **values: Any,
+) -> Record:
+    """The one way to make a record: the runner, the self-reported path, track runs, benchmarks and test helpers
+    call it, so every record has the same shape. Without `key`, the key its fields give (harness.records.store)."""
+    record = Record(
+        schema_version=schema_version,
+        harness_version=harness_version,
+        started_at=started_at,
+        status=status,
+        submission=_record.block(SubmissionInfo, submission, "submission", None),
+        task=_record.block(TaskInfo, task, "task", None),
+        key=key or {},
+        **values,
+    )
+    if key is None:
+        record = record.with_(key=record_key(record.to_dict()))
+    return record
