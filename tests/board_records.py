@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.records import Record, new_record
 from harness.tracks.definitions import load_track
 
 STARTED = "2026-01-01T00:00:00+00:00"
@@ -32,8 +33,9 @@ def record(
     examples: int | None = None,
     split_examples: int | None = None,
     error: str = "boom",
-) -> dict[str, Any]:
-    """One result record as harness.evaluation.evaluate / harness.evaluation.track write it, with only the fields ranking reads.
+) -> Record:
+    """One result record as harness.evaluation.evaluate / harness.evaluation.track write it (by the one constructor,
+    harness.records.new_record), with only the fields ranking reads.
 
     `limit`: a --limit run of `examples` rows; `split_examples`: the full split's rows, as new records carry it.
     """
@@ -46,34 +48,28 @@ def record(
         measurements["energy"] = {"total_power_kwh": energy_kwh, "label": energy_label}
     if system_bytes is not None:
         measurements["system_size"] = {"total_bytes": system_bytes}
-    r: dict[str, Any] = {
-        "schema_version": 1,
-        "harness_version": "test",
-        "started_at": started,
-        "status": status,
-        "submission": {"id": sub, "meta": {"name": name or sub.upper(), "team": "t", "methods": ["distillation"]}},
-        "task": {"name": task},
-        "metrics": metrics if status == "ok" else {},
-        "measurements": measurements,
-        "hardware": hardware,
-        "settings": {"limit": limit},
-    }
-    if examples is not None:
-        r["num_examples"] = examples
+    task_block: dict[str, Any] = {"name": task}
     if split_examples is not None:
-        r["task"]["split_examples"] = split_examples
-    if status == "ok":
-        r["score"] = score if score is not None else sum(metrics.values()) / len(metrics)
-    else:
-        r["error"] = error
-    if kind:
-        r["kind"] = kind
-        r["hardware"] = kind
-    if declared:
-        r["declared"] = declared
-    if points:
-        r["operating_points"] = points
-    return r
+        task_block["split_examples"] = split_examples
+    ok = status == "ok"
+    return new_record(
+        schema_version=1,
+        harness_version="test",
+        started_at=started,
+        status=status,
+        submission={"id": sub, "meta": {"name": name or sub.upper(), "team": "t", "methods": ["distillation"]}},
+        task=task_block,
+        metrics=metrics if ok else {},
+        measurements=measurements,
+        hardware=kind or hardware,
+        settings={"limit": limit},
+        num_examples=examples,
+        score=(score if score is not None else sum(metrics.values()) / len(metrics)) if ok else None,
+        error=None if ok else error,
+        kind=kind or None,
+        declared=declared or None,
+        operating_points=points or None,
+    )
 
 
 def write_track(folder: Path, name: str, text: str) -> Path:

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         from harness.records import is_stale
         from harness.scoring.values import choose_records
 
-        subs = sorted({r["submission"]["id"] for r in records})
+        subs = sorted({r.submission.id for r in records})
         if len(subs) > 1:
             raise UserError(
                 f"{args.records}: records of {len(subs)} submissions ({', '.join(subs[:3])}"
@@ -62,20 +62,20 @@ def run(args: argparse.Namespace) -> int:
         chosen, _ = choose_records(records, sorted(members), ("cpu", "gpu", "self-reported"), None)
         metrics = {}
         for (_, name), r in sorted(chosen.items()):
-            limit = (r.get("settings") or {}).get("limit")
-            if r["status"] != "ok":
+            limit = (r.settings or {}).get("limit")
+            if not r.ok:
                 continue
             if limit:  # a partial run is no official result: the task counts as missing
-                print(f"{name}: a --limit run ({r.get('num_examples')} examples), not counted", file=sys.stderr)
+                print(f"{name}: a --limit run ({r.num_examples} examples), not counted", file=sys.stderr)
                 continue
             if is_stale(r):  # scored under an older version of the task's rules
                 print(
-                    f"{name}: scored under task version {r['task']['version']}, not the current one: not counted "
+                    f"{name}: scored under task version {r.task.version}, not the current one: not counted "
                     "until re-scored (harness rescore)",
                     file=sys.stderr,
                 )
                 continue
-            metrics[name] = r["metrics"]
+            metrics[name] = r.metrics
     result = benchmark_score(args.benchmark, metrics)
     if args.json:
         print(

@@ -86,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
     ((task, ref),) = model_refs(folder, ["stsb"], None, False)
     record = evaluate(ref, task, EvalSettings(progress=True), data_dir=args.data_dir, results_dir=args.results)
     print("3. " + summary(record))
-    return 0 if record["status"] == "ok" else 1
+    return 0 if record.ok else 1

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             energy=energy,
         )
         print(summary(record))
-        failed += record["status"] != "ok"
+        failed += not record.ok
     return 1 if failed else 0
 
 

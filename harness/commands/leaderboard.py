@@ -34,7 +34,7 @@ def build_boards(results: Path, tracks: str | None, workers: int = 1) -> tuple[l
 
     records = read_results(results)
     loaded = [load_track(path) for path in track_files(tracks).values()]
-    per_task = Counter(r["task"]["name"] for r in records)
+    per_task = Counter(r.task.name for r in records)
     groups: dict[Any, list[int]] = {}  # tracks that group the records alike are ranked in one job, sharing the work
     for i, track in enumerate(loaded):
         groups.setdefault(grouping_key(track), []).append(i)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     boards, records = build_boards(args.results, args.tracks, workers)
     files = build_site(boards, records, {"generated_at": build_time(), "harness_version": __version__}, workers=workers)
     write_site(files, out, workers=workers)
-    subs = len({str(r["submission"]["id"]) for r in records})
+    subs = len({str(r.submission.id) for r in records})
     print(
         f"wrote {len(files)} files for {len(boards)} tracks and {subs} submissions to {out}; open {out / 'index.html'}"
     )

@@ -41,9 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def curve_points(records: Sequence[Any], track: Any, submissions: Sequence[str]) -> dict[str, list[list[float]]]:
     """{task: [[flops, perf 0-100], ...]} sorted by FLOPs, from the submissions' ok records of the track's tasks."""
     from harness.errors import UserError
+    from harness.records.record import as_record
     from harness.scoring.values import elue_points, group_records
 
-    entries = group_records([r for r in records if r["submission"]["id"] in submissions], track)
+    entries = group_records([r for r in map(as_record, records) if r.submission.id in submissions], track)
     absent = [s for s in submissions if s not in entries]
     if absent:
         raise UserError(

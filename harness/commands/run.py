@@ -56,4 +56,4 @@ def run(args: argparse.Namespace) -> int:
         f"{len(records)} record(s) written under {args.results}; rank them with: harness rank {track.id} "
         f"--results {args.results}"
     )
-    return 1 if skipped or any(r["status"] != "ok" for r in records) else 0
+    return 1 if skipped or any(not r.ok for r in records) else 0

@@ -15,29 +15,8 @@ from typing import Any
 from harness.errors import UserError
 
 
-class _Fields:
-    """Read access by field name (`record["task"]`), for the readers not yet moved to attributes; None reads as
-    absent, as it does in the JSON form."""
-
-    __slots__ = ()
-
-    def __getitem__(self, name: str) -> Any:
-        value = getattr(self, name, None) if name in self.__slots__ else None
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The field's value, `default` when the record does not hold it."""
-        value = getattr(self, name, None) if name in self.__slots__ else None
-        return default if value is None else value
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in self.__slots__ and getattr(self, name, None) is not None
-
-
 @dataclass(frozen=True, slots=True)
-class SubmissionInfo(_Fields):
+class SubmissionInfo:
     """Whose result it is: the submission id, the sha256 of its files (and of each), its metadata for pages."""
 
     id: str
@@ -47,7 +26,7 @@ class SubmissionInfo(_Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class TaskInfo(_Fields):
+class TaskInfo:
     """Which task, at which version of its rules, on which split; where its rows came from and how many it has."""
 
     name: str
@@ -60,7 +39,7 @@ class TaskInfo(_Fields):
 
 
 @dataclass(frozen=True, slots=True)
-class Record(_Fields):
+class Record:
     """One result record. Field names are the JSON field names (harness.records.store.FIELDS)."""
 
     schema_version: int

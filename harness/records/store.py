@@ -96,48 +96,62 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
 
 
-def hardware_of(record: Any) -> str:
-    """The hardware class a record was produced on ("self-reported" for prediction-only records)."""
-    if record.get("kind") == SELF_REPORTED:
+def hardware_of(record: Record | Mapping[str, Any]) -> str:
+    """The hardware class a record was produced on ("self-reported" for prediction-only records); a Record or its
+    JSON form."""
+    if isinstance(record, Record):
+        kind, hardware = record.kind, record.hardware
+    else:
+        kind, hardware = record.get("kind"), record.get("hardware")
+    if kind == SELF_REPORTED:
         return SELF_REPORTED
-    return str(record.get("hardware") or DEFAULT_HARDWARE)
+    return str(hardware or DEFAULT_HARDWARE)
 
 
-def is_stale(record: Any) -> bool:
+def is_stale(record: Record | Mapping[str, Any]) -> bool:
     """Scored under an older version of its task's rules than the current one (a record without a version, a
-    synthetic one, is not): a scoring-rule fix bumps the version."""
-    version = record["task"].get("version")
-    return version is not None and version != get_task(record["task"]["name"]).version
+    synthetic one, is not): a scoring-rule fix bumps the version. A Record or its JSON form."""
+    if isinstance(record, Record):
+        version, name = record.task.version, record.task.name
+    else:
+        version, name = record["task"].get("version"), record["task"]["name"]
+    return version is not None and version != get_task(name).version
 
 
 def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, the model folder inside it
     and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
-    settings, hardware."""
+    settings, hardware. A Record or its JSON form (which validation and migration read)."""
     from harness.submissions import SUBMISSION_FILE, combined_sha256
 
-    sub, task = record["submission"], record["task"]
+    if isinstance(record, Record):
+        sub, task = record.submission, record.task
+        sub_id, sub_files, sub_sha = sub.id, sub.files, sub.sha256
+        task_name, task_version, split = task.name, task.version, task.split
+        settings, track_run, model, environment = record.settings, record.track_run, record.model, record.environment
+    else:
+        sub, task = record["submission"], record["task"]
+        sub_id, sub_files, sub_sha = sub["id"], sub.get("files"), sub.get("sha256")
+        task_name, task_version, split = task["name"], task.get("version"), task.get("split")
+        settings, track_run = record.get("settings"), record.get("track_run")
+        model, environment = record.get("model"), record.get("environment")
     # submission.yaml's prose and metadata do not change a result; the model files do
-    files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_FILE}
-    content = combined_sha256(files) if files else str(sub.get("sha256") or "")
-    settings = {k: v for k, v in (record.get("settings") or {}).items() if k not in UNKEYED_SETTINGS}
-    measurement = {
-        k: v
-        for k, v in ((record.get("track_run") or {}).get("measurement") or {}).items()
-        if k not in UNKEYED_MEASUREMENT
-    }
-    model = record.get("model") or {}
+    files = {p: h for p, h in (sub_files or {}).items() if p != SUBMISSION_FILE}
+    content = combined_sha256(files) if files else str(sub_sha or "")
+    model = model or {}
     return {
-        "submission": sub["id"],
+        "submission": sub_id,
         "content": content,
-        "task": task["name"],
-        "task_version": task.get("version"),
-        "split": task.get("split"),
+        "task": task_name,
+        "task_version": task_version,
+        "split": split,
         "head": model.get("declared_head"),
         "model": [model.get("within"), model.get("backend")],
-        "settings": settings,
-        "threads": (record.get("environment") or {}).get("threads"),
-        "measurement": measurement,
+        "settings": {k: v for k, v in (settings or {}).items() if k not in UNKEYED_SETTINGS},
+        "threads": (environment or {}).get("threads"),
+        "measurement": {
+            k: v for k, v in ((track_run or {}).get("measurement") or {}).items() if k not in UNKEYED_MEASUREMENT
+        },
         "hardware": hardware_of(record),
     }
 
@@ -150,7 +164,7 @@ def key_digest(key: Mapping[str, Any]) -> str:
 
 def record_path(results_dir: Path, record: Record | Mapping[str, Any]) -> Path:
     """Where a record goes: results/records/<submission>/<task>.<hardware>.<key digest>.record.json."""
-    key = record.get("key") or record_key(record)
+    key = (record.key if isinstance(record, Record) else record.get("key")) or record_key(record)
     name = f"{safe_name(key['task'])}.{safe_name(key['hardware'])}.{key_digest(key)}{RECORD_SUFFIX}"
     return Path(results_dir) / "records" / safe_name(key["submission"]) / name
 
@@ -518,5 +532,5 @@ def new_record(
         **values,
     )
     if key is None:
-        record = record.with_(key=record_key(record.to_dict()))
+        record = record.with_(key=record_key(record))
     return record

@@ -36,10 +36,10 @@ class Column:
     higher_is_better: bool
     convention: str
     group: str = "efficiency"  # score | task | diagnostic | efficiency | utility
-    measurement: str | None = None  # key under record["measurements"]
+    measurement: str | None = None  # key under record.measurements
     field: str | None = None  # key inside that measurement's dict
     combine: str = "mean"  # how the values of the track's tasks combine: max, mean or sum
-    declared: str | None = None  # key under record["declared"] used when nothing was measured
+    declared: str | None = None  # key under record.declared used when nothing was measured
     integer: bool = False  # exact integer values (cutoffs compare them exactly)
     labelled: bool = False  # values labelled measured or estimated: the two are never ranked against each other
 

@@ -129,11 +129,11 @@ def test_evaluate_measures_a_numpy_backend_through_its_protocol(tmp_path, mirror
     monkeypatch.setattr(toy_backend, "HARDWARE", "numpy-cpu")  # the hardware class is the backend's
     monkeypatch.setattr(toy_backend.ToyModel, "hardware", "numpy-cpu")
     record = evaluated(tmp_path, mirror, "params,size,flops,latency,memory", capsys)
-    assert record["status"] == "ok" and record["model"]["backend"] == "toy"
-    assert record["hardware"] == record["key"]["hardware"] == "numpy-cpu"
-    assert set(record["metrics"]) == {"accuracy"} and record["num_examples"] == LIMIT
-    assert set(record["measurements"]) == {"params", "size", "flops", "latency", "memory", "energy"}
-    assert_complete(record["measurements"], tmp_path / "subs" / "toy-sub" / "model")
+    assert record.status == "ok" and record.model["backend"] == "toy"
+    assert record.hardware == record.key["hardware"] == "numpy-cpu"
+    assert set(record.metrics) == {"accuracy"} and record.num_examples == LIMIT
+    assert set(record.measurements) == {"params", "size", "flops", "latency", "memory", "energy"}
+    assert_complete(record.measurements, tmp_path / "subs" / "toy-sub" / "model")
 
 
 def run_track(tmp_path: Path, mirror: Path, measure: str, columns: str, capsys) -> tuple[Path, Path, list[dict]]:
@@ -152,8 +152,8 @@ def run_track(tmp_path: Path, mirror: Path, measure: str, columns: str, capsys) 
 
 def test_harness_run_measures_a_numpy_backend_through_its_protocol(tmp_path, mirror, toy, capsys):
     tracks, results, (record,) = run_track(tmp_path, mirror, EVERY, EVERY_COLUMN, capsys)
-    assert record["status"] == "ok" and record["hardware"] == "cpu" and record["track_run"]["track"] == "toy"
-    m = record["measurements"]
+    assert record.status == "ok" and record.hardware == "cpu" and record.track_run["track"] == "toy"
+    m = record.measurements
     assert set(m) == {"params", "size", "system_size", "flops", "latency", "memory", "energy"}
     assert_complete(m, tmp_path / "subs" / "toy-sub" / "model")
     yaml_bytes = (tmp_path / "subs" / "toy-sub" / "submission.yaml").stat().st_size
@@ -167,14 +167,14 @@ def test_harness_run_measures_a_numpy_backend_through_its_protocol(tmp_path, mir
 
 def test_a_new_measurement_is_one_file_and_one_registry_line(tmp_path, mirror, toy, outputs, capsys):
     record = evaluated(tmp_path / "evaluate", mirror, "params,outputs", capsys)
-    assert record["measurements"]["outputs"] == {
+    assert record.measurements["outputs"] == {
         "values_per_example": 2,
         "reference_length": 128,
         "method": "values of every output of one forward pass of a batch of 1 synthetic sequence at the "
         "reference length",
     }
     tracks, results, (record,) = run_track(tmp_path, mirror, "params, outputs", "params, outputs", capsys)
-    assert record["measurements"]["outputs"]["values_per_example"] == 2
+    assert record.measurements["outputs"]["values_per_example"] == 2
     assert main(["rank", "toy", "--tracks", str(tracks), "--results", str(results)]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = next(line for line in lines if line.startswith("rank "))
@@ -192,4 +192,4 @@ def test_a_new_measurement_is_one_file_and_one_registry_line(tmp_path, mirror, t
     )
     assert code == 0
     (skipped,) = read_records(tmp_path / "r2" / "records")
-    assert "outputs" not in skipped["measurements"] and skipped["track_run"]["skipped"] == ["outputs"]
+    assert "outputs" not in skipped.measurements and skipped.track_run["skipped"] == ["outputs"]

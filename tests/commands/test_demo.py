@@ -28,8 +28,8 @@ def test_demo_reproduces_minilm_sts_b_spearman(tmp_path, mirror, capsys):
     assert code == 0, out
     assert "check: valid" in out and "spearmanr 86." in out
     (record,) = read_records(tmp_path / "results")
-    assert record["status"] == "ok" and record["num_examples"] == 1500
-    assert record["model"]["head"] == "cosine" and record["task"]["source"] == "mirror:glue/STS-B/dev.tsv"
-    assert abs(record["metrics"]["spearmanr"] - EXPECTED_SPEARMAN) <= TOLERANCE
-    assert record["metrics"]["pearson"] > 0.85
-    assert "model/model.safetensors" in record["submission"]["files"]
+    assert record.status == "ok" and record.num_examples == 1500
+    assert record.model["head"] == "cosine" and record.task.source == "mirror:glue/STS-B/dev.tsv"
+    assert abs(record.metrics["spearmanr"] - EXPECTED_SPEARMAN) <= TOLERANCE
+    assert record.metrics["pearson"] > 0.85
+    assert "model/model.safetensors" in record.submission.files

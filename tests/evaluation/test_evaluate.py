@@ -53,7 +53,7 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
     assert code == 0
     (path,) = (results / "records" / "tiny-sub").glob("*.record.json")
     record = read_record(path)
-    assert record["status"] == "ok" and record["num_examples"] == 24
+    assert record.status == "ok" and record.num_examples == 24
     assert record.to_dict()["task"] == {
         "name": "rte",
         "benchmark": "glue",
@@ -63,18 +63,18 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
         "source": "mirror:glue/RTE/dev.tsv",
         "split_examples": 277,
     }
-    assert record["settings"]["limit"] == 24 and record["settings"]["batch_size"] == 5
-    assert set(record["metrics"]) == {"accuracy"} and 0 <= record["score"] <= 1
-    assert record["submission"]["sha256"] and "model/model.safetensors" in record["submission"]["files"]
-    assert record["submission"]["meta"]["methods"] == ["other"] and record["submission"]["meta"]["team"] == "tests"
-    assert record["environment"]["python"] and record["duration_s"] > 0
-    m = record["measurements"]
+    assert record.settings["limit"] == 24 and record.settings["batch_size"] == 5
+    assert set(record.metrics) == {"accuracy"} and 0 <= record.score <= 1
+    assert record.submission.sha256 and "model/model.safetensors" in record.submission.files
+    assert record.submission.meta["methods"] == ["other"] and record.submission.meta["team"] == "tests"
+    assert record.environment["python"] and record.duration_s > 0
+    m = record.measurements
     assert m["energy"]["label"] == "estimated" and m["energy"]["examples"] == 24 and m["energy"]["method"]
     assert m["params"]["total_params"] > 0 and m["size"]["total_bytes"] > 0
     flops = m["flops"]
     assert flops["counted"] and flops["sequences"] == 24 and flops["examples"] == 24
     assert 0 < flops["flops_per_example"] < flops["flops"]  # RTE pairs are shorter than the 128 reference
-    predictions = path.with_name(record["predictions_file"])
+    predictions = path.with_name(record.predictions_file)
     assert predictions.read_text().startswith("index\tprediction\n")
     # the whole split is needed to score a file: check the 24 rows through the task directly
     from harness.formats import read_predictions
@@ -83,7 +83,7 @@ def test_evaluate_writes_record_and_predictions_that_score_the_same(submission, 
 
     task = get_task("rte")
     rows = load_rows(task, mirror, limit=24)
-    assert task.compute_metrics(rows, read_predictions(task, predictions)) == record["metrics"]
+    assert task.compute_metrics(rows, read_predictions(task, predictions)) == record.metrics
     assert "accuracy" in capsys.readouterr().out
 
 
@@ -114,7 +114,7 @@ def test_full_split_predictions_score_identically_through_the_cli(submission, mi
                 "score",
                 "--task",
                 "wnli",
-                str(path.with_name(record["predictions_file"])),
+                str(path.with_name(record.predictions_file)),
                 "--data-dir",
                 str(mirror),
                 "--json",
@@ -122,7 +122,7 @@ def test_full_split_predictions_score_identically_through_the_cli(submission, mi
         )
         == 0
     )
-    assert json.loads(capsys.readouterr().out) == record["metrics"]
+    assert json.loads(capsys.readouterr().out) == record.metrics
 
 
 def test_a_failing_task_writes_a_failed_record_naming_submission_task_and_cause(submission, mirror, tmp_path, capsys):
@@ -130,11 +130,11 @@ def test_a_failing_task_writes_a_failed_record_naming_submission_task_and_cause(
     results = tmp_path / "results"
     code = main(["evaluate", str(submission), "--data-dir", str(mirror), "--results", str(results), "--no-progress"])
     assert code == 1
-    records = {r["task"]["name"]: r for r in read_records(results)}
-    assert records["rte"]["status"] == "ok"  # the good task is kept
+    records = {r.task.name: r for r in read_records(results)}
+    assert records["rte"].status == "ok"  # the good task is kept
     failed = records["wnli"]
-    assert failed["status"] == "failed"
-    assert "tiny-sub" in failed["error"] and "wnli" in failed["error"] and "3 outputs" in failed["error"]
+    assert failed.status == "failed"
+    assert "tiny-sub" in failed.error and "wnli" in failed.error and "3 outputs" in failed.error
     assert "FAILED wnli" in capsys.readouterr().out
 
 
@@ -170,10 +170,10 @@ def test_cosine_pairs_count_two_sequences_per_example(tmp_path, tiny_bert, mirro
         measure=("flops",),
         energy={"off": True},
     )
-    flops = record["measurements"]["flops"]
+    flops = record.measurements["flops"]
     assert flops["sequences"] == 20 and flops["examples"] == 10
     assert flops["flops_per_example"] == 2 * flops["mean_flops"]
-    assert "energy" not in record["measurements"]
+    assert "energy" not in record.measurements
 
 
 def test_unknown_measurement_is_refused(submission, capsys):
@@ -265,7 +265,7 @@ def test_writing_a_non_finite_number_is_refused_naming_the_field(tmp_path):
 def test_records_are_read_in_path_order_component_by_component(tmp_path):
     for sub in ("a-b", "a", "a.b"):
         write_record(_record(submission={"id": sub}), tmp_path / sub / "rte.cpu.record.json")
-    assert [r["submission"]["id"] for r in read_records(tmp_path)] == ["a", "a-b", "a.b"]
+    assert [r.submission.id for r in read_records(tmp_path)] == ["a", "a-b", "a.b"]
 
 
 def test_a_record_file_with_a_differently_cased_suffix_is_refused_not_skipped(tmp_path):

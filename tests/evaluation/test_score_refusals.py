@@ -97,9 +97,9 @@ def test_evaluate_of_a_constant_model_writes_a_failed_record_saying_why(tmp_path
         measure=(),
         energy={"off": True},
     )
-    assert record["status"] == "failed"
-    assert "task stsb" in record["error"] and "correlation is undefined" in record["error"]
-    assert "traceback" not in record  # a UserError: the record says why, with no Python traceback
+    assert record.status == "failed"
+    assert "task stsb" in record.error and "correlation is undefined" in record.error
+    assert record.traceback is None  # a UserError: the record says why, with no Python traceback
 
 
 @pytest.mark.parametrize("name", ["cola", "ax"])

@@ -27,26 +27,26 @@ def test_points_are_scored_into_a_self_reported_record(tmp_path, mirror):
     report = load_self_report(_folder(tmp_path, GOOD))
     assert [p.flops for p in report.tasks["sst2"]] == [1.0e9, 3.0e9] and report.tasks["sst2"][1].label == "point 2"
     record = write_self_reported(report, "sst2", "elue-40m", data_dir=mirror, results_dir=tmp_path / "r", limit=3)
-    stored = read_record(Path(record["path"]))
-    assert stored["kind"] == "self-reported" and stored["status"] == "ok" and stored["num_examples"] == 3
-    assert [p["label"] for p in stored["operating_points"]] == ["exit 1", "point 2"]
-    assert stored["declared"] == {"parameters": 66955010, "flops": 1.0e9}
-    assert stored["metrics"] == stored["operating_points"][0]["metrics"]
-    assert stored["submission"]["meta"]["name"] == "exits"
-    assert stored["task"]["source"] == "mirror:glue/SST-2/dev.tsv"
+    stored = read_record(Path(record.path))
+    assert stored.kind == "self-reported" and stored.status == "ok" and stored.num_examples == 3
+    assert [p["label"] for p in stored.operating_points] == ["exit 1", "point 2"]
+    assert stored.declared == {"parameters": 66955010, "flops": 1.0e9}
+    assert stored.metrics == stored.operating_points[0]["metrics"]
+    assert stored.submission.meta["name"] == "exits"
+    assert stored.task.source == "mirror:glue/SST-2/dev.tsv"
 
 
 def test_the_data_dir_from_the_environment_is_named_as_the_source(tmp_path, mirror, monkeypatch):
     monkeypatch.setenv("HARNESS_DATA_DIR", str(mirror))
     report = load_self_report(_folder(tmp_path, GOOD))
     record = write_self_reported(report, "sst2", "t", results_dir=tmp_path / "r", limit=3)
-    assert record["task"]["source"] == "mirror:glue/SST-2/dev.tsv"
+    assert record.task.source == "mirror:glue/SST-2/dev.tsv"
 
 
 def test_a_file_missing_predictions_gives_a_failed_record(tmp_path, mirror):
     report = load_self_report(_folder(tmp_path, GOOD))
     record = write_self_reported(report, "sst2", "t", data_dir=mirror, results_dir=tmp_path / "r", limit=5)
-    assert record["status"] == "failed" and "have no prediction" in record["error"]
+    assert record.status == "failed" and "have no prediction" in record.error
 
 
 def test_with_a_limit_prediction_ids_are_still_checked_against_the_whole_split(tmp_path, mirror):
@@ -54,8 +54,8 @@ def test_with_a_limit_prediction_ids_are_still_checked_against_the_whole_split(t
     (folder / "p1.tsv").write_text("index\tprediction\n0\t1\n1\t0\n2\t1\n99999\t1\n", encoding="utf-8")
     report = load_self_report(folder)
     record = write_self_reported(report, "sst2", "t", data_dir=mirror, results_dir=tmp_path / "r", limit=3)
-    assert record["status"] == "failed" and "1 predictions name examples outside the sst2 split" in record["error"]
-    assert "99999" in record["error"]
+    assert record.status == "failed" and "1 predictions name examples outside the sst2 split" in record.error
+    assert "99999" in record.error
 
 
 @pytest.mark.parametrize(

@@ -99,14 +99,14 @@ def test_glue_track_runs_and_ranks(world, capsys):
     out = _run(world, "glue", "glue-results", capsys, limit=None)  # whole splits: only those are ranked
     assert "exits / mrpc" in out  # the prediction-only submission declares three GLUE tasks
     records = read_records(world / "glue-results" / "records")
-    assert len(records) == 2 * 11 + 3 and all(r["status"] == "ok" for r in records)
-    assert all(r["num_examples"] == r["task"]["split_examples"] for r in records if r.get("kind") != "self-reported")
-    records = [r for r in records if r["submission"]["id"] != "exits"]
-    m = records[0]["measurements"]
+    assert len(records) == 2 * 11 + 3 and all(r.status == "ok" for r in records)
+    assert all(r.num_examples == r.task.split_examples for r in records if r.kind != "self-reported")
+    records = [r for r in records if r.submission.id != "exits"]
+    m = records[0].measurements
     assert m["params"]["total_params"] > 0 and m["flops"]["flops_per_example"] > 0 and "latency" not in m
-    assert records[0]["track_run"] == {
+    assert records[0].track_run == {
         "track": "glue",
-        "measurement": records[0]["track_run"]["measurement"],
+        "measurement": records[0].track_run["measurement"],
         "skipped": ["latency"],
     }
     assert main(["rank", "glue", "--results", str(world / "glue-results")]) == 0
@@ -136,9 +136,9 @@ def test_elue_tracks_run_and_rank_against_a_hand_made_curve(world, capsys, tmp_p
     assert "exits / elue/sst2" in out
     records = read_records(world / "elue-results" / "records")
     assert len(records) == 3 * 6
-    exits = [r for r in records if r["submission"]["id"] == "exits"]
-    assert all(r["kind"] == "self-reported" for r in exits)
-    assert [p["label"] for p in next(r for r in exits if r["task"]["name"] == "elue/sst2")["operating_points"]] == [
+    exits = [r for r in records if r.submission.id == "exits"]
+    assert all(r.kind == "self-reported" for r in exits)
+    assert [p["label"] for p in next(r for r in exits if r.task.name == "elue/sst2").operating_points] == [
         "exit 1",
         "exit 6",
     ]

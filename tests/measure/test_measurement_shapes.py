@@ -54,8 +54,8 @@ def old_records(tmp_path):
 
 def test_old_shapes_read_in_the_one_shape(old_records):
     rte = read_record(next(old_records.glob("rte.*")))
-    assert rte["measurements"]["latency"] == {"status": "not_measured", "reason": "RuntimeError: boom"}
-    assert rte["measurements"]["flops"] == {
+    assert rte.measurements["latency"] == {"status": "not_measured", "reason": "RuntimeError: boom"}
+    assert rte.measurements["flops"] == {
         "status": "not_counted",
         "reason": GENERATION,
         "reference_length": 128,
@@ -65,18 +65,18 @@ def test_old_shapes_read_in_the_one_shape(old_records):
         "unit": "FLOPs per example",
     }
     sst2 = next(old_records.glob("sst2.*"))
-    assert read_record(sst2)["measurements"]["flops"] == json.loads(sst2.read_text())["measurements"]["flops"]
+    assert read_record(sst2).measurements["flops"] == json.loads(sst2.read_text())["measurements"]["flops"]
 
 
 def test_every_reader_reads_the_one_shape(old_records):
-    records = {r["task"]["name"]: r for r in read_records(old_records.parent)}
+    records = {r.task.name: r for r in read_records(old_records.parent)}
     value = column_value(EFFICIENCY["flops"], records)
     assert value.value is None and value.provenance == "not measured"
     assert f"rte: not counted: {GENERATION}" in value.detail
     latency = column_value(EFFICIENCY["latency_ms"], records)
     assert latency.value is None and "rte: not measured: RuntimeError: boom" in latency.detail
     assert column_value(EFFICIENCY["params"], records).value > 0
-    good = records["sst2"]["measurements"]
+    good = records["sst2"].measurements
     for failed in ({"status": "not_measured", "reason": "x"}, {"measured": False, "reason": "x"}):
         assert kept_measurements(good, {"flops": failed})["flops"] == good["flops"]  # a failure keeps the old value
     assert kept_measurements(good, {"flops": {"flops": 7}})["flops"] == {"flops": 7}

@@ -111,12 +111,17 @@ def test_the_commands_flags_read_the_table():
 
 def test_the_submission_page_shows_measurements_in_table_order_with_their_titles(extra):
     from harness.publish.site.submission_pages import _measurements
+    from harness.records import new_record
 
-    record = {
-        "status": "ok",
-        "task": {"name": "rte"},
-        "measurements": {"zeta": {"v": 1}, "extra": {"v": 2}, "energy": {"v": 3}, "params": {"v": 4}},
-    }
+    record = new_record(
+        schema_version=2,
+        harness_version="test",
+        started_at="2026-01-01T00:00:00+00:00",
+        submission={"id": "s"},
+        status="ok",
+        task={"name": "rte"},
+        measurements={"zeta": {"v": 1}, "extra": {"v": 2}, "energy": {"v": 3}, "params": {"v": 4}},
+    )
     html = _measurements([record])
     titles = [html.index(f"<h3>{t}</h3>") for t in ("Parameters", "Energy", "Extra", "zeta")]
     assert titles == sorted(titles)  # the table's order, then names it does not know, by name

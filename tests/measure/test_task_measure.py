@@ -11,7 +11,7 @@ from conftest import VOCAB, save_tiny_bert, save_tiny_t5
 from harness.cli import main
 from harness.commands.measure import measure_target
 from harness.errors import UserError
-from harness.records import read_record
+from harness.records import Record, read_record
 from harness.testing import tiny
 
 FAST = ["--time-budget", "0.5", "--reference-length", "16"]
@@ -26,7 +26,7 @@ def measure_json(capsys, *argv: str) -> tuple[dict, str]:
     return json.loads(out.out), out.err
 
 
-def evaluate_record(capsys, path, task: str, results, mirror, *extra: str) -> dict:
+def evaluate_record(capsys, path, task: str, results, mirror, *extra: str) -> Record:
     """The record `harness evaluate PATH --task TASK` writes (a few rows)."""
     code = main(
         [
@@ -59,8 +59,8 @@ def test_measure_counts_the_params_a_record_of_evaluate_holds(tmp_path, mirror, 
     )
     record = evaluate_record(capsys, folder, "sst2", tmp_path / "results", mirror)
     params = measured["params"]["total_params"]
-    assert params == record["measurements"]["params"]["total_params"]
-    assert measured["head"] == record["model"]["head"] == "sequence_classification"
+    assert params == record.measurements["params"]["total_params"]
+    assert measured["head"] == record.model["head"] == "sequence_classification"
     bare = sum(p.numel() for p in AutoModel.from_pretrained(folder).parameters())
     assert params - bare == TINY["hidden_size"] * 2 + 2  # the classifier: a [2, hidden] weight and 2 biases
 
@@ -85,8 +85,8 @@ def test_measure_takes_the_submissions_model_and_head_for_the_task(tmp_path, mir
         )
         assert measured["model_folder"] == str(sub / folder) and measured["head"] == head
         record = evaluate_record(capsys, sub, task, tmp_path / f"results-{task}", mirror)
-        assert measured["params"] == record["measurements"]["params"]
-        flops = record["measurements"]["flops"]
+        assert measured["params"] == record.measurements["params"]
+        flops = record.measurements["flops"]
         assert measured["flops"]["flops_per_example"] == pytest.approx(flops["flops_per_example"])
     with pytest.raises(UserError, match="not declared"):
         measure_target(sub, "rte", None)
@@ -115,7 +115,7 @@ def test_measure_counts_the_flops_per_example_a_record_holds_for_pairs_and_windo
         "latency,size",
     )
     record = evaluate_record(capsys, folder, task, tmp_path / "results", mirror, "--head", head)
-    flops = record["measurements"]["flops"]
+    flops = record.measurements["flops"]
     assert measured["flops"]["flops_per_example"] == pytest.approx(flops["flops_per_example"])
     assert measured["flops"]["sequences"] == flops["sequences"]
 
@@ -188,7 +188,7 @@ def test_multiple_choice_flops_scale_with_the_number_of_options(tmp_path):
 def test_copa_record_counts_flops_of_both_options(tmp_path, mirror, capsys):
     folder = save_tiny_bert(tmp_path / "mc", head="multiple_choice", num_labels=1)
     record = evaluate_record(capsys, folder, "copa", tmp_path / "results", mirror, "--measure", "flops")
-    flops = record["measurements"]["flops"]
+    flops = record.measurements["flops"]
     assert flops["counted"], flops
     assert flops["examples"] == 4 and flops["sequences"] == 8  # COPA: two options per example
     assert flops["flops_per_example"] == pytest.approx(2 * flops["mean_flops"])
@@ -224,13 +224,11 @@ def test_an_unknown_measurement_to_skip_is_refused_with_the_known_ones(tmp_path,
 
 def test_evaluate_skips_measurements_and_keeps_its_older_flags(tmp_path, mirror, capsys):
     folder = save_tiny_bert(tmp_path / "m")
-    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r1", mirror, "--skip-measure", "flops,energy")[
-        "measurements"
-    ]
+    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r1", mirror, "--skip-measure", "flops,energy").measurements
     assert set(m) == {"params", "size"}
     m = evaluate_record(
         capsys, folder, "sst2", tmp_path / "r2", mirror, "--measure", "params,flops", "--skip-measure", "flops"
-    )["measurements"]
+    ).measurements
     assert set(m) == {"params", "energy"}
-    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r3", mirror, "--no-measure")["measurements"]
+    m = evaluate_record(capsys, folder, "sst2", tmp_path / "r3", mirror, "--no-measure").measurements
     assert m == {}

@@ -15,7 +15,7 @@ from harness.cli import main
 from harness.errors import UserError
 from harness.evaluation.evaluate import ModelRef, evaluate
 from harness.evaluation.track import submission_folders
-from harness.records import FAILED_SUFFIX, read_record, read_records, record_key, store_record, write_record
+from harness.records import FAILED_SUFFIX, Record, read_record, read_records, record_key, store_record, write_record
 from harness.scoring.values import group_records
 from harness.tracks.definitions import get_track
 
@@ -30,7 +30,7 @@ def _ref(folder: Path, sub: str = "tiny") -> ModelRef:
     return ModelRef(sub, folder, sha256=combined_sha256(files), files=tuple(sorted(files.items())))
 
 
-def _run(ref: ModelRef, results: Path, data: Path, **kw) -> dict:
+def _run(ref: ModelRef, results: Path, data: Path, **kw) -> Record:
     return evaluate(ref, "rte", data_dir=data, results_dir=results, measure=(), energy={"off": True}, **kw)
 
 
@@ -40,14 +40,14 @@ def test_runs_with_different_settings_keep_both_records_and_the_board_reads_the_
     ref, results = _ref(tiny_bert()), tmp_path / "results"
     full = _run(ref, results, mirror)
     quick = _run(ref, results, mirror, limit=20)
-    assert full["status"] == quick["status"] == "ok" and full["path"] != quick["path"]
+    assert full.status == quick.status == "ok" and full.path != quick.path
     assert len(read_records(results)) == 2  # a --limit run no longer replaces the full record
-    assert read_record(full["path"])["num_examples"] == 277
+    assert read_record(full.path).num_examples == 277
     # the latest is the 20-example run; the board still reads the whole split
     entry = group_records(read_records(results), get_track("glue"))["tiny"]
-    assert entry.ok["rte"]["num_examples"] == 277
+    assert entry.ok["rte"].num_examples == 277
     again = _run(ref, results, mirror)  # the same key again: the same file, one record
-    assert again["path"] == full["path"] and len(read_records(results)) == 2
+    assert again.path == full.path and len(read_records(results)) == 2
 
 
 def test_the_key_holds_what_changes_a_number_and_not_the_prose(tiny_bert, mirror, tmp_path):
@@ -75,11 +75,11 @@ def test_a_failed_run_lands_beside_the_good_record_and_the_board_keeps_the_good_
     empty = tmp_path / "empty"
     empty.mkdir()
     failed = _run(ref, results, empty)  # a wrong --data-dir: the same key, no data
-    assert failed["status"] == "failed" and failed["path"].endswith(FAILED_SUFFIX)
-    assert read_record(good["path"])["status"] == "ok"  # untouched
-    assert Path(failed["path"]).name.startswith(Path(good["path"]).name[: -len(".record.json")])
+    assert failed.status == "failed" and failed.path.endswith(FAILED_SUFFIX)
+    assert read_record(good.path).status == "ok"  # untouched
+    assert Path(failed.path).name.startswith(Path(good.path).name[: -len(".record.json")])
     entry = group_records(read_records(results), get_track("glue"))["tiny"]
-    assert entry.ok["rte"]["status"] == "ok" and "rte" not in entry.failed
+    assert entry.ok["rte"].status == "ok" and "rte" not in entry.failed
     assert "no data" in entry.tasks["rte"]["later_failure"] and any("a later run" in n for n in entry.notes)
 
 
@@ -107,7 +107,7 @@ def test_schema_1_results_migrate_with_every_record_kept(tmp_path, capsys):
     shutil.copytree(SCHEMA1 / "records", results / "records")
     files = sorted(results.rglob("*.record.json"))
     records = read_records(results / "records")
-    assert len(records) == len(files) == 13 and all(r["schema_version"] == 2 and r["key"] for r in records)
+    assert len(records) == len(files) == 13 and all(r.schema_version == 2 and r.key for r in records)
     assert main(["rank", "glue", "--results", str(results), "--json"]) == 0
     new = json.loads(capsys.readouterr().out)
     old = json.loads((SCHEMA1 / "glue.board.json").read_text(encoding="utf-8"))
@@ -210,7 +210,7 @@ def test_concurrent_writers_of_one_record_never_collide_and_readers_never_see_a_
     def read() -> None:
         try:
             for _ in range(200):
-                assert read_record(path)["status"] == "ok"
+                assert read_record(path).status == "ok"
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 
@@ -284,11 +284,11 @@ def test_a_stale_record_is_rescored_from_its_predictions_file_and_the_board_take
     assert "task version 1 -> 2" in capsys.readouterr().out
     records = read_records(tmp_path / "records")
     assert len(records) == 2  # the stale record is kept as it was
-    new = next(r for r in records if r["task"]["version"] == 2)
-    assert new["metrics"]["exact_match"] == 1.0 and new["metrics"]["f1"] == pytest.approx(1 - 3 / len(rows))
-    assert (Path(new["path"]).parent / new["predictions_file"]).is_file()
+    new = next(r for r in records if r.task.version == 2)
+    assert new.metrics["exact_match"] == 1.0 and new.metrics["f1"] == pytest.approx(1 - 3 / len(rows))
+    assert (Path(new.path).parent / new.predictions_file).is_file()
     entry = group_records(records, get_track("squad"))["qa"]
-    assert entry.ok["squad"]["task"]["version"] == 2 and not entry.tasks["squad"].get("stale")
+    assert entry.ok["squad"].task.version == 2 and not entry.tasks["squad"].get("stale")
     (row,) = rank(records, get_track("squad")).rows
     assert row.rank == 1 and row.broken == ()
     assert main(["rescore", "--results", str(tmp_path), "--data-dir", str(mirror)]) == 0
@@ -321,7 +321,7 @@ def test_run_goes_on_with_the_other_submissions_when_one_cannot_be_written(mirro
     )
     out = capsys.readouterr().out
     assert code == 1 and "SKIPPED blocked:" in out and "cannot write" in out and "fine / rte" in out
-    assert [r["submission"]["id"] for r in read_records(tmp_path / "r" / "records" / "fine")] == ["fine"]
+    assert [r.submission.id for r in read_records(tmp_path / "r" / "records" / "fine")] == ["fine"]
 
 
 def test_a_failed_rerun_never_hides_a_stale_good_record_and_rescore_still_finds_it(tmp_path):
@@ -333,7 +333,7 @@ def test_a_failed_rerun_never_hides_a_stale_good_record_and_rescore_still_finds_
     failed.update(status="failed", error="task rte: no data", metrics={}, started_at="2026-12-01T00:00:00+00:00")
     store_record(failed, tmp_path)
     entry = group_records(read_records(tmp_path / "records"), get_track("glue"))["tiny-old"]
-    assert entry.ok["rte"]["task"]["version"] == 0 and entry.tasks["rte"]["stale"]
+    assert entry.ok["rte"].task.version == 0 and entry.tasks["rte"]["stale"]
     from harness.commands.rescore import current_key
     from harness.records import key_digest
 
@@ -349,7 +349,7 @@ def test_a_rerun_with_fewer_measurements_keeps_the_ones_it_did_not_take(tmp_path
         record, measurements={"flops": {"measured": False, "reason": "skipped"}}, started_at="2026-12-01T00:00:00+00:00"
     )
     assert store_record(again, tmp_path).path == str(path)
-    kept = read_record(path)["measurements"]
+    kept = read_record(path).measurements
     assert kept["params"] == record["measurements"]["params"] and kept["flops"] == record["measurements"]["flops"]
 
 
@@ -381,7 +381,7 @@ def test_aggregate_takes_one_record_per_task_and_never_counts_a_limit_run(tiny_b
     out = capsys.readouterr()
     result = json.loads(out.out)
     assert result["score"] is None and result["scored"] == 1  # rte alone: 1 of 9 tasks, from the whole split
-    assert result["components"]["rte"] == pytest.approx(100 * full["score"])
+    assert result["components"]["rte"] == pytest.approx(100 * full.score)
     shutil.rmtree(folder)
     _run(ref, results, mirror, limit=20)
     assert main(["aggregate", "glue", "--records", str(folder), "--json"]) == 0
@@ -420,7 +420,7 @@ def test_a_failed_rerun_leaves_the_good_records_predictions_whole(tiny_bert, mir
 
     ref, results = _ref(tiny_bert()), tmp_path / "results"
     good = _run(ref, results, mirror)
-    predictions = Path(good["path"]).with_name(good["predictions_file"])
+    predictions = Path(good.path).with_name(good.predictions_file)
     before = predictions.read_bytes()
     real = formats.write_predictions
 
@@ -430,8 +430,8 @@ def test_a_failed_rerun_leaves_the_good_records_predictions_whole(tiny_bert, mir
 
     monkeypatch.setattr(formats, "write_predictions", fill_the_disk)
     failed = _run(ref, results, mirror)
-    assert failed["status"] == "failed" and "No space left" in failed["error"]
-    assert predictions.read_bytes() == before and read_record(good["path"])["status"] == "ok"
+    assert failed.status == "failed" and "No space left" in failed.error
+    assert predictions.read_bytes() == before and read_record(good.path).status == "ok"
     assert not [p for p in predictions.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
@@ -447,7 +447,7 @@ def test_a_track_board_prefers_the_tracks_own_record_to_a_later_plain_evaluate(t
     plain.update(started_at=later, settings=dict(record["settings"], max_length=8))
     store_record(plain, tmp_path)
     entry = group_records(read_records(tmp_path / "records"), get_track("glue"))["tiny-old"]
-    assert entry.ok["rte"].get("track_run", {}).get("track") == "glue"
+    assert (entry.ok["rte"].track_run or {}).get("track") == "glue"
 
 
 def test_the_key_names_the_model_folder_and_backend_a_task_uses(tiny_bert, mirror, tmp_path):
@@ -464,7 +464,7 @@ def test_the_key_names_the_model_folder_and_backend_a_task_uses(tiny_bert, mirro
     (sub / "submission.yaml").write_text(yaml.format(folder="b"), encoding="utf-8")
     ((_, ref_b),) = model_refs(sub, ["rte"], None, False)
     second = _run(ref_b, tmp_path / "r", mirror, limit=4)
-    assert first["path"] != second["path"] and len(read_records(tmp_path / "r" / "records")) == 2
+    assert first.path != second.path and len(read_records(tmp_path / "r" / "records")) == 2
 
 
 def test_a_cosine_head_is_refused_for_a_classification_task():

@@ -32,6 +32,17 @@ def test_new_record_is_typed_and_keyed_like_the_json_form():
     assert record.measurement("flops") is None and record.error is None
 
 
+def test_a_record_is_read_by_attribute_never_by_key():
+    record = new_record(**BASE)
+    for value, name in ((record, "task"), (record.submission, "id"), (record.task, "name")):
+        with pytest.raises(TypeError):
+            value[name]
+        assert not hasattr(value, "get")
+        with pytest.raises(TypeError):
+            name in value  # noqa: B015 - the membership test is what is checked
+    assert record.task.name == "sst2" and record.submission.id == "s" and record.status == "ok"
+
+
 def test_the_json_form_round_trips_with_exactly_the_fields_it_was_given(tmp_path):
     stored = store_record(new_record(**BASE), tmp_path)
     on_disk = json.loads(open(stored.path, encoding="utf-8").read())

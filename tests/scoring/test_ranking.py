@@ -68,21 +68,21 @@ def test_a_measured_value_of_the_wrong_type_is_refused_not_replaced_by_the_decla
     honest = record("honest", "sst2", {"accuracy": 0.8}, params=30_000_000, system_bytes=1)
     # a measured 110M written as text: read as missing, the declared 1,000 would have made it eligible and first
     text = record("text", "sst2", {"accuracy": 0.9}, params=1, system_bytes=1, declared={"parameters": 1000})
-    text["measurements"]["params"]["total_params"] = "110000000"
-    text["path"] = "records/text/sst2.cpu.record.json"
+    text.measurements["params"]["total_params"] = "110000000"
+    text = text.with_(path="records/text/sst2.cpu.record.json")
     with pytest.raises(
         UserError,
         match=r"records/text/sst2.cpu.record.json: measurements.params.total_params is "
         r"'110000000', expected a whole number \(parameters\) or null",
     ):
         rank([honest, text], t)
-    text["measurements"]["params"]["total_params"] = 1.1e8  # a parameter count is exact
+    text.measurements["params"]["total_params"] = 1.1e8  # a parameter count is exact
     with pytest.raises(UserError, match="expected a whole number"):
         rank([honest, text], t)
-    text["measurements"]["params"] = "110M"
+    text.measurements["params"] = "110M"
     with pytest.raises(UserError, match=r"measurements.params is '110M'"):
         rank([honest, text], t)
-    text["measurements"]["params"] = {"total_params": None}  # null: not measured, so the declared number stands
+    text.measurements["params"] = {"total_params": None}  # null: not measured, so the declared number stands
     assert rows_by_id(rank([honest, text], t))["text"].values["params"].provenance == "self-reported"
 
 
@@ -90,7 +90,7 @@ def test_an_energy_label_other_than_measured_or_estimated_is_refused():
     from harness.errors import UserError
 
     records = superglue_records("a", 0.8, energy_per_task=0.01)
-    records[0]["measurements"]["energy"]["label"] = "Estimated"
+    records[0].measurements["energy"]["label"] = "Estimated"
     with pytest.raises(
         UserError, match="measurements.energy.label is 'Estimated', expected one of measured, estimated"
     ):
@@ -286,7 +286,7 @@ def test_ties_share_a_rank_and_dynascore_reorders(tmp_path):
 
     def rec(sub, acc, ms):
         r = record(sub, "sst2", {"accuracy": acc}, params=10)
-        r["measurements"]["latency"] = {"p50_ms": ms}
+        r.measurements["latency"] = {"p50_ms": ms}
         return r
 
     records = [rec("a", 0.90, 40.0), rec("b", 0.90, 40.0), rec("c", 0.85, 5.0), rec("d", 0.80, 30.0)]
@@ -386,13 +386,13 @@ def test_estimated_energy_is_ranked_apart_from_measured_energy_with_its_power_mo
 
     def subm(sub, value, energy, label):
         out = superglue_records(sub, value, energy)
-        for r in out:
-            r["measurements"]["energy"].update(
+        for i, r in enumerate(out):
+            r.measurements["energy"].update(
                 label=label,
                 power_model=model if label == "estimated" else "sampled",
                 method="harness CPU-TDP x utilisation estimate" if label == "estimated" else "RAPL package counters",
             )
-            r["num_examples"] = 100
+            out[i] = r.with_(num_examples=100)
         return out
 
     records = (
@@ -440,9 +440,13 @@ def test_a_failed_task_reads_one_line_and_no_absolute_path_reaches_the_board(tmp
     )
     failed = record("s", "qqp", {}, status="failed", error=error)
     ok = record("s", "sst2", {"accuracy": 0.8})
-    for r in (failed, ok):
-        r["path"] = f"/home/alice/results/records/s/{r['task']['name']}.cpu.record.json"
-        r["model"] = {"folder": "/home/alice/submissions/s/model"}
+    failed, ok = (
+        r.with_(
+            path=f"/home/alice/results/records/s/{r.task.name}.cpu.record.json",
+            model={"folder": "/home/alice/submissions/s/model"},
+        )
+        for r in (failed, ok)
+    )
     board = rank([ok, failed], t)
     row = board.rows[0]
     assert "qqp failed: no data" in row.broken[0].message and "\n" not in row.broken[0].message

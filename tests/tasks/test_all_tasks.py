@@ -36,14 +36,14 @@ def test_every_mirror_task_evaluates_and_scores(mirror, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    records = {r["task"]["name"]: r for r in read_records(tmp_path / "r")}
+    records = {r.task.name: r for r in read_records(tmp_path / "r")}
     assert sorted(records) == sorted(tasks)
     for name, r in records.items():
         task = get_task(name)
-        assert r["status"] == "ok" and r["num_examples"] == LIMIT, name
-        assert sorted(m.name for m in task.metrics) == sorted(r["metrics"]), name
+        assert r.status == "ok" and r.num_examples == LIMIT, name
+        assert sorted(m.name for m in task.metrics) == sorted(r.metrics), name
         low = -1 if task.kind == "regression" else 0  # correlations of a random model may be negative
-        assert low <= r["score"] <= 1, name
+        assert low <= r.score <= 1, name
 
 
 def test_absent_tasks_fail_fast_naming_their_file(mirror):

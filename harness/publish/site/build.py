@@ -17,6 +17,7 @@ from harness.publish import cells
 from harness.publish.site.markup import badge, esc, facts, page, table
 from harness.publish.site.paths import track_folder
 from harness.records import safe_name
+from harness.records.record import Record, as_record
 from harness.scoring.board import GROUPS, Leaderboard, Row
 from harness.scoring.rank import ESTIMATED_NOTE
 from harness.tracks.columns import MARKS, Column, Value, mark
@@ -46,7 +47,11 @@ def page_names(ids: Sequence[str]) -> dict[str, str]:
 
 
 def build_site(
-    boards: Sequence[Leaderboard], records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], *, workers: int = 1
+    boards: Sequence[Leaderboard],
+    records: Sequence[Record | Mapping[str, Any]],
+    meta: Mapping[str, Any],
+    *,
+    workers: int = 1,
 ) -> Files:
     """Every file of the site; `meta`: generated_at (the build timestamp) and harness_version.
 
@@ -55,18 +60,19 @@ def build_site(
     """
     from harness.forkpool import shared_map
 
-    ids = [str(r["submission"]["id"]) for r in records] + [r.submission for b in boards for r in b.rows]
+    typed = [*map(as_record, records)]
+    ids = [str(r.submission.id) for r in typed] + [r.submission for b in boards for r in b.rows]
     names = page_names(ids)
     ordered = list(names)
     chunk = max(1, -(-len(ordered) // 8))
     jobs: list[tuple[Any, ...]] = [("figure", i, j) for i, b in enumerate(boards) for j in range(len(b.pareto) + 1)]
     jobs += [(kind, i) for i in range(len(boards)) for kind in ("exports", "rows")]
     jobs += [("pages", tuple(ordered[k : k + chunk])) for k in range(0, len(ordered), chunk)]
-    done = dict(zip(jobs, shared_map(_site_job, (boards, records, names, meta), jobs, workers)))
+    done = dict(zip(jobs, shared_map(_site_job, (boards, typed, names, meta), jobs, workers)))
     files: Files = {
         "assets/site.css": static("site.css"),
         "assets/site.js": static("site.js"),
-        "index.html": index_page(boards, records, names, meta),
+        "index.html": index_page(boards, typed, names, meta),
     }
     for i, board in enumerate(boards):
         folder, stem = track_folder(board), safe_name(board.track["id"])
@@ -85,7 +91,7 @@ def build_site(
 
 
 def _site_job(
-    shared: tuple[Sequence[Leaderboard], Sequence[Mapping[str, Any]], Mapping[str, str], Mapping[str, Any]],
+    shared: tuple[Sequence[Leaderboard], Sequence[Record], Mapping[str, str], Mapping[str, Any]],
     job: tuple[Any, ...],
 ) -> Any:
     """One piece of the site: a figure of a board, its exports or table rows, or a batch of submission pages."""
@@ -174,7 +180,7 @@ def _sub_link(row: Row, names: Mapping[str, str], root: str) -> str:
 
 def index_page(
     boards: Sequence[Leaderboard],
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Record | Mapping[str, Any]],
     names: Mapping[str, str],
     meta: Mapping[str, Any],
 ) -> str:
@@ -195,9 +201,9 @@ def index_page(
         for r in b.rows:
             s = subs.setdefault(r.submission, {"name": r.name, "team": r.team, "methods": r.methods, "tracks": []})
             s["tracks"].append(r)
-    for rec in records:
-        sid = str(rec["submission"]["id"])
-        m = rec["submission"].get("meta") or {}
+    for rec in map(as_record, records):
+        sid = str(rec.submission.id)
+        m = rec.submission.meta or {}
         subs.setdefault(
             sid,
             {

@@ -15,6 +15,7 @@ from harness.measure.spec import RECORDED_MEASUREMENTS, title
 from harness.publish import cells
 from harness.publish.site.markup import badge, esc, external, facts, page, table
 from harness.publish.site.paths import track_folder
+from harness.records.record import Record, as_record
 from harness.scoring.board import Leaderboard, Row
 from harness.scoring.values import display_path, partial_text, short_cause, strip_paths
 
@@ -120,12 +121,12 @@ def _flops_modules(m: Mapping[str, Any]) -> str:
     )
 
 
-def _meta(records: Sequence[Mapping[str, Any]], rows: Sequence[Row]) -> dict[str, Any]:
+def _meta(records: Sequence[Record], rows: Sequence[Row]) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for row in rows:
         meta.update(name=row.name, team=row.team, methods=list(row.methods))
-    for r in sorted(records, key=lambda r: str(r.get("started_at"))):
-        meta.update({k: v for k, v in (r["submission"].get("meta") or {}).items() if v not in (None, "", [])})
+    for r in sorted(records, key=lambda r: str(r.started_at)):
+        meta.update({k: v for k, v in (r.submission.meta or {}).items() if v not in (None, "", [])})
     return meta
 
 
@@ -164,49 +165,49 @@ def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
     return table(["Track", "Rank", "Score", "Ranked by", "Eligibility"], lines, "plain")
 
 
-def _task_results(records: Sequence[Mapping[str, Any]]) -> str:
+def _task_results(records: Sequence[Record]) -> str:
     lines, points = [], []
     for r in records:
-        task = r["task"]
+        task = r.task
         metrics = " · ".join(
-            f"{esc(k)} {100 * v:.2f}" for k, v in (r.get("metrics") or {}).items() if isinstance(v, (int, float))
+            f"{esc(k)} {100 * v:.2f}" for k, v in (r.metrics or {}).items() if isinstance(v, (int, float))
         )
-        limit = (r.get("settings") or {}).get("limit")
-        if r["status"] == "ok":
-            rows, split = r.get("num_examples", limit), task.get("split_examples")
+        limit = (r.settings or {}).get("limit")
+        if r.ok:
+            rows, split = limit if r.num_examples is None else r.num_examples, task.split_examples
             part = (
-                {task["name"]: (rows, split)}
+                {task.name: (rows, split)}
                 if limit and not (isinstance(split, int) and isinstance(rows, int) and rows >= split)
                 else {}
             )
             status = "ok" + (f" ({esc(partial_text(part, 1))}: never ranked)" if part else "")
         else:
-            error = str(r.get("error") or "failed")
-            cause = short_cause(error, str(r["submission"]["id"]), task["name"])
+            error = str(r.error or "failed")
+            cause = short_cause(error, str(r.submission.id), task.name)
             status = (
                 f'<span class="failed">failed: {esc(cause)}</span><details><summary>the whole cause</summary>'
                 f"{esc(strip_paths(error))}</details>"
             )
-        score = r.get("score")
-        hardware = r.get("kind") or r.get("hardware") or ""
+        score = r.score
+        hardware = r.kind or r.hardware or ""
         lines.append(
             [
-                f"<code>{esc(task['name'])}</code>",
-                esc(task.get("split", "")),
+                f"<code>{esc(task.name)}</code>",
+                esc("" if task.split is None else task.split),
                 esc(hardware),
                 status,
-                esc(_scalar(r.get("num_examples"))),
+                esc(_scalar(r.num_examples)),
                 metrics or "-",
                 f"{100 * score:.2f}" if isinstance(score, (int, float)) else "-",
-                _date(r.get("started_at")),
-                f"<small>{esc(display_path(str(r.get('path') or '')))}</small>",
+                _date(r.started_at),
+                f"<small>{esc(display_path(str(r.path or '')))}</small>",
             ]
         )
-        for p in r.get("operating_points") or ():
+        for p in r.operating_points or ():
             flops = p.get("flops")
             points.append(
                 [
-                    f"<code>{esc(task['name'])}</code>",
+                    f"<code>{esc(task.name)}</code>",
                     esc(p.get("label")),
                     f"{flops / 1e9:.3f}" if isinstance(flops, (int, float)) else cells.NOT_MEASURED,
                     " · ".join(f"{esc(k)} {100 * v:.2f}" for k, v in (p.get("metrics") or {}).items()),
@@ -261,18 +262,18 @@ def _per_task(items: Sequence[tuple[str, Any]], render_common: Any = None) -> st
     return out
 
 
-def _measurements(records: Sequence[Mapping[str, Any]]) -> str:
-    ok = [r for r in records if r["status"] == "ok"]
-    names = {k for r in ok for k in (r.get("measurements") or {})}
+def _measurements(records: Sequence[Record]) -> str:
+    ok = [r for r in records if r.ok]
+    names = {k for r in ok for k in (r.measurements or {})}
     table = list(RECORDED_MEASUREMENTS)  # the measurement table's order and titles (harness.measure.spec)
     order = [n for n in table if n in names] + sorted(names - set(table))
     if not order:
         return "<p>No measurement recorded.</p>"
     out = []
     for name in order:
-        items = [(r["task"]["name"], r["measurements"][name]) for r in ok if name in (r.get("measurements") or {})]
+        items = [(r.task.name, r.measurements[name]) for r in ok if r.measurements and name in r.measurements]
         render = (lambda m: _flops_modules(m) + _render(m)) if name == "flops" else None
-        missing = [r["task"]["name"] for r in ok if name not in (r.get("measurements") or {})]
+        missing = [r.task.name for r in ok if name not in (r.measurements or {})]
         gap = f'<p class="nm">Not measured for {esc(", ".join(missing))}.</p>' if missing else ""
         out.append(
             f'<section class="measure" id="m-{esc(name)}"><h3>{esc(title(name))}</h3>'
@@ -281,18 +282,16 @@ def _measurements(records: Sequence[Mapping[str, Any]]) -> str:
     return "".join(out)
 
 
-def _grouped(records: Sequence[Mapping[str, Any]], get: Any, empty: str) -> str:
-    items = [(r["task"]["name"], get(r)) for r in records]
+def _grouped(records: Sequence[Record], get: Any, empty: str) -> str:
+    items = [(r.task.name, get(r)) for r in records]
     items = [(t, v) for t, v in items if v]
     if not items:
         return f"<p>{empty}</p>"
     return _tasks_line([t for t, _ in items], len(records)) + _per_task(items)
 
 
-def _files(records: Sequence[Mapping[str, Any]]) -> str:
-    items = [
-        (r["task"]["name"], (r["submission"].get("sha256") or "", r["submission"].get("files") or {})) for r in records
-    ]
+def _files(records: Sequence[Record]) -> str:
+    items = [(r.task.name, (r.submission.sha256 or "", r.submission.files or {})) for r in records]
     items = [(t, v) for t, v in items if v[0] or v[1]]
     if not items:
         return "<p>No file digests recorded.</p>"
@@ -310,17 +309,20 @@ def _files(records: Sequence[Mapping[str, Any]]) -> str:
     return "".join(out)
 
 
-def _settings(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {**(record.get("settings") or {}), **(record.get("track_run") or {})}
+def _settings(record: Record) -> dict[str, Any]:
+    return {**(record.settings or {}), **(record.track_run or {})}
 
 
 def submission_page(
-    sid: str, records: Sequence[Mapping[str, Any]], placed: Sequence[tuple[Leaderboard, Row]], meta: Mapping[str, Any]
+    sid: str,
+    records: Sequence[Record | Mapping[str, Any]],
+    placed: Sequence[tuple[Leaderboard, Row]],
+    meta: Mapping[str, Any],
 ) -> str:
     """The page of one submission."""
-    records = sorted(records, key=lambda r: (str(r["task"]["name"]), str(r.get("hardware")), str(r["started_at"])))
-    m = _meta(records, [row for _, row in placed])
-    kinds = {row.kind for _, row in placed} | {str(r.get("kind") or "measured") for r in records}
+    ordered = sorted(map(as_record, records), key=lambda r: (str(r.task.name), str(r.hardware), str(r.started_at)))
+    m = _meta(ordered, [row for _, row in placed])
+    kinds = {row.kind for _, row in placed} | {str(r.kind or "measured") for r in ordered}
     mark = badge("self-reported") if "self-reported" in kinds else ""
     authors = m.get("authors")
     info = facts(
@@ -339,31 +341,31 @@ def submission_page(
     body = (
         f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{info}"
         f"<section><h2>Tracks</h2>{_placements(placed)}</section>"
-        f"<section><h2>Task results</h2>{_task_results(records)}</section>"
-        f"<section><h2>Measurements</h2>{_measurements(records)}</section>"
+        f"<section><h2>Task results</h2>{_task_results(ordered)}</section>"
+        f"<section><h2>Measurements</h2>{_measurements(ordered)}</section>"
         f"<section><h2>Evaluation settings</h2>"
-        f"{_grouped(records, _settings, 'No settings recorded.')}"
+        f"{_grouped(ordered, _settings, 'No settings recorded.')}"
         f"</section><section><h2>Environment</h2>"
-        f"{_grouped(records, lambda r: r.get('environment'), NO_ENVIRONMENT)}"
+        f"{_grouped(ordered, lambda r: r.environment, NO_ENVIRONMENT)}"
         f"</section><section><h2>Declared numbers (self-reported)</h2>"
-        f"{_grouped(records, lambda r: r.get('declared'), 'None declared.')}</section>"
-        f"<section><h2>Evaluated files</h2>{_files(records)}</section>"
+        f"{_grouped(ordered, lambda r: r.declared, 'None declared.')}</section>"
+        f"<section><h2>Evaluated files</h2>{_files(ordered)}</section>"
     )
     return page(str(m.get("name") or sid), body, "..", meta)
 
 
 def submission_pages(
     boards: Sequence[Leaderboard],
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Record | Mapping[str, Any]],
     names: Mapping[str, str],
     meta: Mapping[str, Any],
     only: Collection[str],
 ) -> dict[str, str]:
     """{submission id: page} for the submissions of `only` (ids with a page name in `names`)."""
     wanted = set(only)
-    by_sub: dict[str, list[Mapping[str, Any]]] = {sid: [] for sid in wanted}
-    for r in records:
-        sid = str(r["submission"]["id"])
+    by_sub: dict[str, list[Record]] = {sid: [] for sid in wanted}
+    for r in map(as_record, records):
+        sid = str(r.submission.id)
         if sid in wanted:
             by_sub[sid].append(r)
     placed: dict[str, list[tuple[Leaderboard, Row]]] = {sid: [] for sid in wanted}

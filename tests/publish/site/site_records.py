@@ -9,7 +9,7 @@ from typing import Any
 
 from board_records import HEAD, record, write_track
 
-from harness.records import store_record
+from harness.records import Record, new_record, store_record
 
 XSS = "<script>alert(1)</script>"
 META = {"generated_at": "2026-03-01T12:00:00+00:00", "harness_version": "test"}
@@ -85,10 +85,10 @@ BY_MODULE = {
 }
 
 
-def _measured(sub: str, task: str, metrics: dict[str, float]) -> dict[str, Any]:
+def _measured(sub: str, task: str, metrics: dict[str, float]) -> Record:
     name, methods, _, _, params, latency, label = SUBMISSIONS[sub]
     r = record(sub, task, metrics, params=params, flops=params * 60.0, energy_kwh=params * 1e-11)
-    meta = r["submission"]["meta"]
+    meta = r.submission.meta  # nested blocks stay mappings
     meta.update(
         name=name,
         methods=methods,
@@ -99,7 +99,7 @@ def _measured(sub: str, task: str, metrics: dict[str, float]) -> dict[str, Any]:
     )
     meta["paper"] = "javascript:alert(1)" if sub == "xss" else "https://arxiv.org/abs/1234.5678"
     meta["code"] = "https://example.org/code?a=1&b=2"
-    m = r["measurements"]
+    m = r.measurements
     m["energy"]["label"] = label
     m["energy"]["method"] = "RAPL package counters" if label == "measured" else "CPU time x TDP estimate"
     m["params"].update(embedding_params=params // 5, method="unique parameter tensors")
@@ -109,15 +109,24 @@ def _measured(sub: str, task: str, metrics: dict[str, float]) -> dict[str, Any]:
     )
     if latency is not None:
         m["latency"] = {"p50_ms": latency, "p90_ms": latency * 1.1, "threads": 1, "method": "batch 1 percentiles"}
-    r["environment"] = ENVIRONMENT
-    r["settings"] = {"limit": None, "batch_size": 32}
-    r["submission"]["sha256"] = "ab" * 32
-    r["submission"]["files"] = {"model/model.safetensors": "cd" * 32, "submission.yaml": "ef" * 32}
-    r["num_examples"] = 872 if task == "sst2" else 408
-    return r
+    fields = r.to_dict()
+    return new_record(
+        **{
+            **fields,
+            "key": None,  # the key its final fields give
+            "environment": ENVIRONMENT,
+            "settings": {"limit": None, "batch_size": 32},
+            "submission": {
+                **fields["submission"],
+                "sha256": "ab" * 32,
+                "files": {"model/model.safetensors": "cd" * 32, "submission.yaml": "ef" * 32},
+            },
+            "num_examples": 872 if task == "sst2" else 408,
+        }
+    )
 
 
-def site_records() -> list[dict[str, Any]]:
+def site_records() -> list[Record]:
     """Records of five measured submissions and one self-reported, on sst2 and mrpc."""
     out = []
     for sub, (_, _, sst2, (acc, f1), *_rest) in SUBMISSIONS.items():

@@ -62,7 +62,7 @@ def records() -> list[dict]:
                     examples=10 if limit else 100,
                     split_examples=100,
                 )
-                r["measurements"]["energy"].update(
+                r.measurements["energy"].update(
                     method="harness CPU-TDP x utilisation estimate" if label == "estimated" else "RAPL counters",
                     power_model=POWER_MODEL if label == "estimated" else "sampled every 0.5 s",
                     backends={
@@ -70,8 +70,10 @@ def records() -> list[dict]:
                         f"'{HOME}/powercap/energy_uj'"
                     },
                 )
-            r["path"] = f"{HOME}/results/records/{sub}/{task}.cpu.record.json"
-            r["model"] = {"folder": f"{HOME}/submissions/{sub}/model", "head": "auto", "backend": "pytorch"}
+            r = r.with_(
+                path=f"{HOME}/results/records/{sub}/{task}.cpu.record.json",
+                model={"folder": f"{HOME}/submissions/{sub}/model", "head": "auto", "backend": "pytorch"},
+            )
             out.append(r)
     return out
 

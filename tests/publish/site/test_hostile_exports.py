@@ -42,7 +42,7 @@ def board(tmp_path_factory):
     records = []
     for i, (sub, (name, team, methods)) in enumerate(HOSTILE.items()):
         r = record(sub, "sst2", {"accuracy": 0.70 + 0.05 * i}, params=10_000_000, flops=1.0e9, name=name)
-        r["submission"]["meta"].update(team=team, methods=methods)
+        r.submission.meta.update(team=team, methods=methods)
         records.append(r)
     return rank(records, track(tmp_path_factory.mktemp("hostile"), "hostile", TRACK))
 
