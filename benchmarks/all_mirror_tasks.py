@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.commands.evaluate import model_refs
 from harness.evaluation.evaluate import evaluate
+from harness.evaluation.refs import model_refs
 from harness.inference.formulations import EvalSettings
 from harness.tasks import get_task, task_names
 from harness.testing.tiny import VOCAB_FILE, write_tiny_submission
@@ -29,8 +29,8 @@ def main() -> None:
         t_all = time.perf_counter()
         for task, ref in model_refs(sub, tasks, None, False):
             record = evaluate(ref, task, EvalSettings(), data_dir=data, results_dir=Path(tmp) / "r", limit=args.limit)
-            status = "ok" if record["status"] == "ok" else f"FAILED: {record['error']}"
-            print(f"{task:15} {record.get('num_examples', 0):6d} examples {record['duration_s']:8.1f} s  {status}")
+            status = "ok" if record.ok else f"FAILED: {record.error}"
+            print(f"{task:15} {record.num_examples or 0:6d} examples {record.duration_s or 0.0:8.1f} s  {status}")
         print(f"all {len(tasks)} mirror tasks: {time.perf_counter() - t_all:.1f} s wall time")
 
 

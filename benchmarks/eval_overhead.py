@@ -100,7 +100,7 @@ def main() -> None:
                 measure=(),
             )
             harness_s = time.perf_counter() - t0
-            assert record["status"] == "ok", record.get("error")
+            assert record.ok, record.error
             enc = encode(model, [task.texts(r) for r in rows], task.max_length)
             order = sorted(range(len(enc)), key=lambda i: len(enc[i]["input_ids"]))
             batches = [
