@@ -11,6 +11,19 @@ from harness.tracks.definitions import load_track
 STARTED = "2026-01-01T00:00:00+00:00"
 
 
+# SuperGLUE's scored tasks and their metrics, as harness.tasks.superglue declares them (tests/scoring, tests/publish)
+SUPERGLUE_METRICS = {
+    "boolq": ("accuracy",),
+    "cb": ("accuracy", "f1"),
+    "copa": ("accuracy",),
+    "multirc": ("exact_match", "f1_a"),
+    "record": ("exact_match", "f1"),
+    "superglue/rte": ("accuracy",),
+    "wic": ("accuracy",),
+    "wsc": ("accuracy",),
+}
+
+
 def record(
     sub: str,
     task: str,

@@ -13,6 +13,8 @@ from typing import Any
 
 from harness.measure.spec import Inputs
 
+CPUINFO = Path("/proc/cpuinfo")  # Linux procfs: the CPU model name (absent elsewhere: platform then answers)
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -40,7 +42,7 @@ class Environment:
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo, else what `platform` knows."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in CPUINFO.read_text().splitlines():
             if line.lower().startswith(("model name", "hardware", "cpu model")):
                 return line.split(":", 1)[1].strip()
     except OSError:

@@ -98,7 +98,7 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: every field the record holds, nested blocks as mappings; `path` left out."""
         out: dict[str, Any] = {}
-        for name in _WRITTEN:
+        for name in RECORD_FIELDS:
             value = getattr(self, name)
             if value is None:
                 continue
@@ -131,7 +131,7 @@ def block(cls: type, data: Any, name: str, path: str | None) -> Any:
 
 
 def _block_dict(block: Any) -> dict[str, Any]:
-    """A nested block's JSON form: the fields it holds (None ones left out, except the id and name)."""
+    """A nested block's JSON form: the fields it holds (None ones left out)."""
     out = {}
     for f in fields(block):
         value = getattr(block, f.name)
@@ -140,6 +140,7 @@ def _block_dict(block: Any) -> dict[str, Any]:
     return out
 
 
-_RECORD_FIELDS = frozenset(f.name for f in fields(Record)) - {"path"}
-_WRITTEN = tuple(f.name for f in fields(Record) if f.name != "path")
+# The JSON fields of a record, in order (`path` is where it lies, not part of it); harness.records.store checks them.
+RECORD_FIELDS = tuple(f.name for f in fields(Record) if f.name != "path")
+_RECORD_FIELDS = frozenset(RECORD_FIELDS)
 _BLOCK_FIELDS = {cls: frozenset(f.name for f in fields(cls)) for cls in (SubmissionInfo, TaskInfo)}

@@ -31,7 +31,7 @@ from harness.errors import UserError, did_you_mean
 from harness.measure.result import NOT_MEASURED, normalized, status_of
 from harness.measure.spec import MEASUREMENTS, measurement
 from harness.records import record as _record
-from harness.records.record import Record, SubmissionInfo, TaskInfo
+from harness.records.record import RECORD_FIELDS, Record, SubmissionInfo, TaskInfo
 from harness.tasks import get_task
 
 SCHEMA_VERSION = 2  # 2: records carry their `key` and are stored under its digest
@@ -46,27 +46,10 @@ UNKEYED_MEASUREMENT = frozenset({"measure"})
 # Clock difference tolerated between the machine that wrote a record and the one reading it.
 CLOCK_SKEW = timedelta(minutes=5)
 REQUIRED = ("schema_version", "harness_version", "submission", "task", "status", "metrics", "started_at", "key")
-# Every top-level field a record may have (harness.evaluation.evaluate, harness.evaluation.track, harness.evaluation.selfreported write them): a
-# misspelt field would otherwise be read as absent, e.g. `hardwre: gpu` ranked as a CPU record.
-FIELDS = REQUIRED + (
-    "score",
-    "kind",
-    "hardware",
-    "model",
-    "settings",
-    "environment",
-    "measurements",
-    "declared",
-    "track_run",
-    "num_examples",
-    "predictions_file",
-    "inference_s",
-    "examples_per_s",
-    "operating_points",
-    "error",
-    "traceback",
-    "duration_s",
-)
+# Every top-level field a record may have: the typed Record's fields (harness.records.record), in their order
+# after the required ones. A misspelt field would otherwise be read as absent, e.g. `hardwre: gpu` ranked as a
+# CPU record.
+FIELDS = REQUIRED + tuple(name for name in RECORD_FIELDS if name not in REQUIRED)
 _FIELD_SET = frozenset(FIELDS)
 _REQUIRED_SET = frozenset(REQUIRED)
 # UTC with the offset written out, as harness.evaluation.evaluate writes it: in this one form, text order is time order, which
@@ -124,35 +107,28 @@ def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
     settings, hardware. A Record or its JSON form (which validation and migration read)."""
     from harness.submissions import SUBMISSION_FILE, combined_sha256
 
-    if isinstance(record, Record):
-        sub, task = record.submission, record.task
-        sub_id, sub_files, sub_sha = sub.id, sub.files, sub.sha256
-        task_name, task_version, split = task.name, task.version, task.split
-        settings, track_run, model, environment = record.settings, record.track_run, record.model, record.environment
-    else:
-        sub, task = record["submission"], record["task"]
-        sub_id, sub_files, sub_sha = sub["id"], sub.get("files"), sub.get("sha256")
-        task_name, task_version, split = task["name"], task.get("version"), task.get("split")
-        settings, track_run = record.get("settings"), record.get("track_run")
-        model, environment = record.get("model"), record.get("environment")
+    data = record.to_dict() if isinstance(record, Record) else record  # one path: the JSON form
+    sub, task = data["submission"], data["task"]
     # submission.yaml's prose and metadata do not change a result; the model files do
-    files = {p: h for p, h in (sub_files or {}).items() if p != SUBMISSION_FILE}
-    content = combined_sha256(files) if files else str(sub_sha or "")
-    model = model or {}
+    files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_FILE}
+    content = combined_sha256(files) if files else str(sub.get("sha256") or "")
+    model = data.get("model") or {}
     return {
-        "submission": sub_id,
+        "submission": sub["id"],
         "content": content,
-        "task": task_name,
-        "task_version": task_version,
-        "split": split,
+        "task": task["name"],
+        "task_version": task.get("version"),
+        "split": task.get("split"),
         "head": model.get("declared_head"),
         "model": [model.get("within"), model.get("backend")],
-        "settings": {k: v for k, v in (settings or {}).items() if k not in UNKEYED_SETTINGS},
-        "threads": (environment or {}).get("threads"),
+        "settings": {k: v for k, v in (data.get("settings") or {}).items() if k not in UNKEYED_SETTINGS},
+        "threads": (data.get("environment") or {}).get("threads"),
         "measurement": {
-            k: v for k, v in ((track_run or {}).get("measurement") or {}).items() if k not in UNKEYED_MEASUREMENT
+            k: v
+            for k, v in ((data.get("track_run") or {}).get("measurement") or {}).items()
+            if k not in UNKEYED_MEASUREMENT
         },
-        "hardware": hardware_of(record),
+        "hardware": hardware_of(data),
     }
 
 

@@ -5,21 +5,10 @@ import json
 from dataclasses import replace
 
 import pytest
-from board_records import HEAD, record, track
+from board_records import HEAD, SUPERGLUE_METRICS, record, track
 
 from harness.scoring.rank import board_columns, rank
 from harness.tracks.definitions import Cutoffs, get_track
-
-SUPERGLUE_METRICS = {
-    "boolq": ("accuracy",),
-    "cb": ("accuracy", "f1"),
-    "copa": ("accuracy",),
-    "multirc": ("exact_match", "f1_a"),
-    "record": ("exact_match", "f1"),
-    "superglue/rte": ("accuracy",),
-    "wic": ("accuracy",),
-    "wsc": ("accuracy",),
-}
 
 
 def rows_by_id(board):

@@ -9,23 +9,14 @@ import re
 from dataclasses import replace
 
 import pytest
-from board_records import record
+from board_records import SUPERGLUE_METRICS, record
 from site_records import META
 
 from harness.publish.site.build import build_site
 from harness.scoring.rank import rank
 from harness.tracks.definitions import Cutoffs, get_track
 
-TASKS = {
-    "boolq": ("accuracy",),
-    "cb": ("accuracy", "f1"),
-    "copa": ("accuracy",),
-    "multirc": ("exact_match", "f1_a"),
-    "record": ("exact_match", "f1"),
-    "superglue/rte": ("accuracy",),
-    "wic": ("accuracy",),
-    "wsc": ("accuracy",),
-}
+TASKS = SUPERGLUE_METRICS
 HOME = "/home/alice"
 POWER_MODEL = "power = tdp_w 4 W x (process CPU seconds / (wall seconds x 2 logical CPUs))"
 NO_DATA = (
