@@ -1,0 +1,1 @@
+"""Training recipes on the mirror's train sets: fine-tuning and knowledge distillation, saved as submissions."""
