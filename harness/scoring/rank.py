@@ -382,5 +382,5 @@ def _track_meta(track: Track) -> dict[str, Any]:
         "tasks": [{"task": t.task, "split": t.split, "benchmark": get_task(t.task).benchmark} for t in track.tasks],
         "score": asdict(track.score),
         "cutoffs": asdict(track.cutoffs),
-        "measurement": asdict(track.measurement),
+        "measurement": track.measurement.plain(),
     }

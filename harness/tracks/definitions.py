@@ -60,10 +60,15 @@ class Measurement:
     max_length: int | None = None  # None: each task's own truncation length
     latency_budget_s: float = 30.0
     pue: float = DEFAULT_PUE
+    note: str = ""  # how these settings depart from the usual ones (the demo's cut latency budget), shown on pages
 
     def plain(self) -> dict[str, Any]:
-        """The settings as JSON stores them (tuples as lists): what a record's track_run.measurement holds."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The settings as JSON stores them (tuples as lists): what a record's track_run.measurement holds. An empty
+        note is left out, so records written before notes existed match their track's settings."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if not self.note:
+            del out["note"]
+        return out
 
 
 @dataclass(frozen=True)

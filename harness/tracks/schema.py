@@ -34,7 +34,16 @@ TOP_KEYS = (
 )
 REQUIRED = ("name", "description", "source", "hardware", "tasks", "score", "ranking")
 CUTOFF_KEYS = ("max_params", "max_bytes", "min_score", "require_all_tasks")
-MEASUREMENT_KEYS = ("measure", "threads", "batch_size", "reference_length", "max_length", "latency_budget_s", "pue")
+MEASUREMENT_KEYS = (
+    "measure",
+    "threads",
+    "batch_size",
+    "reference_length",
+    "max_length",
+    "latency_budget_s",
+    "pue",
+    "note",
+)
 RANKING_KEYS = ("by", "order", "then", "rule")
 ORDERS = ("descending", "ascending")
 HARDWARE = ("cpu", "gpu")
@@ -161,6 +170,10 @@ def _measurement(c: Checker, value: Any) -> dict[str, Any]:
         out["latency_budget_s"] = c.number(entry["latency_budget_s"], "measurement.latency_budget_s", 0, above=True)
     if "pue" in entry:
         out["pue"] = c.number(entry["pue"], "measurement.pue", 1)
+    if "note" in entry:
+        note = c.text(entry["note"], "measurement.note", fix="write one line of text, e.g. note: latency budget cut")
+        if note is not None:
+            out["note"] = note.strip()
     return out
 
 

@@ -419,12 +419,14 @@ def _track_facts(board: Leaderboard) -> str:
         rules.append("every task evaluated")
     rules.append(f"{t['hardware']} hardware")
     tasks = ", ".join(f"{x['task']} ({x['split']})" for x in t.get("tasks", []))
+    note = (t.get("measurement") or {}).get("note")
     return facts(
         [
             ("Ranking", esc(board.ranking["rule"])),
             ("Eligibility", esc("; ".join(rules))),
             ("Minimum score (accuracy band)", esc(board.band())),
             ("Tasks", esc(tasks)),
+            *([("Measurement note", esc(note))] if note else []),
             ("Source", esc(t.get("source"))),
             ("Last run", _date(board.last_run)),
             ("Records read", str(board.generated_from)),
