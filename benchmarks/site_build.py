@@ -175,7 +175,7 @@ def main() -> None:
         n = write_records(results, args.submissions)
         out = args.keep or root / "site"
         from harness import __version__
-        from harness.commands.leaderboard import build_boards
+        from harness.publish.boards import build_boards
         from harness.publish.site.build import build_site, write_site
 
         t0 = time.perf_counter()

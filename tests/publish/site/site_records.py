@@ -186,7 +186,7 @@ def built_site(tmp_path_factory: Any) -> Built:
     tests that import helpers from it (`from conftest import save_tiny_bert`), and their collection fails.
     """
     if "site" not in _BUILT:
-        from harness.commands.leaderboard import build_boards
+        from harness.publish.boards import build_boards
         from harness.publish.site.build import build_site
 
         root = tmp_path_factory.mktemp("site-fixture")

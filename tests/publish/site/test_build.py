@@ -164,7 +164,7 @@ def test_same_records_give_the_same_bytes_but_the_timestamp(built):
 
 
 def test_forked_workers_rank_and_build_the_same_site(built):
-    from harness.commands.leaderboard import build_boards
+    from harness.publish.boards import build_boards
 
     boards, records = build_boards(built.results, str(built.tracks), workers=2)
     assert boards == built.boards and records == built.records
