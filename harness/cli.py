@@ -17,6 +17,9 @@ from harness.errors import UserError
 COMMANDS = (
     "harness.commands.demo",
     "harness.commands.check",
+    "harness.commands.compress",
+    "harness.commands.finetune",
+    "harness.commands.distill",
     "harness.commands.evaluate",
     "harness.commands.score",
     "harness.commands.rescore",

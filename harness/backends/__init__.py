@@ -14,6 +14,7 @@ from harness.registry import Registry
 
 BACKENDS: Registry = Registry("backend")
 BACKENDS.add("torch", "harness.backends.torch_hf:load")
+BACKENDS.add("onnxruntime", "harness.backends.onnx_rt:load")
 
 
 def load_model(folder: str | Path, head: str, options: LoadOptions = LoadOptions(), backend: str = "torch") -> Model:

@@ -11,27 +11,18 @@ line in harness.backends.BACKENDS.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
+from harness.backends.files import PICKLE_SUFFIXES, SAFE_WEIGHTS_SUFFIX, TOKENIZER_FILES, weight_files
 from harness.backends.heads import HEADS_TABLE
 
-# What a model folder is loaded as, and the output its forward pass returns.
-SAFE_WEIGHTS_SUFFIX = ".safetensors"
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth")  # weight files torch would unpickle
+if TYPE_CHECKING:  # annotations only: importing the backends package stays light (`harness --help`)
+    import numpy as np
 
-
-def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The folder's safetensors weight files and its pickle weight files, each sorted by name."""
-    safe = sorted(folder.glob(f"*{SAFE_WEIGHTS_SUFFIX}"))
-    pickled = sorted(p for suffix in PICKLE_SUFFIXES for p in folder.glob(f"*{suffix}"))
-    return safe, pickled
-
+__all__ = ["PICKLE_SUFFIXES", "SAFE_WEIGHTS_SUFFIX", "TOKENIZER_FILES", "weight_files"]  # re-exported: their old home
 
 HEADS = {h.name: h.output for h in HEADS_TABLE}  # head -> the forward output formulations read
 
@@ -43,6 +34,11 @@ class LoadOptions:
     allow_pickle: bool = False
     trust_remote_code: bool = False
     threads: int | None = None
+    outputs: tuple[tuple[str, str], ...] = ()  # (head output name, graph output name) a submission declares
+    onnx_custom_ops: tuple[str, ...] = ()  # custom-op libraries an organizer allows an ONNX graph (none by default)
+    # ONNX backend: "cpu" (the default: its records are ranked as cpu, HARDWARE), "cuda[:N]", or "auto" (CUDA when
+    # onnxruntime offers it); the device flags of organizer runs (issue 14) will set it
+    onnx_device: str = "cpu"
 
 
 class Clock(Protocol):
@@ -125,3 +121,24 @@ class Model(Protocol):
         int8_macs, by_module, by_op, uncounted_ops and the counter; with `cross_check`, a second counter's figures
         under `fvcore`; or {"status": "not_counted", "reason": why, ...}."""
         ...
+
+
+def param_counts(tensors: Iterable[tuple[int, str, int, bool]], aliases: dict[str, str], method: str) -> dict[str, Any]:
+    """What Model.count_params returns, from each counted tensor's (elements, dtype name, bytes, is embedding) and
+    the names that alias a counted tensor: one summary for every backend's counter."""
+    by_dtype: dict[str, int] = {}
+    embedding = total = nbytes = 0
+    for numel, dtype, size, is_embedding in tensors:
+        total += numel
+        nbytes += size
+        embedding += numel if is_embedding else 0
+        by_dtype[dtype] = by_dtype.get(dtype, 0) + numel
+    return {
+        "total_params": total,
+        "embedding_params": embedding,
+        "non_embedding_params": total - embedding,
+        "params_by_dtype": dict(sorted(by_dtype.items())),
+        "tensor_bytes": nbytes,
+        "aliases": dict(sorted(aliases.items())),
+        "method": method,
+    }

@@ -60,6 +60,15 @@ HEADS_TABLE = (
     ),
 )
 HEADS = {h.name: h for h in HEADS_TABLE}
+# The outputs a graph backend (onnxruntime) reads for each head it runs, by their Hugging Face names; a
+# submission's task entry may map them to other graph output names (`outputs:`)
+HEAD_OUTPUTS = {
+    "cosine": ("last_hidden_state",),
+    "sequence_classification": ("logits",),
+    "question_answering": ("start_logits", "end_logits"),
+    "retriever_reader": ("start_logits", "end_logits"),
+}
+GRAPH_BACKENDS = ("onnxruntime",)  # the backends that read HEAD_OUTPUTS from named graph outputs
 COSINE = "cosine"
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from harness.backends.base import param_counts
 from harness.backends.torch_run import call_model, eval_mode
 
 COUNTER = "torch.utils.flop_counter.FlopCounterMode + harness op table + int8 Linear hooks"
@@ -86,22 +87,7 @@ def count_module_params(model: Any) -> dict[str, Any]:
                 numel * tensor.element_size(),
                 _is_embedding(module),
             ]
-    by_dtype: dict[str, int] = {}
-    embedding = total = nbytes = 0
-    for numel, dtype, size, is_emb in info.values():
-        total += numel
-        nbytes += size
-        embedding += numel if is_emb else 0
-        by_dtype[dtype] = by_dtype.get(dtype, 0) + numel
-    return {
-        "total_params": total,
-        "embedding_params": embedding,
-        "non_embedding_params": total - embedding,
-        "params_by_dtype": dict(sorted(by_dtype.items())),
-        "tensor_bytes": nbytes,
-        "aliases": dict(sorted(aliases.items())),
-        "method": PARAMS_METHOD,
-    }
+    return param_counts((tuple(v) for v in info.values()), aliases, PARAMS_METHOD)
 
 
 def mm_flops(a_shape: Any, b_shape: Any, *_: Any, out_shape: Any = None, **__: Any) -> int:

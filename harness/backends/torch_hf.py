@@ -15,6 +15,7 @@ import numpy as np
 
 from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
 from harness.backends.heads import HEADS_TABLE, class_head
+from harness.backends.torch_compressed import COMPRESSED_FILE, load_compressed
 from harness.backends.torch_run import (
     CudaClock,
     call_model,
@@ -185,6 +186,8 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
             f"{folder}: the tokenizer does not load ({type(e).__name__}: {e})",
             fix="save it next to the model with tokenizer.save_pretrained(folder)",
         ) from e
+    if (path / COMPRESSED_FILE).is_file():  # saved as data by `harness compress`: no stock class rebuilds it
+        return TorchModel(load_compressed(path, head), tokenizer, head, folder)
     try:
         module = cls.from_pretrained(
             str(folder), use_safetensors=not options.allow_pickle, trust_remote_code=options.trust_remote_code

@@ -106,7 +106,7 @@ def _run(
     measure: tuple[str, ...],
     energy: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    from harness.backends import LoadOptions, load_model
+    from harness.backends import load_model
     from harness.formats import predictions_path, write_predictions
     from harness.inference.formulations import formulation, task_head
     from harness.tasks import get_task
@@ -119,7 +119,7 @@ def _run(
     split = load_rows(task, root)
     rows = first(task, split, limit)
     if model is None:
-        model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+        model = load_model(ref.folder, head, ref.load_options(), ref.backend)
     from harness.measure.energy import EnergyTracker
 
     model.sequence_lengths = []

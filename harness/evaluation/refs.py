@@ -20,6 +20,13 @@ class ModelRef:
     within: str = ""  # the model folder's path inside the submission folder (part of the record's key)
     files: tuple[tuple[str, str], ...] = ()  # (relative path, sha256) of the evaluated files
     meta: tuple[tuple[str, Any], ...] = ()  # the submission's metadata (name, team, methods, links), for pages
+    outputs: tuple[tuple[str, str], ...] = ()  # the task entry's `outputs:` (head output -> graph output name)
+
+    def load_options(self) -> Any:
+        """How the backend loads this model: the pickle opt-in and the declared graph outputs."""
+        from harness.backends import LoadOptions
+
+        return LoadOptions(allow_pickle=self.allow_pickle, outputs=self.outputs)
 
 
 def model_refs(
@@ -71,20 +78,36 @@ def model_refs(
                     _within(sub.tasks[t].model, path),
                     tuple(sorted(files.items())),
                     meta,
+                    sub.tasks[t].outputs,
                 ),
             )
             for t in names
         ]
-    if not (path / "config.json").is_file():
-        raise UserError(f"{path}: neither {SUBMISSION_FILE} nor config.json", fix="see submissions/README.md")
+    backend = bare_backend(path)
+    if backend is None:
+        raise UserError(
+            f"{path}: neither {SUBMISSION_FILE} nor config.json nor model.onnx", fix="see submissions/README.md"
+        )
     if not tasks:
         raise UserError(f"{path}: a bare model folder needs --task")
     files = sha256_files(path)
     digest = combined_sha256(files)
     ref = ModelRef(
-        bare_model_id(path, digest), path, head, "torch", allow_pickle, digest, ".", tuple(sorted(files.items()))
+        bare_model_id(path, digest), path, head, backend, allow_pickle, digest, ".", tuple(sorted(files.items()))
     )
     return [(t, ref) for t in tasks]
+
+
+def bare_backend(path: Path) -> str | None:
+    """The backend a bare model folder runs on: onnxruntime for a model.onnx without config.json and safetensors
+    weights beside it, torch for a config.json; None for neither."""
+    from harness.backends.base import weight_files
+    from harness.backends.onnx_rt import ONNX_FILE
+
+    torch_folder = (path / "config.json").is_file() and bool(weight_files(path)[0])
+    if (path / ONNX_FILE).is_file() and not torch_folder:
+        return "onnxruntime"
+    return "torch" if (path / "config.json").is_file() else None
 
 
 def _within(model: Path, submission: Path) -> str:

@@ -195,7 +195,7 @@ def _run_measured(
 def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
     """The loaded model for a ModelRef with the head the task runs (once per folder and head) and its per-model
     measurements."""
-    from harness.backends import LoadOptions, load_model
+    from harness.backends import load_model
     from harness.inference.formulations import task_head
     from harness.measure import measure_loaded
 
@@ -203,10 +203,10 @@ def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) ->
         head = task_head(task, ref.head)
     except UserError:
         return None, {}  # evaluate refuses the head and writes a failed record naming the cause
-    key = (ref.folder, head)
+    key = (ref.folder, head, ref.outputs)
     if key not in cache:
         try:
-            model = load_model(ref.folder, head, LoadOptions(allow_pickle=ref.allow_pickle), ref.backend)
+            model = load_model(ref.folder, head, ref.load_options(), ref.backend)
         except UserError:
             cache[key] = (None, {})  # evaluate loads again and writes a failed record naming the cause
             return cache[key]

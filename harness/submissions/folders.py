@@ -4,8 +4,10 @@ retriever reads, trained head weights, and the declared size of each folder (no 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+from harness.backends.files import TOKENIZER_FILES
 from harness.backends.heads import HEADS_TABLE
 from harness.errors import closest_match
 from harness.inference.retrieval import PASSAGES_FILE
@@ -13,17 +15,6 @@ from harness.submissions.submission import SUBMISSION_FILE, Submission, TaskEntr
 from harness.yamlcheck import Problem
 
 SIZE_TOLERANCE = 0.01  # relative: declared size_bytes may differ this much (line endings, re-saved json)
-# Vocabulary files AutoTokenizer reads (the VOCAB_FILES_NAMES of transformers' tokenizers); one must exist.
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "vocab.txt",
-    "vocab.json",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-    "sentencepiece.model",
-    "spm.model",
-    "tokenizer.model",
-)
 # A head needs its own trained weights: config.json `architectures` names the class that saved them.
 HEAD_ARCHITECTURES = {h.name: h.trained_suffix for h in HEADS_TABLE if h.trained_suffix}
 # config.json keys whose loss changes predictions silently: a misspelt id2label maps labels in dataset order
@@ -46,7 +37,9 @@ def check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem]) 
         where = f"tasks.{name}.model"
         if entry.model not in checked:
             checked.add(entry.model)
-            found = _folder_problems(entry.model, where, sub, allow_pickle)
+            found = _folder_problems(entry.model, where, sub, allow_pickle) + _compressed_problems(
+                entry.model, where, sub
+            )
             problems += found
             if found:
                 broken.add(entry.model)
@@ -111,9 +104,13 @@ def _head_weights_problem(entry: TaskEntry, where: str) -> Problem | None:
 
 
 def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool) -> list[Problem]:
-    """config.json, tokenizer and weights files of one model folder."""
+    """config.json, tokenizer and weights files of one model folder; the backend's own checks when its module
+    offers `folder_problems(path)` ((file, message, fix) each)."""
     from harness.backends.base import SAFE_WEIGHTS_SUFFIX, weight_files
 
+    own = _backend_checks(sub.backend)
+    if own is not None:
+        return [Problem(file, where, message, fix) for file, message, fix in own(path)]
     out = []
     config = path / "config.json"
     if not config.is_file():
@@ -174,6 +171,57 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
             )
         )
     return out
+
+
+def _compressed_problems(path: Path, where: str, sub: Submission) -> list[Problem]:
+    """A compressed.json's document (harness.backends.torch_compressed), its recipe chain equal to submission.yaml's
+    `compression:`, and each recipe's method family among `methods`."""
+    from harness.backends.torch_compressed import COMPRESSED_FILE, read_document
+    from harness.errors import UserError
+    from harness.submissions.compression import RECIPE_SPECS, step_problems
+
+    if not (path / COMPRESSED_FILE).exists() and not (path / COMPRESSED_FILE).is_symlink():
+        return []
+    file, yaml_file = str(path / COMPRESSED_FILE), str(sub.path / SUBMISSION_FILE)
+    try:
+        recipes = read_document(path).get("recipes", [])
+    except UserError as e:
+        return [Problem(file, where, e.message.removeprefix(f"{file}: "), e.fix)]
+    for i, step in enumerate(recipes):
+        for name, message, fix in step_problems(step["recipe"], {k: v for k, v in step.items() if k != "recipe"}):
+            return [Problem(file, f"recipes[{i}].{name}", message, fix)]
+    chain = [s.plain() for s in sub.compression]
+    if chain != recipes:
+        return [
+            Problem(
+                yaml_file,
+                "compression",
+                f"{chain} differs from the chain {file} records: {recipes}",
+                "set compression: to the chain that made the folder (harness compress writes both)",
+            )
+        ]
+    missing = [m for m in dict.fromkeys(RECIPE_SPECS[s["recipe"]].method for s in recipes) if m not in sub.methods]
+    if missing:
+        return [
+            Problem(
+                yaml_file,
+                "methods",
+                f"lacks {', '.join(missing)}, the family of a recipe of the chain",
+                f"add {', '.join(missing)} to methods",
+            )
+        ]
+    return []
+
+
+def _backend_checks(backend: str) -> Callable[[Path], list[tuple[str, str, str]]] | None:
+    """The named backend module's `folder_problems`, if it has one (None: the Hugging Face folder checks)."""
+    import sys
+
+    from harness.backends import BACKENDS
+
+    if backend not in BACKENDS.names():
+        return None
+    return getattr(sys.modules[BACKENDS.get(backend).__module__], "folder_problems", None)
 
 
 def _read_config(path: Path) -> dict | None:

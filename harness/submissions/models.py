@@ -1,4 +1,4 @@
-"""Checks that need each submission model loaded (once per folder and head): label mapping and declared parameters."""
+"""Checks that need each submission model loaded (once per folder, head and outputs): labels and declared parameters."""
 
 from __future__ import annotations
 
@@ -18,15 +18,20 @@ RELABEL = "fine-tune the model for the task's labels, or fix num_labels and id2l
 def check_models(
     sub: Submission, usable: dict[tuple[Path, str], list[str]], allow_pickle: bool, problems: list[Problem]
 ) -> None:
-    """Load each distinct (folder, head) once, then check labels and declared parameters of its tasks; problems are
-    appended to `problems`."""
+    """Load each distinct (folder, head, declared outputs) once, then check labels and declared parameters of its
+    tasks; problems are appended to `problems`."""
     from harness.backends import load_model
     from harness.backends.base import LoadOptions
 
     yaml_file = str(sub.path / SUBMISSION_FILE)
-    for (folder, head), names in usable.items():
+    loads: dict[tuple[Path, str, tuple[tuple[str, str], ...]], list[str]] = {}
+    for (folder, head), tasks in usable.items():
+        for name in tasks:
+            loads.setdefault((folder, head, sub.tasks[name].outputs), []).append(name)
+    for (folder, head, outputs), names in loads.items():
         try:
-            model = load_model(folder, head, LoadOptions(allow_pickle=allow_pickle), backend=sub.backend)
+            options = LoadOptions(allow_pickle=allow_pickle, outputs=outputs)
+            model = load_model(folder, head, options, backend=sub.backend)
         except UserError as e:
             problems.append(
                 Problem(str(folder), f"tasks.{names[0]}.model", e.message.removeprefix(f"{folder}: "), e.fix or RESAVE)

@@ -12,6 +12,7 @@ Every problem names the key and an example of the fix; unknown keys are errors, 
     methods: [distillation]         # required, non-empty; each one of METHODS
     base_model: nreimers/MiniLM-L6-H384-uncased   # optional: what it was compressed from
     teacher_model: bert-base-uncased              # optional: the distillation teacher
+    license: Apache-2.0             # optional: the licence of the weights (and where it is stated)
     description: one paragraph      # optional
     backend: torch                  # optional, default torch; a name in harness.backends.BACKENDS
     allow_pickle: false             # optional: the submitter's opt-in to pickle weights (the organizer
@@ -19,9 +20,14 @@ Every problem names the key and an example of the fix; unknown keys are errors, 
     tasks:                          # required, non-empty: task id -> entry
       stsb: {model: model, head: cosine}   # model: folder relative to this one (required);
       sst2: {model: sst2-model}            # head: default is the first head of the task kind's formulation
+      # outputs: optional, for graph backends (onnxruntime): head output name -> graph output name, e.g.
+      #   stsb: {model: onnx-model, head: cosine, outputs: {last_hidden_state: "onnx::Shape_422"}}
     declared:                       # optional self-reported numbers, checked against measured ones;
       parameters: 22713216          #   exact: unique parameter tensors of the loaded model
       size_bytes: 90868376          #   bytes of every file in the model folder (within SIZE_TOLERANCE)
+    compression:                    # optional: the recipe chain `harness compress` ran, in order; each step
+      - {recipe: prune-magnitude, sparsity: 0.5}   # a recipe of harness.submissions.compression and its
+      - {recipe: quantize-dynamic-int8}            #   parameters, typed
 
 A task entry may carry its own `declared` mapping, which overrides the top-level one for that task's
 model (the top-level numbers apply to every task's model).
@@ -34,8 +40,9 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
-from harness.backends.heads import heads_for
+from harness.backends.heads import GRAPH_BACKENDS, HEAD_OUTPUTS, heads_for
 from harness.errors import did_you_mean
+from harness.submissions.compression import COMPRESSION_KEY, CompressionStep, make_step, step_problems
 from harness.submissions.submission import (
     DEFAULT_BACKEND,
     METHODS,
@@ -56,13 +63,15 @@ TOP_KEYS = (
     "methods",
     "base_model",
     "teacher_model",
+    "license",
     "description",
     "backend",
     "allow_pickle",
     "tasks",
     "declared",
+    COMPRESSION_KEY,
 )
-TASK_KEYS = ("model", "head", "declared")
+TASK_KEYS = ("model", "head", "declared", "outputs")
 DECLARED_KEYS = ("parameters", "size_bytes")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -220,11 +229,13 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
             s.fail(f"methods[{i}]", f"unknown method {method!r}", did_you_mean(method, METHODS, "methods"))
     base_model = s.field_text(data, "base_model", "base_model", example="bert-base-uncased")
     teacher_model = s.field_text(data, "teacher_model", "teacher_model", example="bert-base-uncased")
+    licence = s.field_text(data, "license", "license", example="Apache-2.0")
     description = s.field_text(data, "description", "description") or ""
     backend = _backend(s, data)
     allow_pickle = bool(s.boolean(data.get("allow_pickle", False), "allow_pickle", fix="write allow_pickle: false"))
     declared = s.declared(data, "declared", "declared")
-    tasks = _tasks(s, data, folder, declared)
+    tasks = _tasks(s, data, folder, declared, backend)
+    compression = _compression(s, data)
     problems += s.problems
     # With no problems every required field holds a value; with problems the defaults stand in for the missing ones.
     return Submission(
@@ -244,6 +255,8 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
         backend or "",
         allow_pickle,
         declared,
+        compression,
+        licence,
     ), problems
 
 
@@ -261,7 +274,9 @@ def _backend(s: SubmissionChecker, data: dict) -> str | None:
     return backend
 
 
-def _tasks(s: SubmissionChecker, data: dict, folder: Path, declared: Declared) -> dict[str, TaskEntry]:
+def _tasks(
+    s: SubmissionChecker, data: dict, folder: Path, declared: Declared, backend: str | None = DEFAULT_BACKEND
+) -> dict[str, TaskEntry]:
     """Validated task entries; invalid ones are left out (their problems are recorded)."""
     from harness.tasks import get_task, task_names
 
@@ -305,9 +320,42 @@ def _tasks(s: SubmissionChecker, data: dict, folder: Path, declared: Declared) -
             head = None
         model = _model_path(s, entry, f"{where}.model", folder, root)
         own = s.declared(entry, "declared", f"{where}.declared")
+        outputs = _outputs(s, entry, f"{where}.outputs", head, backend)
         if head is not None and model is not None:
-            out[name] = TaskEntry(name, model, head, declared.overridden_by(own), own)
+            out[name] = TaskEntry(name, model, head, declared.overridden_by(own), own, outputs)
     return out
+
+
+def _outputs(
+    s: SubmissionChecker, entry: dict, where: str, head: str | None, backend: str | None
+) -> tuple[tuple[str, str], ...]:
+    """A task entry's `outputs:` (head output name -> graph output name) as sorted pairs; () when absent or bad,
+    or when the backend reads no graph outputs (refused: it would be ignored)."""
+    example = "{last_hidden_state: <graph output name>}"
+    block = s.block(entry, "outputs", where)
+    if block is None:
+        return ()
+    if backend is not None and backend not in GRAPH_BACKENDS:
+        s.fail(
+            where,
+            f"backend {backend} reads no named graph outputs, so `outputs:` would be ignored",
+            f"remove `outputs:`, or set `backend: {GRAPH_BACKENDS[0]}` for an ONNX model folder",
+        )
+        return ()
+    known = HEAD_OUTPUTS.get(head or "", ())
+    pairs = []
+    for key, value in block.items():
+        if key not in known:
+            s.fail(
+                f"{where}.{key}",
+                f"not an output of head {head}",
+                f"name one of: {', '.join(known)}" if known else f"head {head} reads no named graph output",
+            )
+            continue
+        text = s.text(value, f"{where}.{key}", fix=f"write the graph output's name as text: outputs: {example}")
+        if text is not None:
+            pairs.append((str(key), text))
+    return tuple(sorted(pairs))
 
 
 def _model_path(s: SubmissionChecker, entry: dict, where: str, folder: Path, root: Path) -> Path | None:
@@ -335,3 +383,29 @@ def _model_path(s: SubmissionChecker, entry: dict, where: str, folder: Path, roo
         s.fail(where, f"{rel!r} is a file, not a folder", "give the folder that holds config.json and the weights")
         return None
     return path
+
+
+def _compression(s: SubmissionChecker, data: dict) -> tuple[CompressionStep, ...]:
+    """The `compression:` chain: a list of {recipe: NAME, <param>: value}, each recipe known and its parameters
+    typed (harness.submissions.compression); () when absent or with problems."""
+    if data.get(COMPRESSION_KEY) is None:
+        return ()
+    example = "[{recipe: prune-magnitude, sparsity: 0.5}]"
+    items = s.sequence(
+        data[COMPRESSION_KEY], COMPRESSION_KEY, non_empty=True, fix=f"write {COMPRESSION_KEY}: {example}"
+    )
+    steps = []
+    for i, item in enumerate(items or ()):
+        where = f"{COMPRESSION_KEY}[{i}]"
+        if s.mapping(item, where, fix=f"write each step as a mapping: {example[1:-1]}") is None:
+            continue
+        recipe = s.field_text(item, "recipe", f"{where}.recipe", required=True, example="prune-magnitude")
+        if recipe is None:
+            continue
+        params = {str(k): v for k, v in item.items() if k != "recipe"}
+        found = step_problems(recipe, params)
+        for field, message, fix in found:
+            s.fail(f"{where}.{field}", message, fix)
+        if not found:
+            steps.append(make_step(recipe, params))
+    return tuple(steps) if len(steps) == len(items or ()) else ()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.submissions.compression import CompressionStep
+
 SUBMISSION_FILE = "submission.yaml"
 METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank", "other")
 DEFAULT_BACKEND = "torch"
@@ -42,6 +44,7 @@ class TaskEntry:
     head: str
     declared: Declared = Declared()  # effective: the entry's own numbers, else the top-level ones
     own_declared: Declared = Declared()  # the entry's own `declared` block only
+    outputs: tuple[tuple[str, str], ...] = ()  # `outputs:`: (head output name, graph output name), sorted
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Submission:
     backend: str = DEFAULT_BACKEND
     allow_pickle: bool = False
     declared: Declared = Declared()
+    compression: tuple[CompressionStep, ...] = ()  # the recipe chain `harness compress` ran, in order
+    license: str | None = None  # the licence of the weights, as the submitter states it
 
 
 def submission_meta(sub: Submission) -> dict[str, Any]:

@@ -186,7 +186,7 @@ BROKEN = [
         "expected true or false",
         "allow_pickle: false",
     ),
-    ("unknown-backend", with_yaml(backend="onnx-rt"), SUBMISSION_FILE, "backend", "unknown backend", "torch"),
+    ("unknown-backend", with_yaml(backend="onnx-rt"), SUBMISSION_FILE, "backend", "unknown backend", "onnxruntime"),
     (
         "declared-not-number",
         with_yaml(declared={"parameters": "22.7M"}),
