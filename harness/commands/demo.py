@@ -234,7 +234,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['rank'] or '-':>4}  {r['submission']:<20} {_num(r['score'], 100, '.1f'):>6} {r['detail']:<22} "
+            f"{r['rank'] or '-':>4}  {r['submission']:<20} {_num(r['score'], 1, '.1f'):>6} {r['detail']:<22} "
             f"{_num(r['params'], 1e-6, '.1f', 'M'):>7} "
             f"{_num(r['size_bytes'], 2**-20, '.1f', 'M'):>7} {_num(r['zstd_bytes'], 2**-20, '.1f', 'M'):>7} "
             f"{_num(r['flops_128'], 1e-9, '.2f'):>7} {_num(r['p50_ms'], 1, '.2f'):>7} "
@@ -351,7 +351,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"5. ranking on {track.name}" + (f" (--limit {args.limit}: not ranked)" if args.limit else ""))
     say(table(rows))
     say(
-        f"score = {track.score.label} x100 (STS-B: mean of Pearson and Spearman); size = all model files, zstd = the "
+        f"score = {track.score.label}, 0-100 (STS-B: mean of Pearson and Spearman x100); size = all model files, zstd = the "
         f"weights after zstd; GFLOPs at {track.measurement.reference_length} tokens; p50 = batch-1 latency, 1 thread"
         + (", from the interleaved rounds" if up else "")
         + f" (latency budget cut for the demo: {track.measurement.latency_budget_s:g} s)"

@@ -62,6 +62,7 @@ def test_shortened_demo_builds_checks_runs_measures_and_publishes_every_submissi
             assert row[key] is not None and row[key] > 0, (name, key)
         assert row["rank"] is None  # a --limit run is never ranked
         assert row["detail"] == f"Spearman {100 * row['metrics']['stsb']['spearmanr']:.1f}"
+        assert 1 < row["score"] <= 100  # the board's 0-100 scale
     assert "check: all 8 valid" in out and "site:" in out and "demo wall time" in out
     assert (root / "results" / "site" / "index.html").is_file()
 
