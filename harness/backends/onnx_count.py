@@ -63,6 +63,15 @@ PARAMS_METHOD = (
     "embedding = tensors feeding the data input of a Gather (through Identity/Cast/Mul/DequantizeLinear); "
     "int8 counted by element"
 )
+# What a FLOPs record of an ONNX graph counted: harness.measure.flops.CONVENTION in the graph's own op names
+CONVENTION = (
+    "FLOPs = 2 x MACs per example (batch 1, no padding), counted in the ONNX graph at each real length: MatMul "
+    "(the attention matmuls QK^T and AV included) and Gemm (bias adds not counted), LayerNormalization 5 FLOPs per "
+    "input element (a decomposed LayerNorm likewise, 4 without its scale); int8 matmuls (MatMulInteger, "
+    "QLinearMatMul, MatMulIntegerToFloat, DynamicQuantizeMatMul, MatMuls fed by DynamicQuantizeLinear) as int8_macs, "
+    "included in flops as 2 x int8_macs; not counted: Gather (embedding lookups), Softmax, activations, residual "
+    "adds, scaling, casts"
+)
 COUNTER = (
     "onnxruntime shapes (one run at the real length, inputs of counted nodes exposed as graph outputs) + harness "
     "ONNX op table: MatMul 2 x batch x m x k x n (attention matmuls included), Gemm 2 m k n (bias add not "
@@ -440,4 +449,5 @@ def count_flops(counter: FlopCounter, feeds: dict[str, np.ndarray]) -> dict[str,
         "by_op": dict(by_op),
         "uncounted_ops": dict(sorted(uncounted.items())),
         "counter": COUNTER,
+        "convention": CONVENTION,
     }

@@ -107,6 +107,7 @@ def measure_flops(
         flops_by_length=per_length,
         fvcore=cross,
         counter=str(ref.get("counter") or ""),
+        convention=str(ref.get("convention") or CONVENTION),  # a backend that counts another graph form says how
     )
 
 

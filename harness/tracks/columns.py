@@ -72,6 +72,18 @@ EFFICIENCY: dict[str, Column] = {
             integer=True,
         ),
         Column(
+            "weights_zstd_bytes",
+            "Weights (zstd)",
+            "bytes",
+            False,
+            "bytes of the model folder's weight files concatenated and compressed with zstd (what the zeros of a "
+            "pruned model save), the largest over the track's tasks",
+            measurement="size",
+            field="weights_zstd_bytes",
+            combine="max",
+            integer=True,
+        ),
+        Column(
             "system_bytes",
             "System size",
             "bytes",

@@ -510,3 +510,16 @@ def test_each_declared_outputs_of_one_folder_is_checked(tmp_path, mirror):
     )
     (problem,) = check_submission(sub)
     assert problem.field == "tasks.elue/stsb.model" and "'nope'" in problem.message
+
+
+def test_an_onnx_flops_record_states_the_onnx_convention_not_the_torch_one(pairs):
+    """A reader of an ONNX model's FLOPs sees what was counted in the graph's own terms (MatMul, Gemm), while the
+    torch backend's records keep the torch convention."""
+    from harness.measure.flops import CONVENTION, measure_flops
+
+    onnx_record = measure_flops(load_model(pairs["cosine"][1], "cosine", backend=ONNX), cross_check=False).to_dict()
+    torch_record = measure_flops(load_model(pairs["cosine"][0], "cosine"), cross_check=False).to_dict()
+    assert torch_record["convention"] == CONVENTION
+    assert onnx_record["convention"] != CONVENTION
+    assert "MatMul" in onnx_record["convention"] and "Gemm" in onnx_record["convention"]
+    assert "addmm" not in onnx_record["convention"] and "hooks" not in onnx_record["convention"]

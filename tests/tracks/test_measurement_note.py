@@ -42,3 +42,17 @@ def test_the_track_page_shows_the_note(tmp_path):
     pages = build_site([board], [rec], {})
     page = next(text for path, text in pages.items() if "noted" in str(path) and str(path).endswith(".html"))
     assert "latency budget cut for the demo" in page
+
+
+def test_a_board_can_show_the_weights_after_zstd(tmp_path):
+    """The demo's pruned model saves nothing in raw bytes: the zstd column shows what its zeros save."""
+    from harness.scoring.rank import rank
+
+    text = TRACK.replace("measure: [params]", "measure: [params, size]") + "columns: [size_bytes, weights_zstd_bytes]\n"
+    track = load_track(write_track(tmp_path, "zstd", text))
+    from harness.tracks.columns import EFFICIENCY
+
+    board = rank([record("a", "sst2", {"accuracy": 0.9}, 0.9, params=10)], track)
+    assert "weights_zstd_bytes" in {c.id for c in board.columns}
+    column = EFFICIENCY["weights_zstd_bytes"]
+    assert (column.measurement, column.field, column.unit) == ("size", "weights_zstd_bytes", "bytes")

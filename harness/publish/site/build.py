@@ -24,7 +24,7 @@ from harness.tracks.columns import MARKS, Column, Value, mark
 
 Files = dict[str, "str | bytes"]
 MANIFEST = ".site-files"  # what the last write_site wrote, so a rebuild removes only its own stale files
-SIZE_COLUMNS = ("size_bytes", "system_bytes")
+SIZE_COLUMNS = ("size_bytes", "system_bytes", "weights_zstd_bytes")
 
 
 @lru_cache(maxsize=None)
