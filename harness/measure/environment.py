@@ -33,6 +33,7 @@ class Environment:
     transformers: str | None
     harness_version: str
     harness_commit: str | None
+    onnxruntime: str | None = None  # the runtime of ONNX models (backend onnxruntime); None where not installed
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -118,6 +119,7 @@ def fingerprint(*, threads: int = 1) -> Environment:
         transformers=_version("transformers"),
         harness_version=harness.__version__,
         harness_commit=git_commit(),
+        onnxruntime=_version("onnxruntime"),
     )
 
 

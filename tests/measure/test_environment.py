@@ -24,6 +24,7 @@ def test_fingerprint_keys():
         "transformers",
         "harness_version",
         "harness_commit",
+        "onnxruntime",
     }
     assert d["threads"] == 3 and d["harness_version"] == harness.__version__
     assert d["cpu_model"] and d["memory_bytes"] > 0 and d["torch"]
@@ -38,3 +39,12 @@ def test_the_quantized_engine_is_recorded_once_torch_is_loaded():
     import torch
 
     assert fingerprint().to_dict()["quantized_engine"] == torch.backends.quantized.engine
+
+
+def test_the_environment_names_the_onnxruntime_that_ran_onnx_models():
+    """An ONNX model's latency depends on its runtime's version as a torch model's does on torch's."""
+    from importlib import metadata
+
+    from harness.measure.environment import fingerprint
+
+    assert fingerprint().to_dict()["onnxruntime"] == metadata.version("onnxruntime")
