@@ -30,6 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leave these of the track's measurements out, comma-separated (quick checks, e.g. latency); "
         "the records say so and the board shows them as not measured",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run every job again, also those whose ok record exists (by default a run finishes only what is left)",
+    )
     p.set_defaults(func=run)
 
 
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         only=args.only,
         progress=not args.no_progress,
         skip=skip,
+        force=args.force,
     )
     print(
         f"{len(records)} record(s) written under {args.results}; rank them with: harness rank {track.id} "

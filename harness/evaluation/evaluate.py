@@ -49,34 +49,11 @@ def evaluate(
     unless it was not taken and this run's was); `declared`: the submission's declared numbers for the task. The
     record is written once, with all of them.
     """
-    from harness.records import SCHEMA_VERSION, kept_measurements, new_record, record_key, record_path, store_record
-    from harness.tasks.data import task_header
+    from harness.records import kept_measurements, new_record, record_path, store_record
 
     hardware = model.hardware if model is not None else _hardware(ref.backend)
-    started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    record: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "harness_version": __version__,
-        "started_at": started.isoformat(timespec="seconds"),
-        "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
-        "task": task_header(task_name),
-        "hardware": hardware,
-        "model": {
-            "folder": str(ref.folder),
-            "head": ref.head,
-            "declared_head": ref.head,
-            "backend": ref.backend,
-            "within": ref.within,
-        },
-        "settings": asdict(settings) | {"limit": limit},
-        "metrics": {},
-        "status": "failed",
-        "environment": _environment(),
-    }
-    if track_run is not None:
-        record["track_run"] = track_run
-    record["key"] = record_key(record)
+    record = planned_record(ref, task_name, settings, limit, track_run, hardware)
     path = record_path(Path(results_dir), record)
     try:
         record.update(_run(ref, task_name, settings, data_dir, limit, model, path, measure, energy))
@@ -191,3 +168,64 @@ def _environment() -> dict[str, Any]:
     from harness.measure.environment import fingerprint
 
     return fingerprint(threads=torch.get_num_threads()).to_dict()
+
+
+def planned_record(
+    ref: ModelRef,
+    task_name: str,
+    settings: EvalSettings,
+    limit: int | None,
+    track_run: dict[str, Any] | None,
+    hardware: str,
+) -> dict[str, Any]:
+    """The record of a job before it runs, key included: a failed record until the run fills it in."""
+    from harness.records import SCHEMA_VERSION, record_key
+    from harness.tasks.data import task_header
+
+    record: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": __version__,
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "submission": {"id": ref.submission_id, "sha256": ref.sha256, "files": dict(ref.files), "meta": dict(ref.meta)},
+        "task": task_header(task_name),
+        "hardware": hardware,
+        "model": {
+            "folder": str(ref.folder),
+            "head": ref.head,
+            "declared_head": ref.head,
+            "backend": ref.backend,
+            "within": ref.within,
+        },
+        "settings": asdict(settings) | {"limit": limit},
+        "metrics": {},
+        "status": "failed",
+        "environment": _environment(),
+    }
+    if track_run is not None:
+        record["track_run"] = track_run
+    record["key"] = record_key(record)
+    return record
+
+
+def finished_record(
+    ref: ModelRef,
+    task_name: str,
+    settings: EvalSettings,
+    results_dir: Path,
+    *,
+    limit: int | None = None,
+    track_run: dict[str, Any] | None = None,
+) -> Record | None:
+    """The ok record a job with these inputs already has under its key, else None: a resumed run skips that job
+    (a failed record is no result, so its job runs again)."""
+    from harness.records import read_record, record_path
+
+    planned = planned_record(ref, task_name, settings, limit, track_run, _hardware(ref.backend))
+    path = record_path(Path(results_dir), planned)
+    if not path.is_file():
+        return None
+    try:
+        found = read_record(path)
+    except UserError:
+        return None  # an unreadable file is no result: the job runs again and its record replaces it
+    return found.with_(path=str(path)) if found.ok else None

@@ -70,11 +70,14 @@ def run_track(
     progress: bool = False,
     skip: tuple[str, ...] = (),
     report: Callable[[str], None] = print,
+    force: bool = False,
 ) -> tuple[list[Record], list[str]]:
-    """Evaluate every submission (or those in `only`) on the track; returns the records written and the
+    """Evaluate every submission (or those in `only`) on the track; returns the records written or found and the
     submissions skipped because their folder is invalid (each reported with the reason).
 
     `skip` names measurements left out for a quick check; the records say so and their columns read "not measured".
+    A job whose ok record exists under its key (same submission files, task, split, limit, settings, hardware) is
+    not run again unless `force`: a run started again finishes only what is left.
     """
     if track.hardware != "cpu":
         raise UserError(
@@ -92,7 +95,9 @@ def run_track(
             if kind == "self-reported":
                 got = _run_self_reported(track, folder, data_dir, results_dir, limit)
             else:
-                got = _run_measured(track, folder, data_dir, results_dir, limit, allow_pickle, progress, skip)
+                got = _run_measured(
+                    track, folder, data_dir, results_dir, limit, allow_pickle, progress, skip, force, report
+                )
         except UserError as e:  # one broken submission must not stop an organizer's run
             report(f"SKIPPED {folder.name}: {e}")
             skipped.append(folder.name)
@@ -151,9 +156,11 @@ def _run_measured(
     allow_pickle: bool,
     progress: bool,
     skip: tuple[str, ...],
+    force: bool = False,
+    report: Callable[[str], None] = print,
 ) -> list[Record]:
     from harness.backends.torch_run import fixed_threads
-    from harness.evaluation.evaluate import evaluate
+    from harness.evaluation.evaluate import evaluate, finished_record
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
     from harness.measure import Inputs, take
@@ -173,6 +180,11 @@ def _run_measured(
     track_run = {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
     for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(m.threads):
+            done = None if force else finished_record(ref, task, settings, results, limit=limit, track_run=track_run)
+            if done is not None:
+                report(f"{sub.id} / {task}: done already ({done.path}); --force runs it again")
+                out.append(done)
+                continue
             model, per_model = _model(models, ref, task, track, wanted)
             record = evaluate(
                 ref,
