@@ -85,6 +85,10 @@ def run_track(
             "only, so a GPU track cannot be run here yet (its records can still be ranked)"
         )
     check_data_found(track, data_dir)
+    from harness.records.store import remove_partials
+
+    for tmp in remove_partials(results_dir):
+        report(f"removed {tmp}: a partial file of a run that ended while writing it")
     records, skipped = [], []
     for kind, folder in submission_folders(submissions):
         if only and folder.name not in only:

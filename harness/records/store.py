@@ -199,9 +199,37 @@ def write_record(record: Record | dict[str, Any], path: Path) -> Path:
     return path
 
 
+PARTIAL_SUFFIX = ".tmp"  # write_atomic's temporary files: .<name>.<pid>.<random>.tmp beside their target
+
+
+def remove_partials(results_dir: Path) -> list[Path]:
+    """Delete the temporary files of writers that are gone (a run killed while writing), so that a run started
+    again leaves no partial file; a live writer's file is left alone. Returns what was removed."""
+    removed = []
+    for tmp in sorted(Path(results_dir).rglob(f".*{PARTIAL_SUFFIX}")):
+        parts = tmp.name.split(".")
+        pid = int(parts[-3]) if len(parts) > 3 and parts[-3].isdigit() else None
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically; a file-system error ends as a UserError naming the path and the fix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

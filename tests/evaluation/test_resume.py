@@ -84,3 +84,48 @@ def test_harness_run_takes_force(world, mirror, capsys):
     assert main([*args, "--limit", str(LIMIT), "--no-progress"]) == 0
     assert "done already" in capsys.readouterr().out
     assert main([*args, "--limit", str(LIMIT), "--no-progress", "--force"]) == 0
+
+
+def test_a_run_killed_midway_and_started_again_ends_with_one_record_per_job(world, mirror):
+    """kill -9 in the middle of `harness run`, then the same command again: every job has exactly one record, no
+    partial file is left, and the jobs done before the kill are not run again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    subs, track, results = world
+    args = [sys.executable, "-m", "harness", "run", str(track), "--submissions", str(subs), "--results", str(results)]
+    args += ["--data-dir", str(mirror), "--limit", str(LIMIT), "--no-progress"]
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(results.rglob("*.record.json")) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    (results / "records" / "a").mkdir(parents=True, exist_ok=True)
+    (results / "records" / "a" / f".sst2.cpu.0123.record.json.{child.pid}.deadbeef.tmp").write_text("{half")
+    survived = _files(results)
+    assert 1 <= len(survived) < 4  # killed in the middle
+    assert subprocess.run(args, capture_output=True, text=True).returncode == 0
+    after = _files(results)
+    assert len(after) == 4 and all(after[k] == v for k, v in survived.items())  # done jobs were not run again
+    assert not [p for p in results.rglob("*") if p.name.endswith(".tmp")]  # the killed writer's partial file is gone
+    assert sorted((r.submission.id, r.task.name) for r in read_records(results)) == [
+        (s, t) for s in ("a", "b") for t in ("rte", "sst2")
+    ]
+
+
+def test_a_live_writers_partial_file_is_left_alone(tmp_path):
+    import os
+
+    from harness.records.store import remove_partials
+
+    folder = tmp_path / "records" / "a"
+    folder.mkdir(parents=True)
+    live = folder / f".x.record.json.{os.getppid()}.abcd1234.tmp"  # a running process: maybe still writing
+    gone = folder / ".x.record.json.999999999.abcd1234.tmp"  # no process has this id
+    live.write_text("{")
+    gone.write_text("{")
+    assert remove_partials(tmp_path) == [gone] and live.is_file() and not gone.exists()
