@@ -28,6 +28,7 @@ COMMANDS = (
     "harness.commands.tasks",
     "harness.commands.tracks",
     "harness.commands.run",
+    "harness.commands.status",
     "harness.commands.rank",
     "harness.commands.reference_curve",
     "harness.commands.leaderboard",

@@ -11,7 +11,7 @@ records, so nothing is dropped here.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -166,7 +166,6 @@ def _run_measured(
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import evaluate, finished_record
     from harness.evaluation.refs import model_refs
-    from harness.inference.formulations import EvalSettings
     from harness.measure import Inputs, take
     from harness.submissions import load_submission
 
@@ -176,12 +175,11 @@ def _run_measured(
         return []
     m = track.measurement
     wanted = [n for n in m.measure if n not in skip]
-    settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
+    settings, track_run = job_settings(track, skip, progress)
     energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
     per_submission = {n: take(n, Inputs(submission=folder)) for n in scoped(wanted, "submission")}
     models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
     out = []
-    track_run = {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
     for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(m.threads):
             done = None if force else finished_record(ref, task, settings, results, limit=limit, track_run=track_run)
@@ -239,3 +237,77 @@ def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) ->
             ),
         )
     return cache[key]
+
+
+def job_settings(track: Track, skip: tuple[str, ...] = (), progress: bool = False) -> tuple[Any, dict[str, Any]]:
+    """The evaluation settings and the track_run block of the track's jobs: with the submission and task, what a
+    job's record key is made of."""
+    from harness.inference.formulations import EvalSettings
+
+    m = track.measurement
+    settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
+    return settings, {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
+
+
+@dataclass(frozen=True)
+class JobState:
+    """Where one (submission, task) job of a track stands: done, failed (with the cause), pending, or stale (it has
+    a record, but not for the submission's files as they are now)."""
+
+    submission: str
+    task: str
+    state: str
+    detail: str = ""
+
+
+def track_status(
+    track: Track, submissions: Path, results_dir: Path, *, limit: int | None = None, allow_pickle: bool = False
+) -> list[JobState]:
+    """Each measured submission's jobs on the track, from the records alone (nothing runs)."""
+    from harness.backends.torch_run import fixed_threads
+    from harness.evaluation.evaluate import _hardware, planned_record
+    from harness.evaluation.refs import model_refs
+    from harness.records import read_record, record_path
+    from harness.records.store import FAILED_SUFFIX, RECORD_SUFFIX
+    from harness.submissions import load_submission
+
+    settings, track_run = job_settings(track)
+    out = []
+    for kind, folder in submission_folders(submissions):
+        if kind != "measured":
+            continue
+        sub = load_submission(folder)
+        tasks = [t for t in track.task_names() if t in sub.tasks]
+        for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub) if tasks else []:
+            with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
+                planned = planned_record(ref, task, settings, limit, track_run, _hardware(ref.backend))
+            path = record_path(results_dir, planned)
+            failed = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+            if path.is_file() and read_record(path).ok:
+                out.append(JobState(sub.id, task, "done", str(path)))
+            elif failed.is_file() or path.is_file():
+                out.append(
+                    JobState(sub.id, task, "failed", str(read_record(failed if failed.is_file() else path).error))
+                )
+            elif _older(path, planned["key"]):
+                out.append(JobState(sub.id, task, "stale", "the submission's files changed since its last record"))
+            else:
+                out.append(JobState(sub.id, task, "pending"))
+    return out
+
+
+def _older(path: Path, key: dict[str, Any]) -> bool:
+    """Whether a record beside `path` has the same key but for the submission's content: made before its files
+    changed."""
+    from harness.records import read_record
+    from harness.records.store import RECORD_SUFFIX
+
+    same = {k: v for k, v in key.items() if k != "content"}
+    for other in path.parent.glob(f"*{RECORD_SUFFIX}"):
+        try:
+            found = read_record(other).key or {}
+        except UserError:
+            continue
+        if {k: v for k, v in found.items() if k != "content"} == same:
+            return True
+    return False

@@ -129,3 +129,18 @@ def test_a_live_writers_partial_file_is_left_alone(tmp_path):
     live.write_text("{")
     gone.write_text("{")
     assert remove_partials(tmp_path) == [gone] and live.is_file() and not gone.exists()
+
+
+def test_status_shows_done_failed_pending_and_stale_jobs(world, mirror, capsys):
+    subs, track, results = world
+    _run(world, mirror)
+    model = next((subs / "a").glob("sequence_classification-2"))
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes() + b" ")  # a's sst2 and rte model: both of a's jobs are stale
+    tiny.write_tiny_submission(subs / "c", ["sst2"], mirror / tiny.VOCAB_FILE)  # never run: pending
+    args = ["status", str(track), "--submissions", str(subs), "--results", str(results), "--limit", str(LIMIT)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    lines = {tuple(line.split()[:3]) for line in out.splitlines() if line.startswith(("a ", "b ", "c "))}
+    assert {("a", "sst2", "stale"), ("a", "rte", "stale"), ("b", "sst2", "done"), ("c", "sst2", "pending")} <= lines
+    assert "2 done, 0 failed, 1 pending, 2 stale" in out
