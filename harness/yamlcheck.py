@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -38,6 +39,14 @@ class Problem:
         return f"{text}; {self.fix}" if self.fix else text
 
 
+# How much of a bad value messages show: enough to recognize it, bounded whatever its size.
+SHOWN_CHARS = 60
+DESCRIBED_CHARS = 40
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict, _SHORT_REPR.maxstring = 3, 6, 4, DESCRIBED_CHARS
+_SHORT_REPR.maxother = DESCRIBED_CHARS
+
+
 def shown(value: Any) -> str:
     """A value as the user wrote it, for messages: `"big"`, `12`, `a list`, `nothing`."""
     if value is None:
@@ -45,8 +54,8 @@ def shown(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (str, int, float)):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 60 else text[:57] + '..."'
+        text = json.dumps(value[:SHOWN_CHARS] if isinstance(value, str) else value, ensure_ascii=False)
+        return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + '..."'
     return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
@@ -57,12 +66,41 @@ def described(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (true/false)"
     kind = {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number"}.get(type(value), "")
-    text = repr(value)
-    text = text if len(text) <= 40 else text[:37] + "..."
+    text = _SHORT_REPR.repr(value)  # bounded: never the repr of a whole (alias-expanded) value
+    text = text if len(text) <= DESCRIBED_CHARS else text[: DESCRIBED_CHARS - 3] + "..."
     return f"{kind} {text}" if kind else text
 
 
 YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+# Nodes that aliases (`*name`) may add to a document once expanded. Hand-written harness files reuse a block or two
+# (tens of nodes); a billion-laughs `name:` nests aliases to expand 10^9 values (13.8 GB in `harness check`, issue 14).
+MAX_ALIAS_NODES = 10_000
+
+
+class AliasBomb(yaml.YAMLError):
+    """A document whose aliases expand beyond MAX_ALIAS_NODES nodes, or refer to themselves."""
+
+
+def _expanded_nodes(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Nodes of `node`'s tree with every alias expanded (memoized per node; a node inside itself raises AliasBomb)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_nodes:
+        raise AliasBomb("an alias refers to a node that contains it")
+    open_nodes.add(key)
+    if isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    else:
+        children = []
+    total = 1
+    for child in children:
+        total += _expanded_nodes(child, sizes, open_nodes)
+    open_nodes.discard(key)
+    sizes[key] = total
+    return total
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -71,6 +109,17 @@ class StrictLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
+
+    def get_single_data(self) -> Any:
+        """The document, refused (AliasBomb) before construction when its aliases expand past MAX_ALIAS_NODES."""
+        node = self.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+        expanded = _expanded_nodes(node, sizes, set())
+        if expanded - len(sizes) > MAX_ALIAS_NODES:
+            raise AliasBomb(f"aliases expand the document by more than {MAX_ALIAS_NODES} nodes")
+        return self.construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen = set()
@@ -113,6 +162,12 @@ def parse_yaml(path: Path) -> tuple[Any, list[Problem]]:
                 f"YAML syntax error: {detail}",
                 "fix the YAML at that line: indentation, a ': ' after "
                 "each key, quotes around text that contains ': ' or ' #'",
+            )
+        ]
+    except AliasBomb as e:
+        return None, [
+            Problem(
+                file, "", f"{e} (not read)", "write the values out: anchors and aliases are for a few shared blocks"
             )
         ]
     except yaml.YAMLError as e:

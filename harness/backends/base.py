@@ -27,6 +27,11 @@ __all__ = ["PICKLE_SUFFIXES", "SAFE_WEIGHTS_SUFFIX", "TOKENIZER_FILES", "weight_
 HEADS = {h.name: h.output for h in HEADS_TABLE}  # head -> the forward output formulations read
 
 
+# Organizer's hard ceiling on the parameters a config.json may imply, checked before any weight is allocated: the
+# largest compressed-NLP submissions are ~0.3e9 (BERT-large); a 10^9 vocabulary would take 128 GB (issue 14).
+MAX_MODEL_PARAMS = 2_000_000_000
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """How a backend may load a folder: pickle and remote code need an explicit opt-in."""
@@ -39,6 +44,7 @@ class LoadOptions:
     # ONNX backend: "cpu" (the default: its records are ranked as cpu, HARDWARE), "cuda[:N]", or "auto" (CUDA when
     # onnxruntime offers it); the device flags of organizer runs (issue 14) will set it
     onnx_device: str = "cpu"
+    max_params: int = MAX_MODEL_PARAMS  # torch backend: a config implying more parameters is refused unbuilt
 
 
 class Clock(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, TOKENIZER_FILES, CpuClock, LoadOptions
+from harness.backends.files import require_inside
 from harness.backends.heads import HEAD_OUTPUTS
 from harness.errors import UserError
 
@@ -394,6 +395,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
             f"{path}: the onnxruntime backend does not run a {head} head",
             fix=f"use the torch backend for it, or one of: {', '.join(HEAD_OUTPUTS)}",
         )
+    require_inside(path)
     onnx_file = path / ONNX_FILE
     if not onnx_file.is_file():
         raise UserError(f"{path}: no {ONNX_FILE}", fix=f"put the exported graph at {onnx_file}")

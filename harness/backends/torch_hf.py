@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
+from harness.backends.files import require_inside
 from harness.backends.heads import HEADS_TABLE, class_head
 from harness.backends.torch_compressed import COMPRESSED_FILE, load_compressed
 from harness.backends.torch_run import (
@@ -177,6 +178,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
     transformers.utils.logging.disable_progress_bar()  # its per-tensor bars would drown the harness's own
     path = Path(folder)
     if path.exists():
+        require_inside(path)
         _check_weights(path, options)
     cls = getattr(transformers, AUTO_CLASSES[head])
     try:
@@ -188,6 +190,8 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         ) from e
     if (path / COMPRESSED_FILE).is_file():  # saved as data by `harness compress`: no stock class rebuilds it
         return TorchModel(load_compressed(path, head), tokenizer, head, folder)
+    if path.exists():
+        _check_config_params(path, cls, options)
     try:
         module = cls.from_pretrained(
             str(folder), use_safetensors=not options.allow_pickle, trust_remote_code=options.trust_remote_code
@@ -206,6 +210,27 @@ def wrap(module: Any, head: str | None = None, make_inputs: Callable[[int, int],
     class stands for ("" when none); `make_inputs(batch, length)` builds the inputs of a module that takes no
     token ids (FLOPs are counted on them)."""
     return TorchModel(module, None, head or module_head(module) or "", None, make_inputs)
+
+
+def _check_config_params(path: Path, cls: Any, options: LoadOptions) -> None:
+    """Refuse a config.json implying more than `options.max_params` parameters, counted on the meta device (no
+    memory allocated); a config that does not build there is left to from_pretrained to report."""
+    import torch
+    import transformers
+
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(path), trust_remote_code=options.trust_remote_code)
+        with torch.device("meta"):
+            module = cls.from_config(config, trust_remote_code=options.trust_remote_code)
+    except Exception:  # noqa: BLE001 - from_pretrained names what is wrong with the config
+        return
+    count = sum(p.numel() for p in module.parameters())
+    if count > options.max_params:
+        raise UserError(
+            f"{path / 'config.json'}: {count:,} parameters, over the ceiling of {options.max_params:,} "
+            "(counted from the config, nothing allocated)",
+            fix="check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json",
+        )
 
 
 def _check_weights(path: Path, options: LoadOptions) -> None:

@@ -7,7 +7,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.backends.files import TOKENIZER_FILES
+from harness.backends.files import (
+    MAX_TOKENIZER_BYTES,
+    OUTSIDE_FIX,
+    OVERSIZED_FIX,
+    TOKENIZER_FILES,
+    outside_files,
+    oversized_tokenizer_files,
+)
 from harness.backends.heads import HEADS_TABLE
 from harness.errors import closest_match
 from harness.inference.retrieval import PASSAGES_FILE
@@ -30,6 +37,7 @@ def check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem]) 
     whose model can be loaded."""
     yaml_file = str(sub.path / SUBMISSION_FILE)
     broken: set[Path] = set()
+    linked: set[Path] = set()  # folders with links out of the submission or oversized files: none is read
     checked: set[Path] = set()
     sizes: dict[tuple[str, Path], int] = {}  # (yaml key path, folder) -> bytes: each compared once
     usable: dict[tuple[Path, str], list[str]] = {}
@@ -37,12 +45,31 @@ def check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem]) 
         where = f"tasks.{name}.model"
         if entry.model not in checked:
             checked.add(entry.model)
-            found = _folder_problems(entry.model, where, sub, allow_pickle) + _compressed_problems(
-                entry.model, where, sub
-            )
+            outside = [
+                Problem(str(f), where, "a link to a file outside the submission folder (not read)", OUTSIDE_FIX)
+                for f in outside_files(entry.model, sub.path)
+            ]
+            oversized = [
+                Problem(
+                    str(f),
+                    where,
+                    f"{size} bytes, over the limit of {MAX_TOKENIZER_BYTES} for a tokenizer file (not read)",
+                    OVERSIZED_FIX,
+                )
+                for f, size in ([] if outside else oversized_tokenizer_files(entry.model))
+            ]
+            if outside or oversized:  # nothing of the folder is read: linked files, or too big to parse
+                linked.add(entry.model)
+                found = outside + oversized
+            else:
+                found = _folder_problems(entry.model, where, sub, allow_pickle) + _compressed_problems(
+                    entry.model, where, sub
+                )
             problems += found
             if found:
                 broken.add(entry.model)
+        if entry.model in linked:
+            continue
         loadable = entry.model not in broken and bool(sub.backend)
         problem = _head_weights_problem(entry, where)
         if problem is not None:

@@ -10,8 +10,12 @@ HASH_CHUNK_BYTES = 1 << 20
 
 
 def sha256_files(path: str | Path) -> dict[str, str]:
-    """sha256 of every file under `path` (hidden files and folders skipped), keyed by sorted posix relative path."""
+    """sha256 of every file under `path` (hidden files and folders skipped), keyed by sorted posix relative path;
+    a link out of `path` raises UserError (harness.backends.files.require_inside), unread."""
+    from harness.backends.files import require_inside
+
     root = Path(path)
+    require_inside(root, root)
     out = {}
     for file in sorted(root.rglob("*"), key=lambda p: p.relative_to(root).as_posix()):
         rel = file.relative_to(root)

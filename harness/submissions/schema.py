@@ -40,11 +40,13 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
+from harness.backends.files import OUTSIDE_FIX, outside_files
 from harness.backends.heads import GRAPH_BACKENDS, HEAD_OUTPUTS, heads_for
 from harness.errors import did_you_mean
 from harness.submissions.compression import COMPRESSION_KEY, CompressionStep, make_step, step_problems
 from harness.submissions.submission import (
     DEFAULT_BACKEND,
+    MAX_SUBMISSION_YAML_BYTES,
     METHODS,
     SUBMISSION_FILE,
     Declared,
@@ -198,6 +200,18 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
         )
     if not file.is_file():
         return None, problems + [Problem(str(file), "", "missing", f"create it: {README} has an annotated example")]
+    if outside_files(file, folder):
+        return None, problems + [Problem(str(file), "", "a link to a file outside the submission folder", OUTSIDE_FIX)]
+    size = file.stat().st_size
+    if size > MAX_SUBMISSION_YAML_BYTES:
+        return None, problems + [
+            Problem(
+                str(file),
+                "",
+                f"{size} bytes, over the limit of {MAX_SUBMISSION_YAML_BYTES} (not read)",
+                "keep submission.yaml to its keys: put data in files of the model folder",
+            )
+        ]
     data, yaml_problems = parse_yaml(file)
     problems += yaml_problems
     if data is None and not yaml_problems:

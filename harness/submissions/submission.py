@@ -14,6 +14,8 @@ from typing import Any
 from harness.submissions.compression import CompressionStep
 
 SUBMISSION_FILE = "submission.yaml"
+# Largest submission.yaml read: real ones are a few KiB; a 216 MB one took 5 minutes and 3.8 GB to check (issue 14).
+MAX_SUBMISSION_YAML_BYTES = 1 << 20
 METHODS = ("distillation", "pruning", "quantization", "weight-sharing", "low-rank", "other")
 DEFAULT_BACKEND = "torch"
 

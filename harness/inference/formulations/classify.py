@@ -74,12 +74,25 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     outs = run_batched(
         model, encode(model, texts, length), settings.batch_size, settings.sort_by_length, task.name, settings.progress
     )
-    logits = np.stack([o["logits"] for o in outs])
+    logits = finite(np.stack([o["logits"] for o in outs]), model, task.name)
     if not task.labels:
         label_mapping(task, model.id2label, logits.shape[1])
         return {u: float(x) for u, x in zip(uids, logits[:, 0])}
     mapping = label_mapping(task, model.id2label, logits.shape[1])
     return {u: mapping[int(i)] for u, i in zip(uids, logits.argmax(axis=1))}
+
+
+def finite(outputs: np.ndarray, model: Model, task_name: str) -> np.ndarray:
+    """`outputs` (one row per example) unchanged; a UserError naming the model and the count of rows with NaN or
+    infinite values (a NaN row would argmax to label 0 and score as a guess)."""
+    bad = int((~np.isfinite(outputs)).reshape(len(outputs), -1).any(axis=1).sum())
+    if bad:
+        raise UserError(
+            f"task {task_name}: the model {model.folder} gave non-finite outputs (NaN or infinity) for "
+            f"{bad} of {len(outputs)} examples",
+            fix="check the weights for NaN or infinite values (a failed fine-tuning or compression step)",
+        )
+    return outputs
 
 
 def cosine_scores(
@@ -92,7 +105,7 @@ def cosine_scores(
     outs = run_batched(
         model, encode(model, singles, max_length), settings.batch_size, settings.sort_by_length, desc, settings.progress
     )
-    emb = np.stack([o["embedding"] for o in outs]).astype(np.float64)
+    emb = finite(np.stack([o["embedding"] for o in outs]).astype(np.float64), model, desc)
     a, b = emb[: len(texts)], emb[len(texts) :]
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return (a * b).sum(axis=1) / np.maximum(norms, np.finfo(np.float64).tiny)
