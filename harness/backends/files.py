@@ -6,10 +6,14 @@ Light on purpose (no numpy): submission checks read these names when `harness --
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
 
 # What a model folder is loaded as, and the output its forward pass returns.
 SAFE_WEIGHTS_SUFFIX = ".safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth")  # weight files torch would unpickle
+ONNX_FILE = "model.onnx"  # the graph the onnxruntime backend runs
 # Vocabulary files AutoTokenizer reads (the VOCAB_FILES_NAMES of transformers' tokenizers); one must exist.
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -80,3 +84,17 @@ def require_inside(folder: Path, root: Path | None = None) -> None:
         raise UserError(f"{outside[0]}: not a regular file inside the folder: a link outside it", fix=OUTSIDE_FIX)
     for file, size in oversized_tokenizer_files(folder) if folder.is_dir() else []:
         raise UserError(f"{file}: {size} bytes, over the limit of {MAX_TOKENIZER_BYTES} (not read)", fix=OVERSIZED_FIX)
+
+
+def load_tokenizer(folder: str | Path, *, trust_remote_code: bool = False, beside: str = "the model") -> Any:
+    """The tokenizer saved in a model folder (transformers.AutoTokenizer); any failure of its files is one UserError
+    naming the folder and the fix."""
+    import transformers
+
+    try:
+        return transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=trust_remote_code)
+    except Exception as e:  # noqa: BLE001 - transformers raises many kinds for a broken tokenizer
+        raise UserError(
+            f"{folder}: the tokenizer does not load ({type(e).__name__}: {e})",
+            fix=f"save it next to {beside} with tokenizer.save_pretrained(folder)",
+        ) from e

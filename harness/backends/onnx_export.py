@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import TOKENIZER_FILES
+from harness.backends.files import ONNX_FILE
 from harness.errors import UserError
 
 OPSET = 17  # ONNX opset of the exported graph: LayerNormalization is a standard op from opset 17
-ONNX_FILE = "model.onnx"
 # Configuration files copied next to model.onnx besides the vocabularies (base.TOKENIZER_FILES)
 CONFIG_FILES = ("config.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "merges.txt")
 COPIED_FILES = CONFIG_FILES + TOKENIZER_FILES

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, TOKENIZER_FILES, CpuClock, LoadOptions
-from harness.backends.files import require_inside
+from harness.backends.files import ONNX_FILE, load_tokenizer, require_inside
 from harness.backends.heads import HEAD_OUTPUTS
 from harness.errors import UserError
 
 HARDWARE = "cpu"  # the hardware class of its records
-ONNX_FILE = "model.onnx"
 CONFIG_FILE = "config.json"
 # Op domains onnxruntime implements itself; any other needs a custom-op library (native code)
 STANDARD_DOMAINS = ("", "ai.onnx", "ai.onnx.ml", "com.microsoft")
@@ -459,12 +458,4 @@ def _tokenizer(path: Path) -> Any:
             f"{path}: no tokenizer files (one of {', '.join(TOKENIZER_FILES)})",
             fix="save the tokenizer next to model.onnx: tokenizer.save_pretrained(folder)",
         )
-    import transformers
-
-    try:
-        return transformers.AutoTokenizer.from_pretrained(str(path))
-    except Exception as e:  # noqa: BLE001 - transformers raises many kinds for a broken tokenizer
-        raise UserError(
-            f"{path}: the tokenizer does not load ({type(e).__name__}: {e})",
-            fix="save it next to model.onnx with tokenizer.save_pretrained(folder)",
-        ) from e
+    return load_tokenizer(path, beside=ONNX_FILE)

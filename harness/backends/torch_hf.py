@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
-from harness.backends.files import require_inside
+from harness.backends.files import load_tokenizer, require_inside
 from harness.backends.heads import HEADS_TABLE, class_head
 from harness.backends.torch_compressed import COMPRESSED_FILE, load_compressed
 from harness.backends.torch_run import (
@@ -181,13 +181,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         require_inside(path)
         _check_weights(path, options)
     cls = getattr(transformers, AUTO_CLASSES[head])
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=options.trust_remote_code)
-    except Exception as e:
-        raise UserError(
-            f"{folder}: the tokenizer does not load ({type(e).__name__}: {e})",
-            fix="save it next to the model with tokenizer.save_pretrained(folder)",
-        ) from e
+    tokenizer = load_tokenizer(folder, trust_remote_code=options.trust_remote_code)
     if (path / COMPRESSED_FILE).is_file():  # saved as data by `harness compress`: no stock class rebuilds it
         return TorchModel(load_compressed(path, head), tokenizer, head, folder)
     if path.exists():

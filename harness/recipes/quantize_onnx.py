@@ -29,7 +29,8 @@ def export(model_folder: Path, out: Path, head: str) -> None:
     tokenizer and config.json beside it."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from harness.backends.onnx_export import ONNX_FILE, export_onnx
+    from harness.backends.files import ONNX_FILE
+    from harness.backends.onnx_export import export_onnx
 
     with tempfile.TemporaryDirectory(prefix="onnx-export-") as tmp:
         exported = export_onnx(model_folder, Path(tmp) / "fp32", head)

@@ -145,6 +145,11 @@ def record_path(results_dir: Path, record: Record | Mapping[str, Any]) -> Path:
     return Path(results_dir) / "records" / safe_name(key["submission"]) / name
 
 
+def failed_path(path: Path) -> Path:
+    """Where a failed run of the key whose good record is at `path` goes: beside it, never over it."""
+    return path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+
+
 def store_record(record: Record | dict[str, Any], results_dir: Path) -> Record:
     """Write a record under its key and return it as written (with its path); a failed run of a key that has a good
     record goes beside it, not over it, and a good re-run keeps the measurements it did not take from the old one."""
@@ -158,7 +163,7 @@ def store_record(record: Record | dict[str, Any], results_dir: Path) -> Record:
             old = None  # an unreadable file is no good result to keep
         if old is not None and old.ok:
             if not record.ok:
-                path = path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+                path = failed_path(path)
             else:
                 record = record.with_(measurements=kept_measurements(old.measurements, record.measurements))
     write_record(record, path)

@@ -80,8 +80,9 @@ def load_teacher(path: str | Path, task: Task, max_length: int | None = None) ->
     sequence_classification head whose outputs fit the task's labels."""
     import transformers
 
+    from harness.backends.files import load_tokenizer
     from harness.backends.torch_hf import saved_head
-    from harness.training.models import check_length, check_weights, load_tokenizer, model_source, quiet_transformers
+    from harness.training.models import check_length, check_weights, model_source, quiet_transformers
 
     source = model_source(path, task, "teacher")
     folder = source.folder

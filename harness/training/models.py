@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.backends.files import load_tokenizer
 from harness.errors import UserError
 from harness.tasks.base import Row, Task
 
@@ -125,19 +126,6 @@ def quiet_transformers() -> None:
 
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
-
-
-def load_tokenizer(folder: Path) -> Any:
-    """The folder's tokenizer, saved beside the model."""
-    import transformers
-
-    try:
-        return transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
-    except Exception as e:  # any failure of a tokenizer's files ends the same way for the user
-        raise UserError(
-            f"{folder}: the tokenizer does not load ({type(e).__name__}: {e})",
-            fix="save it next to the model with tokenizer.save_pretrained(folder)",
-        ) from e
 
 
 def load_task_model(folder: Path, task: Task, max_length: int | None = None) -> TaskModel:
