@@ -17,6 +17,7 @@ from harness.errors import UserError
 COMMANDS = (
     "harness.commands.demo",
     "harness.commands.check",
+    "harness.commands.unpack",
     "harness.commands.compress",
     "harness.commands.finetune",
     "harness.commands.distill",
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from harness.registry import import_plugins
+
+        import_plugins()
         return int(args.func(args) or 0)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -9,6 +9,26 @@ from harness.errors import UserError, did_you_mean
 
 T = TypeVar("T")
 
+# Modules to import before a command or a worker runs, named by the organizer (comma-separated): out-of-tree
+# backends or tasks that register themselves on import, so that every process of a run has them.
+PLUGINS_ENV = "HARNESS_PLUGINS"
+
+
+def import_plugins() -> list[str]:
+    """Import the modules $HARNESS_PLUGINS names; one that cannot be imported is refused with its name."""
+    import os
+
+    names = [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise UserError(
+                f"${PLUGINS_ENV} names {name!r}, which cannot be imported ({e})",
+                fix="put its folder on PYTHONPATH, or remove it from the variable",
+            ) from e
+    return names
+
 
 class Registry(Generic[T]):
     """Maps names to objects; an entry may be a "module:attr" or "module" string, imported on first use."""

@@ -30,6 +30,14 @@ def mirror_state(root: Path) -> dict[str, str]:
     return state
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hash_cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Content hashes are cached in a folder of this session (harness.submissions.hashing), never the real home."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("hash-cache")))
+        yield
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if MIRROR.is_dir():
         _MIRROR_AT_START.update(mirror_state(MIRROR))

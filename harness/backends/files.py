@@ -5,8 +5,9 @@ Light on purpose (no numpy): submission checks read these names when `harness --
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.errors import UserError
 
@@ -28,20 +29,90 @@ TOKENIZER_FILES = (
 
 # Files the tokenizer loader parses besides the vocabulary files above.
 TOKENIZER_SIDE_FILES = ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "merges.txt")
-# Largest tokenizer file read: real tokenizer.json files reach 17 MB (large multilingual vocabularies); the limit
-# leaves room for those and refuses a file that would take minutes and gigabytes to parse (issue 14).
+# Small JSON files the loaders parse: the model's config, its generation config, a sharded checkpoint's index and
+# harness.backends.torch_compressed.COMPRESSED_FILE (a test keeps the names equal).
+CONFIG_FILES = ("config.json", "generation_config.json", "compressed.json")
+INDEX_SUFFIX = ".index.json"  # model.safetensors.index.json: a sharded checkpoint's tensor -> file map
+PASSAGES_FILE = "passages.jsonl"  # harness.inference.retrieval.PASSAGES_FILE (a layer up; a test keeps them equal)
+
+# Size limits, checked by stat before a loader parses a file (issue 14): each leaves room for real models and
+# refuses a file that would take minutes and gigabytes to parse (or a sparse file that claims terabytes).
+# Tokenizer files: real tokenizer.json files reach 17 MB (large multilingual vocabularies).
 MAX_TOKENIZER_BYTES = 64 << 20
+# config.json and the other JSON files above: real ones are under 10 KB (100 KB for a large sharded index).
+MAX_CONFIG_BYTES = 1 << 20
+# model.onnx: protobuf cannot parse a message over 2 GiB, so larger graphs keep their weights as external data.
+MAX_ONNX_BYTES = 2 << 30
+# passages.jsonl: about 2M passages of 100 words; the TF-IDF index of unigrams and bigrams built from them in memory
+# takes several times the text's size.
+MAX_PASSAGES_BYTES = 1 << 30
+# Every other file, one at a time (safetensors and pickle weights, ONNX external data): BERT-large fp32 is 1.3 GB,
+# T5-3B fp32 11 GB; bigger checkpoints are sharded (save_pretrained's max_shard_size).
+MAX_WEIGHTS_BYTES = 20 << 30
 OVERSIZED_FIX = "save the model's own tokenizer with tokenizer.save_pretrained(folder)"
+CONFIG_FIX = "save the model with model.save_pretrained(folder), which writes a config of a few KB"
+ONNX_FIX = (
+    "store the weights as external data: onnx.save(model, path, save_as_external_data=True, location='model.onnx.data')"
+)
+PASSAGES_FIX = f'keep {PASSAGES_FILE} to the passages the retriever searches, one {{"id", "text"}} object per line'
+WEIGHTS_FIX = (
+    "shard the weights: model.save_pretrained(folder, max_shard_size='5GB') (ONNX external data: "
+    "onnx.save(..., save_as_external_data=True, all_tensors_to_one_file=False))"
+)
+TOKENIZER_KIND = "a tokenizer file"
 
 
-def oversized_tokenizer_files(folder: Path) -> list[tuple[Path, int]]:
-    """Tokenizer files of `folder` over MAX_TOKENIZER_BYTES, with their sizes (stat only, nothing read)."""
+class Oversized(NamedTuple):
+    """A file over its size limit: what `require_sizes` refuses and `harness check` reports, unread."""
+
+    file: Path
+    size: int
+    limit: int
+    kind: str  # "a tokenizer file", ...
+    fix: str
+
+    def message(self) -> str:
+        """`FILE: SIZE bytes, over the limit of LIMIT for KIND (not read)`."""
+        return f"{self.file}: {self.size} bytes, over the limit of {self.limit} for {self.kind} (not read)"
+
+
+def size_limit(rel: str) -> tuple[int, str, str]:
+    """(limit in bytes, what the file is, the fix) for the file at posix path `rel` in a model folder: the files a
+    loader parses by name sit at its top level; any other file has the weights limit."""
+    name = rel if "/" not in rel else ""
+    if name in TOKENIZER_FILES + TOKENIZER_SIDE_FILES:
+        return MAX_TOKENIZER_BYTES, TOKENIZER_KIND, OVERSIZED_FIX
+    if name in CONFIG_FILES or name.endswith(INDEX_SUFFIX):
+        return MAX_CONFIG_BYTES, "a JSON config file", CONFIG_FIX
+    if name == ONNX_FILE:
+        return MAX_ONNX_BYTES, "an ONNX graph", ONNX_FIX
+    if name == PASSAGES_FILE:
+        return MAX_PASSAGES_BYTES, "a passages file", PASSAGES_FIX
+    return MAX_WEIGHTS_BYTES, "a weights or data file", WEIGHTS_FIX
+
+
+def oversized_files(folder: Path) -> list[Oversized]:
+    """Files of `folder` (recursively, links followed) over their `size_limit`, sorted by path (stat only)."""
+    if not folder.is_dir():
+        return []
     out = []
-    for name in TOKENIZER_FILES + TOKENIZER_SIDE_FILES:
-        file = folder / name
-        if file.is_file() and (size := file.stat().st_size) > MAX_TOKENIZER_BYTES:
-            out.append((file, size))
+    for file in sorted(folder.rglob("*")):
+        try:
+            st = file.stat()
+        except OSError:  # a dangling link: left to the loader that looks for the file
+            continue
+        limit, kind, fix = size_limit(file.relative_to(folder).as_posix())
+        if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+            out.append(Oversized(file, st.st_size, limit, kind, fix))
     return out
+
+
+def require_sizes(folder: Path) -> None:
+    """Raise UserError, before any file is read, when a file of `folder` is over its `size_limit`: the message names
+    the file, its size and the limit, never its content."""
+    oversized = oversized_files(folder)
+    if oversized:
+        raise UserError(oversized[0].message(), fix=oversized[0].fix)
 
 
 def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -51,14 +122,47 @@ def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return safe, pickled
 
 
-OUTSIDE_FIX = "copy the file into the folder (a link may point only inside the submission folder)"
+OUTSIDE_FIX = "copy the file into the folder (cp, not ln): a link may point only inside the submission folder"
+HARD_LINK_FIX = "copy the file instead of linking it (cp, not ln)"
+
+
+def escaping_files(folder: Path, root: Path) -> list[tuple[Path, int]]:
+    """Entries of `folder` (recursively) whose content may lie outside `root`, sorted by path, each with its hard
+    link count: a symlink resolving outside `root` (0), or a regular file (or a link to one) with more hard links
+    (st_nlink > 1) than names under `root`: path containment cannot see where its other names are. Folders are
+    exempt (their st_nlink counts subfolders)."""
+    top = root.resolve()
+    entries = [folder] + (sorted(folder.rglob("*")) if folder.is_dir() else [])
+    out: list[tuple[Path, int]] = []
+    shared: list[tuple[Path, tuple[int, int], int]] = []  # (entry, (st_dev, st_ino), st_nlink)
+    for entry in entries:
+        if entry.is_symlink() and not _resolves_inside(entry, top):
+            out.append((entry, 0))
+            continue
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            shared.append((entry, (st.st_dev, st.st_ino), st.st_nlink))
+    if shared:  # rare: count the names of those files under `root` (distinct real paths)
+        wanted = {key for _, key, _ in shared}
+        names: dict[tuple[int, int], set[Path]] = {key: set() for key in wanted}
+        for entry in [top, *top.rglob("*")] if top.is_dir() else [top]:
+            try:
+                st = entry.lstat()
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in wanted:
+                names[st.st_dev, st.st_ino].add(entry)
+        out += [(entry, links) for entry, key, links in shared if len(names[key]) < links]
+    return sorted(out)
 
 
 def outside_files(folder: Path, root: Path) -> list[Path]:
-    """Entries of `folder` (recursively) that resolve outside `root`: links out of a submission, sorted by path."""
-    top = root.resolve()
-    entries = [folder] + (sorted(folder.rglob("*")) if folder.is_dir() else [])
-    return [entry for entry in entries if entry.is_symlink() and not _resolves_inside(entry, top)]
+    """Entries of `folder` (recursively) that may reach outside `root`: symlinks resolving outside it and hard links
+    with names outside it (escaping_files), sorted by path."""
+    return [entry for entry, _ in escaping_files(folder, root)]
 
 
 def _resolves_inside(entry: Path, top: Path) -> bool:
@@ -76,14 +180,18 @@ def containing_root(folder: Path) -> Path:
 
 def require_inside(folder: Path, root: Path | None = None) -> None:
     """Raise UserError, before any file is read, when a file of `folder` links outside `root` (default: its
-    submission folder, else itself) or a tokenizer file is over MAX_TOKENIZER_BYTES; never shows a file's content."""
-    from harness.errors import UserError
-
-    outside = outside_files(folder, root if root is not None else containing_root(folder))
-    if outside:
-        raise UserError(f"{outside[0]}: not a regular file inside the folder: a link outside it", fix=OUTSIDE_FIX)
-    for file, size in oversized_tokenizer_files(folder) if folder.is_dir() else []:
-        raise UserError(f"{file}: {size} bytes, over the limit of {MAX_TOKENIZER_BYTES} (not read)", fix=OVERSIZED_FIX)
+    submission folder, else itself): a symlink resolving outside, or a hard link (escaping_files); never shows a
+    file's content. Sizes are require_sizes's."""
+    escaping = escaping_files(folder, root if root is not None else containing_root(folder))
+    if not escaping:
+        return
+    entry, links = escaping[0]
+    if links:
+        raise UserError(
+            f"{entry}: a hard link ({links} links): the same content may be a file outside the folder (not read)",
+            fix=HARD_LINK_FIX,
+        )
+    raise UserError(f"{entry}: not a regular file inside the folder: a link outside it", fix=OUTSIDE_FIX)
 
 
 def load_tokenizer(folder: str | Path, *, trust_remote_code: bool = False, beside: str = "the model") -> Any:
@@ -98,3 +206,19 @@ def load_tokenizer(folder: str | Path, *, trust_remote_code: bool = False, besid
             f"{folder}: the tokenizer does not load ({type(e).__name__}: {e})",
             fix=f"save it next to {beside} with tokenizer.save_pretrained(folder)",
         ) from e
+
+
+CUSTOM_CODE_KEY = "auto_map"  # config.json's pointer to Python files of the model folder (trust_remote_code)
+CUSTOM_CODE_FIX = (
+    "use a model class that transformers ships (a stock model_type) and save it with save_pretrained; remove "
+    "auto_map and the .py files: the harness never runs a submission's own code"
+)
+
+
+def custom_code(config: Any) -> str | None:
+    """What of a config.json would make transformers import the submission's own Python files, or None."""
+    if isinstance(config, dict) and config.get(CUSTOM_CODE_KEY):
+        value = config[CUSTOM_CODE_KEY]
+        names = sorted(map(str, value)) if isinstance(value, dict) else [str(value)[:80]]
+        return f"config.json declares custom code ({CUSTOM_CODE_KEY}: {', '.join(names)[:200]}), run only with trust_remote_code"
+    return None

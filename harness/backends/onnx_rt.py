@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, TOKENIZER_FILES, CpuClock, LoadOptions
-from harness.backends.files import ONNX_FILE, load_tokenizer, require_inside
+from harness.backends.files import ONNX_FILE, load_tokenizer, oversized_files, require_inside, require_sizes
 from harness.backends.heads import HEAD_OUTPUTS
 from harness.errors import UserError
 
@@ -54,7 +54,11 @@ def _read_config(folder: Path) -> dict[str, Any]:
 
 
 def folder_problems(path: Path) -> list[tuple[str, str, str]]:
-    """Static checks of an ONNX model folder for `harness check`: (file, message, fix) for each problem."""
+    """Static checks of an ONNX model folder for `harness check`: (file, message, fix) for each problem; a folder
+    with files over their size limit gets those alone (nothing of it is read)."""
+    oversized = oversized_files(path)
+    if oversized:
+        return [(str(o.file), o.message().removeprefix(f"{o.file}: "), o.fix) for o in oversized]
     out = []
     if not (path / ONNX_FILE).is_file():
         out.append((str(path), f"no {ONNX_FILE}", f"put the exported graph at {path / ONNX_FILE}"))
@@ -395,6 +399,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
             fix=f"use the torch backend for it, or one of: {', '.join(HEAD_OUTPUTS)}",
         )
     require_inside(path)
+    require_sizes(path)
     onnx_file = path / ONNX_FILE
     if not onnx_file.is_file():
         raise UserError(f"{path}: no {ONNX_FILE}", fix=f"put the exported graph at {onnx_file}")

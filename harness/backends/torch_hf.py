@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
-from harness.backends.files import load_tokenizer, require_inside
+from harness.backends.files import load_tokenizer, require_inside, require_sizes
 from harness.backends.heads import HEADS_TABLE, class_head
 from harness.backends.torch_compressed import COMPRESSED_FILE, load_compressed
 from harness.backends.torch_run import (
@@ -179,7 +179,9 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
     path = Path(folder)
     if path.exists():
         require_inside(path)
+        require_sizes(path)
         _check_weights(path, options)
+        _check_custom_code(path, options)
     cls = getattr(transformers, AUTO_CLASSES[head])
     tokenizer = load_tokenizer(folder, trust_remote_code=options.trust_remote_code)
     if (path / COMPRESSED_FILE).is_file():  # saved as data by `harness compress`: no stock class rebuilds it
@@ -242,3 +244,20 @@ def _check_weights(path: Path, options: LoadOptions) -> None:
         raise UserError(
             f"{path}: no weights file (model.safetensors)", fix="save the model with model.save_pretrained(folder)"
         )
+
+
+def _check_custom_code(path: Path, options: LoadOptions) -> None:
+    """Refuse a folder whose config.json points at its own Python files, unless the organizer trusts remote code."""
+    import json
+
+    from harness.backends.files import CUSTOM_CODE_FIX, custom_code
+
+    config = path / "config.json"
+    if options.trust_remote_code or not config.is_file():
+        return
+    try:
+        found = custom_code(json.loads(config.read_text(encoding="utf-8")))
+    except (ValueError, UnicodeDecodeError):
+        return  # transformers refuses it when loading, naming the file
+    if found:
+        raise UserError(f"{config}: {found}", fix=CUSTOM_CODE_FIX)

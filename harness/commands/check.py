@@ -17,6 +17,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "field and fix. Exit status 0 only when all are valid.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="a submission folder (submissions/NAME)")
+    add_check_flags(p)
+    p.set_defaults(func=run)
+
+
+def add_check_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of how a folder is checked, shared by `check` and `unpack`."""
     p.add_argument(
         "--allow-pickle",
         action="store_true",
@@ -27,7 +33,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check the schema and files only; do not load the models (fast, no torch)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from harness.commands import positive_int
+from harness.evaluation.limits import DEFAULT_JOBS, DEFAULT_TIMEOUT_S, MEMORY_SHARE
+from harness.evaluation.pool import EXECUTORS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,29 +38,76 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="run every job again, also those whose ok record exists (by default a run finishes only what is left)",
     )
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local: each job in a worker process of its own, under the limits below (default); ray: the same "
+        "workers on a Ray cluster (--address; submissions and data at the same paths on every node); inline: every "
+        "job in this process, without isolation (debugging)",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster to send jobs to (ray://host:10001, or auto); default: start a local Ray instance",
+    )
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=DEFAULT_JOBS,
+        help=f"evaluation-only jobs run at once, each on its own CPUs (default {DEFAULT_JOBS}); jobs that time "
+        "latency or track energy always run alone",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="S",
+        help=f"wall-time limit per job in seconds; a worker past it is killed (default {DEFAULT_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--memory",
+        metavar="SIZE",
+        help="memory limit per job (address space, e.g. 4G); an allocation past it fails the job "
+        f"(default: {MEMORY_SHARE:.0%} of this machine's memory, divided by --jobs)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the track; exit 1 when a task failed or a submission folder was invalid, 0 otherwise."""
+    from harness.errors import UserError
+    from harness.evaluation.limits import Limits, default_memory, parse_memory
     from harness.evaluation.track import run_track
     from harness.measure import parse_skip
     from harness.tracks.definitions import get_track
 
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UserError(f"--timeout {args.timeout:g} is not a time", fix="give the seconds a job may run, e.g. 3600")
+    memory = parse_memory(args.memory) if args.memory else default_memory(args.jobs)
+    limits = Limits(timeout_s=args.timeout, memory_bytes=memory, jobs=args.jobs)
     track = get_track(args.track, args.tracks)
     skip = tuple(n for n in parse_skip(args.skip_measure) if n in track.measurement.measure)
-    records, skipped = run_track(
-        track,
-        args.submissions,
-        data_dir=args.data_dir,
-        results_dir=args.results,
-        limit=args.limit,
-        allow_pickle=args.allow_pickle,
-        only=args.only,
-        progress=not args.no_progress,
-        skip=skip,
-        force=args.force,
-    )
+    try:
+        records, skipped = run_track(
+            track,
+            args.submissions,
+            data_dir=args.data_dir,
+            results_dir=args.results,
+            limit=args.limit,
+            allow_pickle=args.allow_pickle,
+            only=args.only,
+            progress=not args.no_progress,
+            skip=skip,
+            force=args.force,
+            executor=args.executor,
+            limits=limits,
+            address=args.address,
+        )
+    except KeyboardInterrupt as e:
+        ended = "" if args.executor == "inline" else "; every worker was ended"
+        print(f"{e or 'interrupted'}{ended}; the jobs left are pending: run the same command again to finish them")
+        return int(getattr(e, "exit_status", 130))
     print(
         f"{len(records)} record(s) written under {args.results}; rank them with: harness rank {track.id} "
         f"--results {args.results}"

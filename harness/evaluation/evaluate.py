@@ -38,6 +38,7 @@ def evaluate(
     track_run: dict[str, Any] | None = None,
     measured: Mapping[str, Any] | None = None,
     declared: Mapping[str, Any] | None = None,
+    worker: Mapping[str, Any] | None = None,
 ) -> Record:
     """Run the task's split through the model, write predictions and a record; return the record.
 
@@ -47,21 +48,22 @@ def evaluate(
     fixed before anything runs, so a failure lands beside a good record of the same key, never over it.
     `measured`: measurements a track run took once per model or submission, merged into a good record (each
     unless it was not taken and this run's was); `declared`: the submission's declared numbers for the task. The
-    record is written once, with all of them.
+    record is written once, with all of them. `worker`: the limits and isolation of the worker process it runs in
+    (harness.evaluation.limits), stated in the record's environment.
     """
     from harness.records import kept_measurements, new_record, record_path, store_record
 
     hardware = model.hardware if model is not None else _hardware(ref.backend)
     t0 = time.perf_counter()
-    record = planned_record(ref, task_name, settings, limit, track_run, hardware)
+    record = planned_record(ref, task_name, settings, limit, track_run, hardware, worker)
     path = record_path(Path(results_dir), record)
     try:
         record.update(_run(ref, task_name, settings, data_dir, limit, model, path, measure, energy))
         record["status"] = "ok"
     except UserError as e:
-        record["error"] = f"submission {ref.submission_id}, task {task_name}: {e}"
+        record["error"] = f"submission {ref.submission_id}, task {task_name}: {_cause(e, str(e))}"
     except Exception as e:  # noqa: BLE001 - a crash inside a model or library still ends as a record that says why
-        record["error"] = f"submission {ref.submission_id}, task {task_name}: {type(e).__name__}: {e}"
+        record["error"] = f"submission {ref.submission_id}, task {task_name}: {_cause(e, f'{type(e).__name__}: {e}')}"
         record["traceback"] = traceback.format_exc(limit=8)
     if measured is not None:
         taken = dict(record.get("measurements") or {})
@@ -70,6 +72,14 @@ def evaluate(
         record["declared"] = dict(declared)
     record["duration_s"] = round(time.perf_counter() - t0, 3)
     return store_record(new_record(**record), Path(results_dir))
+
+
+def _cause(error: BaseException, detail: str) -> str:
+    """A failure's cause as its record states it: an allocation refused under the worker's memory limit says so."""
+    from harness.evaluation.limits import memory_cause
+
+    limit = memory_cause(error)
+    return f"{limit} ({detail})" if limit else detail
 
 
 def _run(
@@ -177,8 +187,10 @@ def planned_record(
     limit: int | None,
     track_run: dict[str, Any] | None,
     hardware: str,
+    worker: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The record of a job before it runs, key included: a failed record until the run fills it in."""
+    """The record of a job before it runs, key included: a failed record until the run fills it in. `worker`: the
+    limits and isolation of the worker process that runs it, kept in the environment (not part of the key)."""
     from harness.records import SCHEMA_VERSION, record_key
     from harness.tasks.data import task_header
 
@@ -203,6 +215,8 @@ def planned_record(
     }
     if track_run is not None:
         record["track_run"] = track_run
+    if worker is not None:
+        record["environment"]["worker"] = dict(worker)
     record["key"] = record_key(record)
     return record
 

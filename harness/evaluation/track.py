@@ -11,25 +11,23 @@ records, so nothing is dropped here.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from harness.errors import UserError
+from harness.evaluation.jobs import (
+    job_settings,
+    load_and_measure,
+    per_submission,
+    plan_submission,
+    run_task_job,
+    summary_line,
+)
+from harness.evaluation.pool import EXECUTORS
+from harness.evaluation.workers import Planned, RunSettings, run_in_workers
 from harness.records import Record
 from harness.tracks.definitions import Track
-
-
-def scoped(names: list[str], scope: str) -> list[str]:
-    """The measurements of `names` with the table's `scope`; a task's are those evaluate takes after inference
-    (the energy of the inference is tracked while it runs)."""
-    from harness.measure.spec import measurement
-
-    return [
-        n
-        for n in names
-        if measurement(n).scope == scope and (scope != "task" or measurement(n).evaluate in ("default", "optional"))
-    ]
 
 
 def submission_folders(root: Path) -> Iterator[tuple[str, Path]]:
@@ -71,6 +69,9 @@ def run_track(
     skip: tuple[str, ...] = (),
     report: Callable[[str], None] = print,
     force: bool = False,
+    executor: str = "inline",
+    limits: Any = None,
+    address: str | None = None,
 ) -> tuple[list[Record], list[str]]:
     """Evaluate every submission (or those in `only`) on the track; returns the records written or found and the
     submissions skipped because their folder is invalid (each reported with the reason).
@@ -78,7 +79,12 @@ def run_track(
     `skip` names measurements left out for a quick check; the records say so and their columns read "not measured".
     A job whose ok record exists under its key (same submission files, task, split, limit, settings, hardware) is
     not run again unless `force`: a run started again finishes only what is left.
+    `executor`: "inline" runs every job in this process; "local" runs each in a worker process of its own under
+    `limits` (harness.evaluation.limits.Limits), see harness.evaluation.pool; "ray" sends the same workers to the
+    Ray cluster at `address` (a local instance when None), see harness.evaluation.ray_cluster.
     """
+    if executor not in EXECUTORS:
+        raise UserError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
     if track.hardware != "cpu":
         raise UserError(
             f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
@@ -90,6 +96,7 @@ def run_track(
     for tmp in remove_partials(results_dir):
         report(f"removed {tmp}: a partial file of a run that ended while writing it")
     records, skipped = [], []
+    plans: list[Planned] = []  # for the worker executors
     for kind, folder in submission_folders(submissions):
         if only and folder.name not in only:
             continue
@@ -98,19 +105,40 @@ def run_track(
                 raise UserError(kind)
             if kind == "self-reported":
                 got = _run_self_reported(track, folder, data_dir, results_dir, limit)
-            else:
+            elif executor == "inline":
                 got = _run_measured(
                     track, folder, data_dir, results_dir, limit, allow_pickle, progress, skip, force, report
                 )
+            else:
+                sub, jobs, got = plan_submission(track, folder, results_dir, limit, allow_pickle, skip, force, report)
+                if jobs:
+                    plans.append(Planned(sub, folder, jobs, per_submission(track, folder, skip)))
         except UserError as e:  # one broken submission must not stop an organizer's run
             report(f"SKIPPED {folder.name}: {e}")
             skipped.append(folder.name)
             continue
-        if not got:
+        if not got and not (plans and plans[-1].folder == folder):
             report(f"skipped {folder.name}: it declares none of the track's tasks")
         for r in got:
-            report(_summary(r))
+            report(summary_line(r))
         records += got
+    if plans:
+        from harness.evaluation.limits import Limits, default_memory
+        from harness.tasks.data import resolve_data_dir
+
+        settings = RunSettings(
+            track,
+            results_dir,
+            resolve_data_dir(data_dir),
+            limit,
+            allow_pickle,
+            skip,
+            force,
+            limits or Limits(memory_bytes=default_memory(1)),
+        )
+        got, failed_to_write = run_in_workers(plans, settings, report=report, executor=executor, address=address)
+        records += got
+        skipped += [s for s in failed_to_write if s not in skipped]
     return records, skipped
 
 
@@ -129,13 +157,6 @@ def check_data_found(track: Track, data_dir: Any) -> None:
             f"data dir {root} holds none of track {track.id}'s files (looked for {', '.join(files[:4])}"
             f"{', ...' if len(files) > 4 else ''}); pass the mirror folder as --data-dir"
         )
-
-
-def _summary(record: Record) -> str:
-    task, sub = record.task.name, record.submission.id
-    if not record.ok:
-        return f"FAILED {sub} / {task}: {record.error}"
-    return f"{sub} / {task}: score {100 * (record.score or 0.0):.2f} on {record.num_examples} examples -> {record.path}"
 
 
 def _run_self_reported(track: Track, folder: Path, data_dir: Any, results: Path, limit: int | None) -> list[Record]:
@@ -163,90 +184,16 @@ def _run_measured(
     force: bool = False,
     report: Callable[[str], None] = print,
 ) -> list[Record]:
-    from harness.backends.torch_run import fixed_threads
-    from harness.evaluation.evaluate import evaluate, finished_record
-    from harness.evaluation.refs import model_refs
-    from harness.measure import Inputs, take
-    from harness.submissions import load_submission
-
-    sub = load_submission(folder)
-    tasks = [t for t in track.task_names() if t in sub.tasks]
-    if not tasks:
-        return []
-    m = track.measurement
-    wanted = [n for n in m.measure if n not in skip]
-    settings, track_run = job_settings(track, skip, progress)
-    energy = {"pue": m.pue} if "energy" in wanted else {"off": True}
-    per_submission = {n: take(n, Inputs(submission=folder)) for n in scoped(wanted, "submission")}
-    models: dict[tuple[Path, str], tuple[Any, dict[str, Any]]] = {}
-    out = []
-    for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
-        with fixed_threads(m.threads):
-            done = None if force else finished_record(ref, task, settings, results, limit=limit, track_run=track_run)
-            if done is not None:
-                report(f"{sub.id} / {task}: done already ({done.path}); --force runs it again")
-                out.append(done)
-                continue
-            model, per_model = _model(models, ref, task, track, wanted)
-            record = evaluate(
-                ref,
-                task,
-                settings,
-                data_dir=data_dir,
-                results_dir=results,
-                limit=limit,
-                model=model,
-                measure=tuple(scoped(wanted, "task")),
-                energy=energy,
-                track_run=track_run,
-                measured=per_model | per_submission,
-                declared={k: v for k, v in asdict(sub.tasks[task].declared).items() if v is not None},
-            )
-        out.append(record)
+    """The inline executor: every job of the submission in this process, each model loaded and measured once."""
+    sub, jobs, out = plan_submission(track, folder, results, limit, allow_pickle, skip, force, report)
+    shared = per_submission(track, folder, skip) if jobs else {}
+    models: dict[Any, tuple[Any, dict[str, Any]]] = {}
+    for job in jobs:
+        if job.model_key not in models:
+            models[job.model_key] = load_and_measure(track, job, skip)
+        model, per_model = models[job.model_key]
+        out.append(run_task_job(track, sub, job, data_dir, results, limit, skip, progress, per_model | shared, model))
     return out
-
-
-def _model(cache: dict, ref: Any, task: str, track: Track, wanted: list[str]) -> tuple[Any, dict[str, Any]]:
-    """The loaded model for a ModelRef with the head the task runs (once per folder and head) and its per-model
-    measurements."""
-    from harness.backends import load_model
-    from harness.inference.formulations import task_head
-    from harness.measure import measure_loaded
-
-    try:
-        head = task_head(task, ref.head)
-    except UserError:
-        return None, {}  # evaluate refuses the head and writes a failed record naming the cause
-    key = (ref.folder, head, ref.outputs)
-    if key not in cache:
-        try:
-            model = load_model(ref.folder, head, ref.load_options(), ref.backend)
-        except UserError:
-            cache[key] = (None, {})  # evaluate loads again and writes a failed record naming the cause
-            return cache[key]
-        m = track.measurement
-        cache[key] = (
-            model,
-            measure_loaded(
-                model,
-                scoped(wanted, "model"),
-                folder=ref.folder,
-                reference_length=m.reference_length,
-                threads=m.threads,
-                options={"latency": {"budget_s": m.latency_budget_s}, "flops": {"cross_check": False}},
-            ),
-        )
-    return cache[key]
-
-
-def job_settings(track: Track, skip: tuple[str, ...] = (), progress: bool = False) -> tuple[Any, dict[str, Any]]:
-    """The evaluation settings and the track_run block of the track's jobs: with the submission and task, what a
-    job's record key is made of."""
-    from harness.inference.formulations import EvalSettings
-
-    m = track.measurement
-    settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
-    return settings, {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
 
 
 @dataclass(frozen=True)

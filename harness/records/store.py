@@ -214,14 +214,14 @@ def remove_partials(results_dir: Path) -> list[Path]:
     for tmp in sorted(Path(results_dir).rglob(f".*{PARTIAL_SUFFIX}")):
         parts = tmp.name.split(".")
         pid = int(parts[-3]) if len(parts) > 3 and parts[-3].isdigit() else None
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and pid != os.getpid() and process_alive(pid):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether a process with this id exists (signal 0 checks without sending anything)."""
     try:
         os.kill(pid, 0)

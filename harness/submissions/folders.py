@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends.files import (
-    MAX_TOKENIZER_BYTES,
+    CUSTOM_CODE_FIX,
     OUTSIDE_FIX,
-    OVERSIZED_FIX,
     TOKENIZER_FILES,
+    custom_code,
     outside_files,
-    oversized_tokenizer_files,
+    oversized_files,
 )
 from harness.backends.heads import HEADS_TABLE
 from harness.errors import closest_match
@@ -50,13 +50,8 @@ def check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem]) 
                 for f in outside_files(entry.model, sub.path)
             ]
             oversized = [
-                Problem(
-                    str(f),
-                    where,
-                    f"{size} bytes, over the limit of {MAX_TOKENIZER_BYTES} for a tokenizer file (not read)",
-                    OVERSIZED_FIX,
-                )
-                for f, size in ([] if outside else oversized_tokenizer_files(entry.model))
+                Problem(str(o.file), where, o.message().removeprefix(f"{o.file}: "), o.fix)
+                for o in ([] if outside else oversized_files(entry.model))
             ]
             if outside or oversized:  # nothing of the folder is read: linked files, or too big to parse
                 linked.add(entry.model)
@@ -154,6 +149,8 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
             Problem(str(config), where, "not a valid JSON object", "re-save it with model.save_pretrained(folder)")
         )
     else:
+        if (code := custom_code(data)) is not None:
+            out.append(Problem(str(config), where, code, CUSTOM_CODE_FIX))
         for key in data:
             close = closest_match(str(key), CRITICAL_CONFIG_KEYS, cutoff=MISSPELT)
             if key not in CRITICAL_CONFIG_KEYS and close and close not in data:

@@ -144,7 +144,9 @@ def run_track(tmp_path: Path, mirror: Path, measure: str, columns: str, capsys) 
     (tracks / "toy.yaml").write_text(TRACK.format(measure=measure, columns=columns), encoding="utf-8")
     results = tmp_path / "results"
     argv = ["--tracks", str(tracks), "--submissions", str(tmp_path / "subs"), "--results", str(results)]
-    code = main(["run", "toy", *argv, "--data-dir", str(mirror), "--limit", str(LIMIT), "--no-progress"])
+    code = main(
+        ["run", "toy", "--executor", "inline", *argv, "--data-dir", str(mirror), "--limit", str(LIMIT), "--no-progress"]
+    )
     assert code == 0, capsys.readouterr()
     capsys.readouterr()
     return tracks, results, read_records(results / "records")
@@ -188,7 +190,20 @@ def test_a_new_measurement_is_one_file_and_one_registry_line(tmp_path, mirror, t
     assert page.index('id="m-params"') < page.index('id="m-outputs"')  # in the table's order
     again = ["--tracks", str(tracks), "--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "r2")]
     code = main(
-        ["run", "toy", *again, "--skip-measure", "outputs", "--data-dir", str(mirror), "--limit", "2", "--no-progress"]
+        [
+            "run",
+            "toy",
+            "--executor",
+            "inline",
+            *again,
+            "--skip-measure",
+            "outputs",
+            "--data-dir",
+            str(mirror),
+            "--limit",
+            "2",
+            "--no-progress",
+        ]
     )
     assert code == 0
     (skipped,) = read_records(tmp_path / "r2" / "records")

@@ -80,6 +80,7 @@ def test_a_failed_job_is_retried_and_its_failure_kept(world, mirror):
 def test_harness_run_takes_force(world, mirror, capsys):
     subs, track, results = world
     args = ["run", str(track), "--submissions", str(subs), "--results", str(results), "--data-dir", str(mirror)]
+    args += ["--executor", "inline"]
     assert main([*args, "--limit", str(LIMIT), "--no-progress"]) == 0
     assert main([*args, "--limit", str(LIMIT), "--no-progress"]) == 0
     assert "done already" in capsys.readouterr().out

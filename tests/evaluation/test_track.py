@@ -72,6 +72,8 @@ def _run(world: Path, track: str, results: str, capsys, limit: int | None = LIMI
     code = main(
         [
             "run",
+            "--executor",
+            "inline",
             track,
             "--submissions",
             str(world / "subs"),

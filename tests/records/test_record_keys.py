@@ -89,6 +89,8 @@ def test_run_with_a_data_dir_holding_none_of_the_tracks_files_is_refused_before_
     code = main(
         [
             "run",
+            "--executor",
+            "inline",
             "glue",
             "--submissions",
             str(tmp_path / "subs"),

@@ -69,7 +69,7 @@ def test_a_track_run_writes_each_record_once(tmp_path, mirror, monkeypatch):
     real = record_store.write_atomic
     monkeypatch.setattr(record_store, "write_atomic", lambda path, data: (writes.append(path), real(path, data)))
     code = main(
-        ["run", "glue", "--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "r"), "--limit", "8",
+        ["run", "glue", "--executor", "inline", "--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "r"), "--limit", "8",
          "--data-dir", str(mirror), "--no-progress", "--skip-measure", "latency,memory,energy"]
     )  # fmt: skip
     records = sorted(w for w in writes if w.name.endswith(".record.json"))

@@ -164,3 +164,69 @@ def test_messages_show_a_bounded_part_of_a_huge_value() -> None:
     for _ in range(9):  # shared references: 9^10 leaves, as an alias bomb builds them
         layer = [layer] * 9
     assert len(described(layer)) < 80 and len(shown("x" * 10**7)) < 80
+
+
+class _Payload:
+    """Unpickling this runs a command: what a hostile pytorch_model.bin does when a loader trusts pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _pickle_only(folder: Path, marker: Path) -> None:
+    """Replace the folder's safetensors weights by a pickle file that runs a command when unpickled."""
+    import pickle
+
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(
+        pickle.dumps({"bert.embeddings.word_embeddings.weight": _Payload(marker)})
+    )
+
+
+def test_a_pickle_only_submission_is_refused_and_never_unpickled(submission: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    _pickle_only(submission / "model", marker)
+    (problem,) = [p for p in check_submission(submission) if "pickle" in str(p)]
+    assert problem.file.endswith("pytorch_model.bin") and "safe_serialization=True" in problem.fix
+    with pytest.raises(UserError, match="pickle") as e:
+        load_model(submission / "model", "sequence_classification")
+    assert e.value.fix and not marker.exists()
+
+
+def test_a_pickle_with_code_runs_nothing_even_with_both_opt_ins(submission: Path, tmp_path: Path) -> None:
+    from harness.backends import LoadOptions
+
+    marker = tmp_path / "pwned"
+    _pickle_only(submission / "model", marker)
+    with pytest.raises(UserError, match="does not load"):
+        load_model(submission / "model", "sequence_classification", LoadOptions(allow_pickle=True))
+    assert not marker.exists()  # torch.load(weights_only=True) refused the payload instead of running it
+
+
+def test_a_model_that_needs_trust_remote_code_is_refused_by_check_and_load(submission: Path) -> None:
+    import json
+
+    config_file = submission / "model" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["auto_map"] = {"AutoModelForSequenceClassification": "modeling_evil.EvilModel"}
+    config_file.write_text(json.dumps(config))
+    (submission / "model" / "modeling_evil.py").write_text("import os\nos.system('touch /tmp/never')\n")
+    problems = [p for p in check_submission(submission, load_models=False) if "custom code" in str(p)]
+    assert len(problems) == 1 and problems[0].file == str(config_file) and "never runs" in problems[0].fix
+    with pytest.raises(UserError, match="custom code") as e:
+        load_model(submission / "model", "sequence_classification")
+    assert "auto_map" in str(e.value) and e.value.fix
+
+
+@pytest.mark.parametrize("model", ["/etc", "../elsewhere"])
+def test_a_model_path_outside_the_folder_is_refused(submission: Path, model: str) -> None:
+    (submission / SUBMISSION_FILE).write_text(
+        yaml.safe_dump({**VALID, "tasks": {"sst2": {"model": model}}}), encoding="utf-8"
+    )
+    problems = check_submission(submission, load_models=False)
+    assert any("tasks.sst2.model" in str(p) and p.fix for p in problems), problems

@@ -1,0 +1,178 @@
+"""The limits a job's worker process runs under, and how a worker that broke one is described in its record.
+
+Memory: an address-space rlimit (RLIMIT_AS) set by the worker on itself before any submission file is read. An
+allocation past it fails inside the worker (Python's MemoryError, torch's "can't allocate memory", onnxruntime's
+"Failed to allocate"), which the failed record names as the limit; a native crash on the way shows as its signal.
+cgroup v2 would count resident memory instead, but needs a delegated cgroup that a laptop or a container rarely
+gives, so the harness does not depend on one. Time: the organizer's process kills the worker's whole process group
+when it runs past its wall-time limit. Network: the worker enters new user and network namespaces where the kernel
+allows unprivileged ones (Linux), so it has only a loopback device that is down; elsewhere it says so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import UserError
+
+# Defaults that suit a laptop: one job at a time, an hour per job (MNLI's 9,815 dev pairs through BERT-base take
+# about 20 minutes on 1 CPU thread), and three quarters of the machine's memory shared by the parallel jobs.
+DEFAULT_JOBS = 1
+DEFAULT_TIMEOUT_S = 3600.0
+MEMORY_SHARE = 0.75
+# Below this a worker cannot import torch and transformers (their address space alone is about 0.7 GiB).
+MIN_MEMORY_BYTES = 1 << 30
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_ALLOCATION_FAILED = re.compile(
+    r"MemoryError|can't allocate memory|std::bad_alloc|Failed to allocate|out of memory|Cannot allocate memory",
+    re.IGNORECASE,
+)
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What each job's worker may use: wall time in seconds, memory in bytes (address space), parallel jobs."""
+
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    memory_bytes: int = MIN_MEMORY_BYTES
+    jobs: int = DEFAULT_JOBS
+
+    def plain(self) -> dict[str, Any]:
+        """As the worker block of a record's environment states them."""
+        return {
+            "timeout_s": self.timeout_s,
+            "memory_bytes": self.memory_bytes,
+            "memory": format_bytes(self.memory_bytes),
+        }
+
+
+def default_memory(jobs: int) -> int:
+    """Three quarters of the machine's physical memory, shared by `jobs` parallel workers."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(MIN_MEMORY_BYTES, int(total * MEMORY_SHARE / max(jobs, 1)))
+
+
+def parse_memory(text: str) -> int:
+    """Bytes from "4G", "512M", "2.5g" or a plain number of bytes; a bad value is refused with the accepted forms."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise UserError(f"--memory {text!r} is not a size", fix="write it as 4G, 512M or a number of bytes")
+    value = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if value < MIN_MEMORY_BYTES:
+        raise UserError(
+            f"--memory {text} is below {format_bytes(MIN_MEMORY_BYTES)}",
+            fix="a worker needs that much to import torch and transformers; give it at least 1G",
+        )
+    return value
+
+
+def format_bytes(n: int) -> str:
+    """A size as the messages state it: 4 GiB, 1.5 GiB, 512 MiB."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} B"
+
+
+def enter_limits(
+    memory_bytes: int | None, cpus: list[int] | None, network: bool = False, parent: int | None = None
+) -> dict[str, Any]:
+    """Put this process under the memory limit, on its CPU set and (unless `network`) off the network, tied to its
+    `parent` (it dies with it); returns what applied, as the record's environment states it. Called by a worker
+    first thing, while it has one thread."""
+    import resource
+
+    applied: dict[str, Any] = {}
+    if parent is not None:
+        applied["dies_with_organizer"] = die_with_parent(parent)
+    if memory_bytes:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        capped = " (capped by the organizer's own hard limit)" if limit < memory_bytes else ""
+        applied["memory_limit"] = f"{format_bytes(limit)} of address space (RLIMIT_AS){capped}"
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)
+        applied["cpus"] = sorted(cpus)
+    applied["network"] = network_off() if not network else "left on: the task data comes from the hub (no --data-dir)"
+    return applied
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> bool:
+    """Ask the kernel to SIGKILL this process when its parent ends (Linux), so that a worker never outlives an
+    organizer killed without cleanup; exit now if the parent is already gone. Whether the kernel took it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    took = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    if os.getppid() != parent:
+        os._exit(1)  # the organizer ended before the request took effect: nobody waits for this job
+    return took
+
+
+def network_off() -> str:
+    """Leave the network: new user and network namespaces (only a loopback device, down). Returns how, or why not."""
+    if not sys.platform.startswith("linux"):
+        return "not isolated: no Linux namespaces on this system"
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWNET) == 0:
+        return "none (own network namespace)"
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        return f"not isolated: unshare failed ({os.strerror(ctypes.get_errno())})"
+    try:  # keep this user's own id inside the namespace, so its files stay readable as before
+        with open("/proc/self/setgroups", "w") as fh:
+            fh.write("deny")
+        with open("/proc/self/uid_map", "w") as fh:
+            fh.write(f"{uid} {uid} 1")
+        with open("/proc/self/gid_map", "w") as fh:
+            fh.write(f"{gid} {gid} 1")
+    except OSError as e:
+        return f"none (own network namespace; user id map not written: {e.strerror})"
+    return "none (own user and network namespace)"
+
+
+def memory_cause(error: BaseException | str) -> str | None:
+    """If `error` is an allocation that failed under this process's address-space limit, the sentence that says
+    so; else None (a failure with no limit set is the model's own)."""
+    import resource
+
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or not _ALLOCATION_FAILED.search(text):
+        return None
+    return f"out of memory: exceeded the {format_bytes(soft)} memory limit (--memory; address-space rlimit)"
+
+
+def exit_cause(status: int, peak_rss_bytes: int | None = None) -> str:
+    """Why a worker ended without a result, from its wait status: the signal that killed it or its exit code."""
+    peak = f"; its peak resident memory was {format_bytes(peak_rss_bytes)}" if peak_rss_bytes else ""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGKILL:
+            return f"killed by SIGKILL, not by this run (by the kernel or another process){peak}"
+        return f"crashed: killed by {name} ({sig}){peak}"
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return f"the worker exited with status {code} without writing a result (the model's code ended it){peak}"
+
+
+def timeout_cause(limits: Limits) -> str:
+    """The cause a record states for a worker killed at its wall-time limit."""
+    return f"killed: ran past the time limit of {limits.timeout_s:g} s (--timeout)"

@@ -1,0 +1,98 @@
+"""One job of a track run in a process of its own: `python -m harness.evaluation.worker SPEC.json`.
+
+The organizer's process (harness.evaluation.pool) writes the job's spec, starts this worker in a new session (so
+the whole process group can be killed), and reads the result file it writes last. The worker puts itself under
+its limits (harness.evaluation.limits) before it reads any submission file. Two kinds of job: "measure" loads a
+model and takes its per-model measurements (once per model, not per task); "task" evaluates one (submission,
+task) and writes its record. A worker that dies writes no result; its organizer writes the failed record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+WATCHDOG_SLACK_S = 60  # past the organizer's time limit, by which it has killed the worker unless it is gone
+
+
+def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the job a spec describes (after entering its limits); returns the result the organizer reads."""
+    from harness.evaluation.limits import enter_limits
+    from harness.registry import import_plugins
+
+    applied = enter_limits(spec.get("memory_bytes"), spec.get("cpus"), bool(spec.get("network")), spec.get("parent"))
+    if spec.get("timeout_s"):  # a watchdog of its own, should the organizer's be gone: SIGALRM ends the process
+        signal.alarm(int(spec["timeout_s"] + WATCHDOG_SLACK_S))
+    import_plugins()
+    import torch  # noqa: F401 - imported here, so that the start-up time below includes it
+    import transformers  # noqa: F401
+
+    from harness.evaluation.jobs import load_and_measure, run_task_job
+    from harness.tracks.definitions import load_track
+
+    startup_s = round(time.time() - spec["spawned_at"], 3) if spec.get("spawned_at") else None
+    track = load_track(spec["track"])
+    skip = tuple(spec.get("skip") or ())
+    sub, job = job_of(track, spec)
+    if spec["kind"] == "measure":
+        _, measured = load_and_measure(track, job, skip)
+        return {"measured": measured}
+    worker = {"limits": spec.get("limits") or {}, **applied, "startup_s": startup_s}
+    record = run_task_job(
+        track,
+        sub,
+        job,
+        spec.get("data_dir"),
+        Path(spec["results"]),
+        spec.get("limit"),
+        skip,
+        False,
+        spec.get("measured") or {},
+        worker=worker,
+    )
+    return {"record": record.path, "ok": record.ok, "error": record.error}
+
+
+def job_of(track: Any, spec: dict[str, Any]) -> tuple[Any, Any]:
+    """The submission and the TaskJob a spec names (its model reference derived again from the folder's files)."""
+    from harness.evaluation.jobs import task_job
+    from harness.evaluation.refs import model_refs
+    from harness.submissions import load_submission
+
+    folder = Path(spec["submission"])
+    sub = load_submission(folder)
+    [(task, ref)] = model_refs(folder, [spec["task"]], None, bool(spec.get("allow_pickle")), submission=sub)
+    return sub, task_job(ref, task)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the spec, run it, write the result file atomically; a job's own failure is in its record, so any error
+    escaping here (a bad spec, an unreadable submission) is written as the result's error."""
+    args = sys.argv[1:] if argv is None else argv
+    spec_path = Path(args[0])
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    try:
+        result = run_spec(spec)
+    except BaseException as e:  # noqa: BLE001 - also SystemExit from a model's code: the organizer records it
+        import traceback
+
+        from harness.evaluation.limits import memory_cause
+
+        traceback.print_exc()
+        detail = f"{type(e).__name__}: {e}"
+        cause = memory_cause(e)
+        result = {"error": f"{cause} ({detail})" if cause else detail}
+    out = Path(spec["result"])
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_text(json.dumps(result, default=str), encoding="utf-8")
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""A track's jobs through worker processes (harness.evaluation.pool): what each job's worker is given, and the
+failed record of a worker that ended without one.
+
+Per model, one "measure" job loads it and takes the per-model measurements (params, size, latency, memory) once;
+each of its task jobs waits for it and merges them into its record. A model whose measuring worker crashed, hung
+or raised is not tried again for its tasks: each gets a failed record naming that cause. Jobs that time latency or
+track energy are exclusive (harness.evaluation.pool): the others run `--jobs` at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.errors import UserError
+from harness.evaluation.jobs import TaskJob, job_settings, scoped, summary_line, wanted_measurements
+from harness.evaluation.limits import Limits
+from harness.evaluation.pool import PoolJob, clear_logs, keep_logs, run_jobs
+from harness.records import Record
+from harness.tracks.definitions import Track
+
+# Measurements that must have the machine to themselves: a latency or an energy figure taken while another job
+# runs is a figure of both jobs.
+EXCLUSIVE = ("latency", "energy")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A measured submission's jobs left to run, and what its jobs share: the per-submission measurements."""
+
+    submission: Any
+    folder: Path
+    jobs: list[TaskJob]
+    shared: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What every job of one track run shares."""
+
+    track: Track
+    results: Path
+    data_dir: Path | None
+    limit: int | None
+    allow_pickle: bool
+    skip: tuple[str, ...]
+    force: bool
+    limits: Limits
+
+
+def run_in_workers(
+    plans: list[Planned],
+    run: RunSettings,
+    *,
+    report: Callable[[str], None] = print,
+    executor: str = "local",
+    address: str | None = None,
+) -> tuple[list[Record], list[str]]:
+    """Run the planned jobs in workers; the records, in job order, and the submissions some of whose records could
+    not be written. `executor`: "local" (this machine) or "ray" (the cluster at `address`, or a local Ray instance
+    when None: harness.evaluation.ray_cluster)."""
+    from harness.records import read_record
+
+    track, results = run.track, run.results
+    per_model = scoped(wanted_measurements(track, run.skip), "model")
+    base = {
+        "track": str(Path(track.path).resolve()),
+        "results": str(results.resolve()),
+        "data_dir": str(run.data_dir.resolve()) if run.data_dir is not None else None,
+        "limit": run.limit,
+        "allow_pickle": run.allow_pickle,
+        "skip": list(run.skip),
+    }
+    jobs: list[PoolJob] = []
+    tasks: dict[int, tuple[Any, TaskJob, dict[str, Any]]] = {}
+    serves: dict[int, list[TaskJob]] = {}  # a measuring job -> the task jobs that wait for it
+    for plan in plans:
+        measuring: dict[Any, int] = {}
+        for job in plan.jobs:
+            where = dict(base, submission=str(plan.folder.resolve()), task=job.task)
+            after = None
+            if per_model and job.model_key is not None:
+                if job.model_key not in measuring:
+                    measuring[job.model_key] = len(jobs)
+                    label = f"{plan.submission.id}: its model's measurements ({', '.join(per_model)})"
+                    exclusive = any(n in EXCLUSIVE for n in per_model)
+                    jobs.append(
+                        PoolJob(len(jobs), label, dict(where, kind="measure"), exclusive=exclusive, counted=False)
+                    )
+                after = measuring[job.model_key]
+                serves.setdefault(after, []).append(job)
+            tasks[len(jobs)] = (plan.submission, job, plan.shared)
+            jobs.append(
+                PoolJob(
+                    len(jobs),
+                    f"{plan.submission.id} / {job.task}",
+                    dict(where, kind="task"),
+                    exclusive="energy" in wanted_measurements(track, run.skip),
+                    after=after,
+                    lock=_planned(run, job)["lock"],
+                )
+            )
+    found: dict[int, Record] = {}
+    skipped: list[str] = []
+    started_ns = time.time_ns()
+
+    def prepare(job: PoolJob, outcomes: dict[int, Any]) -> dict[str, Any] | str | None:
+        if job.id not in tasks:  # a measuring job: not needed when another run has finished all its tasks
+            left = [t for t in serves.get(job.id, []) if run.force or _done_by_another(run, t, started_ns) is None]
+            return {} if left else None
+        sub, task_job, shared = tasks[job.id]
+        done = _done_by_another(run, task_job, started_ns) if not run.force else None
+        if done is not None:
+            report(f"{sub.id} / {task_job.task}: {'finished' if done.ok else 'failed'} in another run ({done.path})")
+            found[job.id] = done
+            return None
+        measured: dict[str, Any] = {}
+        if job.after is not None:
+            outcome = outcomes[job.after]
+            result = outcome.result or {}
+            if outcome.cause is not None or "measured" not in result:  # its model crashed, hung or raised there
+                return f"not run: the worker loading its model to measure it ended: {_cause(outcome)}"
+            measured = result["measured"]
+        return {"measured": measured | shared}
+
+    def finish(job: PoolJob, outcome: Any) -> tuple[str, bool]:
+        if job.id not in tasks:
+            if outcome.result is not None and "measured" in outcome.result:
+                return f"{job.label}: taken", True
+            if outcome.result is None and outcome.cause is None:
+                return f"{job.label}: not needed (its tasks are done)", True
+            return f"{job.label}: not taken: {_cause(outcome)}", False
+        sub, task_job, _ = tasks[job.id]
+        if job.id in found:  # finished by another run meanwhile
+            return summary_line(found[job.id]), found[job.id].ok
+        result = outcome.result or {}
+        try:
+            record = read_record(result["record"]) if result.get("record") else None
+            if record is None:
+                record = _failed(run, task_job, _cause(outcome))
+            if record.ok:
+                clear_logs(Path(str(record.path)))
+            else:
+                keep_logs(outcome, Path(str(record.path)))
+        except (UserError, OSError) as e:  # its record cannot be written or read back: the run goes on
+            if sub.id not in skipped:
+                skipped.append(sub.id)
+            return f"SKIPPED {sub.id}: {e}", False
+        found[job.id] = record
+        return summary_line(record), record.ok
+
+    launcher = None
+    if executor == "ray":
+        from harness.evaluation.ray_cluster import RayLauncher, connect
+
+        launcher = RayLauncher(
+            connect(address), run.limits, results, track.measurement.threads, network=run.data_dir is None
+        )
+    run_jobs(
+        jobs,
+        run.limits,
+        results,
+        prepare=prepare,
+        finish=finish,
+        network=run.data_dir is None,
+        report=report,
+        launcher=launcher,
+    )
+    return [found[i] for i in sorted(found)], skipped
+
+
+def _cause(outcome: Any) -> str:
+    """Why a worker gave no result: the pool's cause, or the error the worker wrote."""
+    return str(outcome.cause or (outcome.result or {}).get("error") or "the worker wrote no result")
+
+
+def _planned(run: RunSettings, job: TaskJob) -> dict[str, Any]:
+    """The job's record as planned before it runs, with the name of its lock (from the record's key)."""
+    from harness.backends.torch_run import fixed_threads
+    from harness.evaluation.evaluate import _hardware, planned_record
+    from harness.records.store import key_digest
+
+    settings, track_run = job_settings(run.track, run.skip)
+    with fixed_threads(run.track.measurement.threads):
+        planned = planned_record(
+            job.ref,
+            job.task,
+            settings,
+            run.limit,
+            track_run,
+            _hardware(job.ref.backend),
+            {"limits": run.limits.plain()},
+        )
+    return planned | {"lock": f"{key_digest(planned['key'])}.lock"}
+
+
+def _done_by_another(run: RunSettings, job: TaskJob, since_ns: int) -> Record | None:
+    """The job's ok record, or a failed one written since this run started (by a run beside it): either way the
+    job is not run again here."""
+    from harness.records import read_record, record_path
+    from harness.records.store import failed_path
+
+    path = record_path(run.results, _planned(run, job))
+    for candidate in (path, failed_path(path)):
+        try:
+            if not candidate.is_file():
+                continue
+            record = read_record(candidate)
+        except (UserError, OSError):
+            continue
+        if record.ok or candidate.stat().st_mtime_ns >= since_ns:
+            return record.with_(path=str(candidate))
+    return None
+
+
+def _failed(run: RunSettings, job: TaskJob, cause: str) -> Record:
+    """Write the failed record of a job whose worker ended without writing one."""
+    from harness.records import new_record, store_record
+
+    record = _planned(run, job)
+    del record["lock"]
+    record["error"] = f"submission {job.ref.submission_id}, task {job.task}: {cause}"
+    return store_record(new_record(**record), run.results)
