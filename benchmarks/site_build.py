@@ -157,6 +157,30 @@ def write_records(results: Path, n: int) -> int:
     return count
 
 
+def largest_page(files: dict) -> tuple[str, int, int]:
+    """The track page whose gzip size, with the scripts, styles and data files it loads, is largest:
+    (path, that size, the HTML's own gzip size)."""
+    import gzip
+    import posixpath
+    import re
+
+    def gz(content: str | bytes) -> int:
+        return len(gzip.compress(content.encode("utf-8") if isinstance(content, str) else content, 9))
+
+    best = ("", 0, 0)
+    for path, content in files.items():
+        if not (path.startswith("tracks/") and path.endswith("/index.html")):
+            continue
+        html = content if isinstance(content, str) else content.decode("utf-8")
+        own = gz(html)
+        total = own
+        for ref in re.findall(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="([^"]+)"', html):
+            loaded = posixpath.normpath(posixpath.join(posixpath.dirname(path), ref))
+            total += gz(files[loaded]) if loaded in files else 0
+        best = max(best, (path, total, own), key=lambda b: b[1])
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=1000)
@@ -195,6 +219,11 @@ def main() -> None:
         print(
             f"in this process: read the records and rank every track {t1 - t0:.2f} s; build the site (figures, "
             f"exports, pages) {t2 - t1:.2f} s; write it {t3 - t2:.2f} s; total {t3 - t0:.2f} s"
+        )
+        name, weight, html_gz = largest_page(files)
+        print(
+            f"largest track page: {name}, {weight / 1000:.0f} KB gzip with the scripts, styles and data it loads "
+            f"(HTML alone {html_gz / 1000:.0f} KB; goal < 300 KB)"
         )
         command = [sys.executable, "-m", "harness.cli", "leaderboard", "--results", str(results), "--out", str(out)]
         walls = []

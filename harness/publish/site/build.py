@@ -14,13 +14,25 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from harness.publish import cells
+from harness.publish.site.board_page import (
+    PAGE_ROWS,
+    board_data,
+    data_script,
+    first_rows,
+    hardware_line,
+    head_html,
+    plot_html,
+    summary_html,
+    td_html,
+    view_columns,
+)
 from harness.publish.site.markup import badge, esc, facts, page, table
 from harness.publish.site.paths import track_folder
 from harness.records import safe_name
 from harness.records.record import Record, as_record
-from harness.scoring.board import GROUPS, Leaderboard, Row
+from harness.scoring.board import Leaderboard, Row
 from harness.scoring.rank import ESTIMATED_NOTE
-from harness.tracks.columns import MARKS, Column, Value, mark
+from harness.tracks.columns import MARKS, Column
 
 Files = dict[str, "str | bytes"]
 MANIFEST = ".site-files"  # what the last write_site wrote, so a rebuild removes only its own stale files
@@ -69,6 +81,7 @@ def build_site(
     jobs += [(kind, i) for i in range(len(boards)) for kind in ("exports", "rows")]
     jobs += [("pages", tuple(ordered[k : k + chunk])) for k in range(0, len(ordered), chunk)]
     done = dict(zip(jobs, shared_map(_site_job, (boards, typed, names, meta), jobs, workers)))
+    hardware = _hardware_lines(boards, typed)
     files: Files = {
         "assets/site.css": static("site.css"),
         "assets/site.js": static("site.js"),
@@ -81,13 +94,30 @@ def build_site(
             if p.svg is not None and p.png is not None:
                 files[f"{folder}/{p.name}.svg"] = p.svg
                 files[f"{folder}/{p.name}.png"] = p.png
-        files[f"{folder}/index.html"] = track_page(board, done[("rows", i)], plots, meta)
+        files[f"{folder}/index.html"] = track_page(board, done[("rows", i)], plots, meta, names, hardware[i])
         for ext, text in done[("exports", i)].items():
             files[f"{folder}/{stem}.{ext}"] = text
     for job, pages in done.items():
         if job[0] == "pages":
             files.update((f"submissions/{names[sid]}.html", text) for sid, text in pages.items())
     return dict(sorted(files.items()))
+
+
+def _hardware_lines(boards: Sequence[Leaderboard], records: Sequence[Record]) -> list[str]:
+    """Per board, the hardware line of its records' environments (CPU model, threads, torch, harness)."""
+    by_sub: dict[str, list[Record]] = {}
+    for r in records:
+        if r.environment:
+            by_sub.setdefault(str(r.submission.id), []).append(r)
+    out = []
+    for b in boards:
+        tasks = {t["task"] for t in b.track.get("tasks", [])}
+        out.append(
+            hardware_line(
+                r.environment or {} for row in b.rows for r in by_sub.get(row.submission, ()) if r.task.name in tasks
+            )
+        )
+    return out
 
 
 def _site_job(
@@ -239,76 +269,14 @@ def index_page(
 # ---------------------------------------------------------------- track page
 
 
-def _th(col: Column) -> str:
-    better = "higher" if col.higher_is_better else "lower"
-    unit = cells.display_unit(col)
-    tip = f"{col.label}: {unit}, {better} is better. {col.convention}"
-    return (
-        f'<th scope="col" data-type="num" data-better="{better}" data-col="{esc(col.id)}" title="{esc(tip)}">'
-        f'<button type="button">{esc(cells.label(col))}<span class="unit">{esc(unit)}</span></button></th>'
-    )
-
-
-def _fixed_th(label: str, kind: str, col: str, tip: str, better: str = "") -> str:
-    extra = f' data-better="{better}"' if better else ""
-    return (
-        f'<th scope="col" data-type="{kind}" data-col="{col}"{extra} title="{esc(tip)}">'
-        f'<button type="button">{esc(label)}</button></th>'
-    )
-
-
-def _td(col: Column, v: Value | None) -> str:
-    if v is None or v.value is None:
-        text = cells.absent(v)
-        why = f"{v.provenance}: {v.detail}" if v is not None and v.detail else text
-        return f'<td class="nm" data-v="" title="{esc(why)}">{esc(text)}</td>'
-    sign = mark(v)
-    prov = esc(v.provenance)  # numbers, units and marks need no escaping; provenance and detail may
-    tip = f"{cells.exact(col, v.value)}; {prov}" + (f" ({esc(v.detail)})" if v.detail else "")
-    sup = f"<sup>{sign}</sup>" if sign else ""
-    return (
-        f'<td class="num p-{prov.replace(" ", "-")}" data-v="{v.value!r}" title="{tip}">'
-        f"{cells.text(col, v.value)}{sup}</td>"
-    )
-
-
-def _status(row: Row) -> str:
-    notes = "".join(f"<li>{esc(n)}</li>" for n in row.notes)
-    notes = f'<ul class="notes">{notes}</ul>' if notes else ""
-    if row.eligible:
-        return f'<td class="status" data-v="0">eligible{notes}</td>'
-    broken = "".join(f"<li>{esc(b.message)}</li>" for b in row.broken)
-    return f'<td class="status" data-v="1"><strong>ineligible</strong><ul class="broken">{broken}</ul>{notes}</td>'
-
-
-def _row(row: Row, columns: list[Column], names: Mapping[str, str], size_col: str | None) -> str:
-    classes = ["r", f"kind-{row.kind}"] + ([] if row.eligible else ["ineligible"])
-    params = row.values.get("params", Value(None, ""))
-    size = row.values.get(size_col or "", Value(None, ""))
-    raw = {"params": params.value, "size": size.value}
-    data = f' data-methods="{esc("|".join(row.methods))}"' + "".join(
-        f' data-{k}="{"" if v is None else repr(v)}"' for k, v in raw.items()
-    )
-    rank = (
-        f'<td class="num rank" data-v="{row.rank}">{row.rank}</td>'
-        if row.rank is not None
-        else '<td class="num rank" data-v="" title="not ranked">-</td>'
-    )
-    why = "" if row.eligible else f'<div class="why">ineligible: {esc("; ".join(b.message for b in row.broken))}</div>'
-    team = f" · {esc(row.team)}" if row.team else ""
-    sub = (
-        f'<td class="sub" data-v="{esc(row.name.lower())}">{_sub_link(row, names, "../../")}{badge(row.kind)}'
-        f"<br><small><code>{esc(row.submission)}</code>{team}</small>{why}</td>"
-    )
-    method = f'<td data-v="{esc(",".join(row.methods))}">{esc(", ".join(row.methods)) or "-"}</td>'
-    values = "".join(_td(c, row.values.get(c.id)) for c in columns)
-    return f'<tr class="{" ".join(classes)}"{data}>{rank}{sub}{method}{values}{_status(row)}</tr>'
-
-
 def _filters(board: Leaderboard, size_col: str | None, tables: Sequence[str]) -> str:
     methods = sorted({m for r in board.rows for m in r.methods})
     options = "".join(f'<option value="{esc(m)}">{esc(m)}</option>' for m in methods)
-    parts = [f'<label>Method family <select name="method"><option value="">all</option>{options}</select></label>']
+    parts = [
+        '<label>Search <input type="search" name="q" placeholder="name, id or team" aria-label="search by name, '
+        'id or team"></label>',
+        f'<label>Method family <select name="method"><option value="">all</option>{options}</select></label>',
+    ]
     if any(c.id == "params" for c in board.columns):
         parts.append(
             '<label>At most <input type="number" name="max-params" min="0" step="any" '
@@ -321,11 +289,18 @@ def _filters(board: Leaderboard, size_col: str | None, tables: Sequence[str]) ->
             f"MiB {esc(label)}</label>"
         )
     parts.append('<label><input type="checkbox" name="hide-ineligible"> hide ineligible</label>')
+    parts.append(
+        '<span class="views" role="group" aria-label="columns shown">'
+        '<button type="button" data-view="eff" aria-pressed="true">Efficiency</button>'
+        '<button type="button" data-view="tasks" aria-pressed="false">Per task</button></span>'
+    )
     return (
         f'<form class="filters" data-table="{" ".join(tables)}" autocomplete="off">{"".join(parts)}'
         f'<output class="count" aria-live="polite"></output></form>'
-        '<p class="hint">Click a column header to sort. A budget hides rows whose value was not measured. '
-        "Hover a header for its unit and measurement convention, a cell for the exact value and its source.</p>"
+        '<p class="hint">Click a column header to sort; tick up to four rows to compare them. A budget compares '
+        "the value as shown (rounded) and hides rows whose value was not measured. Hover a header for its unit "
+        "and measurement convention, a cell for the exact value and its source. The view, filters, sort and "
+        "comparison are kept in the address, so a view can be shared.</p>"
     )
 
 
@@ -335,8 +310,9 @@ def _legend(columns: list[Column]) -> str:
         '<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
         '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
         "predictions, other numbers as declared</li>"
-        '<li><span class="swatch ineligible"></span> ineligible: greyed, with the broken rule (a --limit run '
-        "breaks rule limit: it is never ranked and shows apart)</li>"
+        '<li><span class="swatch ineligible"></span> <span class="badge b-ineligible">ineligible</span> greyed, '
+        "the broken rule in the badge's tooltip (a --limit run breaks rule limit: it is never ranked and shows "
+        'apart)</li><li><span class="badge b-note">note</span> notes on the row, in its tooltip</li>'
         '<li><span class="swatch kind-reference"></span> published reference rows, apart and never ranked</li>'
     )
     conv = "".join(
@@ -348,7 +324,7 @@ def _legend(columns: list[Column]) -> str:
     return (
         f'<div class="legend"><ul class="marks">{marks}<li>not measured: no value (never shown as 0)</li></ul>'
         f'<ul class="kinds">{kinds}</ul></div>'
-        f'<details class="conventions" open><summary>Units and measurement conventions</summary>'
+        f'<details class="conventions"><summary>Units and measurement conventions</summary>'
         f'<dl>{conv}<dt>task columns <span class="unit">0-100</span></dt><dd>each task\'s score x100 (a two-'
         f"metric task scores their mean); hover a cell for its metrics</dd></dl></details>"
     )
@@ -365,7 +341,7 @@ def _reference_table(board: Leaderboard) -> str:
     )
     rows = "".join(
         f'<tr class="kind-reference"><td>{esc(r.name)}{badge("reference")}</td>'
-        + "".join(_td(c, r.values.get(c.id)) for c in shown)
+        + "".join(td_html(board, c, r.values.get(c.id)) for c in shown)
         + f"<td><small>{esc(r.source)}</small></td></tr>"
         for r in board.reference_rows
     )
@@ -399,11 +375,15 @@ def _plots(board: Leaderboard, plots: Sequence[Any]) -> str:
             )
             continue
         out.append(
-            f'<figure class="plot"><img src="{esc(p.name)}.svg" alt="{esc(p.title)}" width="720" height="440">'
+            f'<figure class="plot"><img src="{esc(p.name)}.svg" loading="lazy" alt="{esc(p.title)}" width="720" height="440">'
             f"<figcaption><strong>{esc(p.title)}</strong>: {esc(p.note)}.{front_text}<br>"
             f'<a href="{esc(p.name)}.svg">SVG</a> · <a href="{esc(p.name)}.png">PNG</a></figcaption></figure>'
         )
-    return '<section id="plots"><h2>Score against cost</h2><div class="plots">' + "\n".join(out) + "</div></section>"
+    return (
+        '<section id="plots"><h2>All plots (static figures for papers)</h2><div class="plots">'
+        + "\n".join(out)
+        + "</div></section>"
+    )
 
 
 def _track_facts(board: Leaderboard) -> str:
@@ -434,15 +414,10 @@ def _track_facts(board: Leaderboard) -> str:
     )
 
 
-def table_rows(board: Leaderboard, names: Mapping[str, str]) -> dict[str, str]:
-    """The `<tr>` lines of a track's ranking tables per row group (the costly part of its page)."""
-    columns = cells.ordered_columns(board.columns)
-    size_col = _size_column(board)
-    return {
-        group: "\n".join(_row(r, columns, names, size_col) for r in board.rows if r.group == group)
-        for group in GROUPS
-        if any(r.group == group for r in board.rows)
-    }
+def table_rows(board: Leaderboard, names: Mapping[str, str]) -> dict[str, Any]:
+    """A track's rows: `data`, the JSON <script> site.js renders from, and `groups`, the first page of each row
+    group's table in HTML (the costly part of its page)."""
+    return {"data": data_script(board_data(board, names)), "groups": first_rows(board, names)}
 
 
 def _size_column(board: Leaderboard) -> str | None:
@@ -468,12 +443,20 @@ GROUP_TABLES = {  # row group -> (table id, heading, what the reader is told abo
 
 def _groups_html(board: Leaderboard, rows: Mapping[str, str], head: str) -> str:
     by = board.column(board.ranking.get("groups_by") or board.ranking["by"]).label.lower()
+    counts = {g: sum(1 for r in board.rows if r.group == g) for g in rows}
     out = []
     for group, lines in rows.items():
         table_id, title, intro = GROUP_TABLES[group]
+        shown = min(counts[group], PAGE_ROWS)
+        pager = (
+            f'<nav class="pager" id="{table_id}-pager" aria-label="pages of rows"><span class="where">1-{shown} of '
+            f"{counts[group]}</span>"
+            + ("" if shown == counts[group] else " (the others need JavaScript; every row is in the exports)")
+            + "</nav>"
+        )
         grid = (
-            f'<div class="scroll"><table class="board" id="{table_id}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>\n{lines}\n</tbody></table></div>"
+            f'<div class="grid"><table class="board" id="{table_id}" data-group="{group}"><thead><tr>{head}</tr>'
+            f"</thead><tbody>\n{lines}\n</tbody></table></div>{pager}"
         )
         if not title:
             out.append(grid)
@@ -489,42 +472,50 @@ def _groups_html(board: Leaderboard, rows: Mapping[str, str], head: str) -> str:
     return "".join(out)
 
 
-def track_page(board: Leaderboard, rows: Mapping[str, str], plots: Sequence[Any], meta: Mapping[str, Any]) -> str:
-    """One track: facts, the filterable sortable tables (`rows` from `table_rows`, one table per row group),
-    legend, plots, reference rows, exports."""
+def track_page(
+    board: Leaderboard,
+    rows: Mapping[str, Any],
+    plots: Sequence[Any],
+    meta: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+    hardware: str = "",
+) -> str:
+    """One track: the leader, hardware and counts, the legend and the main plot above the ranking tables
+    (`rows` from `table_rows`: one table per row group, paged by site.js), then the facts, every plot,
+    reference rows and exports."""
     t = board.track
     stem = safe_name(t["id"])
     columns = cells.ordered_columns(board.columns)
     size_col = _size_column(board)
-    head = (
-        _fixed_th("Rank", "num", "rank", "rank by the track's rule; ties share a rank", "lower")
-        + _fixed_th("Submission", "text", "submission", "display name, id and team")
-        + _fixed_th("Method", "text", "method", "compression method family")
-        + "".join(_th(c) for c in columns)
-        + _fixed_th("Eligibility", "text", "eligibility", "eligible, or the broken rule with the measured value")
-    )
-    notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes if not (ESTIMATED_NOTE in n and "estimated" in rows))
+    groups = rows.get("groups", {})
+    names = names if names is not None else {r.submission: safe_name(r.submission) for r in board.rows}
+    head = head_html(board, view_columns(columns))
+    notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes if not (ESTIMATED_NOTE in n and "estimated" in groups))
     board_html = (
-        _groups_html(board, rows, head)
+        _groups_html(board, groups, head)
         if board.rows
         else f'<p class="empty">No records for this track yet: run <code>harness run {esc(t["id"])}</code>.</p>'
     )
-    tables = [GROUP_TABLES[g][0] for g in rows]
+    tables = [GROUP_TABLES[g][0] for g in groups]
     exports = " · ".join(
         f'<a href="{esc(stem)}.{ext}">{label}</a>'
         for ext, label in (("csv", "CSV"), ("json", "JSON"), ("md", "Markdown"), ("tex", "LaTeX (booktabs)"))
     )
     body = (
-        f'<h1>{esc(t["name"])}</h1><p class="lead">{esc(t.get("description"))}</p>{_track_facts(board)}'
+        f'<h1>{esc(t["name"])}</h1><p class="lead">{esc(t.get("description"))}</p>'
+        + summary_html(board, names, hardware)
+        + f'<details class="rules"><summary>Track rules and facts</summary>{_track_facts(board)}</details>'
         + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
+        + _legend(columns)
+        + plot_html(board, plots)
         + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col, tables) if board.rows else ""}'
-        f"{board_html}{_legend(columns)}</section>"
+        f'{board_html}<section id="compare" hidden aria-live="polite"></section></section>'
         + _plots(board, plots)
         + _reference_table(board)
         + f'<section id="exports"><h2>Exports</h2><p>{exports}</p><p class="hint">CSV and JSON keep raw values '
         f"in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100) and a group column (main, estimated, "
         f"partial); Markdown and LaTeX use the display units above (energy in J), best eligible value per column "
         f"in bold. CSV text cells that a spreadsheet would run as a formula start with an apostrophe.</p>"
-        f"</section>"
+        f"</section>" + (rows.get("data", "") if board.rows else "")
     )
     return page(t["name"], body, "../..", meta)

@@ -33,7 +33,9 @@ def _scalar(v: Any) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        return f"{int(v):,}" if v.is_integer() and abs(v) < 1e18 else f"{v:.6g}"
+        if v.is_integer() and abs(v) < 1e18:
+            return f"{int(v):,}"
+        return f"{v:,.0f}" if 1e4 <= abs(v) < 1e18 else f"{v:.6g}"
     if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v):
         return ", ".join(_scalar(x) for x in v) or "none"
     return strip_paths(str(v))
@@ -116,8 +118,11 @@ def _flops_modules(m: Mapping[str, Any]) -> str:
         for k in sorted(by_module, key=_natural)
     ]
     length = m.get("reference_length")
-    return f"<h4>FLOPs per module{f' (one example of {length} tokens)' if length else ''}</h4>" + table(
-        ["Module", "FLOPs", "Share of total"], rows, "plain modules"
+    return (
+        f'<details class="modules"><summary>FLOPs per module{f" (one example of {length} tokens)" if length else ""}'
+        f" ({len(rows)} modules)</summary>"
+        + table(["Module", "FLOPs", "Share of total"], rows, "plain modules")
+        + "</details>"
     )
 
 
@@ -158,11 +163,64 @@ def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
                 f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>',
                 esc(rank),
                 _reading(board, "score", row),
-                _reading(board, by, row) if by != "score" else "",
+                _reading(board, by, row) if by != "score" else "the score",
                 esc(status) + "".join(f"<br><small>{esc(n)}</small>" for n in row.notes),
             ]
         )
     return table(["Track", "Rank", "Score", "Ranked by", "Eligibility"], lines, "plain")
+
+
+_GROUPS: dict[int, tuple[Leaderboard, dict[str, tuple[int, Row]]]] = {}
+
+
+def _ranked(board: Leaderboard, group: str) -> tuple[int, Row | None]:
+    """(ranked rows in the group, its first row), counted once per board: a site has a thousand pages."""
+    cached = _GROUPS.get(id(board))
+    if cached is None or cached[0] is not board:
+        counts: dict[str, tuple[int, Row]] = {}
+        for r in board.rows:
+            if r.rank is not None:
+                n, first = counts.get(r.group, (0, r))
+                counts[r.group] = (n + 1, first)
+        if len(_GROUPS) > 64:
+            _GROUPS.clear()
+        cached = _GROUPS[id(board)] = (board, counts)
+    found = cached[1].get(group)
+    return (found[0], found[1]) if found is not None else (0, None)
+
+
+def _card(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
+    """Per track: rank N of M (within its row group), the score and the gap to the leader."""
+    lines = []
+    for board, row in placed:
+        col = board.column(board.ranking["by"])
+        count, leader = _ranked(board, row.group)
+        where = f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>'
+        v = row.values.get(col.id)
+        reading = f"{esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))}"
+        if row.rank is None:
+            lines.append(f"<p>{where}: not ranked ({'eligible' if row.eligible else 'ineligible'}); {reading}</p>")
+            continue
+        among = " among estimated values" if row.group == "estimated" else ""
+        text = f"<p>{where}: rank <strong>{row.rank}</strong> of {count}{among}; {reading}"
+        lead = leader.values.get(col.id) if leader is not None else None
+        if row.rank != 1 and lead is not None and lead.value is not None and v is not None and v.value is not None:
+            gap = cells.scaled(col, abs(float(lead.value) - float(v.value))) or 0.0
+            shown = f"{gap:.2f}" if col.unit in cells.SCORE_UNITS else cells.number(gap)
+            text += f"; {shown} {esc(cells.display_unit(col))} behind the leader ({esc(leader.name if leader else '')})"
+        elif row.rank == 1:
+            text += "; the leader"
+        lines.append(text + "</p>")
+    return f'<section class="card" aria-label="summary">{"".join(lines)}</section>' if lines else ""
+
+
+def _benchmark_order(records: Sequence[Record], placed: Sequence[tuple[Leaderboard, Row]]) -> list[Record]:
+    """Records in the order of the tracks' task lists (benchmark order), then any other task by name."""
+    order: dict[str, int] = {}
+    for board, _ in placed:
+        for t in board.track.get("tasks", []):
+            order.setdefault(str(t["task"]), len(order))
+    return sorted(records, key=lambda r: (order.get(str(r.task.name), len(order)), str(r.task.name)))
 
 
 def _task_results(records: Sequence[Record]) -> str:
@@ -190,11 +248,13 @@ def _task_results(records: Sequence[Record]) -> str:
             )
         score = r.score
         hardware = r.kind or r.hardware or ""
+        backend = str((r.model or {}).get("backend") or "")
         lines.append(
             [
                 f"<code>{esc(task.name)}</code>",
                 esc("" if task.split is None else task.split),
                 esc(hardware),
+                esc(backend) or "-",
                 status,
                 esc(_scalar(r.num_examples)),
                 metrics or "-",
@@ -215,10 +275,22 @@ def _task_results(records: Sequence[Record]) -> str:
                 ]
             )
     out = table(
-        ["Task", "Split", "Hardware", "Status", "Examples", "Metrics (x100)", "Task score (0-100)", "Run", "Record"],
+        [
+            "Task",
+            "Split",
+            "Hardware",
+            "Backend",
+            "Status",
+            "Examples",
+            "Metrics (x100)",
+            "Task score (0-100)",
+            "Run",
+            "Record",
+        ],
         lines,
         "plain results",
     )
+    out = f'<div class="scroll">{out}</div>'
     if points:
         out += "<h3>Operating points (self-reported FLOPs)</h3>" + table(
             ["Task", "Point", "GFLOPs per example", "Metrics (x100)", "Predictions"], points, "plain"
@@ -338,10 +410,13 @@ def submission_page(
             ("Description", esc(m.get("description"))),
         ]
     )
+    backends = sorted({str((r.model or {}).get("backend")) for r in ordered if (r.model or {}).get("backend")})
+    if backends:
+        info = info.replace("</dl>", f"<dt>Backend</dt><dd>{esc(', '.join(backends))}</dd></dl>", 1)
     body = (
-        f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{info}"
-        f"<section><h2>Tracks</h2>{_placements(placed)}</section>"
-        f"<section><h2>Task results</h2>{_task_results(ordered)}</section>"
+        f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{_card(placed)}{info}"
+        f'<section><h2>Tracks</h2><div class="scroll">{_placements(placed)}</div></section>'
+        f"<section><h2>Task results</h2>{_task_results(_benchmark_order(ordered, placed))}</section>"
         f"<section><h2>Measurements</h2>{_measurements(ordered)}</section>"
         f"<section><h2>Evaluation settings</h2>"
         f"{_grouped(ordered, _settings, 'No settings recorded.')}"

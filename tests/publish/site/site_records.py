@@ -194,3 +194,42 @@ def built_site(tmp_path_factory: Any) -> Built:
         boards, records = build_boards(results, str(tracks))
         _BUILT["site"] = Built(root, results, tracks, boards, records, build_site(boards, records, META))
     return _BUILT["site"]
+
+
+FAMILIES = ("distillation", "pruning", "quantization", "low-rank")
+
+
+def many_records(n: int) -> list[Record]:
+    """n measured submissions on the fixture track's tasks (sst2, mrpc): enough rows for pages of rows.
+
+    Submission i is `m0000`...: every 7th breaks the parameter cutoff (ineligible), every 5th carries no latency.
+    """
+    from board_records import record as plain
+
+    out = []
+    for i in range(n):
+        sid, acc = f"m{i:04d}", 0.6 + 0.3 * ((i * 37) % n) / n
+        params = 5_000_000 + (i * 7919) % 30_000_000 + (20_000_000 if i % 7 == 3 else 0)
+        for task, metrics in (("sst2", {"accuracy": acc}), ("mrpc", {"accuracy": acc - 0.02, "f1": acc})):
+            r = plain(sid, task, metrics, params=params, flops=params * 60.0 * (1 + i % 13), name=f"Model {i:04d}")
+            fields = r.to_dict()
+            fields["submission"]["meta"]["methods"] = [FAMILIES[i % len(FAMILIES)]]
+            if i % 5:
+                fields["measurements"]["latency"] = {"p50_ms": 1.0 + (i % 17), "threads": 1}
+            out.append(new_record(**{**fields, "key": None, "environment": ENVIRONMENT}))
+    return out
+
+
+def many_site(root: Path, n: int) -> tuple[list, list, dict]:
+    """The fixture track with n synthetic submissions: (boards, records, site files)."""
+    from harness.publish.boards import build_boards
+    from harness.publish.site.build import build_site
+
+    results, tracks = root / "results", root / "tracks"
+    for r in many_records(n):
+        store_record(r, results)
+    write_track(tracks, "fixture", TRACK)
+    (tracks / "data").mkdir(exist_ok=True)
+    (tracks / "data" / "refs.yaml").write_text(REFS, encoding="utf-8")
+    boards, records = build_boards(results, str(tracks))
+    return boards, records, build_site(boards, records, META)

@@ -98,7 +98,7 @@ def test_browse_sort_filter_and_open_a_submission(site, browser, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
 
-    page.get_by_role("link", name="Alpha-6L", exact=True).click()
+    page.locator("#board").get_by_role("link", name="Alpha-6L", exact=True).click()
     page.wait_for_url("**/submissions/alpha.html")
     assert page.locator("h1").inner_text() == "Alpha-6L"
     assert page.locator("text=FLOPs per module").count() == 1
@@ -133,3 +133,138 @@ def test_filters_count_and_hide_rows_of_every_table_shown_apart(browser, tmp_pat
     assert page.get_attribute("#board-estimated th[data-col=score]", "aria-sort") == "descending"
     assert problems == []
     page.close()
+
+
+# ---------------------------------------------------------------- a track page of many rows (issue 15)
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> Path:
+    """The fixture track with 130 synthetic submissions: three pages of rows."""
+    from site_records import many_site
+
+    root = tmp_path_factory.mktemp("many")
+    out = root / "site"
+    write_site(many_site(root, 130)[2], out)
+    return out / "tracks" / "fixture" / "index.html"
+
+
+def open_page(browser, url: str, width: int = 1400, height: int = 900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    return page, problems
+
+
+def shown_ids(page, table: str = "#board") -> list[str]:
+    return page.locator(f"{table} tbody tr").evaluate_all(
+        "rows => rows.filter(r => !r.hidden).map(r => r.querySelector('small code').textContent)"
+    )
+
+
+def test_pages_of_rows_and_a_name_search(many, browser):
+    page, problems = open_page(browser, many.as_uri())
+    main_rows = len(shown_ids(page))
+    assert main_rows == 50
+    pager = page.locator("#board-pager")
+    assert "1-50 of" in pager.inner_text()
+    first = shown_ids(page)
+    pager.get_by_role("button", name="Next").click()
+    second = shown_ids(page)
+    assert len(second) == 50 and not set(first) & set(second)
+    pager.get_by_role("button", name="Previous").click()
+    assert shown_ids(page) == first
+    page.fill("input[name=q]", "Model 0042")
+    assert shown_ids(page) == ["m0042"]
+    assert "1 of 130 submissions shown" in page.locator("form.filters output").inner_text()
+    page.fill("input[name=q]", "")
+    assert len(shown_ids(page)) == 50
+    page.click("th[data-col=params] button")
+    ids = shown_ids(page)
+    params = page.locator("#board tbody tr td[data-col=params]").evaluate_all(
+        "cells => cells.map(c => parseFloat(c.textContent))"
+    )
+    assert params == sorted(params) and len(ids) == 50
+    assert problems == []
+    page.close()
+
+
+def test_the_header_stays_in_view_after_scrolling(many, browser):
+    page, problems = open_page(browser, many.as_uri())
+    page.locator("#board tbody tr").nth(40).scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 200)")
+    top = page.evaluate("document.querySelector('#board thead th').getBoundingClientRect().top")
+    row = page.evaluate("document.querySelector('#board tbody tr').getBoundingClientRect().top")
+    assert row < 0 and 0 <= top < 5, (top, row)  # the first row has scrolled away, the header has not
+    assert problems == []
+    page.close()
+
+
+def test_compare_two_submissions_side_by_side(many, browser):
+    page, problems = open_page(browser, many.as_uri())
+    ids = shown_ids(page)[:2]
+    for sid in ids:
+        page.check(f"#board input.pick[data-id='{sid}']")
+    compare = page.locator("#compare")
+    assert compare.is_visible()
+    text = compare.inner_text()
+    assert "Model " + ids[0][1:] in text and "Model " + ids[1][1:] in text
+    assert "Difference" in text and "SST-2 Acc" in text and "Parameters" in text
+    assert "significant" not in text  # no intervals in these records: no significance claimed
+    page.uncheck(f"#board input.pick[data-id='{ids[1]}']")
+    assert not compare.is_visible() or "pick two" in compare.inner_text().lower()
+    assert problems == []
+    page.close()
+
+
+def test_filter_sort_view_and_compare_survive_a_reload(many, browser):
+    page, problems = open_page(browser, many.as_uri())
+    page.select_option("select[name=method]", "pruning")
+    page.click("th[data-col=score] button")  # higher is better: descending first, then ascending
+    page.click("th[data-col=score] button")
+    page.click("button[data-view=tasks]")
+    ids = shown_ids(page)[:2]
+    for sid in ids:
+        page.check(f"#board input.pick[data-id='{sid}']")
+    before = shown_ids(page)
+    url = page.url
+    assert "#" in url and "method=pruning" in url
+    page.reload()
+    assert shown_ids(page) == before
+    assert page.input_value("select[name=method]") == "pruning"
+    assert page.get_attribute("#board th[data-col=score]", "aria-sort") == "ascending"
+    assert page.locator("#board th[data-col='task:sst2']").count() == 1
+    assert page.locator("#compare").is_visible()
+    other, _ = open_page(browser, url)  # a shared link opens the same view
+    assert shown_ids(other) == before
+    assert problems == []
+    page.close()
+    other.close()
+
+
+def test_the_plot_follows_the_filters_and_links_to_submissions(many, browser):
+    page, problems = open_page(browser, many.as_uri())
+    svg = page.locator("#plot svg")
+    assert svg.count() == 1 and page.locator("#plot svg path.pts").count() >= 1
+    points = page.evaluate("document.querySelector('#plot svg').getAttribute('data-points')")
+    page.select_option("select[name=method]", "pruning")
+    assert int(page.evaluate("document.querySelector('#plot svg').getAttribute('data-points')")) < int(points)
+    page.hover("#plot svg", position={"x": 300, "y": 200})  # hover details come from hit-testing
+    assert problems == []
+    page.close()
+
+
+def test_a_phone_shows_name_and_score_without_scrolling_sideways(many, site, browser, tmp_path):
+    for url in (many.as_uri(), (site / "submissions" / "alpha.html").as_uri(), (site / "index.html").as_uri()):
+        page, problems = open_page(browser, url, width=400, height=800)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400, url
+        if "tracks" in url:
+            row = page.locator("#board tbody tr").first
+            assert row.locator("td.c-sub a").is_visible() and row.locator("td[data-col=score]").is_visible()
+        shot = tmp_path / "phone.png"
+        page.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 5_000
+        assert problems == []
+        page.close()
