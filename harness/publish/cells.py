@@ -70,6 +70,28 @@ def text(column: Column, value: float | int | None) -> str:
     return number(scaled(column, value))  # type: ignore[arg-type]
 
 
+def reading(column: Column, value: float | int | None) -> str:
+    """A value with its unit as a sentence reads it, the number as its cell shows it: `86.10 (of 100)` for a
+    0-100 score, `+1.20 points` above a reference curve, `30.0 M`, `24.8 J`; `not measured` if None."""
+    if value is None:
+        return NOT_MEASURED
+    shown = text(column, value)
+    if column.unit == "points (0-100)":
+        return f"{shown} (of 100)"
+    if column.unit in SCORE_UNITS:
+        return f"{shown} points"
+    return f"{shown} {display_unit(column)}"
+
+
+def gap(column: Column, difference: float | int) -> str:
+    """The size of a difference between two values of a column: `1.22 points` for scores (two decimals, as
+    their cells), `2.00 MiB` for a cost in its display unit."""
+    size = abs(float(difference))
+    if column.unit in SCORE_UNITS:
+        return f"{size:.2f} point{'' if f'{size:.2f}' == '1.00' else 's'}"
+    return f"{number(scaled(column, size) or 0.0)} {display_unit(column)}"
+
+
 def absent(value: Value | None) -> str:
     """What a page cell without a number reads (columns.absent_text): k of n tasks, failed, or not measured."""
     return absent_text(value, NOT_MEASURED)

@@ -203,11 +203,11 @@ def board_data(board: Leaderboard, names: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def data_script(data: Mapping[str, Any]) -> str:
+def data_script(data: Mapping[str, Any], element_id: str = "board-data") -> str:
     """The data as a JSON <script> element whose text can never end it early or be read as markup."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-    return f'<script type="application/json" id="board-data">{text}</script>'
+    return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
 # ---------------------------------------------------------------- the first page of rows, in HTML
@@ -338,24 +338,21 @@ def hardware_line(environments: Iterable[Mapping[str, Any]]) -> str:
 def summary_html(board: Leaderboard, names: Mapping[str, str], hardware: str) -> str:
     """The leader and the gap to the next, the hardware line, the counts and the in-page links."""
     col = board.column(board.ranking["by"])
-    unit = esc(cells.display_unit(col))
     main = [r for r in board.rows if r.group == "main" and r.rank is not None]
     link = lambda r: f'<a href="../../submissions/{esc(names[r.submission])}.html">{esc(r.name)}</a>'  # noqa: E731
     lines = []
     if main:
         lead, lv = main[0], main[0].values.get(col.id)
         ci = interval(lv)
-        text = f"Leader: {link(lead)} ({esc(col.label)} {esc(cells.text(col, lv.value if lv else None))} {unit}"
-        text += f"; 95% interval [{cells.text(col, ci[0])}, {cells.text(col, ci[1])}])" if ci else ")"
+        text = f"Leader: {link(lead)}, {esc(col.label)} {esc(cells.reading(col, lv.value if lv else None))}"
+        text += f" (95% interval [{cells.text(col, ci[0])}, {cells.text(col, ci[1])}])" if ci else ""
         nxt = next((r for r in main[1:] if r.rank != lead.rank), None)
         if nxt is not None:
             nv = nxt.values.get(col.id)
             if lv is not None and nv is not None and lv.value is not None and nv.value is not None:
                 gap = abs(float(lv.value) - float(nv.value))
                 g_ci = gap_interval(lv, nv)
-                scale = cells.scaled(col, gap) or 0.0
-                shown = f"{scale:.2f}" if col.unit in cells.SCORE_UNITS else cells.number(scale)
-                text += f"; gap to the next ({link(nxt)}): {shown} {unit}"
+                text += f"; gap to the next ({link(nxt)}): {esc(cells.gap(col, gap))}"
                 if g_ci is not None:
                     lo, hi = sorted(abs(x) for x in g_ci) if g_ci[0] * g_ci[1] > 0 else (0.0, max(map(abs, g_ci)))
                     text += f" (95% interval [{cells.number(lo)}, {cells.number(hi)}])"

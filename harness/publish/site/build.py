@@ -192,7 +192,7 @@ def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
         v = top[0].values.get(col.id)
         return (
             ", ".join(_sub_link(r, names, root) for r in top)
-            + f" ({esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))})"
+            + f" ({esc(col.label)} {esc(cells.reading(col, v.value if v else None))})"
         )
 
     main, estimated = first("main"), first("estimated")
@@ -243,27 +243,56 @@ def index_page(
                 "tracks": [],
             },
         )
-    sub_lines = [
-        [
-            (
-                f'<a href="submissions/{esc(names[sid])}.html">{esc(s["name"])}</a>'
-                f"<br><small><code>{esc(sid)}</code></small>"
-            ),
-            esc(s["team"]),
-            esc(", ".join(s["methods"])),
-            str(len(s["tracks"])),
-        ]
-        for sid, s in sorted(subs.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))
+    ordered = sorted(subs.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))
+    rows: list[dict[str, Any]] = [
+        {
+            "id": sid,
+            "n": s["name"],
+            "u": names[sid],
+            "t": s["team"],
+            "m": ", ".join(s["methods"]),
+            "k": len(s["tracks"]),
+        }
+        for sid, s in ordered
     ]
+    data = {"pageRows": PAGE_ROWS, "rows": rows}
     body = (
         f'<h1>Which compressed model fits your budget?</h1>\n<p class="lead">Every track ranks compressed NLP '
         f"models by its own official rule; each track page has the table (sortable, filterable by method and "
         f"by a parameter or size budget), score-against-cost plots with the Pareto front, and exports for "
         f"papers. Numbers come from result records: measured here unless marked.</p>\n"
-        f"<h2>Tracks</h2>\n{tracks}\n<h2>Submissions ({len(subs)})</h2>\n"
-        f"{table(['Submission', 'Team', 'Methods', 'Tracks'], sub_lines, 'plain subs')}"
+        f"<h2>Tracks</h2>\n{tracks}\n<h2>Submissions ({len(subs)})</h2>\n{_submissions_table(rows)}"
+        f"{data_script(data, 'subs-data')}"
     )
     return page("Leaderboard", body, "", meta)
+
+
+def _submission_line(row: Mapping[str, Any]) -> str:
+    """One row of the index's submissions table; site.js draws the same row from the same data."""
+    return (
+        f'<tr data-id="{esc(row["id"])}"><td><a href="submissions/{esc(row["u"])}.html">{esc(row["n"])}</a>'
+        f"<br><small><code>{esc(row['id'])}</code></small></td><td>{esc(row['t'])}</td><td>{esc(row['m'])}</td>"
+        f'<td class="num">{row["k"]}</td></tr>'
+    )
+
+
+def _submissions_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Every submission, drawn 50 at a time by site.js with a search and pages; without JS, the first page."""
+    shown = min(len(rows), PAGE_ROWS)
+    rest = "" if shown == len(rows) else " (the others need JavaScript; each track page links its own)"
+    search = (
+        '<form class="subs-filter" data-table="subs" autocomplete="off" role="search">'
+        '<label>Search <input type="search" name="q" placeholder="name, id, team or method" '
+        'aria-label="search submissions by name, id, team or method"></label>'
+        '<output class="count" aria-live="polite"></output></form>'
+    )
+    head = "".join(f'<th scope="col">{h}</th>' for h in ("Submission", "Team", "Methods", "Tracks"))
+    body = "\n".join(_submission_line(r) for r in rows[:PAGE_ROWS])
+    return (
+        f'{search}<table class="plain subs" id="subs"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody>'
+        f'</table><nav class="pager" id="subs-pager" aria-label="pages of submissions"><span class="where">'
+        f"{'1' if rows else '0'}-{shown} of {len(rows)}</span>{rest}</nav>"
+    )
 
 
 # ---------------------------------------------------------------- track page

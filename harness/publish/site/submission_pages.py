@@ -141,7 +141,7 @@ def _reading(board: Leaderboard, column_id: str, row: Row) -> str:
     v = row.values.get(col.id)
     if v is None or v.value is None:
         return f"{esc(col.label)}: {esc(cells.absent(v))}"
-    return f"{esc(col.label)}: {esc(cells.text(col, v.value))} {esc(cells.display_unit(col))}"
+    return f"{esc(col.label)}: {esc(cells.reading(col, v.value))}"
 
 
 def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
@@ -197,7 +197,7 @@ def _card(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
         count, leader = _ranked(board, row.group)
         where = f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>'
         v = row.values.get(col.id)
-        reading = f"{esc(col.label)} {esc(cells.text(col, v.value if v else None))} {esc(cells.display_unit(col))}"
+        reading = f"{esc(col.label)} {esc(cells.reading(col, v.value if v else None))}"
         if row.rank is None:
             lines.append(f"<p>{where}: not ranked ({'eligible' if row.eligible else 'ineligible'}); {reading}</p>")
             continue
@@ -205,9 +205,8 @@ def _card(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
         text = f"<p>{where}: rank <strong>{row.rank}</strong> of {count}{among}; {reading}"
         lead = leader.values.get(col.id) if leader is not None else None
         if row.rank != 1 and lead is not None and lead.value is not None and v is not None and v.value is not None:
-            gap = cells.scaled(col, abs(float(lead.value) - float(v.value))) or 0.0
-            shown = f"{gap:.2f}" if col.unit in cells.SCORE_UNITS else cells.number(gap)
-            text += f"; {shown} {esc(cells.display_unit(col))} behind the leader ({esc(leader.name if leader else '')})"
+            gap = esc(cells.gap(col, float(lead.value) - float(v.value)))
+            text += f"; {gap} behind the leader ({esc(leader.name if leader else '')})"
         elif row.rank == 1:
             text += "; the leader"
         lines.append(text + "</p>")

@@ -122,6 +122,7 @@ def _measured(sub: str, task: str, metrics: dict[str, float]) -> Record:
                 "files": {"model/model.safetensors": "cd" * 32, "submission.yaml": "ef" * 32},
             },
             "num_examples": 872 if task == "sst2" else 408,
+            "model": {"backend": "onnxruntime" if sub == "beta" else "torch"},  # the backend the model ran on
         }
     )
 

@@ -268,3 +268,47 @@ def test_a_phone_shows_name_and_score_without_scrolling_sideways(many, site, bro
         assert shot.stat().st_size > 5_000
         assert problems == []
         page.close()
+
+
+def index_ids(page) -> list[str]:
+    return page.locator("#subs tbody tr").evaluate_all(
+        "rows => rows.map(r => r.querySelector('small code').textContent)"
+    )
+
+
+def test_the_index_pages_its_submissions_and_searches_them(many, browser):
+    page, problems = open_page(browser, (many.parents[2] / "index.html").as_uri())
+    first = index_ids(page)
+    assert len(first) == 50 and first[:2] == ["m0000", "m0001"]  # by name
+    pager = page.locator("#subs-pager")
+    assert "1-50 of 130" in pager.inner_text() and "page 1 of 3" in pager.inner_text()
+    assert page.locator("form.subs-filter output").inner_text() == "130 of 130 submissions shown"
+    pager.get_by_role("button", name="Next").click()
+    second = index_ids(page)
+    assert len(second) == 50 and not set(first) & set(second) and "51-100 of 130" in pager.inner_text()
+    pager.get_by_role("button", name="Next").click()
+    assert len(index_ids(page)) == 30 and pager.get_by_role("button", name="Next").is_disabled()
+    pager.get_by_role("button", name="Previous").click()
+    assert index_ids(page) == second
+    page.fill("form.subs-filter input[name=q]", "model 0042")
+    assert index_ids(page) == ["m0042"]
+    assert page.locator("form.subs-filter output").inner_text() == "1 of 130 submissions shown"
+    assert "1-1 of 1" in pager.inner_text()
+    page.fill("form.subs-filter input[name=q]", "pruning")  # methods are searched too
+    found = index_ids(page)  # FAMILIES[i % 4] is pruning for 33 of the 130
+    assert len(found) == 33 and all(int(i[1:]) % 4 == 1 for i in found)
+    page.fill("form.subs-filter input[name=q]", "")
+    assert index_ids(page) == first
+    page.locator("#subs tbody tr a").first.click()
+    page.wait_for_url("**/submissions/m0000.html")
+    assert problems == []
+    page.close()
+
+
+def test_the_index_shows_hostile_names_as_text(site, browser):
+    page, problems = open_page(browser, (site / "index.html").as_uri())
+    assert len(index_ids(page)) == 6
+    page.fill("form.subs-filter input[name=q]", "script")
+    assert index_ids(page) == ["xss"] and page.locator("#subs a", has_text=XSS).count() == 1
+    assert problems == []
+    page.close()

@@ -47,7 +47,7 @@ def test_index_lists_every_track_with_leader_submissions_and_last_run(built):
     assert '<a class="track" href="tracks/fixture/index.html">Fixture track</a>' in index
     assert "ELUE fixture track" in index
     line = index.split("Fixture track</a>", 1)[1].split("</tr>", 1)[0]
-    assert '<a href="submissions/alpha.html">Alpha-6L</a>' in line and "Mean score 90.50 0-100" in line
+    assert '<a href="submissions/alpha.html">Alpha-6L</a>' in line and "Mean score 90.50 (of 100)" in line
     assert ">6</span><small> (5 eligible)</small>" in line
     assert '<time datetime="2026-01-01T00:00:00+00:00">2026-01-01' in line
     assert STAMP in index  # the build timestamp, in the footer
@@ -402,3 +402,103 @@ def test_intervals_show_only_where_a_value_has_one(built):
     summary = page.split('<section id="summary"', 1)[1].split("</section>", 1)[0]
     assert "95% interval [89.25, 91.25]" in summary
     assert '"ci"' in page  # the rows' data carry the intervals, for the compare view
+
+
+# ---------------------------------------------------------------- the index at 1,000 submissions, units, submission pages
+
+
+def test_the_index_of_1000_submissions_renders_under_2000_elements_with_the_first_page_in_html(thousand):
+    import json
+
+    _, files = thousand
+    html = files["index.html"]
+    assert elements(html) < 2000, elements(html)
+    table = html.split('<table class="plain subs" id="subs"', 1)[1].split("</table>", 1)[0]
+    assert len(re.findall(r"<tr data-id=", table)) == 50  # the first page, readable without JS
+    assert "1-50 of 1000" in html and 'name="q"' in html
+    raw = html.split('<script type="application/json" id="subs-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in raw and ">" not in raw and "&" not in raw
+    data = json.loads(raw)
+    assert len(data["rows"]) == 1000 and data["pageRows"] == 50
+    assert all(not str(r["u"]).startswith("/") for r in data["rows"])
+
+
+def test_the_index_data_keeps_hostile_names_as_escaped_text(built):
+    import json
+
+    html = text(built, "index.html")
+    raw = html.split('<script type="application/json" id="subs-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in raw and ">" not in raw and "&" not in raw
+    rows = {r["id"]: r for r in json.loads(raw)["rows"]}
+    assert rows["xss"]["n"] == XSS and rows["alpha"]["u"] == "alpha" and rows["alpha"]["k"] == 2
+    assert '<a href="submissions/xss.html">&lt;script&gt;alert(1)&lt;/script&gt;</a>' in html
+
+
+def test_scores_in_the_summary_read_as_the_cells_do(built):
+    page = text(built, "tracks/fixture/index.html")
+    summary = page.split('<section id="summary"', 1)[1].split("</section>", 1)[0]
+    assert "Alpha-6L</a>, Mean score 90.50 (of 100);" in summary, summary
+    assert "gap to the next" in summary and ": 4.00 points" in summary, summary
+    assert "0-100" not in summary
+    index = text(built, "index.html")
+    assert "Mean score 90.50 (of 100)" in index and "90.50 0-100" not in index
+
+
+def test_units_of_a_reading_and_a_gap():
+    from harness.publish import cells
+    from harness.tracks.columns import Column
+
+    def col(unit: str) -> Column:
+        return Column("c", "C", unit, True, "convention", group="score")
+
+    assert cells.reading(col("points (0-100)"), 86.1) == "86.10 (of 100)"
+    assert cells.reading(col("points above the reference curve"), 1.2) == "+1.20 points"
+    assert cells.reading(col("parameters"), 30_000_000) == "30.0 M"
+    assert cells.reading(col("points (0-100)"), None) == "not measured"
+    assert cells.gap(col("points (0-100)"), -1.224) == "1.22 points"
+    assert cells.gap(col("points (0-100)"), 1.0) == "1.00 point"
+    assert cells.gap(col("bytes"), 2 * 2**20) == "2.00 MiB"
+
+
+def _card(page: str) -> str:
+    return page.split('<section class="card" aria-label="summary">', 1)[1].split("</section>", 1)[0]
+
+
+def test_submission_page_summary_card_gives_rank_of_ranked_and_gap_to_the_leader(built):
+    alpha = _card(text(built, "submissions/alpha.html"))
+    line = alpha.split("Fixture track</a>", 1)[1].split("</p>", 1)[0]
+    assert ": rank <strong>1</strong> of 5;" in line and "Mean score 90.50 (of 100)" in line and "the leader" in line
+    beta = _card(text(built, "submissions/beta.html"))
+    line = beta.split("Fixture track</a>", 1)[1].split("</p>", 1)[0]
+    assert "rank <strong>2</strong> of 5;" in line and "4.00 points behind the leader (Alpha-6L)" in line, line
+    big = _card(text(built, "submissions/big.html")).split("Fixture track</a>", 1)[1].split("</p>", 1)[0]
+    assert "not ranked (ineligible)" in big
+    assert "ELUE fixture track</a>: rank <strong>" in alpha  # one line per track
+
+
+def test_submission_page_names_the_backend(built):
+    assert "<dt>Backend</dt><dd>torch</dd>" in text(built, "submissions/alpha.html")
+    assert "<dt>Backend</dt><dd>onnxruntime</dd>" in text(built, "submissions/beta.html")
+    assert "<dt>Backend</dt>" not in text(built, "submissions/selfrep.html")  # no model block: nothing claimed
+    results = text(built, "submissions/beta.html").split('class="plain results"', 1)[1].split("</table>", 1)[0]
+    assert "<td>onnxruntime</td>" in results
+
+
+def test_ranked_by_is_never_empty_on_a_submission_page(built):
+    for path in (k for k in built.files if k.startswith("submissions/")):
+        html = text(built, path)
+        tracks = html.split("<h2>Tracks</h2>", 1)[1].split("</table>", 1)[0]
+        head = re.findall(r"<th[^>]*>(.*?)</th>", tracks)
+        at = head.index("Ranked by")
+        for row in re.findall(r"<tr><td>.*?</tr>", tracks):
+            cells_ = re.findall(r"<td>(.*?)</td>", row)
+            assert cells_[at].strip(), (path, row)
+
+
+def test_flops_per_module_are_folded_in_details(built):
+    page = text(built, "submissions/alpha.html")
+    folded = re.search(r"<details([^>]*)><summary>FLOPs per module[^<]*</summary>(.*?)</details>", page, re.S)
+    assert folded is not None and 'class="modules"' in folded.group(1)
+    assert "open" not in folded.group(1)  # closed until the reader opens it
+    assert '<table class="plain modules">' in folded.group(2) and "bert.encoder.layer.10" in folded.group(2)
+    assert page.count("bert.encoder.layer.10") == 1  # not dumped a second time outside the fold

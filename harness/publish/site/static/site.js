@@ -504,9 +504,57 @@
     render();
   }
 
+  /* ------------------------------------------------------------ the index: every submission, 50 at a time */
+
+  function indexPage(script) {
+    var data = JSON.parse(script.textContent), all = data.rows, per = data.pageRows || 50;
+    var table = document.getElementById("subs"), pager = document.getElementById("subs-pager");
+    var search = document.querySelector("form.subs-filter"), at = { q: "", page: 1 };
+    var texts = all.map(function (r) { return (r.n + " " + r.id + " " + r.t + " " + r.m).toLowerCase(); });
+    var h = location.hash.slice(1);
+    if (h.indexOf("=") >= 0) {
+      var p = new URLSearchParams(h);
+      at.q = p.get("q") || ""; at.page = Math.max(1, parseInt(p.get("page") || "1", 10) || 1);
+    }
+    if (search.elements.q) { search.elements.q.value = at.q; }
+    function line(r) {
+      return '<tr data-id="' + esc(r.id) + '"><td><a href="submissions/' + esc(r.u) + '.html">' + esc(r.n) +
+        "</a><br><small><code>" + esc(r.id) + "</code></small></td><td>" + esc(r.t) + "</td><td>" + esc(r.m) +
+        '</td><td class="num">' + esc(r.k) + "</td></tr>";
+    }
+    function draw() {
+      var q = at.q.trim().toLowerCase(), mine = [];
+      for (var i = 0; i < all.length; i++) { if (!q || texts[i].indexOf(q) >= 0) { mine.push(i); } }
+      var pages = Math.max(1, Math.ceil(mine.length / per));
+      at.page = Math.min(at.page, pages);
+      var from = (at.page - 1) * per, to = Math.min(mine.length, at.page * per), html = "";
+      for (var k = from; k < to; k++) { html += line(all[mine[k]]); }
+      table.tBodies[0].innerHTML = html;
+      pager.innerHTML = '<button type="button" data-go="-1"' + (at.page <= 1 ? " disabled" : "") + ">Previous</button> " +
+        '<span class="where">' + (mine.length ? from + 1 : 0) + "-" + to + " of " + mine.length + " · page " + at.page +
+        " of " + pages + "</span> " + '<button type="button" data-go="1"' + (at.page >= pages ? " disabled" : "") + ">Next</button>";
+      var out = search.querySelector(".count");
+      if (out) { out.textContent = mine.length + " of " + all.length + " submissions shown"; }
+      var p = new URLSearchParams();
+      if (at.q) { p.set("q", at.q); }
+      if (at.page > 1) { p.set("page", String(at.page)); }
+      var text = p.toString(), url = location.href.split("#")[0] + (text ? "#" + text : "");
+      try { history.replaceState(null, "", url); } catch (e) { /* a file:// URL in an old browser */ }
+    }
+    search.addEventListener("input", function () { at.q = search.elements.q.value; at.page = 1; draw(); });
+    search.addEventListener("submit", function (e) { e.preventDefault(); });
+    pager.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-go]");
+      if (b) { at.page += parseInt(b.getAttribute("data-go"), 10); draw(); }
+    });
+    draw();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var script = document.getElementById("board-data");
     if (script && document.querySelector("form.filters")) { trackPage(script); }
+    var subs = document.getElementById("subs-data");
+    if (subs && document.getElementById("subs") && document.querySelector("form.subs-filter")) { indexPage(subs); }
   });
   window.siteBoard = { render: function () { render(true); } };
 }());
