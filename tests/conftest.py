@@ -57,11 +57,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         )
 
 
+NO_GPU_REASON = "needs a GPU: torch.cuda.is_available() is False here (benchmarks/gpu_check.py runs it on one)"
+
+
+def _gpu_present() -> bool:
+    """Whether torch sees a GPU: the `gpu`-marked tests run only then."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `mirror` every test that reads the data mirror: through the `mirror` fixture (directly or not), or in a
-    module that imports this file's helpers that read its vocabulary; `pytest -m "not mirror"` runs the rest."""
+    module that imports this file's helpers that read its vocabulary; `pytest -m "not mirror"` runs the rest.
+    Skip every `gpu`-marked test, with the reason, where torch sees no GPU."""
     readers = {id(save_tiny_bert), id(save_tiny_t5), id(VOCAB)}
+    no_gpu = pytest.mark.skip(reason=NO_GPU_REASON) if not _gpu_present() else None
     for item in items:
+        if no_gpu is not None and item.get_closest_marker("gpu") is not None:
+            item.add_marker(no_gpu)
         module = getattr(item, "module", None)
         uses_helpers = module is not None and any(id(v) in readers for v in vars(module).values())
         if "mirror" in getattr(item, "fixturenames", ()) or uses_helpers:

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.backends.devices import DEFAULT_DEVICE, DEFAULT_DTYPE
 from harness.backends.files import PICKLE_SUFFIXES, SAFE_WEIGHTS_SUFFIX, TOKENIZER_FILES, weight_files
 from harness.backends.heads import HEADS_TABLE
 
@@ -41,9 +42,11 @@ class LoadOptions:
     threads: int | None = None
     outputs: tuple[tuple[str, str], ...] = ()  # (head output name, graph output name) a submission declares
     onnx_custom_ops: tuple[str, ...] = ()  # custom-op libraries an organizer allows an ONNX graph (none by default)
-    # ONNX backend: "cpu" (the default: its records are ranked as cpu, HARDWARE), "cuda[:N]", or "auto" (CUDA when
-    # onnxruntime offers it); the device flags of organizer runs (issue 14) will set it
-    onnx_device: str = "cpu"
+    # where every backend runs it (--device): "cpu" (the default), "cuda" or "cuda:N"; the ONNX backend maps it to
+    # onnxruntime's providers and also takes "auto" (CUDA when onnxruntime offers it)
+    device: str = DEFAULT_DEVICE
+    # --dtype: the torch backend casts floating parameters to it; "auto" (the default): the types it was saved in
+    dtype: str = DEFAULT_DTYPE
     max_params: int = MAX_MODEL_PARAMS  # torch backend: a config implying more parameters is refused unbuilt
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, TOKENIZER_FILES, CpuClock, LoadOptions
+from harness.backends.devices import GPU_HARDWARE
 from harness.backends.files import ONNX_FILE, load_tokenizer, oversized_files, require_inside, require_sizes
 from harness.backends.heads import HEAD_OUTPUTS
 from harness.errors import UserError
@@ -34,8 +35,9 @@ SPECIAL_IDS = 5  # torch_run.synthetic_ids draws ids past the first 5 (special t
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 ERRORS_ONLY = 3  # onnxruntime log_severity_level: errors only (its warnings about unused initializers are noise)
-DEVICES = ("auto", "cpu", "cuda")  # LoadOptions.onnx_device: auto is CUDA when onnxruntime offers it
-GPU_FIX = "pip install onnxruntime-gpu (the `gpu` extra), or run on the CPU (onnx_device 'cpu')"
+DEVICES = ("auto", "cpu", "cuda")  # LoadOptions.device (cuda also as cuda:N): auto is CUDA when onnxruntime offers it
+GPU_FIX = "pip install onnxruntime-gpu (the `gpu` extra), or run on the CPU (--device cpu)"
+GRAPH_DTYPE = "auto"  # the one dtype an ONNX model takes (no --dtype): its graph keeps the types it was exported in
 OUTPUTS_FIX = "name the graph output in the task entry: `outputs: {last_hidden_state: <graph output name>}`"
 
 
@@ -234,8 +236,6 @@ def _ids(seed: int, size: int, vocab: int) -> np.ndarray:
 class OnnxModel:
     """An onnxruntime session and a tokenizer behind the backend interface, measurements included."""
 
-    hardware = HARDWARE
-
     def __init__(
         self,
         folder: Path,
@@ -257,11 +257,13 @@ class OnnxModel:
         self.output_choice = output_choice  # which graph output each head output is read from, and why
         self._outputs = [outputs[name] for name in HEAD_OUTPUTS[head]]
         self._providers = providers
+        self._provider_options = provider_options(options.device, providers)
         self._custom_ops = options.onnx_custom_ops
         self._inputs = {i.name: i.type.tensor_type.elem_type for i in graph_inputs(proto)}
         self._threads = options.threads
         self._counter: Any = None  # onnx_count.FlopCounter, made at the first count
         self._session = self._new_session(options.threads)
+        self.hardware = GPU_HARDWARE if self.device.startswith("cuda") else HARDWARE  # the class its records rank in
 
     def _new_session(self, threads: int | None) -> Any:
         """A session with `threads` intra-op threads (onnxruntime's default when None)."""
@@ -273,12 +275,19 @@ class OnnxModel:
             so.intra_op_num_threads = threads
         for library in self._custom_ops:  # only ever what an organizer's option names
             so.register_custom_ops_library(library)
-        return ort.InferenceSession(str(self.folder / ONNX_FILE), sess_options=so, providers=self._providers)
+        return ort.InferenceSession(
+            str(self.folder / ONNX_FILE),
+            sess_options=so,
+            providers=self._providers,
+            provider_options=self._provider_options,
+        )
 
     @property
     def device(self) -> str:
-        """Where the session runs: "cuda:0" on onnxruntime's CUDA provider, else "cpu"."""
-        return "cuda:0" if self._session.get_providers()[0] == CUDA_PROVIDER else "cpu"
+        """Where the session runs: "cuda:N" on onnxruntime's CUDA provider, else "cpu"."""
+        if self._session.get_providers()[0] != CUDA_PROVIDER:
+            return "cpu"
+        return f"cuda:{self._provider_options[0].get('device_id', 0)}"
 
     @property
     def clock(self) -> CpuClock:
@@ -431,7 +440,13 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         list(proto.graph.output), head, dict(options.outputs), int(hidden) if hidden else None, str(onnx_file)
     )
     tokenizer = _tokenizer(path)
-    providers = _providers(path, options.onnx_device, ort.get_available_providers())
+    if options.dtype != GRAPH_DTYPE:
+        raise UserError(
+            f"{onnx_file}: --dtype {options.dtype} asked for, but an ONNX graph keeps its own types (it runs as "
+            "exported)",
+            fix=f"leave --dtype out for ONNX models; export the graph in {options.dtype} to run it so",
+        )
+    providers = _providers(path, options.device, ort.get_available_providers())
     try:
         return OnnxModel(path, head, tokenizer, config, proto, chosen, how, providers, options)
     except UserError:
@@ -441,11 +456,11 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
 
 
 def _providers(path: Path, device: str, available: list[str]) -> list[str]:
-    """onnxruntime providers for LoadOptions.onnx_device: "auto" is CUDA when onnxruntime offers it, else the
-    CPU; "cuda" without the CUDA provider is refused."""
+    """onnxruntime providers for LoadOptions.device: "auto" is CUDA when onnxruntime offers it, else the
+    CPU; "cuda" or "cuda:N" without the CUDA provider is refused."""
     kind = device.partition(":")[0]
     if kind not in DEVICES:
-        raise UserError(f"{path}: unknown onnx_device {device!r}", fix=f"use one of: {', '.join(DEVICES)}")
+        raise UserError(f"{path}: unknown --device {device!r}", fix=f"use one of: {', '.join(DEVICES)}")
     if kind == "cpu" or (kind == "auto" and CUDA_PROVIDER not in available):
         return [CPU_PROVIDER]
     if CUDA_PROVIDER not in available:
@@ -454,6 +469,12 @@ def _providers(path: Path, device: str, available: list[str]) -> list[str]:
             fix=GPU_FIX,
         )
     return [CUDA_PROVIDER, CPU_PROVIDER]
+
+
+def provider_options(device: str, providers: list[str]) -> list[dict[str, Any]]:
+    """onnxruntime's options for each of `providers`: the CUDA provider runs on the GPU index of cuda:N."""
+    index = device.partition(":")[2]
+    return [{"device_id": int(index)} if p == CUDA_PROVIDER and index else {} for p in providers]
 
 
 def _tokenizer(path: Path) -> Any:

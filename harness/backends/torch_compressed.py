@@ -29,6 +29,8 @@ TRANSFORM_KEYS = {
     QUANTIZE_INT8: frozenset({"type", "recipe", "dtype", "qscheme", "layers"}),
 }
 HEADS_KEYS = frozenset({"kept_heads", "head_size", "inputs", "output"})
+FLOAT32 = "float32"  # the dtype a compressed folder runs in (its --dtype)
+AS_SAVED = "auto"  # no --dtype (harness.backends.devices.AS_SAVED)
 INT8_DTYPE = "qint8"  # the weight dtype of a quantize_dynamic_int8 transform (torch.qint8)
 # qint8's value range (torch.iinfo(torch.int8)): a zero point outside it is no int8 zero point
 QINT8_LOW, QINT8_HIGH = -128, 127
@@ -173,6 +175,25 @@ def _check_heads_entry(entry: Any, where: str) -> None:
     if not _name(output) or output in inputs:
         raise UserError(
             f"{where}.output: expected a Linear name that is not one of the inputs, got {output!r}", fix=FIX
+        )
+
+
+def check_compressed_placement(folder: Path, device: str, dtype: str) -> None:
+    """Refuse a --dtype other than float32 (or none: "auto") for a compressed folder (its transforms are checked and
+    rebuilt in the float32 it was saved in), and CUDA for one with int8 layers (torch's dynamic int8 kernels run on
+    the CPU)."""
+    file = folder / COMPRESSED_FILE
+    if dtype not in (FLOAT32, AS_SAVED):
+        raise UserError(
+            f"{file}: --dtype {dtype} asked for, but a compressed model runs in the float32 it was compressed in",
+            fix="leave --dtype out (or pass --dtype float32) for compressed models",
+        )
+    if device.partition(":")[0] == "cuda" and any(
+        t.get("type") == QUANTIZE_INT8 for t in read_document(folder)["transforms"]
+    ):
+        raise UserError(
+            f"{file}: --device {device} asked for, but its int8 layers (quantize_dynamic_int8) run only on the CPU",
+            fix="pass --device cpu for int8 models",
         )
 
 

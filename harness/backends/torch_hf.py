@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
+from harness.backends.devices import AS_SAVED, GPU_HARDWARE, parse_device, parse_dtype, require_device
 from harness.backends.files import load_tokenizer, require_inside, require_sizes
 from harness.backends.heads import HEADS_TABLE, class_head
-from harness.backends.torch_compressed import COMPRESSED_FILE, load_compressed
+from harness.backends.torch_compressed import COMPRESSED_FILE, check_compressed_placement, load_compressed
 from harness.backends.torch_run import (
     CudaClock,
     call_model,
@@ -31,7 +32,7 @@ from harness.backends.torch_run import (
 from harness.errors import UserError
 
 AUTO_CLASSES = {h.name: h.auto_class for h in HEADS_TABLE}
-HARDWARE = "cpu"  # the hardware class of its records: `harness run` runs CPU tracks only
+HARDWARE = "cpu"  # the hardware class of its records before a device is chosen (a model on CUDA's is gpu)
 
 
 def saved_head(folder: Path) -> str | None:
@@ -47,8 +48,6 @@ def saved_head(folder: Path) -> str | None:
 
 class TorchModel:
     """A transformers model and its tokenizer behind the backend interface, measurements included."""
-
-    hardware = HARDWARE
 
     def __init__(
         self,
@@ -67,6 +66,8 @@ class TorchModel:
         self.id2label = {int(k): str(v) for k, v in (getattr(cfg, "id2label", None) or {}).items()}
         # (batch, length) -> the module's inputs where it is no Hugging Face model (FLOPs are counted on them)
         self._make_inputs = make_inputs
+        # the hardware class its records are ranked in: gpu once the module is on CUDA, else HARDWARE
+        self.hardware = GPU_HARDWARE if model_device(module).type == "cuda" else HARDWARE
 
     @property
     def device(self) -> str:
@@ -142,7 +143,8 @@ class TorchModel:
         """One padded batch through the model; outputs as float32 numpy arrays."""
         import torch
 
-        inputs = {k: torch.as_tensor(v) for k, v in batch.items()}
+        device = model_device(self.module)
+        inputs = {k: torch.as_tensor(v).to(device) for k, v in batch.items()}
         self.sequence_lengths.extend(int(n) for n in batch["attention_mask"].sum(axis=1))
         inputs = module_inputs(self.head, inputs)
         with torch.inference_mode():
@@ -150,20 +152,26 @@ class TorchModel:
         if self.head == "cosine":
             mask = inputs["attention_mask"].unsqueeze(-1).to(out.last_hidden_state.dtype)
             pooled = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return {"embedding": pooled.float().numpy()}
+            return {"embedding": _host(pooled)}
         if self.head in ("question_answering", "retriever_reader"):
-            return {"start_logits": out.start_logits.float().numpy(), "end_logits": out.end_logits.float().numpy()}
-        return {"logits": out.logits.float().numpy()}
+            return {"start_logits": _host(out.start_logits), "end_logits": _host(out.end_logits)}
+        return {"logits": _host(out.logits)}
 
     def generate(self, batch: dict[str, np.ndarray], max_new_tokens: int) -> list[str]:
         """Greedy decoding, answers decoded without special tokens."""
         import torch
 
-        inputs = {k: torch.as_tensor(v) for k, v in batch.items()}
+        device = model_device(self.module)
+        inputs = {k: torch.as_tensor(v).to(device) for k, v in batch.items()}
         self.sequence_lengths.extend(int(n) for n in batch["attention_mask"].sum(axis=1))
         with torch.inference_mode():
             ids = self.module.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
-        return self.tokenizer.batch_decode(ids, skip_special_tokens=True)
+        return self.tokenizer.batch_decode(ids.cpu(), skip_special_tokens=True)
+
+
+def _host(tensor: Any) -> np.ndarray:
+    """A model output as a float32 numpy array in host memory, whatever the device and dtype it was computed in."""
+    return tensor.float().cpu().numpy()
 
 
 def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) -> TorchModel:
@@ -183,9 +191,13 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         _check_weights(path, options)
         _check_custom_code(path, options)
     cls = getattr(transformers, AUTO_CLASSES[head])
+    compressed = (path / COMPRESSED_FILE).is_file()
+    if compressed:  # what its layers cannot run in is refused first, whatever this machine has
+        check_compressed_placement(path, options.device, options.dtype)
+    require_device(options.device)
     tokenizer = load_tokenizer(folder, trust_remote_code=options.trust_remote_code)
-    if (path / COMPRESSED_FILE).is_file():  # saved as data by `harness compress`: no stock class rebuilds it
-        return TorchModel(load_compressed(path, head), tokenizer, head, folder)
+    if compressed:  # saved as data by `harness compress`: no stock class rebuilds it
+        return TorchModel(load_compressed(path, head).to(options.device), tokenizer, head, folder)
     if path.exists():
         _check_config_params(path, cls, options)
     try:
@@ -198,7 +210,18 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
             fix="save it with model.save_pretrained(folder, safe_serialization=True)",
         ) from e
     module.eval()
-    return TorchModel(module, tokenizer, head, folder)
+    return TorchModel(placed(module, options.device, options.dtype), tokenizer, head, folder)
+
+
+def placed(module: Any, device: str, dtype: str) -> Any:
+    """`module` on `device` with its floating parameters and buffers cast to `dtype` (integer buffers, such as
+    position ids, keep their type; AS_SAVED casts nothing): what --device and --dtype ask of the torch backend."""
+    import torch
+
+    target = torch.device(parse_device(device))
+    if dtype == AS_SAVED:
+        return module.to(device=target)
+    return module.to(device=target, dtype=getattr(torch, parse_dtype(dtype)))
 
 
 def wrap(module: Any, head: str | None = None, make_inputs: Callable[[int, int], Any] | None = None) -> TorchModel:

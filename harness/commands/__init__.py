@@ -171,3 +171,42 @@ def training_summary(trained: Any) -> str:
         f"({run.seconds / run.steps:.3f} s/step), final train loss {run.final_loss:.4f}; check: valid "
         f"(training log: {trained.output}/training_log.jsonl)"
     )
+
+
+def add_device_flags(p: argparse.ArgumentParser, dtype_default: str | None = "auto") -> None:
+    """--device and --dtype (issue 14): where the model runs and in which precision; both are in the record's
+    settings and key. `dtype_default` "auto": the types the model was saved in; None: the track's
+    measurement.dtype, else those."""
+    from harness.backends.devices import DEFAULT_DEVICE, DEVICE_FORMS, DTYPES
+
+    p.add_argument(
+        "--device",
+        type=_flag_type("parse_device"),
+        default=DEFAULT_DEVICE,
+        help=f"where the model runs: {DEVICE_FORMS} (default: %(default)s); cuda gives gpu-class records",
+    )
+    saved = "the types the model was saved in"
+    default = f"the track's measurement.dtype, else {saved}" if dtype_default is None else saved
+    p.add_argument(
+        "--dtype",
+        type=_flag_type("parse_dtype"),
+        default=dtype_default,
+        help=f"cast the torch backend's floating parameters to {', '.join(DTYPES)} (default: {default}); ONNX "
+        "graphs keep their own types, compressed models take float32 only",
+    )
+
+
+def _flag_type(name: str) -> Callable[[str], str]:
+    """An argparse type from a harness.backends.devices parser: its refusal becomes argparse's error for the flag."""
+
+    def parse(text: str) -> str:
+        from harness.backends import devices
+        from harness.errors import UserError
+
+        try:
+            return str(getattr(devices, name)(text))
+        except UserError as e:
+            raise argparse.ArgumentTypeError(str(e)) from e
+
+    parse.__name__ = name.removeprefix("parse_")
+    return parse

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.commands import positive_int, summary
+from harness.commands import add_device_flags, positive_int, summary
 from harness.measure import DEFAULT_MEASUREMENTS
 from harness.measure.spec import Names
 
@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--limit", type=positive_int, help="evaluate only the first N examples (quick checks; marked in the record)"
     )
     p.add_argument("--threads", type=positive_int, help="torch intra-op threads")
+    add_device_flags(p)
     p.add_argument(
         "--allow-pickle",
         action="store_true",
@@ -58,11 +59,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate each task, print its key figures; exit 1 if any task failed."""
+    from harness.backends.devices import require_device
     from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
     from harness.measure import parse_skip
 
+    require_device(args.device)  # refused before anything runs: a record per task would only repeat it
     skip = parse_skip(args.skip_measure)
     measure = () if args.no_measure else tuple(n for n in parse_measurements(args.measure) if n not in skip)
     energy = {"off": True} if args.no_measure or "energy" in skip else None
@@ -71,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         doc_stride=args.doc_stride,
         progress=not args.no_progress,
+        device=args.device,
+        dtype=args.dtype,
     )
     if args.threads:
         import torch

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.commands import positive_int
+from harness.commands import add_device_flags, positive_int
 from harness.errors import UserError
 from harness.measure.result import NOT_COUNTED, NOT_MEASURED, status_of, why_not
 from harness.measure.spec import MEASUREMENTS, Names
@@ -49,6 +49,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--limit", type=positive_int, help="with --task: use only the first N rows")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads while timing (default 1)")
+    add_device_flags(p)
     p.add_argument(
         "--reference-length",
         type=positive_int,
@@ -121,11 +122,11 @@ def measure_target(path: Path, task: str | None, head: str | None) -> Target:
     return Target(folder, chosen)
 
 
-def load_target(target: Target) -> Any:
-    """The target loaded with harness.backends.load_model, as `harness evaluate` loads it."""
-    from harness.backends import load_model
+def load_target(target: Target, device: str = "cpu", dtype: str = "auto") -> Any:
+    """The target loaded with harness.backends.load_model on `device` in `dtype`, as `harness evaluate` loads it."""
+    from harness.backends import LoadOptions, load_model
 
-    return load_model(target.folder, target.head, backend=target.backend)
+    return load_model(target.folder, target.head, LoadOptions(device=device, dtype=dtype), backend=target.backend)
 
 
 def task_token_lengths(task_name: str, model: Any, data_dir: str | None, limit: int | None) -> tuple[list[int], int]:
@@ -209,14 +210,21 @@ def table(result: dict[str, Any]) -> str:
 
 
 def speedup_over(
-    reference: Path, model: Any, task: str | None, length: int, threads: int, budget_s: float
+    reference: Path,
+    model: Any,
+    task: str | None,
+    length: int,
+    threads: int,
+    budget_s: float,
+    device: str = "cpu",
+    dtype: str = "auto",
 ) -> dict[str, Any]:
     """The speed-up of the loaded `model` over the reference model folder (or submission), loaded as for `task`;
     batch 1, synthetic inputs."""
     from harness.measure.latency import measure_speedup
 
     target = measure_target(reference, task, None)
-    ref = load_target(target)
+    ref = load_target(target, device, dtype)
     result = measure_speedup(
         ref,
         model,
@@ -240,10 +248,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads < 1 or args.reference_length < 1 or args.time_budget <= 0:
         raise UserError("--threads, --reference-length and --time-budget must be positive")
+    from harness.backends.devices import require_device
+
+    require_device(args.device)
     skip = parse_skip(args.skip_measure)
     target = measure_target(args.path, args.task, args.head)
-    progress(f"loading {target.folder} with a {target.head} head")
-    model = load_target(target)
+    progress(f"loading {target.folder} with a {target.head} head on {args.device} in {args.dtype}")
+    model = load_target(target, args.device, args.dtype)
     lengths, examples = None, None
     if args.task:
         progress(f"running {args.task}'s evaluation data for its real token lengths")
@@ -252,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         "model_folder": str(target.folder),
         "head": target.head,
         "task": args.task,
+        "device": args.device,
+        "dtype": args.dtype,
         "inputs": "task token lengths" if lengths else f"synthetic token ids, length {args.reference_length}",
         "skipped": [n for n in measured() if n in skip],
     }
@@ -271,7 +284,14 @@ def run(args: argparse.Namespace) -> int:
     if args.reference is not None:
         progress(f"measuring the speed-up over {args.reference}")
         result["speedup"] = speedup_over(
-            args.reference, model, args.task, args.reference_length, args.threads, args.time_budget
+            args.reference,
+            model,
+            args.task,
+            args.reference_length,
+            args.threads,
+            args.time_budget,
+            args.device,
+            args.dtype,
         )
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else table(result))
     return 1 if any(status_of(v) == NOT_MEASURED for v in result.values()) else 0

@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from harness.commands import positive_int
+from harness.commands import add_device_flags, positive_int
 from harness.evaluation.limits import DEFAULT_JOBS, DEFAULT_TIMEOUT_S, MEMORY_SHARE
 from harness.evaluation.pool import EXECUTORS
 
@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--allow-pickle", action="store_true", help="organizer's opt-in to pickle weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_device_flags(p, dtype_default=None)
     p.add_argument(
         "--skip-measure",
         default="",
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             executor=args.executor,
             limits=limits,
             address=args.address,
+            device=args.device,
+            dtype=args.dtype,
         )
     except KeyboardInterrupt as e:
         ended = "" if args.executor == "inline" else "; every worker was ended"

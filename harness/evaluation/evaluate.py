@@ -22,6 +22,7 @@ from harness.evaluation.refs import ModelRef
 from harness.inference.formulations import EvalSettings
 from harness.measure import DEFAULT_MEASUREMENTS
 from harness.records import Record
+from harness.records.store import TIMED_MEASUREMENTS
 
 
 def evaluate(
@@ -53,9 +54,10 @@ def evaluate(
     """
     from harness.records import kept_measurements, new_record, record_path, store_record
 
-    hardware = model.hardware if model is not None else _hardware(ref.backend)
+    hardware = model.hardware if model is not None else _hardware(ref.backend, settings.device)
     t0 = time.perf_counter()
-    record = planned_record(ref, task_name, settings, limit, track_run, hardware, worker)
+    timed = None if track_run is not None else any(n in TIMED_MEASUREMENTS for n in measure)
+    record = planned_record(ref, task_name, settings, limit, track_run, hardware, worker, timed)
     path = record_path(Path(results_dir), record)
     try:
         record.update(_run(ref, task_name, settings, data_dir, limit, model, path, measure, energy))
@@ -106,7 +108,7 @@ def _run(
     split = load_rows(task, root)
     rows = first(task, split, limit)
     if model is None:
-        model = load_model(ref.folder, head, ref.load_options(), ref.backend)
+        model = load_model(ref.folder, head, ref.load_options(settings.device, settings.dtype), ref.backend)
     from harness.measure.energy import EnergyTracker
 
     model.sequence_lengths = []
@@ -159,25 +161,30 @@ def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) ->
     )
 
 
-def _hardware(backend: str) -> str:
-    """The hardware class of the backend's records, before any model loads (the record's key holds it); an unknown
-    backend fails to load later and writes a failed record, so its key takes the default class."""
+def _hardware(backend: str, device: str = "cpu") -> str:
+    """The hardware class of the backend's records on `device`, before any model loads (the record's key holds it):
+    gpu on cuda; an unknown backend fails to load later and writes a failed record, so its key takes the default
+    class."""
     from harness.backends import backend_hardware
+    from harness.backends.devices import device_hardware, is_cuda
     from harness.records import DEFAULT_HARDWARE
 
+    if is_cuda(device):
+        return device_hardware(device)
     try:
         return backend_hardware(backend)
     except UserError:
         return DEFAULT_HARDWARE
 
 
-def _environment() -> dict[str, Any]:
-    """Hardware and library versions, so two records can be compared honestly."""
+def _environment(device: str = "cpu") -> dict[str, Any]:
+    """Hardware and library versions, and the processor that runs on `device`, so two records can be compared
+    honestly."""
     import torch
 
     from harness.measure.environment import fingerprint
 
-    return fingerprint(threads=torch.get_num_threads()).to_dict()
+    return fingerprint(threads=torch.get_num_threads(), device=device).to_dict()
 
 
 def planned_record(
@@ -188,9 +195,11 @@ def planned_record(
     track_run: dict[str, Any] | None,
     hardware: str,
     worker: Mapping[str, Any] | None = None,
+    timed: bool | None = None,
 ) -> dict[str, Any]:
     """The record of a job before it runs, key included: a failed record until the run fills it in. `worker`: the
-    limits and isolation of the worker process that runs it, kept in the environment (not part of the key)."""
+    limits and isolation of the worker process that runs it, kept in the environment (not part of the key);
+    `timed`: it takes latency or energy, so its key holds the processor (None: when its track run does)."""
     from harness.records import SCHEMA_VERSION, record_key
     from harness.tasks.data import task_header
 
@@ -211,13 +220,13 @@ def planned_record(
         "settings": asdict(settings) | {"limit": limit},
         "metrics": {},
         "status": "failed",
-        "environment": _environment(),
+        "environment": _environment(settings.device),
     }
     if track_run is not None:
         record["track_run"] = track_run
     if worker is not None:
         record["environment"]["worker"] = dict(worker)
-    record["key"] = record_key(record)
+    record["key"] = record_key(record, timed)
     return record
 
 
@@ -234,7 +243,7 @@ def finished_record(
     (a failed record is no result, so its job runs again)."""
     from harness.records import read_record, record_path
 
-    planned = planned_record(ref, task_name, settings, limit, track_run, _hardware(ref.backend))
+    planned = planned_record(ref, task_name, settings, limit, track_run, _hardware(ref.backend, settings.device))
     path = record_path(Path(results_dir), planned)
     if not path.is_file():
         return None

@@ -33,13 +33,31 @@ def summary_line(record: Record) -> str:
     return f"{sub} / {task}: score {100 * (record.score or 0.0):.2f} on {record.num_examples} examples -> {record.path}"
 
 
-def job_settings(track: Track, skip: tuple[str, ...] = (), progress: bool = False) -> tuple[Any, dict[str, Any]]:
-    """The evaluation settings and the track_run block of the track's jobs: with the submission and task, what a
-    job's record key is made of."""
+def run_dtype(track: Track, dtype: str | None) -> str:
+    """The dtype a run of `track` evaluates in: the one the track fixes (measurement.dtype), else `dtype` (--dtype),
+    else "auto" (as saved); a --dtype other than the track's is refused."""
+    from harness.backends.devices import DEFAULT_DTYPE
+
+    fixed = track.measurement.dtype
+    if fixed is not None and dtype is not None and dtype != fixed:
+        raise UserError(
+            f"track {track.id} fixes measurement.dtype {fixed}; --dtype {dtype} would give records it does not rank",
+            fix=f"pass --dtype {fixed}, or leave --dtype out",
+        )
+    return fixed or dtype or DEFAULT_DTYPE
+
+
+def job_settings(
+    track: Track, skip: tuple[str, ...] = (), progress: bool = False, device: str = "cpu", dtype: str = "auto"
+) -> tuple[Any, dict[str, Any]]:
+    """The evaluation settings and the track_run block of the track's jobs on `device` in `dtype`: with the
+    submission and task, what a job's record key is made of."""
     from harness.inference.formulations import EvalSettings
 
     m = track.measurement
-    settings = EvalSettings(max_length=m.max_length, batch_size=m.batch_size, progress=progress)
+    settings = EvalSettings(
+        max_length=m.max_length, batch_size=m.batch_size, progress=progress, device=device, dtype=dtype
+    )
     return settings, {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
 
 
@@ -63,9 +81,11 @@ def plan_submission(
     skip: tuple[str, ...],
     force: bool = False,
     report: Callable[[str], None] = print,
+    device: str = "cpu",
+    dtype: str = "auto",
 ) -> tuple[Any, list[TaskJob], list[Record]]:
-    """A measured submission, its jobs on the track that are left to run, and the ok records of those already done
-    (found under their key; with `force`, none is)."""
+    """A measured submission, its jobs on the track (on `device`, in `dtype`) that are left to run, and the ok
+    records of those already done (found under their key; with `force`, none is)."""
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import finished_record
     from harness.evaluation.refs import model_refs
@@ -75,7 +95,7 @@ def plan_submission(
     tasks = [t for t in track.task_names() if t in sub.tasks]
     if not tasks:
         return sub, [], []
-    settings, track_run = job_settings(track, skip)
+    settings, track_run = job_settings(track, skip, device=device, dtype=dtype)
     jobs, done = [], []
     for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
         with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
@@ -122,15 +142,18 @@ def run_task_job(
     measured: dict[str, Any],
     model: Any = None,
     worker: dict[str, Any] | None = None,
+    device: str = "cpu",
+    dtype: str = "auto",
 ) -> Record:
-    """Evaluate one job with the track's settings and write its record, with the measurements already taken for
-    its model and submission (`measured`); `model`: the model loaded already, else it loads here."""
+    """Evaluate one job with the track's settings on `device` in `dtype` and write its record, with the
+    measurements already taken for its model and submission (`measured`); `model`: the model loaded already, else
+    it loads here."""
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import evaluate
 
     m = track.measurement
     wanted = wanted_measurements(track, skip)
-    settings, track_run = job_settings(track, skip, progress)
+    settings, track_run = job_settings(track, skip, progress, device, dtype)
     with fixed_threads(m.threads):
         return evaluate(
             job.ref,
@@ -149,9 +172,11 @@ def run_task_job(
         )
 
 
-def load_and_measure(track: Track, job: TaskJob, skip: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
-    """The job's model, loaded for its head, and its per-model measurements; (None, {}) when it cannot load (the
-    task's evaluation loads again and writes a failed record naming the cause)."""
+def load_and_measure(
+    track: Track, job: TaskJob, skip: tuple[str, ...], device: str = "cpu", dtype: str = "auto"
+) -> tuple[Any, dict[str, Any]]:
+    """The job's model, loaded for its head on `device` in `dtype`, and its per-model measurements; (None, {}) when
+    it cannot load (the task's evaluation loads again and writes a failed record naming the cause)."""
     from harness.backends import load_model
     from harness.backends.torch_run import fixed_threads
     from harness.measure import measure_loaded
@@ -160,7 +185,7 @@ def load_and_measure(track: Track, job: TaskJob, skip: tuple[str, ...]) -> tuple
         return None, {}
     ref, head = job.ref, job.model_key[1]
     try:
-        model = load_model(ref.folder, head, ref.load_options(), ref.backend)
+        model = load_model(ref.folder, head, ref.load_options(device, dtype), ref.backend)
     except UserError:
         return None, {}
     m = track.measurement

@@ -201,6 +201,7 @@ class _Locks:
     def __init__(self, results: Path) -> None:
         self.folder = results / LOCKS_DIR
         self.held: dict[Any, tuple[int, Path, bool]] = {}
+        self.busy: set[int] = set()  # jobs whose lock another run held at the last try
 
     def take(self, owner: Any, name: str, shared: bool = False, remove: bool = True) -> bool:
         """Lock `name` for `owner` without waiting; False when another holds it (or held it and removed it)."""
@@ -307,11 +308,10 @@ def run_jobs(
                 if job.counted:
                     counts["done" if ok else "failed"] += 1
                 report(_progress(counts, t0) + " " + line)
-            if not running and pending:  # what is left waits for locks another run holds
-                for job in pending:
-                    if job.id not in waiting and job.lock is not None:
-                        waiting.add(job.id)
-                        report(f"{job.label}: another run holds it; waiting for that run to finish it")
+            for job in pending:
+                if job.id in locks.busy and job.id not in waiting:  # seen once, then waited for in silence
+                    waiting.add(job.id)
+                    report(f"{job.label}: another run holds it; waiting for that run to finish it")
             if running or pending:
                 time.sleep(POLL_S)
     finally:
@@ -372,7 +372,9 @@ def _start_ready(
         if not free and not (alone and job.exclusive):
             return ended
         if job.lock is not None and not locks.take(("job", job.id), job.lock):
+            locks.busy.add(job.id)
             continue  # another run is on it: try again later, and find its record then
+        locks.busy.discard(job.id)
         if alone and not locks.take(("device", job.id), DEVICE_LOCK, shared=not job.exclusive, remove=False):
             locks.release(("job", job.id))
             if job.exclusive:
@@ -401,7 +403,9 @@ def _progress(counts: dict[str, int], t0: float) -> str:
     """[done / failed / left, time left at the pace so far] of the counted jobs."""
     finished = counts["done"] + counts["failed"]
     left = counts["total"] - finished
-    eta = (time.monotonic() - t0) / finished * left if finished else 0.0
+    if not finished:
+        return f"[0 done, 0 failed, {left} left]"
+    eta = (time.monotonic() - t0) / finished * left
     return f"[{counts['done']} done, {counts['failed']} failed, {left} left; about {_duration(eta)} left]"
 
 

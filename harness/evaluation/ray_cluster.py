@@ -83,6 +83,9 @@ def run_on_node(spec: dict[str, Any], limits_plain: dict[str, Any], network: boo
         }
 
 
+GPUS_PER_CUDA_JOB = 1  # a --device cuda job reserves one whole GPU through Ray's resources (Ray sets its visible one)
+
+
 class RayLauncher:
     """Starts each job as a Ray task (harness.evaluation.pool.run_jobs's launcher for --executor ray)."""
 
@@ -107,7 +110,10 @@ class RayLauncher:
         cpus = self.node_cpus if job.exclusive else self.threads
         spec = {k: v for k, v in spec.items() if k != "cpus"}  # the node's own CPU ids are not known here
         # no retry: a task whose Ray worker died may have left a job half done; the next run retries it
-        ref = self.task.options(num_cpus=cpus, max_retries=0).remote(spec, self.limits.plain(), self.network)
+        gpus = GPUS_PER_CUDA_JOB if str(spec.get("device") or "cpu").startswith("cuda") else 0  # one GPU per job
+        ref = self.task.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(
+            spec, self.limits.plain(), self.network
+        )
         return RayJob(self, ref, folder)
 
 

@@ -22,11 +22,12 @@ class ModelRef:
     meta: tuple[tuple[str, Any], ...] = ()  # the submission's metadata (name, team, methods, links), for pages
     outputs: tuple[tuple[str, str], ...] = ()  # the task entry's `outputs:` (head output -> graph output name)
 
-    def load_options(self) -> Any:
-        """How the backend loads this model: the pickle opt-in and the declared graph outputs."""
+    def load_options(self, device: str = "cpu", dtype: str = "auto") -> Any:
+        """How the backend loads this model: the pickle opt-in, the declared graph outputs, and the device and dtype
+        of the run (EvalSettings.device, .dtype)."""
         from harness.backends import LoadOptions
 
-        return LoadOptions(allow_pickle=self.allow_pickle, outputs=self.outputs)
+        return LoadOptions(allow_pickle=self.allow_pickle, outputs=self.outputs, device=device, dtype=dtype)
 
 
 def model_refs(

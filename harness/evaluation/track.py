@@ -21,6 +21,7 @@ from harness.evaluation.jobs import (
     load_and_measure,
     per_submission,
     plan_submission,
+    run_dtype,
     run_task_job,
     summary_line,
 )
@@ -72,6 +73,8 @@ def run_track(
     executor: str = "inline",
     limits: Any = None,
     address: str | None = None,
+    device: str = "cpu",
+    dtype: str | None = None,
 ) -> tuple[list[Record], list[str]]:
     """Evaluate every submission (or those in `only`) on the track; returns the records written or found and the
     submissions skipped because their folder is invalid (each reported with the reason).
@@ -82,14 +85,13 @@ def run_track(
     `executor`: "inline" runs every job in this process; "local" runs each in a worker process of its own under
     `limits` (harness.evaluation.limits.Limits), see harness.evaluation.pool; "ray" sends the same workers to the
     Ray cluster at `address` (a local instance when None), see harness.evaluation.ray_cluster.
+    `device` (cpu, cuda, cuda:N) is where every model runs: a gpu track needs cuda and a GPU, a cpu track the CPU;
+    `dtype`: the precision (None: the track's measurement.dtype, else as saved; another than the track's is refused).
     """
     if executor not in EXECUTORS:
         raise UserError(f"executor {executor!r} is not one of {', '.join(EXECUTORS)}")
-    if track.hardware != "cpu":
-        raise UserError(
-            f"track {track.id} runs on {track.hardware}; this harness's torch backend runs on CPU "
-            "only, so a GPU track cannot be run here yet (its records can still be ranked)"
-        )
+    check_placement(track, device)
+    dtype = run_dtype(track, dtype)
     check_data_found(track, data_dir)
     from harness.records.store import remove_partials
 
@@ -106,11 +108,12 @@ def run_track(
             if kind == "self-reported":
                 got = _run_self_reported(track, folder, data_dir, results_dir, limit)
             elif executor == "inline":
-                got = _run_measured(
-                    track, folder, data_dir, results_dir, limit, allow_pickle, progress, skip, force, report
-                )
+                measured_run = (data_dir, results_dir, limit, allow_pickle, progress, skip, force, report)
+                got = _run_measured(track, folder, *measured_run, device=device, dtype=dtype)
             else:
-                sub, jobs, got = plan_submission(track, folder, results_dir, limit, allow_pickle, skip, force, report)
+                sub, jobs, got = plan_submission(
+                    track, folder, results_dir, limit, allow_pickle, skip, force, report, device, dtype
+                )
                 if jobs:
                     plans.append(Planned(sub, folder, jobs, per_submission(track, folder, skip)))
         except UserError as e:  # one broken submission must not stop an organizer's run
@@ -135,11 +138,33 @@ def run_track(
             skip,
             force,
             limits or Limits(memory_bytes=default_memory(1)),
+            device,
+            dtype,
         )
         got, failed_to_write = run_in_workers(plans, settings, report=report, executor=executor, address=address)
         records += got
         skipped += [s for s in failed_to_write if s not in skipped]
     return records, skipped
+
+
+def check_placement(track: Track, device: str) -> None:
+    """Refuse a run whose device gives records of another hardware class than the track ranks (a gpu track on the
+    CPU, a cpu track on CUDA), naming the track, its hardware and the fix; then a cuda device torch cannot use."""
+    from harness.backends.devices import device_hardware, require_device
+
+    hardware = device_hardware(device)
+    if track.hardware != hardware:
+        fix = (
+            "pass --device cuda on a machine with a GPU"
+            if track.hardware == "gpu"
+            else "pass --device cpu (the default) for a cpu track"
+        )
+        raise UserError(
+            f"track {track.id} runs on {track.hardware} hardware; --device {device} gives {hardware} records, which "
+            "it does not rank",
+            fix=fix,
+        )
+    require_device(device)
 
 
 def check_data_found(track: Track, data_dir: Any) -> None:
@@ -183,16 +208,19 @@ def _run_measured(
     skip: tuple[str, ...],
     force: bool = False,
     report: Callable[[str], None] = print,
+    device: str = "cpu",
+    dtype: str = "auto",
 ) -> list[Record]:
     """The inline executor: every job of the submission in this process, each model loaded and measured once."""
-    sub, jobs, out = plan_submission(track, folder, results, limit, allow_pickle, skip, force, report)
+    sub, jobs, out = plan_submission(track, folder, results, limit, allow_pickle, skip, force, report, device, dtype)
     shared = per_submission(track, folder, skip) if jobs else {}
     models: dict[Any, tuple[Any, dict[str, Any]]] = {}
     for job in jobs:
         if job.model_key not in models:
-            models[job.model_key] = load_and_measure(track, job, skip)
+            models[job.model_key] = load_and_measure(track, job, skip, device, dtype)
         model, per_model = models[job.model_key]
-        out.append(run_task_job(track, sub, job, data_dir, results, limit, skip, progress, per_model | shared, model))
+        task_run = (data_dir, results, limit, skip, progress, per_model | shared, model)
+        out.append(run_task_job(track, sub, job, *task_run, device=device, dtype=dtype))
     return out
 
 
@@ -210,7 +238,8 @@ class JobState:
 def track_status(
     track: Track, submissions: Path, results_dir: Path, *, limit: int | None = None, allow_pickle: bool = False
 ) -> list[JobState]:
-    """Each measured submission's jobs on the track, from the records alone (nothing runs)."""
+    """Each measured submission's jobs on the track, from the records alone (nothing runs): those of the device
+    its hardware class runs on (cuda for a gpu track) in its dtype."""
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.evaluation.refs import model_refs
@@ -218,7 +247,8 @@ def track_status(
     from harness.records.store import failed_path
     from harness.submissions import load_submission
 
-    settings, track_run = job_settings(track)
+    device = "cuda" if track.hardware == "gpu" else "cpu"
+    settings, track_run = job_settings(track, device=device, dtype=run_dtype(track, None))
     out = []
     for kind, folder in submission_folders(submissions):
         if kind != "measured":
@@ -227,7 +257,7 @@ def track_status(
         tasks = [t for t in track.task_names() if t in sub.tasks]
         for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub) if tasks else []:
             with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
-                planned = planned_record(ref, task, settings, limit, track_run, _hardware(ref.backend))
+                planned = planned_record(ref, task, settings, limit, track_run, _hardware(ref.backend, device))
             path = record_path(results_dir, planned)
             failed = failed_path(path)
             if path.is_file() and read_record(path).ok:

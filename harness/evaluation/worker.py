@@ -39,8 +39,9 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     track = load_track(spec["track"])
     skip = tuple(spec.get("skip") or ())
     sub, job = job_of(track, spec)
+    device, dtype = spec.get("device") or "cpu", spec.get("dtype") or "auto"
     if spec["kind"] == "measure":
-        _, measured = load_and_measure(track, job, skip)
+        _, measured = load_and_measure(track, job, skip, device, dtype)
         return {"measured": measured}
     worker = {"limits": spec.get("limits") or {}, **applied, "startup_s": startup_s}
     record = run_task_job(
@@ -54,6 +55,8 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         False,
         spec.get("measured") or {},
         worker=worker,
+        device=device,
+        dtype=dtype,
     )
     return {"record": record.path, "ok": record.ok, "error": record.error}
 
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         from harness.evaluation.limits import memory_cause
 
         traceback.print_exc()
-        detail = f"{type(e).__name__}: {e}"
+        detail = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
         cause = memory_cause(e)
         result = {"error": f"{cause} ({detail})" if cause else detail}
     out = Path(spec["result"])

@@ -4,7 +4,8 @@ failed record of a worker that ended without one.
 Per model, one "measure" job loads it and takes the per-model measurements (params, size, latency, memory) once;
 each of its task jobs waits for it and merges them into its record. A model whose measuring worker crashed, hung
 or raised is not tried again for its tasks: each gets a failed record naming that cause. Jobs that time latency or
-track energy are exclusive (harness.evaluation.pool): the others run `--jobs` at a time.
+track energy are exclusive (harness.evaluation.pool), and so is every job on a GPU (the one device it runs on): the
+others run `--jobs` at a time.
 """
 
 from __future__ import annotations
@@ -48,6 +49,31 @@ class RunSettings:
     skip: tuple[str, ...]
     force: bool
     limits: Limits
+    device: str = "cpu"  # where every job's model runs (--device)
+    dtype: str = "auto"  # the precision it runs in (--dtype, or the track's; auto: as saved)
+
+
+def spec_base(run: RunSettings) -> dict[str, Any]:
+    """What every worker spec of the run holds, device and dtype included (harness.evaluation.worker reads them)."""
+    track = run.track
+    return {
+        "track": str(Path(track.path).resolve()),
+        "results": str(run.results.resolve()),
+        "data_dir": str(run.data_dir.resolve()) if run.data_dir is not None else None,
+        "limit": run.limit,
+        "allow_pickle": run.allow_pickle,
+        "skip": list(run.skip),
+        "device": run.device,
+        "dtype": run.dtype,
+    }
+
+
+def exclusive_job(names: list[str], device: str) -> bool:
+    """Whether a job taking the measurements `names` on `device` must have the machine to itself: it times latency
+    or tracks energy, or it runs on a GPU (two jobs on one GPU share its memory and its clock)."""
+    from harness.backends.devices import is_cuda
+
+    return is_cuda(device) or any(n in EXCLUSIVE for n in names)
 
 
 def run_in_workers(
@@ -65,14 +91,7 @@ def run_in_workers(
 
     track, results = run.track, run.results
     per_model = scoped(wanted_measurements(track, run.skip), "model")
-    base = {
-        "track": str(Path(track.path).resolve()),
-        "results": str(results.resolve()),
-        "data_dir": str(run.data_dir.resolve()) if run.data_dir is not None else None,
-        "limit": run.limit,
-        "allow_pickle": run.allow_pickle,
-        "skip": list(run.skip),
-    }
+    base = spec_base(run)
     jobs: list[PoolJob] = []
     tasks: dict[int, tuple[Any, TaskJob, dict[str, Any]]] = {}
     serves: dict[int, list[TaskJob]] = {}  # a measuring job -> the task jobs that wait for it
@@ -85,7 +104,7 @@ def run_in_workers(
                 if job.model_key not in measuring:
                     measuring[job.model_key] = len(jobs)
                     label = f"{plan.submission.id}: its model's measurements ({', '.join(per_model)})"
-                    exclusive = any(n in EXCLUSIVE for n in per_model)
+                    exclusive = exclusive_job(per_model, run.device)
                     jobs.append(
                         PoolJob(len(jobs), label, dict(where, kind="measure"), exclusive=exclusive, counted=False)
                     )
@@ -97,7 +116,9 @@ def run_in_workers(
                     len(jobs),
                     f"{plan.submission.id} / {job.task}",
                     dict(where, kind="task"),
-                    exclusive="energy" in wanted_measurements(track, run.skip),
+                    exclusive=exclusive_job(
+                        [n for n in wanted_measurements(track, run.skip) if n == "energy"], run.device
+                    ),
                     after=after,
                     lock=_planned(run, job)["lock"],
                 )
@@ -182,7 +203,7 @@ def _planned(run: RunSettings, job: TaskJob) -> dict[str, Any]:
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.records.store import key_digest
 
-    settings, track_run = job_settings(run.track, run.skip)
+    settings, track_run = job_settings(run.track, run.skip, device=run.device, dtype=run.dtype)
     with fixed_threads(run.track.measurement.threads):
         planned = planned_record(
             job.ref,
@@ -190,7 +211,7 @@ def _planned(run: RunSettings, job: TaskJob) -> dict[str, Any]:
             settings,
             run.limit,
             track_run,
-            _hardware(job.ref.backend),
+            _hardware(job.ref.backend, run.device),
             {"limits": run.limits.plain()},
         )
     return planned | {"lock": f"{key_digest(planned['key'])}.lock"}

@@ -13,6 +13,7 @@ from typing import Any
 
 from harness.measure.spec import Inputs
 
+NO_GPU = "no such GPU here"  # the processor named for a cuda device torch cannot see
 CPUINFO = Path("/proc/cpuinfo")  # Linux procfs: the CPU model name (absent elsewhere: platform then answers)
 
 
@@ -34,6 +35,8 @@ class Environment:
     harness_version: str
     harness_commit: str | None
     onnxruntime: str | None = None  # the runtime of ONNX models (backend onnxruntime); None where not installed
+    # what ran the measured numbers: the CPU model, or the GPU's name on a cuda device (a timed record's key holds it)
+    processor: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -99,14 +102,30 @@ def quantized_engine() -> str | None:
         return None
 
 
-def fingerprint(*, threads: int = 1) -> Environment:
-    """Describe this machine and software; `threads` is the intra-op thread count the measurements used."""
+def processor(device: str = "cpu") -> str:
+    """The processor a run on `device` measures: the GPU's name (torch.cuda.get_device_name) on cuda or cuda:N
+    (NO_GPU where torch sees no such GPU: `harness status` of a gpu track on another machine), else the CPU model."""
+    kind, _, index = device.partition(":")
+    if kind != "cuda":
+        return cpu_model()
+    import torch
+
+    number = int(index) if index else 0
+    if not torch.cuda.is_available() or number >= torch.cuda.device_count():
+        return NO_GPU
+    return str(torch.cuda.get_device_name(number))
+
+
+def fingerprint(*, threads: int = 1, device: str = "cpu") -> Environment:
+    """Describe this machine and software; `threads` is the intra-op thread count the measurements used, `device`
+    where the model ran (its processor is named)."""
     import psutil
 
     import harness
 
+    cpu = cpu_model()
     return Environment(
-        cpu_model=cpu_model(),
+        cpu_model=cpu,
         physical_cores=psutil.cpu_count(logical=False),
         logical_cpus=psutil.cpu_count(logical=True) or os.cpu_count(),
         threads=threads,
@@ -120,6 +139,7 @@ def fingerprint(*, threads: int = 1) -> Environment:
         harness_version=harness.__version__,
         harness_commit=git_commit(),
         onnxruntime=_version("onnxruntime"),
+        processor=processor(device) if device != "cpu" else cpu,
     )
 
 

@@ -40,6 +40,12 @@ FAILED_SUFFIX = ".failed" + RECORD_SUFFIX  # a failed run beside the good record
 KEY_DIGEST_CHARS = 12  # hex characters of the key's sha256 in a record's file name (48 bits)
 # Settings that never change a number (a progress bar), left out of the key; every other setting is in it.
 UNKEYED_SETTINGS = frozenset({"progress"})
+# Settings that every record made before they existed ran with: at these values they are left out of the key, so
+# those records keep their keys; a cuda or float16 run's key holds them.
+IMPLIED_SETTINGS = {"device": "cpu", "dtype": "auto"}  # "auto": the model's own saved types
+# Measurements whose numbers depend on the processor that ran them (the CPU model, or the GPU's on CUDA): the key of
+# a run that takes them holds the processor; accuracy-only records stay comparable across machines.
+TIMED_MEASUREMENTS = frozenset({"latency", "energy"})
 # Track measurement settings that say what was measured, not how: a record may carry more measurements than a
 # track asks for and still serve it.
 UNKEYED_MEASUREMENT = frozenset({"measure"})
@@ -101,10 +107,12 @@ def is_stale(record: Record | Mapping[str, Any]) -> bool:
     return version is not None and version != get_task(name).version
 
 
-def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
+def record_key(record: Record | Mapping[str, Any], timed: bool | None = None) -> dict[str, Any]:
     """What makes a record's result a different result: submission and model-file hash, the model folder inside it
-    and its backend, task, task version, split, limit, the settings that change a number, the track's measurement
-    settings, hardware. A Record or its JSON form (which validation and migration read)."""
+    and its backend, task, task version, split, limit, the settings that change a number (device and dtype
+    included), the track's measurement settings, hardware, and the processor when the run is `timed` (takes
+    latency or energy; None: when its track run measures them). A Record or its JSON form (which validation and
+    migration read)."""
     from harness.submissions import SUBMISSION_FILE, combined_sha256
 
     data = record.to_dict() if isinstance(record, Record) else record  # one path: the JSON form
@@ -113,7 +121,12 @@ def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
     files = {p: h for p, h in (sub.get("files") or {}).items() if p != SUBMISSION_FILE}
     content = combined_sha256(files) if files else str(sub.get("sha256") or "")
     model = data.get("model") or {}
-    return {
+    settings = {
+        k: v
+        for k, v in (data.get("settings") or {}).items()
+        if k not in UNKEYED_SETTINGS and not (k in IMPLIED_SETTINGS and IMPLIED_SETTINGS[k] == v)
+    }
+    key = {
         "submission": sub["id"],
         "content": content,
         "task": task["name"],
@@ -121,7 +134,7 @@ def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
         "split": task.get("split"),
         "head": model.get("declared_head"),
         "model": [model.get("within"), model.get("backend")],
-        "settings": {k: v for k, v in (data.get("settings") or {}).items() if k not in UNKEYED_SETTINGS},
+        "settings": settings,
         "threads": (data.get("environment") or {}).get("threads"),
         "measurement": {
             k: v
@@ -130,6 +143,18 @@ def record_key(record: Record | Mapping[str, Any]) -> dict[str, Any]:
         },
         "hardware": hardware_of(data),
     }
+    if timed if timed is not None else _track_run_timed(data.get("track_run")):
+        environment = data.get("environment") or {}
+        key["processor"] = environment.get("processor") or environment.get("cpu_model")
+    return key
+
+
+def _track_run_timed(track_run: Mapping[str, Any] | None) -> bool:
+    """Whether a track run takes a measurement of TIMED_MEASUREMENTS (not skipped)."""
+    if not track_run:
+        return False
+    measure = set((track_run.get("measurement") or {}).get("measure") or ()) - set(track_run.get("skipped") or ())
+    return bool(measure & TIMED_MEASUREMENTS)
 
 
 def key_digest(key: Mapping[str, Any]) -> str:

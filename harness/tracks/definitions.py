@@ -61,13 +61,17 @@ class Measurement:
     latency_budget_s: float = 30.0
     pue: float = DEFAULT_PUE
     note: str = ""  # how these settings depart from the usual ones (the demo's cut latency budget), shown on pages
+    dtype: str | None = None  # the precision every run evaluates in (float32, float16, bfloat16); None: --dtype's
 
     def plain(self) -> dict[str, Any]:
         """The settings as JSON stores them (tuples as lists): what a record's track_run.measurement holds. An empty
-        note is left out, so records written before notes existed match their track's settings."""
+        note and an unset dtype are left out, so records written before they existed match their track's
+        settings."""
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         if not self.note:
             del out["note"]
+        if self.dtype is None:
+            del out["dtype"]
         return out
 
 

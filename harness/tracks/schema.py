@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.backends.devices import DTYPES
 from harness.measure import DEFAULT_MEASUREMENTS
 from harness.tracks.columns import EFFICIENCY, MEASUREMENTS
 from harness.tracks.reference import check_curve_block, check_reference_rows
@@ -43,6 +44,7 @@ MEASUREMENT_KEYS = (
     "latency_budget_s",
     "pue",
     "note",
+    "dtype",
 )
 RANKING_KEYS = ("by", "order", "then", "rule")
 ORDERS = ("descending", "ascending")
@@ -174,6 +176,10 @@ def _measurement(c: Checker, value: Any) -> dict[str, Any]:
         note = c.text(entry["note"], "measurement.note", fix="write one line of text, e.g. note: latency budget cut")
         if note is not None:
             out["note"] = note.strip()
+    if "dtype" in entry:
+        dtype = c.text(entry["dtype"], "measurement.dtype", DTYPES)
+        if dtype is not None:
+            out["dtype"] = dtype
     return out
 
 

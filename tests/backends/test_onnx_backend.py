@@ -456,12 +456,12 @@ def test_the_device_is_cuda_when_onnxruntime_offers_it_and_cuda_without_it_is_re
     assert _providers(folder, "auto", [CPU_PROVIDER]) == [CPU_PROVIDER]
     assert _providers(folder, "cpu", [CUDA_PROVIDER, CPU_PROVIDER]) == [CPU_PROVIDER]
     assert _providers(folder, "cuda:0", [CUDA_PROVIDER, CPU_PROVIDER]) == [CUDA_PROVIDER, CPU_PROVIDER]
-    assert LoadOptions().onnx_device == "cpu"  # cpu records stay cpu records unless a device is asked for
+    assert LoadOptions().device == "cpu"  # cpu records stay cpu records unless a device is asked for
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: [CPU_PROVIDER])
     onnx_folder = pairs["cosine"][1]
     assert load_model(onnx_folder, "cosine", backend=ONNX).device == "cpu"
     with pytest.raises(UserError, match=CUDA_PROVIDER) as err:
-        load_model(onnx_folder, "cosine", LoadOptions(onnx_device="cuda"), backend=ONNX)
+        load_model(onnx_folder, "cosine", LoadOptions(device="cuda"), backend=ONNX)
     assert "pip install onnxruntime-gpu" in (err.value.fix or "")
 
 

@@ -197,7 +197,7 @@ def test_reference_curve_from_records_loads_back_into_a_track(world, capsys, tmp
 
 def test_run_refuses_a_gpu_track_and_rank_needs_records(world, capsys, tmp_path):
     assert main(["run", "sustainlp-gpu", "--submissions", str(world / "subs")]) == 2
-    assert "CPU only" in capsys.readouterr().err
+    assert "--device cuda on a machine with a GPU" in capsys.readouterr().err
     assert main(["rank", "glue", "--results", str(tmp_path)]) == 2
     assert "no records folder" in capsys.readouterr().err
     assert main(["reference-curve", "elue-40m", "--submission", "x", "--results", str(tmp_path)]) == 2

@@ -25,6 +25,7 @@ def test_fingerprint_keys():
         "harness_version",
         "harness_commit",
         "onnxruntime",
+        "processor",
     }
     assert d["threads"] == 3 and d["harness_version"] == harness.__version__
     assert d["cpu_model"] and d["memory_bytes"] > 0 and d["torch"]

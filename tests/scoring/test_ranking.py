@@ -115,6 +115,17 @@ def test_shipped_sustainlp_band_is_unset_and_gpu_track_refuses_cpu_records():
     assert not gpu.eligible and gpu.broken[0].rule == "hardware" and gpu.broken[0].value == "cpu"
 
 
+def test_a_cpu_track_does_not_rank_gpu_records_beside_cpu_ones():
+    """A --device cuda run gives gpu records (issue 14): a cpu track refuses to rank them with its cpu rows."""
+    records = superglue_records("cpu-run", 0.5, 0.1) + [
+        record("gpu-run", t, {m: 0.9 for m in ms}, energy_kwh=0.01, hardware="gpu")
+        for t, ms in SUPERGLUE_METRICS.items()
+    ]
+    rows = rows_by_id(rank(records, get_track("sustainlp-cpu")))
+    assert rows["cpu-run"].rank == 1 and rows["gpu-run"].rank is None
+    assert [(b.rule, b.value) for b in rows["gpu-run"].broken] == [("hardware", "gpu")]
+
+
 def test_efficientqa_smallest_system_with_em_at_least_25():
     def qa(sub, em, size):
         return record(sub, "nq_open", {"exact_match": em}, system_bytes=size)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+from harness.backends.devices import DEFAULT_DEVICE, DEFAULT_DTYPE
 from harness.backends.heads import COSINE, heads_for
 from harness.errors import UserError
 from harness.registry import Registry
@@ -36,6 +37,8 @@ class EvalSettings:
     retrieval_top_k: int = 5  # retriever + reader QA: passages read per question
     sort_by_length: bool = True
     progress: bool = False
+    device: str = DEFAULT_DEVICE  # where the model runs (--device): cpu, cuda, cuda:N
+    dtype: str = DEFAULT_DTYPE  # the precision it runs in (--dtype): float32, float16, bfloat16; auto: as saved
 
     def length_for(self, task: Task) -> int:
         """The truncation length for a task: the setting if given, else the task's default."""
