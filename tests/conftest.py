@@ -14,6 +14,14 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 MIRROR = Path(os.environ.get("HARNESS_DATA_DIR") or SHARED / "data")
 VOCAB = MIRROR / tiny.VOCAB_FILE
 _MIRROR_AT_START: dict[str, str] = {}
+# The smallest valid submission.yaml, as a mapping: one task on a model folder named `model`.
+VALID = {
+    "name": "Tiny BERT",
+    "team": "Test Lab",
+    "contact": "someone@example.org",
+    "methods": ["distillation"],
+    "tasks": {"sst2": {"model": "model"}},
+}
 
 
 def mirror_state(root: Path) -> dict[str, str]:

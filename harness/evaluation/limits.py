@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
@@ -36,6 +37,10 @@ _ALLOCATION_FAILED = re.compile(
 )
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+# Linux procfs: a new user namespace's id maps, written by the process itself (setgroups first, as the kernel asks)
+SETGROUPS = Path("/proc/self/setgroups")
+UID_MAP = Path("/proc/self/uid_map")
+GID_MAP = Path("/proc/self/gid_map")
 
 
 @dataclass(frozen=True)
@@ -134,12 +139,8 @@ def network_off() -> str:
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
         return f"not isolated: unshare failed ({os.strerror(ctypes.get_errno())})"
     try:  # keep this user's own id inside the namespace, so its files stay readable as before
-        with open("/proc/self/setgroups", "w") as fh:
-            fh.write("deny")
-        with open("/proc/self/uid_map", "w") as fh:
-            fh.write(f"{uid} {uid} 1")
-        with open("/proc/self/gid_map", "w") as fh:
-            fh.write(f"{gid} {gid} 1")
+        for path, text in ((SETGROUPS, "deny"), (UID_MAP, f"{uid} {uid} 1"), (GID_MAP, f"{gid} {gid} 1")):
+            path.write_text(text)
     except OSError as e:
         return f"none (own network namespace; user id map not written: {e.strerror})"
     return "none (own user and network namespace)"

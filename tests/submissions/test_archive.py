@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import save_tiny_bert
+from conftest import VALID, save_tiny_bert
 
 from harness.cli import main
 from harness.errors import UserError
@@ -23,13 +23,6 @@ from harness.submissions import SUBMISSION_FILE, check_submission
 from harness.submissions import archive as archive_module
 from harness.submissions.archive import unpack
 
-VALID = {
-    "name": "Tiny BERT",
-    "team": "Test Lab",
-    "contact": "someone@example.org",
-    "methods": ["distillation"],
-    "tasks": {"sst2": {"model": "model"}},
-}
 SECRET = b"archive-member-secret-content-42"
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import save_tiny_bert
+from conftest import VALID, save_tiny_bert
 
 from harness.backends import load_model
 from harness.errors import UserError
@@ -14,13 +14,6 @@ from harness.submissions import SUBMISSION_FILE, check_submission, sha256_files
 from harness.submissions.schema import parse_submission
 from harness.yamlcheck import MAX_ALIAS_NODES, parse_yaml
 
-VALID = {
-    "name": "Tiny BERT",
-    "team": "Test Lab",
-    "contact": "someone@example.org",
-    "methods": ["distillation"],
-    "tasks": {"sst2": {"model": "model"}},
-}
 SECRET = "organizer-secret-token-123"
 
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 import yaml
-from conftest import save_tiny_bert
+from conftest import VALID, save_tiny_bert
 
 from harness.commands import check
 from harness.errors import ConfigError
@@ -24,14 +24,6 @@ from harness.submissions import (
     load_submission,
     sha256_files,
 )
-
-VALID = {
-    "name": "Tiny BERT",
-    "team": "Test Lab",
-    "contact": "someone@example.org",
-    "methods": ["distillation"],
-    "tasks": {"sst2": {"model": "model"}},
-}
 
 
 @pytest.fixture(scope="session")
