@@ -87,14 +87,15 @@ def run_in_workers(
     """Run the planned jobs in workers; the records, in job order, and the submissions some of whose records could
     not be written. `executor`: "local" (this machine) or "ray" (the cluster at `address`, or a local Ray instance
     when None: harness.evaluation.ray_cluster)."""
-    from harness.records import read_record
+    from harness.records import read_record, record_path
 
     track, results = run.track, run.results
     per_model = scoped(wanted_measurements(track, run.skip), "model")
     base = spec_base(run)
     jobs: list[PoolJob] = []
     tasks: dict[int, tuple[Any, TaskJob, dict[str, Any]]] = {}
-    serves: dict[int, list[TaskJob]] = {}  # a measuring job -> the task jobs that wait for it
+    serves: dict[int, list[int]] = {}  # a measuring job -> the task jobs that wait for it
+    record_at: dict[int, Path] = {}  # a task job -> where its record goes (its key planned once, here)
     for plan in plans:
         measuring: dict[Any, int] = {}
         for job in plan.jobs:
@@ -109,7 +110,9 @@ def run_in_workers(
                         PoolJob(len(jobs), label, dict(where, kind="measure"), exclusive=exclusive, counted=False)
                     )
                 after = measuring[job.model_key]
-                serves.setdefault(after, []).append(job)
+                serves.setdefault(after, []).append(len(jobs))
+            planned = _planned(run, job)
+            record_at[len(jobs)] = record_path(results, planned)
             tasks[len(jobs)] = (plan.submission, job, plan.shared)
             jobs.append(
                 PoolJob(
@@ -120,7 +123,7 @@ def run_in_workers(
                         [n for n in wanted_measurements(track, run.skip) if n == "energy"], run.device
                     ),
                     after=after,
-                    lock=_planned(run, job)["lock"],
+                    lock=planned["lock"],
                 )
             )
     found: dict[int, Record] = {}
@@ -129,10 +132,12 @@ def run_in_workers(
 
     def prepare(job: PoolJob, outcomes: dict[int, Any]) -> dict[str, Any] | str | None:
         if job.id not in tasks:  # a measuring job: not needed when another run has finished all its tasks
-            left = [t for t in serves.get(job.id, []) if run.force or _done_by_another(run, t, started_ns) is None]
+            left = [
+                t for t in serves.get(job.id, []) if run.force or _done_by_another(record_at[t], started_ns) is None
+            ]
             return {} if left else None
         sub, task_job, shared = tasks[job.id]
-        done = _done_by_another(run, task_job, started_ns) if not run.force else None
+        done = _done_by_another(record_at[job.id], started_ns) if not run.force else None
         if done is not None:
             report(f"{sub.id} / {task_job.task}: {'finished' if done.ok else 'failed'} in another run ({done.path})")
             found[job.id] = done
@@ -217,13 +222,12 @@ def _planned(run: RunSettings, job: TaskJob) -> dict[str, Any]:
     return planned | {"lock": f"{key_digest(planned['key'])}.lock"}
 
 
-def _done_by_another(run: RunSettings, job: TaskJob, since_ns: int) -> Record | None:
-    """The job's ok record, or a failed one written since this run started (by a run beside it): either way the
-    job is not run again here."""
-    from harness.records import read_record, record_path
+def _done_by_another(path: Path, since_ns: int) -> Record | None:
+    """The ok record at a job's record `path`, or a failed one written since this run started (by a run beside
+    it): either way the job is not run again here."""
+    from harness.records import read_record
     from harness.records.store import failed_path
 
-    path = record_path(run.results, _planned(run, job))
     for candidate in (path, failed_path(path)):
         try:
             if not candidate.is_file():
