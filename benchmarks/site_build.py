@@ -1,10 +1,14 @@
-"""How long the leaderboard site takes to build for 1,000 submissions x 20 tasks (goal: under 10 s on 2 cores).
+"""How long the leaderboard site takes to build for 1,000 submissions x 20 tasks (goal: under 10 s on 2 cores), with
+and without bootstrap intervals (issue 15: within 1.5x).
 
 Writes 20,000 synthetic result records (GLUE's 11 tasks, SuperGLUE's 8, SQuAD; shaped like the records
 `harness run` writes: metrics, params, size, FLOPs with a per-module breakdown, latency, energy,
-environment, file digests) to a temporary results folder, then times what `harness leaderboard` does over the
-shipped tracks, in its phases (read the records and rank every track; build the site: figures, exports,
-pages; write it), and then the command itself, end to end in a fresh process.
+environment, file digests) to a temporary results folder, and the same records again with the bootstrap block
+evaluation writes (1,000 resampled scores per record and metric, seeded per task, so every submission's are paired)
+to a second one. It times what `harness leaderboard` does over the shipped tracks for the records with intervals,
+in its phases (read the records and rank every track; build the site: figures, exports, pages; write it), and then
+the command itself, end to end in a fresh process, over both folders in turn (without, with, with, without, ...),
+so the VM's drift falls on both alike; it prints each time and the median ratio.
 
     python benchmarks/site_build.py [--submissions 1000] [--workers N] [--repeat 3] [--keep DIR]
 """
@@ -12,17 +16,23 @@ pages; write it), and then the command itself, end to end in a fresh process.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from harness.metrics.bootstrap import LEVEL, N_RESAMPLES, interval, pack
 from harness.records import SCHEMA_VERSION, new_record, store_record
 from harness.tasks import get_task
+from harness.tasks.confidence import EXAMPLES_UNIT, METHOD
 
 TASKS = (
     "cola",
@@ -146,12 +156,42 @@ def submission_records(i: int, rnd: random.Random) -> list[dict]:
     return out
 
 
-def write_records(results: Path, n: int) -> int:
-    """Write n submissions x 20 task records under results/records; returns the number of records."""
+RESAMPLE_SPREAD = 0.02
+"""Standard deviation of the synthetic resampled scores: about a 277-example split's (RTE) at accuracy 0.7."""
+
+
+def confidence(record: dict, rng: np.random.Generator) -> dict:
+    """A bootstrap block shaped like harness.tasks.confidence's: the seed is the task's, as for real records on the
+    same examples; the resampled values are the score plus noise (the board's cost does not depend on their law)."""
+    task = get_task(record["task"]["name"])
+
+    def item(value: float, resampled: bool = True) -> dict:
+        values = np.clip(value + rng.normal(0.0, RESAMPLE_SPREAD, N_RESAMPLES), -1.0, 1.0)
+        low, high = interval(values, LEVEL)
+        return {"interval": [low, high]} | ({"resampled": pack(values)} if resampled else {})
+
+    several = len(task.metric_names) > 1
+    return {
+        "method": METHOD,
+        "level": LEVEL,
+        "resamples": N_RESAMPLES,
+        "unit": EXAMPLES_UNIT,
+        "seed": hashlib.sha256(task.name.encode()).hexdigest()[:32],
+        "score": item(record["score"]),
+        "metrics": {name: item(value, several) for name, value in record["metrics"].items()},
+    }
+
+
+def write_records(results: Path, n: int, intervals: bool = False) -> int:
+    """Write n submissions x 20 task records under results/records (with bootstrap blocks when `intervals`); returns
+    the number of records. The same records either way: the same seeds."""
     rnd = random.Random(0)
+    rng = np.random.default_rng(0)
     count = 0
     for i in range(n):
         for r in submission_records(i, rnd):
+            if intervals and r["status"] == "ok":
+                r["confidence"] = confidence(r, rng)
             store_record(new_record(**r), results)  # the one constructor; a None field is not written
             count += 1
     return count
@@ -160,13 +200,10 @@ def write_records(results: Path, n: int) -> int:
 def largest_page(files: dict) -> tuple[str, int, int]:
     """The track page whose gzip size, with the scripts, styles and data files it loads, is largest:
     (path, that size, the HTML's own gzip size)."""
-    import gzip
     import posixpath
     import re
 
-    def gz(content: str | bytes) -> int:
-        return len(gzip.compress(content.encode("utf-8") if isinstance(content, str) else content, 9))
-
+    gz = _gz
     best = ("", 0, 0)
     for path, content in files.items():
         if not (path.startswith("tracks/") and path.endswith("/index.html")):
@@ -179,6 +216,18 @@ def largest_page(files: dict) -> tuple[str, int, int]:
             total += gz(files[loaded]) if loaded in files else 0
         best = max(best, (path, total, own), key=lambda b: b[1])
     return best
+
+
+def _gz(content: str | bytes) -> int:
+    """Bytes of `content` gzipped at level 9, as a server would send it."""
+    import gzip
+
+    return len(gzip.compress(content.encode("utf-8") if isinstance(content, str) else content, 9))
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of every file under `folder`."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def main() -> None:
@@ -195,11 +244,13 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="site-bench-"))
     try:
-        results = root / "results"
-        n = write_records(results, args.submissions)
+        plain, results = root / "plain", root / "results"
+        write_records(plain, args.submissions)
+        n = write_records(results, args.submissions, intervals=True)
         out = args.keep or root / "site"
         from harness import __version__
         from harness.publish.boards import build_boards
+        from harness.publish.site.board_page import INTERVALS_FILE
         from harness.publish.site.build import build_site, write_site
 
         t0 = time.perf_counter()
@@ -212,18 +263,27 @@ def main() -> None:
         write_site(files, out, workers=args.workers)
         t3 = time.perf_counter()
         size = sum(len(v) for v in files.values())
+        tied = sum(1 for b in boards for r in b.rows if r.tied)
         print(
             f"{n} records, {args.submissions} submissions, {len(boards)} tracks -> {len(files)} files, "
-            f"{size / 2**20:.1f} MiB, {args.workers} process(es)"
+            f"{size / 2**20:.1f} MiB, {args.workers} process(es); records with intervals: "
+            f"{_folder_bytes(results) / 2**20:.0f} MiB on disk, without: {_folder_bytes(plain) / 2**20:.0f} MiB"
+            + f"; {tied} ranked rows marked tied with the row above"
         )
         print(
-            f"in this process: read the records and rank every track {t1 - t0:.2f} s; build the site (figures, "
-            f"exports, pages) {t2 - t1:.2f} s; write it {t3 - t2:.2f} s; total {t3 - t0:.2f} s"
+            f"with intervals, in this process: read the records and rank every track {t1 - t0:.2f} s; build the site "
+            f"(figures, exports, pages) {t2 - t1:.2f} s; write it {t3 - t2:.2f} s; total {t3 - t0:.2f} s"
         )
         name, weight, html_gz = largest_page(files)
+        lazy = files.get(name.replace("index.html", INTERVALS_FILE))
         print(
             f"largest track page: {name}, {weight / 1000:.0f} KB gzip with the scripts, styles and data it loads "
             f"(HTML alone {html_gz / 1000:.0f} KB; goal < 300 KB)"
+            + (
+                f"; its per-task intervals, loaded when the compare view opens: {_gz(lazy) / 1000:.0f} KB gzip"
+                if lazy is not None
+                else ""
+            )
         )
         import gzip
 
@@ -233,16 +293,23 @@ def main() -> None:
             f"index.html: {len(gzip.compress(index_bytes, 9)) / 1000:.0f} KB gzip (HTML alone), "
             f"{index_bytes.count(b'<tr')} table rows in its HTML"
         )
-        command = [sys.executable, "-m", "harness.cli", "leaderboard", "--results", str(results), "--out", str(out)]
-        walls = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            walls.append(time.perf_counter() - start)
+        walls: dict[str, list[float]] = {"without": [], "with": []}
+        for round_ in range(args.repeat):
+            order = [("without", plain), ("with", results)]
+            for label, folder in order if round_ % 2 == 0 else order[::-1]:
+                command = [sys.executable, "-m", "harness.cli", "leaderboard", "--results", str(folder)]
+                start = time.perf_counter()
+                subprocess.run([*command, "--out", str(root / f"site-{label}")], check=True, capture_output=True)
+                walls[label].append(time.perf_counter() - start)
+        ratio = statistics.median(w / p for w, p in zip(walls["with"], walls["without"]))
+        for label in ("without", "with"):
+            print(
+                f"`harness leaderboard` end to end {label} intervals (a fresh process, startup included), "
+                f"{args.repeat} run(s): " + ", ".join(f"{w:.2f} s" for w in walls[label]) + " (goal < 10 s)"
+            )
         print(
-            f"`harness leaderboard` end to end (a fresh process, startup included), {args.repeat} run(s): "
-            + ", ".join(f"{w:.2f} s" for w in walls)
-            + " (goal < 10 s)"
+            f"with / without intervals, median of the {args.repeat} interleaved pairs: {ratio:.2f}x (goal: within "
+            "1.5x; ratios measured in one run, since this VM's speed drifts by 9-21% over minutes)"
         )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.records import Record, new_record
+import numpy as np
+
+from harness.records import SCHEMA_VERSION, Record, new_record
+from harness.tasks import get_task
+from harness.tasks.confidence import score_confidence
 from harness.tracks.definitions import load_track
 
 STARTED = "2026-01-01T00:00:00+00:00"
@@ -99,3 +103,30 @@ def track(folder: Path, name: str, text: str):
 
 
 HEAD = "name: test track\ndescription: a track for tests\nsource: tests\nhardware: cpu\n"
+
+
+def scored(sub, task_name, rows, predictions):
+    """A record of `predictions` on `rows` as evaluation writes one: metrics, score and the bootstrap block."""
+    task = get_task(task_name)
+    metrics = task.compute_metrics(rows, predictions)
+    return new_record(
+        schema_version=SCHEMA_VERSION,
+        harness_version="test",
+        started_at=STARTED,
+        status="ok",
+        submission={"id": sub, "meta": {"name": sub.upper()}},
+        task={"name": task_name, "split": task.source.split},
+        metrics=metrics,
+        score=task.score(metrics),
+        hardware="cpu",
+        settings={"limit": None},
+        num_examples=len(rows),
+        confidence=score_confidence(task, rows, predictions),
+    )
+
+
+def guesses(task, rows, right, seed=0):
+    """Predictions that are right on a seeded share `right` of the rows, wrong (the other label) elsewhere."""
+    rng = np.random.default_rng(seed)
+    hits = rng.random(len(rows)) < right
+    return {task.uid(r): task.gold_of(r) if hit else 1 - task.gold_of(r) for r, hit in zip(rows, hits)}

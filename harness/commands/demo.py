@@ -178,7 +178,7 @@ def train_classifiers(root: Path, args: argparse.Namespace, say: Any) -> list[Pa
             "contact": DEMO_CONTACT,
             "methods": ["distillation", "pruning"] if student else ["distillation"],
             "base_model": "sentence-transformers/all-MiniLM-L6-v2",
-            **({"teacher_model": FINETUNED} if student else {}),
+            **({"teacher_model": FINETUNED, "teacher": FINETUNED} if student else {}),
             "license": "Apache-2.0 (fine-tuned from sentence-transformers/all-MiniLM-L6-v2)",
             "description": "\n".join(lines),
             "tasks": {task: {"model": f"{task}-model"} for task in runs},

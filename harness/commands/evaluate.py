@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from harness.commands import add_device_flags, positive_int, summary
 from harness.measure import DEFAULT_MEASUREMENTS
@@ -54,6 +55,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAMES",
         help="leave these measurements out, comma-separated (e.g. flops; energy: no energy tracking)",
     )
+    p.add_argument(
+        "--perturb",
+        metavar="KINDS",
+        help="also score each classification task under the seeded perturbation suite, comma-separated kinds of "
+        "typo, word_swap, case, punctuation (or all); the record's robustness block holds each score and its drop",
+    )
+    p.add_argument("--perturb-rate", type=float, help="share of eligible words each kind perturbs (default 0.1)")
+    p.add_argument("--perturb-seed", type=int, help="seed of the perturbations (default 0)")
     p.set_defaults(func=run)
 
 
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.evaluation.evaluate import evaluate
     from harness.evaluation.refs import model_refs
     from harness.inference.formulations import EvalSettings
+    from harness.inference.robustness import without_suite
     from harness.measure import parse_skip
 
     require_device(args.device)  # refused before anything runs: a record per task would only repeat it
@@ -76,17 +86,20 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         device=args.device,
         dtype=args.dtype,
+        **perturbation(args),
     )
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     failed = 0
-    for task, ref in model_refs(args.path, args.tasks, args.head, args.allow_pickle):
+    refs = model_refs(args.path, args.tasks, args.head, args.allow_pickle)
+    perturbed = perturbed_tasks([task for task, _ in refs], named=bool(args.tasks)) if settings.perturb else set()
+    for task, ref in refs:
         record = evaluate(
             ref,
             task,
-            settings,
+            settings if task in perturbed else without_suite(settings),
             data_dir=args.data_dir,
             results_dir=args.results,
             limit=args.limit,
@@ -113,3 +126,41 @@ def parse_measurements(text: str) -> tuple[str, ...]:
             fix=f"known: {', '.join(known)} ({tracked} are recorded with every evaluation)",
         )
     return names
+
+
+def perturbation(args: argparse.Namespace) -> dict[str, Any]:
+    """The EvalSettings fields of --perturb, --perturb-rate and --perturb-seed (none without --perturb: a rate or
+    seed alone is refused, since it would change the record's key and nothing else)."""
+    from harness.errors import UserError
+    from harness.inference.perturb import KINDS
+    from harness.inference.robustness import DEFAULT_RATE, DEFAULT_SEED, check_suite
+
+    if args.perturb is None:
+        if args.perturb_rate is not None or args.perturb_seed is not None:
+            raise UserError("--perturb-rate and --perturb-seed need --perturb", fix=f"add --perturb {','.join(KINDS)}")
+        return {}
+    named = [k.strip() for k in args.perturb.split(",") if k.strip()]
+    kinds = KINDS if named == ["all"] else tuple(named)
+    rate = DEFAULT_RATE if args.perturb_rate is None else args.perturb_rate
+    seed = DEFAULT_SEED if args.perturb_seed is None else args.perturb_seed
+    return {"perturb": check_suite(kinds, rate, seed), "perturb_rate": rate, "perturb_seed": seed}
+
+
+def perturbed_tasks(tasks: list[str], named: bool) -> set[str]:
+    """The tasks --perturb runs the suite on: those it is offered on (the text fields of classification tasks). One
+    named with --task that it is not offered on is refused before anything runs; of a submission's every task, the
+    others are evaluated without it, as printed."""
+    from harness.errors import UserError
+    from harness.inference.robustness import offered
+    from harness.tasks import get_task
+
+    refused = [t for t in tasks if not offered(get_task(t))]
+    if refused and named:
+        raise UserError(
+            f"--perturb: the perturbation suite is not offered on {', '.join(refused)} (it perturbs the text fields "
+            "of classification tasks)",
+            fix="evaluate those tasks without --perturb",
+        )
+    if refused:
+        print(f"--perturb: not offered on {', '.join(refused)} (not classification tasks); evaluated without it")
+    return {t for t in tasks if t not in refused}

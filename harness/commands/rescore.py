@@ -12,6 +12,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+RESCORED_ROBUSTNESS = (
+    "re-scored from the predictions file: the perturbation suite needs the model, so it was not run again; re-run "
+    "the evaluation with --perturb for it"
+)
+
 if TYPE_CHECKING:
     from harness.records import Record
 
@@ -83,8 +88,10 @@ def rescore(record: Record, data_dir: Any, results: Path) -> Record:
 
     from harness.errors import UserError
     from harness.formats import predictions_path, read_predictions
+    from harness.formats.outputs import outputs_path
     from harness.records import record_key, record_path, store_record, validate
     from harness.tasks import get_task
+    from harness.tasks.confidence import score_confidence
     from harness.tasks.data import first, load_rows, task_block
 
     task = get_task(record.task.name)
@@ -104,13 +111,23 @@ def rescore(record: Record, data_dir: Any, results: Path) -> Record:
         task=task_block(task, data_dir) | {"split_examples": record.task.split_examples},
         metrics=metrics,
         score=task.score(metrics),
+        confidence=score_confidence(task, rows, predictions),  # resampled under the current rules too
         started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    if record.robustness is not None:
+        new["robustness"] = {"not_measured": RESCORED_ROBUSTNESS}
     new["task"] = {k: v for k, v in new["task"].items() if v is not None}
     new["key"] = record_key(new)
     path = record_path(results, new)
     copy = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
     new["predictions_file"] = copy.name
+    outputs = Path(str(record.path)).with_name(record.outputs_file) if record.outputs_file else None
+    if outputs is not None and outputs.is_file():  # the per-example outputs follow the predictions (agreement)
+        new["outputs_file"] = outputs_path(path.with_name(path.name[: -len(".record.json")])).name
+    else:
+        new.pop("outputs_file", None)
     validate(new, str(path))  # before anything is written: a refused record leaves no file behind
     copy.write_bytes(predictions_file.read_bytes())  # the new record's predictions, under its own name
+    if outputs is not None and "outputs_file" in new:
+        path.with_name(new["outputs_file"]).write_bytes(outputs.read_bytes())
     return store_record(new, results)

@@ -95,10 +95,14 @@ def _run(
     measure: tuple[str, ...],
     energy: dict[str, Any] | None,
 ) -> dict[str, Any]:
+    import inspect
+
     from harness.backends import load_model
     from harness.formats import predictions_path, write_predictions
+    from harness.formats.outputs import outputs_path, write_outputs
     from harness.inference.formulations import formulation, task_head
     from harness.tasks import get_task
+    from harness.tasks.confidence import score_confidence
     from harness.tasks.data import first, load_rows, resolve_data_dir, task_block
 
     task = get_task(task_name)
@@ -116,8 +120,10 @@ def _run(
     tracking = not energy_settings.pop("off", False)
     tracker = EnergyTracker(**energy_settings) if tracking else contextlib.nullcontext()
     t_infer = time.perf_counter()
+    captured: dict[str, Any] = {}  # per-example outputs, from the formulations that give them (agreement)
+    capture = {"outputs": captured} if "outputs" in inspect.signature(form.predict).parameters else {}
     with tracker:
-        predictions = form.predict(task, model, rows, settings)
+        predictions = form.predict(task, model, rows, settings, **capture)
     inference_s = time.perf_counter() - t_infer
     measurements = {"energy": tracker.result(len(rows)).to_dict()} if tracking else {}
     measurements.update(_measure(model, ref.folder, measure, len(rows)))
@@ -125,13 +131,25 @@ def _run(
     # written beside under a temporary name and renamed once scored: a run that fails on the way (disk full, a
     # metric refused) leaves the predictions file of a good record of the same key whole
     tmp = pred_path.with_name(f".{pred_path.stem}.{os.getpid()}{pred_path.suffix}")
+    out_path = outputs_path(path.with_name(path.name[: -len(".record.json")])) if captured else None
+    out_tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}{out_path.suffix}") if out_path else None
     try:
         write_predictions(task, predictions, tmp)
+        if out_path and out_tmp:  # the same way: renamed below, once scored
+            write_outputs(out_tmp, captured["ids"], captured["values"], captured["kind"])
         metrics = task.compute_metrics(rows, predictions, predictions_file=pred_path)
+        confidence = score_confidence(task, rows, predictions)
+        # before the files are renamed: a suite that cannot run leaves this run's clean result, and says why
+        robustness = _robustness(task, form, model, rows, settings, task.score(metrics)) if settings.perturb else None
+        if out_path and out_tmp:
+            os.replace(out_tmp, out_path)
         os.replace(tmp, pred_path)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if out_tmp:
+            with contextlib.suppress(OSError):
+                out_tmp.unlink()
     return {
         "task": task_block(task, root) | {"split_examples": len(split)},
         "model": {
@@ -145,10 +163,25 @@ def _run(
         "metrics": metrics,
         "score": task.score(metrics),
         "predictions_file": pred_path.name,
+        "outputs_file": out_path.name if out_path else None,
+        "confidence": confidence,
+        "robustness": robustness,
         "inference_s": round(inference_s, 3),
         "measurements": measurements,
         "examples_per_s": round(len(rows) / inference_s, 2) if inference_s > 0 else None,
     }
+
+
+def _robustness(task: Any, form: Any, model: Any, rows: Any, settings: EvalSettings, clean: float) -> dict[str, Any]:
+    """The perturbation suite's block (harness.inference.robustness), run after the clean metrics; a suite refused on
+    the way (a metric undefined on the perturbed predictions, an allocation refused) is `{"not_measured": why}`, so
+    the clean result it would have cost is kept."""
+    from harness.inference.robustness import robustness
+
+    try:
+        return robustness(task, form, model, rows, settings, clean)
+    except (UserError, ValueError, MemoryError) as e:
+        return {"not_measured": f"the perturbation suite did not run to the end: {_cause(e, str(e))}"}
 
 
 def _measure(model: Any, folder: Path, names: tuple[str, ...], examples: int) -> dict[str, Any]:

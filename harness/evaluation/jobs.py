@@ -28,6 +28,8 @@ def scoped(names: list[str], scope: str) -> list[str]:
 
 def summary_line(record: Record) -> str:
     task, sub = record.task.name, record.submission.id
+    model_of = (record.settings or {}).get("model_of")
+    task += f" (its {model_of} model, out of distribution)" if model_of else ""
     if not record.ok:
         return f"FAILED {sub} / {task}: {record.error}"
     return f"{sub} / {task}: score {100 * (record.score or 0.0):.2f} on {record.num_examples} examples -> {record.path}"
@@ -48,16 +50,31 @@ def run_dtype(track: Track, dtype: str | None) -> str:
 
 
 def job_settings(
-    track: Track, skip: tuple[str, ...] = (), progress: bool = False, device: str = "cpu", dtype: str = "auto"
+    track: Track,
+    skip: tuple[str, ...] = (),
+    progress: bool = False,
+    device: str = "cpu",
+    dtype: str = "auto",
+    job: TaskJob | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """The evaluation settings and the track_run block of the track's jobs on `device` in `dtype`: with the
-    submission and task, what a job's record key is made of."""
+    submission and task, what a job's record key is made of. For a `job`, its own: an OOD job names the task whose
+    model it runs (`model_of`); a job of a classification task runs the track's perturbation suite."""
+    from dataclasses import replace
+
     from harness.inference.formulations import EvalSettings
+    from harness.inference.robustness import offered
+    from harness.tasks import get_task
 
     m = track.measurement
     settings = EvalSettings(
         max_length=m.max_length, batch_size=m.batch_size, progress=progress, device=device, dtype=dtype
     )
+    suite = track.robustness
+    if job is not None and job.model_of is not None:
+        settings = replace(settings, model_of=job.model_of)
+    elif job is not None and suite is not None and offered(get_task(job.task)):
+        settings = replace(settings, perturb=suite.kinds, perturb_rate=suite.rate, perturb_seed=suite.seed)
     return settings, {"track": track.id, "measurement": m.plain(), "skipped": list(skip)}
 
 
@@ -70,6 +87,7 @@ class TaskJob:
     ref: Any
     task: str
     model_key: tuple[Any, ...] | None
+    model_of: str | None = None  # an OOD job (a track's `ood`): the task whose model `ref` is, scored on `task`
 
 
 def plan_submission(
@@ -88,34 +106,48 @@ def plan_submission(
     records of those already done (found under their key; with `force`, none is)."""
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import finished_record
-    from harness.evaluation.refs import model_refs
     from harness.submissions import load_submission
 
     sub = load_submission(folder)
     tasks = [t for t in track.task_names() if t in sub.tasks]
     if not tasks:
         return sub, [], []
-    settings, track_run = job_settings(track, skip, device=device, dtype=dtype)
     jobs, done = [], []
-    for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub):
+    for job in track_jobs(track, folder, tasks, allow_pickle, sub):
+        settings, track_run = job_settings(track, skip, device=device, dtype=dtype, job=job)
         with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
-            found = None if force else finished_record(ref, task, settings, results, limit=limit, track_run=track_run)
+            found = (
+                None
+                if force
+                else finished_record(job.ref, job.task, settings, results, limit=limit, track_run=track_run)
+            )
         if found is not None:
-            report(f"{sub.id} / {task}: done already ({found.path}); --force runs it again")
+            report(f"{sub.id} / {job.task}: done already ({found.path}); --force runs it again")
             done.append(found)
             continue
-        jobs.append(task_job(ref, task))
+        jobs.append(job)
     return sub, jobs, done
 
 
-def task_job(ref: Any, task: str) -> TaskJob:
-    """The job that evaluates `ref` on `task`, with the key of the model it loads."""
+def track_jobs(track: Track, folder: Path, tasks: list[str], allow_pickle: bool, sub: Any) -> list[TaskJob]:
+    """A submission's jobs on the track: one per track task it declares (`tasks`), then one per OOD pair whose
+    task it declares (that task's model, on the pair's other task)."""
+    from harness.evaluation.refs import model_refs
+
+    refs = dict(model_refs(folder, tasks, None, allow_pickle, submission=sub))
+    jobs = [task_job(ref, task) for task, ref in refs.items()]
+    return jobs + [task_job(refs[pair.task], pair.on, pair.task) for pair in track.ood if pair.task in refs]
+
+
+def task_job(ref: Any, task: str, model_of: str | None = None) -> TaskJob:
+    """The job that evaluates `ref` on `task` (`ref` being the model of task `model_of`, for an OOD job), with the
+    key of the model it loads."""
     from harness.inference.formulations import task_head
 
     try:
-        return TaskJob(ref, task, (ref.folder, task_head(task, ref.head), ref.outputs))
+        return TaskJob(ref, task, (ref.folder, task_head(task, ref.head), ref.outputs), model_of)
     except UserError:
-        return TaskJob(ref, task, None)
+        return TaskJob(ref, task, None, model_of)
 
 
 def wanted_measurements(track: Track, skip: tuple[str, ...]) -> list[str]:
@@ -153,8 +185,13 @@ def run_task_job(
 
     m = track.measurement
     wanted = wanted_measurements(track, skip)
-    settings, track_run = job_settings(track, skip, progress, device, dtype)
-    with fixed_threads(m.threads):
+    settings, track_run = job_settings(track, skip, progress, device, dtype, job)
+    with fixed_threads(m.threads):  # the threads a run records are part of its key
+        if job.model_of is not None:
+            try:
+                model = ood_model(track, job, model, device, dtype)
+            except UserError as e:  # its labels do not map: the job's record says so
+                return failed_job(job, settings, results, limit, track_run, device, str(e))
         return evaluate(
             job.ref,
             job.task,
@@ -167,9 +204,45 @@ def run_task_job(
             energy={"pue": m.pue} if "energy" in wanted else {"off": True},
             track_run=track_run,
             measured=measured,
-            declared={k: v for k, v in asdict(sub.tasks[job.task].declared).items() if v is not None},
+            declared={k: v for k, v in asdict(sub.tasks[job.model_of or job.task].declared).items() if v is not None},
             worker=worker,
         )
+
+
+def ood_model(track: Track, job: TaskJob, model: Any, device: str, dtype: str) -> Any:
+    """The OOD job's model (`model`, else loaded here) with its outputs named by the scored task's labels through
+    the track's label map; None when it cannot load (the evaluation loads again and its record names the cause)."""
+    from harness.backends import load_model
+    from harness.inference.robustness import relabelled
+    from harness.tasks import get_task
+
+    if model is None and job.model_key is not None:
+        try:
+            model = load_model(job.ref.folder, job.model_key[1], job.ref.load_options(device, dtype), job.ref.backend)
+        except UserError:
+            return None
+    if model is None:
+        return None
+    pair = next(p for p in track.ood if p.task == job.model_of and p.on == job.task)
+    return relabelled(model, get_task(pair.task), get_task(pair.on), pair.labels)
+
+
+def failed_job(
+    job: TaskJob,
+    settings: Any,
+    results: Path,
+    limit: int | None,
+    track_run: dict[str, Any],
+    device: str,
+    cause: str,
+) -> Record:
+    """Write the failed record of a job that cannot run, under its own key, naming the cause."""
+    from harness.evaluation.evaluate import _hardware, planned_record
+    from harness.records import new_record, store_record
+
+    record = planned_record(job.ref, job.task, settings, limit, track_run, _hardware(job.ref.backend, device))
+    record["error"] = f"submission {job.ref.submission_id}, task {job.task}: {cause}"
+    return store_record(new_record(**record), results)
 
 
 def load_and_measure(

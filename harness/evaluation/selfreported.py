@@ -116,7 +116,9 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
     rows = first(task, split, limit)
     uids = {task.uid(r) for r in rows}
     every = {task.uid(r) for r in split}  # with a limit, ids are still checked against the whole split
-    points = []
+    from harness.tasks.confidence import score_confidence
+
+    points, confidence = [], None
     for point in report.tasks[task_name]:
         predictions = read_predictions(task, point.predictions)
         extra = sorted(set(predictions) - every)
@@ -126,9 +128,10 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
                 f"(first: {extra[:3]})",
                 fix="is this the right task?",
             )
-        metrics = task.compute_metrics(
-            rows, {u: predictions[u] for u in uids if u in predictions}, predictions_file=point.predictions
-        )
+        scored = {u: predictions[u] for u in uids if u in predictions}
+        metrics = task.compute_metrics(rows, scored, predictions_file=point.predictions)
+        if confidence is None:  # the record's interval is its first point's, the one it is ranked by
+            confidence = score_confidence(task, rows, scored)
         points.append(
             {
                 "label": point.label,
@@ -144,6 +147,7 @@ def score_points(report: SelfReport, task_name: str, data_dir: Any, limit: int |
         "metrics": points[0]["metrics"],
         "score": points[0]["score"],
         "operating_points": points,
+        "confidence": confidence,
         "declared": {**report.declared, "flops": points[0]["flops"]},
     }
 

@@ -242,22 +242,23 @@ def track_status(
     its hardware class runs on (cuda for a gpu track) in its dtype."""
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import _hardware, planned_record
-    from harness.evaluation.refs import model_refs
+    from harness.evaluation.jobs import track_jobs
     from harness.records import read_record, record_path
     from harness.records.store import failed_path
     from harness.submissions import load_submission
 
-    device = "cuda" if track.hardware == "gpu" else "cpu"
-    settings, track_run = job_settings(track, device=device, dtype=run_dtype(track, None))
+    device, dtype = "cuda" if track.hardware == "gpu" else "cpu", run_dtype(track, None)
     out = []
     for kind, folder in submission_folders(submissions):
         if kind != "measured":
             continue
         sub = load_submission(folder)
         tasks = [t for t in track.task_names() if t in sub.tasks]
-        for task, ref in model_refs(folder, tasks, None, allow_pickle, submission=sub) if tasks else []:
+        for job in track_jobs(track, folder, tasks, allow_pickle, sub) if tasks else []:
+            ref, task = job.ref, job.task if job.model_of is None else f"{job.task} (its {job.model_of} model)"
+            settings, track_run = job_settings(track, device=device, dtype=dtype, job=job)
             with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
-                planned = planned_record(ref, task, settings, limit, track_run, _hardware(ref.backend, device))
+                planned = planned_record(ref, job.task, settings, limit, track_run, _hardware(ref.backend, device))
             path = record_path(results_dir, planned)
             failed = failed_path(path)
             if path.is_file() and read_record(path).ok:

@@ -69,8 +69,9 @@ def job_of(track: Any, spec: dict[str, Any]) -> tuple[Any, Any]:
 
     folder = Path(spec["submission"])
     sub = load_submission(folder)
-    [(task, ref)] = model_refs(folder, [spec["task"]], None, bool(spec.get("allow_pickle")), submission=sub)
-    return sub, task_job(ref, task)
+    model_of = spec.get("model_of")  # an OOD job: the task whose model it runs on spec["task"]
+    [(_, ref)] = model_refs(folder, [model_of or spec["task"]], None, bool(spec.get("allow_pickle")), submission=sub)
+    return sub, task_job(ref, spec["task"], model_of)
 
 
 def main(argv: list[str] | None = None) -> int:

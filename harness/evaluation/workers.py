@@ -99,7 +99,7 @@ def run_in_workers(
     for plan in plans:
         measuring: dict[Any, int] = {}
         for job in plan.jobs:
-            where = dict(base, submission=str(plan.folder.resolve()), task=job.task)
+            where = dict(base, submission=str(plan.folder.resolve()), task=job.task, model_of=job.model_of)
             after = None
             if per_model and job.model_key is not None:
                 if job.model_key not in measuring:
@@ -208,7 +208,7 @@ def _planned(run: RunSettings, job: TaskJob) -> dict[str, Any]:
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.records.store import key_digest
 
-    settings, track_run = job_settings(run.track, run.skip, device=run.device, dtype=run.dtype)
+    settings, track_run = job_settings(run.track, run.skip, device=run.device, dtype=run.dtype, job=job)
     with fixed_threads(run.track.measurement.threads):
         planned = planned_record(
             job.ref,

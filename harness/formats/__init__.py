@@ -2,7 +2,8 @@
 
 `harness evaluate` writes a task's predictions in its format and `harness score` reads them back, so
 both go through one scoring path. A format module defines `SUFFIX`, `write(task, predictions, path)`
-and `read(task, path) -> {uid: prediction}`.
+and `read(task, path) -> {uid: prediction}`. Beside them, `outputs.py` keeps a model's per-example outputs
+(`<record stem>.outputs.npz`), which teacher agreement reads.
 """
 
 from __future__ import annotations

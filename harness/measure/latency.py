@@ -159,6 +159,8 @@ class Latency:
     # The machine-speed probe timed between the rounds (harness.measure.machine_speed); None: not measured.
     machine_speed: dict[str, Any] | None = None
     p50_probe_units: float | None = None  # p50_ms / the probe's median: the machine's drift divided out
+    # 95% bootstrap interval of p50_ms over this run's timed calls: within the run only, never a latency tie mark
+    p50_interval_ms: list[float] | None = None
     method: str = (
         "batch 1: percentiles over every timed call after warm-up, once the last 3 round medians agree "
         "within tolerance and the calls took min_time_s in all (or the budget ends: stable=False), so a "
@@ -167,7 +169,8 @@ class Latency:
         "other_load_cores = machine busy CPU minus ours, per second; "
         "steal_cores = hypervisor steal time per second; "
         "p50_probe_units = p50_ms / median of the machine-speed probe (machine_speed.probe) timed after "
-        "each round"
+        "each round; p50_interval_ms = 95% percentile bootstrap interval of the median over this run's timed "
+        "calls (1,000 resamples; within this run only: it does not cover another run's or machine's drift)"
     )
     unit: dict[str, str] = field(default_factory=lambda: {"latency": "ms", "throughput": "examples/s"})
 
@@ -211,8 +214,11 @@ def _latency(
     import psutil
 
     other, steal = load.cores()
+    from harness.metrics.bootstrap import median_interval
+
     kept = np.array([t for r in rounds for t in r]) * 1000.0
     p50, p90, p99 = (float(np.percentile(kept, q)) for q in (50, 90, 99))
+    p50_interval = [float(x) for x in median_interval(kept, "latency p50_ms")]
     per_s, size, examples, t_stable = throughput
     return Latency(
         p50_ms=p50,
@@ -239,6 +245,7 @@ def _latency(
         min_time_s=min_time_s,
         machine_speed=machine_speed,
         p50_probe_units=None if machine_speed is None else round(p50 / machine_speed["median_ms"], 5),
+        p50_interval_ms=p50_interval,
     )
 
 

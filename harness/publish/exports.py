@@ -29,7 +29,8 @@ TEXT_COLUMNS = (
     "source",
     "last_run",
 )
-DTYPES = {"rank": "Int64", "eligible": "boolean", **{c: "string" for c in TEXT_COLUMNS}}
+DTYPES = {"rank": "Int64", "eligible": "boolean", "tied": "boolean", **{c: "string" for c in TEXT_COLUMNS}}
+INTERVAL_COLUMNS = ("score_low", "score_high")  # the score's 95% bootstrap interval (NaN: none)
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection"); CSV text cells
 # that start with one, or with the apostrophe that neutralises them, get an apostrophe in front.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,6 +99,9 @@ def board_frame(board: Leaderboard) -> Any:
         for c in columns:
             v = row.values.get(c.id)
             line[c.id] = None if v is None or v.value is None else float(v.value)
+        ci = getattr(row.values.get("score"), "interval", None)
+        line.update(zip(INTERVAL_COLUMNS, ci or (None, None)))
+        line["tied"] = row.tied if row.rank is not None else None
         line.update(provenance=_text(_provenance(row, columns)), source=_text(row.source), last_run=row.last_run)
         lines.append(line)
     order = [
@@ -112,13 +116,15 @@ def board_frame(board: Leaderboard) -> Any:
         "broken",
         "notes",
         *(c.id for c in columns),
+        *INTERVAL_COLUMNS,
+        "tied",
         "provenance",
         "source",
         "last_run",
     ]
     frame = pd.DataFrame(lines, columns=order)
-    for c in columns:
-        frame[c.id] = frame[c.id].astype("float64")
+    for name in (*(c.id for c in columns), *INTERVAL_COLUMNS):
+        frame[name] = frame[name].astype("float64")
     return frame.astype(DTYPES)
 
 

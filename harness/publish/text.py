@@ -45,7 +45,13 @@ def _table(header: list[str], lines: list[list[str]]) -> list[str]:
 
 
 def _rank(row: Row) -> str:
-    return "-" if row.rank is None else f"{row.rank}~" if row.group == "estimated" else str(row.rank)
+    tie = "=" if row.tied else ""
+    return "-" if row.rank is None else f"{row.rank}~{tie}" if row.group == "estimated" else f"{row.rank}{tie}"
+
+
+def _interval(row: Row) -> str:
+    ci = getattr(row.values.get("score"), "interval", None)
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"
 
 
 def _status(row: Row) -> str:
@@ -69,11 +75,20 @@ def render(board: Leaderboard) -> str:
     if not board.rows:
         out.append("no records for this track yet: run `harness run " + t["id"] + "`")
     else:
+        intervals = any(getattr(row.values.get("score"), "interval", None) for row in board.rows)
         lines = [
-            [_rank(row), row.submission, row.kind] + [cell(c, row.values.get(c.id)) for c in main] + [_status(row)]
+            [_rank(row), row.submission, row.kind]
+            + [cell(c, row.values.get(c.id)) for c in main]
+            + ([_interval(row)] if intervals else [])
+            + [_status(row)]
             for row in board.rows
         ]
-        out += _table(["rank", "submission", "kind"] + [c.label for c in main] + ["eligibility / notes"], lines)
+        ci_head = ["score 95% interval"] if intervals else []
+        out += _table(
+            ["rank", "submission", "kind"] + [c.label for c in main] + ci_head + ["eligibility / notes"], lines
+        )
+        if any(row.tied for row in board.rows):
+            out.append(f"= after a rank: {r.get('ties', '')}")
         out += ["", "per-task scores (x100):"]
         out += _table(
             ["submission"] + [c.label for c in tasks],

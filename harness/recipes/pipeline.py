@@ -107,7 +107,7 @@ def _base(base: Path, task: str | None, head: str | None) -> Base:
             models[rel] = (entry.model, entry.head)
             tasks[name] = (rel, entry.head)
         meta = {"name": sub.name, "team": sub.team, "authors": list(sub.authors), "contact": sub.contact}
-        meta |= {"methods": list(sub.methods), "teacher_model": sub.teacher_model}
+        meta |= {"methods": list(sub.methods), "teacher_model": sub.teacher_model, "teacher": sub.teacher}
         meta |= {"license": sub.license}
         label = (sub.base_model or sub.id) if sub.compression else sub.id
         return Base(models, tasks, list(sub.compression), label, meta)
@@ -200,6 +200,7 @@ def _write_yaml(
     doc |= {"authors": old["authors"]} if old.get("authors") else {}
     doc |= {"contact": contact, "methods": list(dict.fromkeys(methods)), "base_model": base.label}
     doc |= {"teacher_model": old["teacher_model"]} if old.get("teacher_model") else {}
+    doc |= {"teacher": old["teacher"]} if old.get("teacher") else {}  # a compressed student keeps its teacher's id
     doc |= {"license": old["license"]} if old.get("license") else {}  # the base's licence binds what it became
     doc["description"] = f"Compressed from {base.label} by harness compress: {did}."
     doc |= {"backend": backend} if backend != DEFAULT_BACKEND else {}

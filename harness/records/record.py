@@ -61,6 +61,9 @@ class Record:
     track_run: Mapping[str, Any] | None = None
     num_examples: int | None = None
     predictions_file: str | None = None
+    confidence: Mapping[str, Any] | None = None  # bootstrap interval and resampled scores (harness.tasks.confidence)
+    outputs_file: str | None = None  # per-example model outputs beside the record (harness.formats.outputs)
+    robustness: Mapping[str, Any] | None = None  # scores under the seeded perturbation suite
     inference_s: float | None = None
     examples_per_s: float | None = None
     operating_points: list[Mapping[str, Any]] | None = None

@@ -33,8 +33,11 @@ from harness.measure.spec import MEASUREMENTS, measurement
 from harness.records import record as _record
 from harness.records.record import RECORD_FIELDS, Record, SubmissionInfo, TaskInfo
 from harness.tasks import get_task
+from harness.tasks.base import METRIC_RANGE
 
-SCHEMA_VERSION = 2  # 2: records carry their `key` and are stored under its digest
+# 2: records carry their `key` and are stored under its digest; 3: they may carry `confidence` (the bootstrap),
+# `outputs_file` (per-example outputs) and `robustness` (the perturbation suite), which a schema-2 reader refuses
+SCHEMA_VERSION = 3
 RECORD_SUFFIX = ".record.json"
 FAILED_SUFFIX = ".failed" + RECORD_SUFFIX  # a failed run beside the good record of the same key
 KEY_DIGEST_CHARS = 12  # hex characters of the key's sha256 in a record's file name (48 bits)
@@ -42,7 +45,17 @@ KEY_DIGEST_CHARS = 12  # hex characters of the key's sha256 in a record's file n
 UNKEYED_SETTINGS = frozenset({"progress"})
 # Settings that every record made before they existed ran with: at these values they are left out of the key, so
 # those records keep their keys; a cuda or float16 run's key holds them.
-IMPLIED_SETTINGS = {"device": "cpu", "dtype": "auto"}  # "auto": the model's own saved types
+# "auto": the model's own saved types; then no perturbation suite (its rate and seed at EvalSettings' defaults,
+# harness.inference.robustness.DEFAULT_RATE and DEFAULT_SEED; the kinds as the JSON form lists them), each task its
+# own model
+IMPLIED_SETTINGS: dict[str, Any] = {
+    "device": "cpu",
+    "dtype": "auto",
+    "perturb": [],
+    "perturb_rate": 0.1,
+    "perturb_seed": 0,
+    "model_of": None,
+}
 # Measurements whose numbers depend on the processor that ran them (the CPU model, or the GPU's on CUDA): the key of
 # a run that takes them holds the processor; accuracy-only records stay comparable across machines.
 TIMED_MEASUREMENTS = frozenset({"latency", "energy"})
@@ -76,8 +89,13 @@ def _migrate_1(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _migrate_2(record: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 -> 3: nothing to change; a schema-2 record holds no interval, outputs or robustness block."""
+    return dict(record) | {"schema_version": 3}
+
+
 # migrations[n] turns a schema-n record into schema n+1; add one per schema bump.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1, 2: _migrate_2}
 
 
 def safe_name(text: str) -> str:
@@ -123,7 +141,7 @@ def record_key(record: Record | Mapping[str, Any], timed: bool | None = None) ->
     model = data.get("model") or {}
     settings = {
         k: v
-        for k, v in (data.get("settings") or {}).items()
+        for k, v in ((k, list(v) if isinstance(v, tuple) else v) for k, v in (data.get("settings") or {}).items())
         if k not in UNKEYED_SETTINGS and not (k in IMPLIED_SETTINGS and IMPLIED_SETTINGS[k] == v)
     }
     key = {
@@ -423,6 +441,13 @@ def validate(record: dict[str, Any], where: str) -> None:
             f"{where}: key is {record['key']!r}, expected the mapping harness.records.record_key writes; "
             "re-run the evaluation that wrote it"
         )
+    for name in ("predictions_file", "outputs_file"):
+        value = record.get(name)
+        if value is not None and (type(value) is not str or not COMPANION_NAME.fullmatch(value)):
+            raise UserError(
+                f"{where}: {name} is {value!r}, expected the plain name of a file beside the record",
+                fix="re-run the evaluation that wrote it",
+            )
     _check_measured(record.get("measurements"), where)
     _check_declared(record.get("declared"), where)
     examples = record.get("num_examples")
@@ -432,6 +457,8 @@ def validate(record: dict[str, Any], where: str) -> None:
     if status == "ok":
         task = get_task(record["task"]["name"], f"{where}: task.name")
         _check_scored(task, record, where, "")
+        _check_confidence(task, record.get("confidence"), where)
+        _check_robustness(task, record.get("robustness"), record, where)
         points = record.get("operating_points")
         if points is not None:
             if type(points) is not list or not all(type(p) is dict for p in points):
@@ -514,6 +541,116 @@ def _bounds(names: tuple[str, ...]) -> dict[str, tuple[tuple[str, bool], ...]]:
         + tuple((f, False) for f in measurement(name).non_negative)
         for name in names
     }
+
+
+CONFIDENCE_FIELDS = frozenset({"method", "level", "resamples", "unit", "seed", "score", "metrics"})
+CONFIDENCE_UNITS = ("examples", "groups")  # harness.tasks.confidence: what a resample draws
+SEED_HEX = re.compile(r"[0-9a-f]{32}")  # harness.metrics.bootstrap.resample_seed: 128 bits as 32 hex digits
+# a companion file's name beside its record (or, self-reported, in the submission folder): one plain name, never a
+# path (a slash, a backslash, `..`) or a hidden file
+COMPANION_NAME = re.compile(r"[^./\\\x00][^/\\\x00]*")
+
+
+def _check_confidence(task: Any, block: Any, where: str) -> None:
+    """A `confidence` block is `{"not_measured": why}` or holds an interval in the metric range and the packed
+    resampled values (by length: they are decoded where a board reads them) for the score and each task metric."""
+    if block is None:
+        return
+    from harness.metrics.bootstrap import packed_length
+
+    fix = "re-run the evaluation that wrote it (an interval is never edited by hand)"
+    if type(block) is not dict:
+        raise UserError(f"{where}: confidence is {type(block).__name__}, expected a mapping", fix=fix)
+    if block.keys() == {"not_measured"} and type(block["not_measured"]) is str:
+        return
+    if block.keys() != CONFIDENCE_FIELDS:
+        odd = sorted(block.keys() ^ CONFIDENCE_FIELDS)[0]
+        raise UserError(f"{where}: confidence.{odd}: {'missing' if odd in CONFIDENCE_FIELDS else 'unknown'}", fix=fix)
+    count = block["resamples"]
+    if type(count) is not int or count < 1:
+        raise UserError(f"{where}: confidence.resamples is {count!r}, expected a whole number > 0", fix=fix)
+    level, seed, unit = block["level"], block["seed"], block["unit"]
+    if type(level) is not float or not 0.0 < level < 1.0 or type(block["method"]) is not str:
+        raise UserError(f"{where}: confidence.level is {level!r}, expected a fraction such as 0.95", fix=fix)
+    if type(seed) is not str or not SEED_HEX.fullmatch(seed):
+        raise UserError(f"{where}: confidence.seed is {seed!r}, expected 32 hex digits", fix=fix)
+    if unit not in CONFIDENCE_UNITS:
+        raise UserError(f"{where}: confidence.unit is {unit!r}, expected one of {', '.join(CONFIDENCE_UNITS)}", fix=fix)
+    metrics = block["metrics"]
+    if type(metrics) is not dict or metrics.keys() != set(task.metric_names):
+        raise UserError(
+            f"{where}: confidence.metrics must hold task {task.name}'s metrics ({', '.join(task.metric_names)})",
+            fix=fix,
+        )
+    packed = packed_length(count)
+    low_bound, high_bound = METRIC_RANGE
+    for name, item in [("score", block["score"]), *((f"metrics.{k}", v) for k, v in metrics.items())]:
+        ci = item.get("interval") if type(item) is dict else None
+        if not (
+            type(ci) is list
+            and len(ci) == 2
+            and all(type(x) in (float, int) and low_bound <= x <= high_bound for x in ci)
+            and ci[0] <= ci[1]
+        ):
+            raise UserError(
+                f"{where}: confidence.{name}.interval is {ci!r}, expected [low, high] fractions in "
+                f"[{low_bound:g}, {high_bound:g}]",
+                fix=fix,
+            )
+        if name != "score" and len(metrics) == 1 and item.keys() == {"interval"}:
+            continue  # a lone metric is the score: its resamples are the score's
+        text = item.get("resampled")
+        if type(text) is not str or len(text) != packed or item.keys() != {"interval", "resampled"}:
+            raise UserError(f"{where}: confidence.{name}.resampled is not {count} packed resampled scores", fix=fix)
+
+
+ROBUSTNESS_FIELDS = frozenset({"seed", "rate", "clean_score", "kinds", "method", "sources"})
+ROBUSTNESS_KIND_FIELDS = frozenset({"score", "drop", "changed", "examples", "metrics"})
+
+
+def _check_robustness(task: Any, block: Any, record: dict[str, Any], where: str) -> None:
+    """A `robustness` block (harness.inference.robustness) holds its seed and rate, the record's own score as the
+    clean one, and per known kind the task's score of its metrics, its drop from the clean score, a share of inputs
+    changed in [0, 1] and the record's examples; or `{"not_measured": why}` when the suite could not run."""
+    if block is None:
+        return
+    from harness.inference.perturb import KINDS
+
+    fix = "re-run the evaluation that wrote it (a robustness block is never edited by hand)"
+    if type(block) is dict and block.keys() == {"not_measured"} and type(block["not_measured"]) is str:
+        return
+    if type(block) is not dict or block.keys() != ROBUSTNESS_FIELDS:
+        odd = sorted(block.keys() ^ ROBUSTNESS_FIELDS)[0] if type(block) is dict else "(block)"
+        raise UserError(f"{where}: robustness.{odd}: missing, unknown or not a mapping", fix=fix)
+    rate, seed, kinds = block["rate"], block["seed"], block["kinds"]
+    if type(rate) not in (int, float) or not 0 < rate <= 1:
+        raise UserError(f"{where}: robustness.rate is {rate!r}, expected a share of words in (0, 1]", fix=fix)
+    if type(seed) is not int or seed < 0:
+        raise UserError(f"{where}: robustness.seed is {seed!r}, expected a whole number >= 0", fix=fix)
+    if type(kinds) is not dict or not kinds:
+        raise UserError(f"{where}: robustness.kinds is {kinds!r}, expected a mapping of kind: result", fix=fix)
+    clean = block["clean_score"]
+    if type(clean) not in (int, float) or not math.isclose(clean, record.get("score") or 0.0, abs_tol=1e-12):
+        raise UserError(f"{where}: robustness.clean_score is {clean!r}, expected the record's score", fix=fix)
+    if type(block["method"]) is not str or type(block["sources"]) is not list:
+        raise UserError(f"{where}: robustness.method must be text and robustness.sources a list", fix=fix)
+    for kind, entry in kinds.items():
+        at = f"robustness.kinds.{kind}"
+        if kind not in KINDS:
+            raise UserError(f"{where}: {at}: not a perturbation kind (known: {', '.join(KINDS)})", fix=fix)
+        if type(entry) is dict and "note" in entry and type(entry["note"]) is not str:
+            raise UserError(f"{where}: {at}.note must be text", fix=fix)
+        if type(entry) is not dict or not ROBUSTNESS_KIND_FIELDS <= entry.keys() <= ROBUSTNESS_KIND_FIELDS | {"note"}:
+            raise UserError(f"{where}: {at} must hold {', '.join(sorted(ROBUSTNESS_KIND_FIELDS))}", fix=fix)
+        _check_scored(task, entry, where, f"{at}.")
+        drop = entry["drop"]
+        if type(drop) not in (int, float) or not math.isclose(drop, clean - entry["score"], abs_tol=1e-9):
+            raise UserError(f"{where}: {at}.drop is {drop!r}, expected clean_score - score", fix=fix)
+        changed, examples = entry["changed"], entry["examples"]
+        if type(changed) not in (int, float) or not 0 <= changed <= 1:
+            raise UserError(f"{where}: {at}.changed is {changed!r}, expected a share in [0, 1]", fix=fix)
+        if type(examples) is not int or examples != record.get("num_examples"):
+            raise UserError(f"{where}: {at}.examples is {examples!r}, expected the record's num_examples", fix=fix)
 
 
 def _check_scored(task: Any, block: dict[str, Any], where: str, prefix: str) -> None:

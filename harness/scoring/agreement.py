@@ -16,6 +16,10 @@ Definitions and their sources:
   `harness.metrics.squad_v2_exact_match` / `squad_v2_f1`) of the student's answers with the teacher's answer
   as the one reference; the v2.0 rule makes two empty answers (both "no answer") agree.
 
+`record_agreement(student, teacher)` computes them from two records alone: the outputs files beside them
+(harness.formats.outputs; multiple choice: option scores, compared as logits over a row's options), or for span QA
+their predictions files; what cannot be measured is a `{"not_measured": why}` result, never a number.
+
 Outputs of one model are arrays aligned by example: row i of the student is the same example as row i of the
 teacher. `align` puts the teacher's rows into the student's order by example id. Argmax ties go to the lowest
 class index (numpy's argmax), the same for both models.
@@ -23,12 +27,15 @@ class index (numpy's argmax), the same for both models.
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Literal, Sequence
+from pathlib import Path
+from typing import Any, Hashable, Iterable, Literal, Sequence
 
 import numpy as np
 from scipy.special import log_softmax, rel_entr
 
+from harness.errors import UserError
 from harness.metrics import pearson, spearmanr, squad_v2_exact_match, squad_v2_f1
+from harness.records.record import Record
 
 __all__ = [
     "OutputKind",
@@ -44,6 +51,10 @@ __all__ = [
     "regression_agreement",
     "span_agreement",
     "agreement",
+    "record_agreement",
+    "teacher_record",
+    "DEFINITIONS",
+    "NOT_MEASURED",
 ]
 
 OutputKind = Literal["logits", "probabilities"]
@@ -285,3 +296,159 @@ def agreement(kind: TaskKind, student: Any, teacher: Any, output_kind: OutputKin
     if kind == "span":
         return span_agreement(student, teacher)
     raise ValueError(f"task kind {kind!r}: expected 'classification', 'regression' or 'span'")
+
+
+NOT_MEASURED = "not_measured"
+"""The one key of a result that could not be measured: its value says why."""
+SPAN_TASK_KINDS = ("extractive_qa", "generative_qa")
+"""Task kinds whose answers are texts: compared from the predictions files, which records keep."""
+DEFINITIONS: tuple[tuple[str, str, str], ...] = (
+    (
+        "label loyalty",
+        "the share of examples whose predicted label (argmax) is the teacher's",
+        'Xu et al. 2021, "Beyond Preserved Accuracy: Evaluating Loyalty and Robustness of BERT Compression", '
+        "EMNLP 2021, section 3.1",
+    ),
+    (
+        "probability loyalty",
+        "the mean over examples of 1 - sqrt(JSD(p_teacher, p_student)), Jensen-Shannon divergence in bits "
+        "(1: the same distributions)",
+        "Xu et al. 2021, section 3.1; JSD: Lin 1991",
+    ),
+    (
+        "fidelity: top-1 agreement",
+        "the share of examples with the same argmax (the same number as label loyalty)",
+        'Stanton et al. 2021, "Does Knowledge Distillation Really Work?", NeurIPS 2021, section 3',
+    ),
+    (
+        "fidelity: KL",
+        "the mean KL(teacher || student) of the softmax distributions, in nats (0: the same), from the stored "
+        "float16 logits",
+        "Stanton et al. 2021, section 3",
+    ),
+    (
+        "correlation (regression)",
+        "Pearson and Spearman correlation of the student's scores with the teacher's",
+        "scipy.stats, as the GLUE STS-B scorer",
+    ),
+    (
+        "EM / F1 vs the teacher (span QA)",
+        "SQuAD exact match and token F1 of the student's answers with the teacher's answer as the one reference "
+        "(two empty answers agree)",
+        "Rajpurkar et al. 2016/2018, the official evaluate-v2.0.py",
+    ),
+)
+"""Each measure on a page: its name, definition and source (the page states them once)."""
+
+
+class _NotMeasured(Exception):
+    """Why an agreement cannot be measured from two records (becomes a `not_measured` result)."""
+
+
+def not_measured(why: str) -> dict[str, str]:
+    """The result of an agreement that could not be measured, saying why."""
+    return {NOT_MEASURED: why}
+
+
+def record_agreement(student: Record, teacher: Record) -> dict[str, Any]:
+    """The student's agreement with the teacher on one task, from the files beside both records: classification
+    (label and probability loyalty, fidelity), regression (correlations), multiple choice (as classification over
+    the options), span QA (EM/F1 vs the teacher's answers); `{"not_measured": why}` when it cannot be measured."""
+    try:
+        return _record_agreement(student, teacher)
+    except _NotMeasured as e:
+        return not_measured(str(e))
+    except (UserError, ValueError) as e:  # a file refused, ids that differ, a constant score: said, never a crash
+        return not_measured(str(e))
+
+
+def _record_agreement(student: Record, teacher: Record) -> dict[str, Any]:
+    from harness.tasks import get_task
+
+    for who, record in (("student", student), ("teacher", teacher)):
+        if not record.ok:
+            raise _NotMeasured(f"the {who}'s record is a failed run")
+    if student.task.name != teacher.task.name:
+        raise _NotMeasured(f"the records are of different tasks ({student.task.name}, {teacher.task.name})")
+    task = get_task(student.task.name)
+    if task.kind in SPAN_TASK_KINDS:
+        from harness.formats import read_predictions
+
+        answers = [
+            read_predictions(task, _companion(r, r.predictions_file, "predictions", who))
+            for who, r in (("student", student), ("teacher", teacher))
+        ]
+        ids, texts = list(answers[0]), [str(v) for v in answers[0].values()]
+        _, theirs = align(ids, texts, list(answers[1]), [str(v) for v in answers[1].values()])
+        return {"measure": "span", "examples": len(ids), **span_agreement(texts, theirs)}
+    from harness.formats.outputs import read_outputs
+
+    mine, theirs = (
+        read_outputs(_companion(r, r.outputs_file, "outputs", who))
+        for who, r in (("student", student), ("teacher", teacher))
+    )
+    if mine.kind != theirs.kind:
+        raise _NotMeasured(f"the student's outputs are {mine.kind}, the teacher's {theirs.kind}")
+    s, t = align(mine.ids, mine.values, theirs.ids, theirs.values)
+    head = {"measure": mine.kind, "examples": len(mine.ids)}
+    if mine.kind == "scores":
+        try:
+            return head | regression_agreement(s, t)
+        except ValueError as e:
+            raise _NotMeasured(f"correlation with the teacher (its scores as the references): {e}") from e
+    if mine.kind == "option_scores":
+        return head | _option_agreement(np.asarray(s), np.asarray(t))
+    return head | agreement("classification", s, t, "logits")
+
+
+def _companion(record: Record, name: str | None, what: str, who: str) -> Path:
+    """The file `name` beside a record; _NotMeasured when the record names none or it is not there."""
+    if not name:
+        raise _NotMeasured(
+            f"the {who}'s record keeps no {what} file (evaluated before the harness kept them); re-run its evaluation"
+        )
+    if not record.path:
+        raise _NotMeasured(f"the {who}'s record was not read from a file, so its {what} file cannot be found")
+    path = Path(record.path).with_name(name)
+    if not path.is_file():
+        raise _NotMeasured(f"the {who}'s {what} file {path.name} is missing beside its record; re-run its evaluation")
+    return path
+
+
+def _option_agreement(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:
+    """Classification agreement over each example's options (NaN past its last one): rows grouped by their number
+    of options, each group's means weighted by its rows, which equals the mean over all examples."""
+    _check_same_shape(student, teacher)
+    counts = (~np.isnan(student)).sum(axis=CLASS_AXIS)
+    if not np.array_equal(counts, (~np.isnan(teacher)).sum(axis=CLASS_AXIS)):
+        raise ValueError("the student and the teacher scored different numbers of options for some examples")
+    total: dict[str, float] = {}
+    for k in np.unique(counts):
+        rows = counts == k
+        part = agreement("classification", student[rows, :k], teacher[rows, :k], "logits")
+        for name, value in part.items():
+            total[name] = total.get(name, 0.0) + value * int(rows.sum())
+    return {name: value / len(student) for name, value in total.items()}
+
+
+def teacher_record(student: Record, candidates: Iterable[Record]) -> Record | None:
+    """The teacher's ok record to compare `student` with: the same task, split and number of examples (the same
+    --limit), and the same task's model (settings.model_of: an out-of-distribution run meets only its like), preferring the same hardware, device and dtype, then the latest; None when there is none."""
+
+    def settings(r: Record) -> tuple[Any, ...]:
+        s = r.settings or {}
+        return (r.hardware, s.get("device"), s.get("dtype"))
+
+    same = [
+        r
+        for r in candidates
+        if r.ok
+        and r.task.name == student.task.name
+        and r.task.split == student.task.split
+        and r.num_examples == student.num_examples
+        and (r.settings or {}).get("limit") == (student.settings or {}).get("limit")
+        and (r.settings or {}).get("model_of") == (student.settings or {}).get("model_of")  # an OOD run with its kind
+    ]
+    if not same:
+        return None
+    return max(same, key=lambda r: (settings(r) == settings(student), str(r.started_at)))

@@ -6,9 +6,11 @@ Shape of `Leaderboard.to_dict()` (JSON; numbers stay numbers, None = not measure
     schema: 2   # 2: row groups (a rank counts within its group), Pareto estimated_front
     track:      {id, name, description, source, hardware, path, tasks: [{task, split, benchmark}],
                  score: {rule, task, metric, label}, cutoffs: {...}, measurement: {...}}
-    ranking:    {by, order, then, rule, dynascore, groups_by}  # dynascore: True when ranked by Dynascore;
+    ranking:    {by, order, then, rule, dynascore, groups_by, ties, leader_gap_interval}  # dynascore: True when
+                                                        # ranked by Dynascore;
                                                         # groups_by: the labelled column whose estimated rows
-                                                        # rank apart (energy_kwh), else None
+                                                        # rank apart (energy_kwh), else None; ties: how
+                                                        # ties are marked, or why not
     columns:    [{id, label, unit, higher_is_better, convention, group, ...}]   # display order
     rows:       [Row]   # per group (main, estimated, partial): ranked first (by rank), then eligible unranked,
                         # then ineligible
@@ -22,7 +24,8 @@ Row: {submission, name, team, methods, kind (measured | self-reported | referenc
 {value, provenance, detail}}, eligible (None for reference rows), broken: [BrokenRule], rank (None:
 not ranked), pareto: {pair id: on front? (None: not plotted)}, points: ELUE operating points, tasks:
 {task: {status, examples, limit, error, record}} (error and record path without absolute paths), notes,
-source, last_run, group}. Groups: main; estimated (its ranking column's value is estimated: ranked among
+source, last_run, group, tied (not significantly different from the ranked row above: harness.scoring.confidence)}.
+A value may carry `interval` [low, high] (95% bootstrap, on its scale) and `paired_on` (the resample seeds). Groups: main; estimated (its ranking column's value is estimated: ranked among
 themselves, never against measured values); partial (a --limit run: never ranked, shown apart).
 Provenance: measured (run here) | estimated (energy without counters) | predictions (scored here from
 submitted predictions) | self-reported | published | computed | partial (an aggregate over missing tasks:
@@ -72,6 +75,12 @@ class Row:
     source: str = ""
     last_run: str | None = None
     group: str = "main"  # one of GROUPS
+    tied: bool = False  # ranked, and not significantly different from the ranked row above (paired bootstrap)
+
+
+def _without_resamples(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """asdict's mapping of one dataclass, a Value's resampled scores (a numpy array) left out."""
+    return {k: v for k, v in items if k != "resamples"}
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,8 @@ class Leaderboard:
     schema: int = BOARD_SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (tuples become lists)."""
-        return asdict(self)
+        """JSON-serialisable form (tuples become lists); a value's resampled scores stay out (its interval is in)."""
+        return asdict(self, dict_factory=_without_resamples)
 
     def column(self, column_id: str) -> Column:
         """The column with this id."""

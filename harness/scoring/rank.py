@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from harness.records.record import as_record
 from harness.scoring.board import GROUPS, Leaderboard, ParetoPair, Row
+from harness.scoring.confidence import leader_gap, without_resamples
 from harness.scoring.dynascore import dynascore
 from harness.scoring.eligibility import CUTOFF_COLUMNS, broken_rules
 from harness.scoring.elue_score import elue_score
@@ -200,6 +201,8 @@ def rank(
     )
     keys = [(by, order == "descending")] + [(c, by_id[c].higher_is_better) for c in track.ranking.then if c != by]
     rows = [row for group in GROUPS for row in _ranked([r for r in rows if r.group == group], keys)]
+    ties, gap = _ties(rows, by), leader_gap(rows, by, order == "descending")
+    rows = without_resamples(rows)
     pairs = list(dict.fromkeys([*track.pareto, *pareto_pairs]))
     rows, fronts = _with_pareto(rows, pairs, by_id)
     refs = tuple(
@@ -231,6 +234,8 @@ def rank(
             "then": list(track.ranking.then),
             "dynascore": by == "dynascore",
             "groups_by": split,
+            "ties": ties,
+            "leader_gap_interval": gap,
             "rule": (
                 track.ranking.rule
                 if by == track.ranking.by and track.ranking.rule
@@ -266,12 +271,17 @@ def _ranked(rows: list[Row], keys: list[tuple[str, bool]]) -> list[Row]:
         ),
         key=lambda r: _sort_key(r, keys),
     )
-    out, previous, position = [], None, 0
+    from harness.scoring.confidence import tied
+
+    out: list[Row] = []
+    previous, position = None, 0
+    column = keys[0][0]
     for i, row in enumerate(rankable, start=1):
         key = _sort_key(row, keys)
         position = position if key == previous else i
         previous = key
-        out.append(replace(row, rank=position))
+        above = out[-1].values.get(column) if out else None
+        out.append(replace(row, rank=position, tied=tied(above, row.values.get(column))))
     ranked_ids = {r.submission for r in rankable}
     rest = sorted(
         (r for r in rows if r.submission not in ranked_ids),
@@ -279,6 +289,21 @@ def _ranked(rows: list[Row], keys: list[tuple[str, bool]]) -> list[Row]:
     )
     unranked = [replace(r, notes=r.notes + (_why_unranked(r, keys[0][0]),)) if r.eligible else r for r in rest]
     return out + unranked
+
+
+def _ties(rows: Sequence[Row], column: str) -> str:
+    """How ties are marked on this board, or why they are not: only a ranking column with resamples has them."""
+    from harness.scoring.confidence import TIE_METHOD
+
+    ranked = [r for r in rows if r.rank is not None]
+    if any(getattr(r.values.get(column), "resamples", None) is not None for r in ranked):
+        return TIE_METHOD
+    return (
+        f"not marked: no ranked {column} has bootstrap resamples (records from before schema 3, or a ranking column "
+        "such as energy, size or ELUE score that is not resampled)"
+        if ranked
+        else ""
+    )
 
 
 def _why_unranked(row: Row, column: str) -> str:

@@ -68,8 +68,8 @@ def choose_records(
     latest_failure: Chosen = {}
     for r in map(as_record, records):
         task = r.task.name
-        if task not in wanted:
-            continue
+        if task not in wanted or (r.settings or {}).get("model_of"):
+            continue  # an out-of-distribution run (a track's `ood`) is no result of a model for its task
         measured_with = (r.track_run or {}).get("measurement")
         if own is not None and measured_with is not None and _unkeyed(measured_with) != own:
             continue
@@ -235,32 +235,52 @@ def provenance_of(entry: Entry) -> str:
 
 
 def task_value(track: Track, record: Record, provenance: str) -> Value:
-    """A task column: the task's score x100 (for a `metric` track, that metric), with its metrics in the detail."""
+    """A task column: the task's score x100 (for a `metric` track, that metric), with its metrics in the detail and
+    the record's 95% bootstrap interval where it has one."""
+    from harness.scoring.confidence import record_interval
+
     metrics = record.metrics
     detail = ", ".join(f"{k} {100 * v:.2f}" for k, v in metrics.items())
     if track.score.rule == "metric" and record.task.name == track.score.task:
-        return Value(100 * metrics[track.score.metric or ""], provenance, detail)
-    return Value(100 * float(record.score), provenance, f"mean of its metrics: {detail}")  # type: ignore[arg-type]
+        name = track.score.metric or ""
+        return Value(100 * metrics[name], provenance, detail, record_interval(record, name))
+    return Value(
+        100 * float(record.score),  # type: ignore[arg-type]
+        provenance,
+        f"mean of its metrics: {detail}",
+        record_interval(record),
+    )
 
 
 def score_value(track: Track, entry: Entry) -> Value:
-    """The track's score (0-100) by its rule; an aggregate over missing tasks is no number but `k of n tasks`."""
+    """The track's score (0-100) by its rule; an aggregate over missing tasks is no number but `k of n tasks`. The
+    value carries its bootstrap resamples and 95% interval where every record it is made of has resamples."""
+    from harness.scoring import confidence
+
     prov = provenance_of(entry)
     rule = track.score.rule
     if rule in ("glue", "superglue"):
         from harness.scoring.aggregate import benchmark_score
+        from harness.tasks.benchmarks import BENCHMARKS
 
         result = benchmark_score(rule, {t: r.metrics for t, r in entry.ok.items()})
         if not result.components:
             return Value(None, "not measured", "no task of the aggregate scored")
         if result.partial:
             return Value(None, PARTIAL, result.tasks_text())
-        return Value(result.score, prov, result.label())
+        components = BENCHMARKS.get(rule).components
+        used = {t: entry.ok[t] for component in components for t in component}
+        resamples = confidence.components_resamples(components, used)
+        value = Value(result.score, prov, result.label())
+        return confidence.with_resamples(value, resamples, confidence.paired_on(used))
     if rule == "metric":
         record = entry.ok.get(track.score.task or "")
         if record is None:
             return Value(None, "not measured", f"{track.score.task} not scored")
-        return Value(100 * record.metrics[track.score.metric or ""], prov, track.score.label)
+        metric = track.score.metric or ""
+        value = Value(100 * record.metrics[metric], prov, track.score.label)
+        resamples = confidence.record_resamples(record, metric)
+        return confidence.with_resamples(value, resamples, confidence.paired_on({record.task.name: record}))
     scores = [100 * float(r.score) for r in entry.ok.values() if r.score is not None]
     if not scores:
         return Value(None, "not measured", "no task scored")
@@ -268,7 +288,9 @@ def score_value(track: Track, entry: Entry) -> Value:
     if lacking:
         done = f"{len(scores)} of {len(scores) + len(lacking)} tasks"
         return Value(None, PARTIAL, f"{done} (missing {', '.join(lacking)})")
-    return Value(sum(scores) / len(scores), prov, f"mean of {len(scores)} task scores")
+    value = Value(sum(scores) / len(scores), prov, f"mean of {len(scores)} task scores")
+    resamples = confidence.mean_resamples(entry.ok)
+    return confidence.with_resamples(value, resamples, confidence.paired_on(entry.ok))
 
 
 def elue_points(entry: Entry) -> tuple[dict[str, list[tuple[str, float, float]]], bool, list[str]]:

@@ -11,7 +11,9 @@ Every problem names the key and an example of the fix; unknown keys are errors, 
     code: https://github.com/x/y    # optional, http(s) only
     methods: [distillation]         # required, non-empty; each one of METHODS
     base_model: nreimers/MiniLM-L6-H384-uncased   # optional: what it was compressed from
-    teacher_model: bert-base-uncased              # optional: the distillation teacher
+    teacher_model: bert-base-uncased              # optional: the distillation teacher (free text)
+    teacher: bert-base-finetuned    # optional: the teacher's submission id, when it is a submission here; its
+                                    #   pages then show the student's agreement with it (harness.scoring.agreement)
     license: Apache-2.0             # optional: the licence of the weights (and where it is stated)
     description: one paragraph      # optional
     backend: torch                  # optional, default torch; a name in harness.backends.BACKENDS
@@ -65,6 +67,7 @@ TOP_KEYS = (
     "methods",
     "base_model",
     "teacher_model",
+    "teacher",
     "license",
     "description",
     "backend",
@@ -243,6 +246,7 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
             s.fail(f"methods[{i}]", f"unknown method {method!r}", did_you_mean(method, METHODS, "methods"))
     base_model = s.field_text(data, "base_model", "base_model", example="bert-base-uncased")
     teacher_model = s.field_text(data, "teacher_model", "teacher_model", example="bert-base-uncased")
+    teacher = _teacher(s, data, sub_id)
     licence = s.field_text(data, "license", "license", example="Apache-2.0")
     description = s.field_text(data, "description", "description") or ""
     backend = _backend(s, data)
@@ -271,7 +275,28 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
         declared,
         compression,
         licence,
+        teacher,
     ), problems
+
+
+def _teacher(s: SubmissionChecker, data: dict, sub_id: str) -> str | None:
+    """`teacher:`, the id of the teacher's submission (its folder name); None when absent or malformed."""
+    example = "bert-base-finetuned"
+    teacher = s.field_text(data, "teacher", "teacher", example=example)
+    if teacher is None:
+        return None
+    if not ID_PATTERN.match(teacher):
+        s.fail(
+            "teacher",
+            f"{teacher!r} is not a submission id",
+            f"give the teacher's submission folder name (letters, digits, '.', '_' and '-'), e.g. teacher: {example}; "
+            "name a model that is no submission here with teacher_model: instead",
+        )
+        return None
+    if teacher == sub_id:
+        s.fail("teacher", f"names this submission ({sub_id}) as its own teacher", "give the teacher's submission id")
+        return None
+    return teacher
 
 
 def _backend(s: SubmissionChecker, data: dict) -> str | None:

@@ -71,6 +71,7 @@ class Submission:
     declared: Declared = Declared()
     compression: tuple[CompressionStep, ...] = ()  # the recipe chain `harness compress` ran, in order
     license: str | None = None  # the licence of the weights, as the submitter states it
+    teacher: str | None = None  # the teacher's submission id (`teacher:`), for agreement on the pages
 
 
 def submission_meta(sub: Submission) -> dict[str, Any]:
@@ -84,4 +85,4 @@ def submission_meta(sub: Submission) -> dict[str, Any]:
         "base_model": sub.base_model,
         "teacher_model": sub.teacher_model,
         "description": sub.description,
-    }
+    } | ({"teacher": sub.teacher} if sub.teacher else {})  # only when named: older records' meta stays the same

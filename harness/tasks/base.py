@@ -119,7 +119,7 @@ class Task:
         for spec in self.metrics:
             fn = get_metric(spec.fn, f"task {self.name}")
             try:
-                out[spec.name] = fn(**{k: available[k] for k in fn.inputs})
+                out[spec.name] = fn.of(available)
             except ValueError as e:  # metrics raise ValueError only for inputs they cannot score, named and explained
                 raise UserError(f"{where}: {e}") from e
         return out

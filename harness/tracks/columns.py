@@ -7,8 +7,8 @@ never 0; a number the submitter declared is used only when nothing was measured,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 from harness.errors import UserError
 from harness.measure import RECORDED_MEASUREMENTS
@@ -182,6 +182,11 @@ class Value:
     value: float | int | None
     provenance: str  # measured | estimated | self-reported | published | computed | partial | failed | not measured
     detail: str = ""
+    interval: tuple[float, float] | None = None  # 95% bootstrap interval, on the value's scale (issue 15)
+    # the value's paired bootstrap resamples (a numpy array on its scale) and what they were drawn on (the records'
+    # resample seeds): two values are compared resample for resample only when `paired_on` is the same
+    resamples: Any = field(default=None, repr=False, compare=False)
+    paired_on: str = ""
 
 
 # provenance -> (mark after the number, what the mark means); measured values carry no mark

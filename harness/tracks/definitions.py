@@ -111,6 +111,25 @@ class ReferenceRow:
 
 
 @dataclass(frozen=True)
+class Robustness:
+    """The perturbation suite a track runs on its classification tasks (harness.inference.robustness)."""
+
+    kinds: tuple[str, ...]
+    rate: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class OodPair:
+    """The submission's model for track task `task` also scored on task `on`'s data, its labels mapped by `labels`
+    (a label of `task` -> one of `on`), in a record of its own for `on`."""
+
+    task: str
+    on: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Track:
     """A validated track file."""
 
@@ -129,6 +148,8 @@ class Track:
     dynascore: dict[str, float] = field(default_factory=dict)
     reference_curve: ReferenceCurve | None = None
     reference_rows: tuple[ReferenceRow, ...] = ()
+    robustness: Robustness | None = None
+    ood: tuple[OodPair, ...] = ()
     path: str = ""
 
     def task_names(self) -> list[str]:
@@ -164,6 +185,8 @@ def _build(v: dict[str, Any], path: Path) -> Track:
         dynascore=dict(v.get("dynascore", {})),
         reference_curve=ReferenceCurve(**curve) if curve else None,
         reference_rows=tuple(ReferenceRow(**r) for r in v.get("reference_rows", ())),
+        robustness=Robustness(**v["robustness"]) if v.get("robustness") else None,
+        ood=tuple(OodPair(**o) for o in v.get("ood", ())),
         path=str(path),
     )
 

@@ -32,6 +32,8 @@ TOP_KEYS = (
     "dynascore",
     "elue",
     "reference_rows",
+    "robustness",
+    "ood",
 )
 REQUIRED = ("name", "description", "source", "hardware", "tasks", "score", "ranking")
 CUTOFF_KEYS = ("max_params", "max_bytes", "min_score", "require_all_tasks")
@@ -47,6 +49,8 @@ MEASUREMENT_KEYS = (
     "dtype",
 )
 RANKING_KEYS = ("by", "order", "then", "rule")
+ROBUSTNESS_KEYS = ("kinds", "rate", "seed")
+OOD_KEYS = ("task", "on", "labels")
 ORDERS = ("descending", "ascending")
 HARDWARE = ("cpu", "gpu")
 SCORE_RULES = ("glue", "superglue", "mean", "metric")
@@ -82,7 +86,99 @@ def check_track(c: Checker, data: Any, path: Path) -> dict[str, Any]:
     out["pareto"] = _pareto(c, top.get("pareto", []), board)
     if "reference_rows" in top:
         out["reference_rows"] = check_reference_rows(c, top["reference_rows"], path)
+    if "robustness" in top:
+        out["robustness"] = _robustness(c, top["robustness"], names)
+    if "ood" in top:
+        out["ood"] = _ood(c, top["ood"], names)
     return out
+
+
+def _robustness(c: Checker, value: Any, tasks: list[str]) -> dict[str, Any]:
+    """`robustness: {kinds: [typo, ...], rate: 0.1, seed: 0}`: the perturbation suite on the track's classification
+    tasks (harness.inference.robustness); a track with none of them is refused."""
+    from harness.inference.perturb import KINDS
+    from harness.inference.robustness import DEFAULT_RATE, DEFAULT_SEED, offered
+    from harness.tasks import get_task
+
+    entry = c.mapping(value, "robustness", ROBUSTNESS_KEYS, ("kinds",))
+    if entry is None:
+        return {}
+    named = [
+        known(c, k, f"robustness.kinds[{i}]", KINDS, "perturbation")
+        for i, k in enumerate(c.sequence(entry.get("kinds"), "robustness.kinds", non_empty=True) or [])
+    ]
+    rate = c.number(entry.get("rate", DEFAULT_RATE), "robustness.rate", 0, 1, above=True)
+    seed = c.integer(entry.get("seed", DEFAULT_SEED), "robustness.seed", minimum=0)
+    if tasks and not any(offered(get_task(t)) for t in tasks):
+        c.fail("robustness", "none of the track's tasks is a classification task the suite perturbs", "drop the key")
+    return {"kinds": tuple(k for k in KINDS if k in named), "rate": rate, "seed": seed}
+
+
+def _ood(c: Checker, value: Any, tasks: list[str]) -> list[dict[str, Any]]:
+    """`ood: [{task: sst2, on: imdb, labels: {negative: neg, positive: pos}}]`: the submission's model for a track
+    task also scored on another classification task's data; `labels` maps each of its labels onto one of the other
+    task's (default: the same names), so both tasks have the same label set after mapping."""
+    from harness.tasks import get_task, task_names
+
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(c.sequence(value, "ood", non_empty=True) or []):
+        where = f"ood[{i}]"
+        if isinstance(item, dict) and True in item and "on" not in item:  # YAML 1.1 reads a bare `on` key as true
+            item = {("on" if k is True else k): v for k, v in item.items()}
+        entry = c.mapping(item, where, OOD_KEYS, ("task", "on"))
+        if entry is None:
+            continue
+        source = known(c, entry.get("task"), f"{where}.task", tasks, "track task")
+        target = known(c, entry.get("on"), f"{where}.on", task_names(), "task")
+        if source is None or target is None:
+            continue
+        if target in tasks:
+            c.fail(
+                f"{where}.on",
+                f"task {target} is scored on this track: its out-of-distribution record would stand in for the "
+                "submission's own model of it",
+                "pair the model with a task the track does not score",
+            )
+            continue
+        a, b = get_task(source), get_task(target)
+        if a.kind != "classification" or b.kind != "classification":
+            c.fail(where, f"tasks {source} ({a.kind}) and {target} ({b.kind}) must both be classification tasks")
+            continue
+        labels = _ood_labels(c, entry.get("labels"), f"{where}.labels", a.labels, b.labels)
+        if labels is None:
+            continue
+        if any(o["task"] == source and o["on"] == target for o in out):
+            c.fail(where, f"the pair {source} -> {target} is listed twice")
+            continue
+        out.append({"task": source, "on": target, "labels": labels})
+    return out
+
+
+def _ood_labels(
+    c: Checker, value: Any, path: str, source: tuple[str, ...], target: tuple[str, ...]
+) -> dict[str, str] | None:
+    """The label map of an OOD pair: every source label to a distinct target label, covering them all."""
+    fix = (
+        "map each source label to one target label, e.g. labels: {"
+        + ", ".join(f"{a}: {b}" for a, b in zip(source, target))
+        + "}"
+    )
+    if value is None:
+        if sorted(source) != sorted(target):
+            c.fail(path, f"missing: the labels {list(source)} and {list(target)} differ", fix)
+            return None
+        return {name: name for name in source}
+    entry = c.mapping(value, path, fix=fix)
+    if entry is None:
+        return None
+    mapped = {str(k): v for k, v in entry.items()}
+    if sorted(mapped) != sorted(source) or not all(isinstance(v, str) for v in mapped.values()):
+        c.fail(path, f"expected each of {', '.join(source)} once, mapped to a label, got {shown(value)}", fix)
+        return None
+    if sorted(mapped.values()) != sorted(target):
+        c.fail(path, f"the mapped labels {sorted(mapped.values())} are not the labels {list(target)} once each", fix)
+        return None
+    return mapped
 
 
 def _tasks(c: Checker, value: Any) -> list[dict[str, str]]:

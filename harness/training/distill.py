@@ -291,9 +291,23 @@ def distill(
         methods=tuple(m for m in METHODS if m in families),
         base_model=source.base_model,
         teacher_model=teacher_id,
+        teacher=teacher_submission(teacher),
         task=task.name,
         description=description,
     )
+
+
+def teacher_submission(teacher: str | Path) -> str | None:
+    """The teacher's submission id (its folder's name) when `teacher` is a submission folder or a model folder
+    inside one, else None: the student's submission.yaml names it as `teacher:` (agreement on the pages)."""
+    from harness.submissions import SUBMISSION_FILE
+    from harness.submissions.schema import ID_PATTERN
+
+    path = Path(teacher).resolve()
+    for folder in (path, path.parent):
+        if (folder / SUBMISSION_FILE).is_file() and ID_PATTERN.match(folder.name):
+            return folder.name
+    return None
 
 
 def kd_loss(

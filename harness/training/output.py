@@ -152,6 +152,7 @@ def submission_meta(
     task: str,
     description: str,
     teacher_model: str | None = None,
+    teacher: str | None = None,
 ) -> dict[str, Any]:
     """submission.yaml's keys in the schema's order, the model folder declared with its sequence_classification
     head."""
@@ -159,6 +160,8 @@ def submission_meta(
     meta["base_model"] = base_model
     if teacher_model is not None:
         meta["teacher_model"] = teacher_model
+    if teacher is not None:  # the teacher's submission id, when the teacher is a submission folder
+        meta["teacher"] = teacher
     meta["description"] = description
     meta["tasks"] = {task: {"model": MODEL_FOLDER, "head": "sequence_classification"}}
     return meta

@@ -40,6 +40,29 @@ def test_latency_percentiles_threads_and_throughput():
     assert result.other_load_cores >= 0 and result.steal_cores >= 0 and isinstance(result.noisy, bool)
     d = result.to_dict()
     assert d["unit"] == {"latency": "ms", "throughput": "examples/s"} and "p50_ms" in d and d["clock"].startswith("cpu")
+    low, high = result.p50_interval_ms  # the median's bootstrap interval over this run's timed calls
+    assert low <= result.p50_ms <= high and "within this run only" in result.method
+
+
+def test_the_median_interval_is_seeded_covers_the_median_and_narrows_with_more_calls():
+    import numpy as np
+
+    from harness.metrics.bootstrap import median_interval
+
+    true_median = 5.0 + np.log(2.0)  # of 5 + Exponential(1): a right-skewed latency
+    covered = 0
+    for seed in range(40):
+        calls = 5.0 + np.random.default_rng(seed).exponential(1.0, 300)
+        low, high = median_interval(calls, "test")
+        covered += low <= true_median <= high
+        assert median_interval(calls, "test") == (low, high)  # seeded: the same interval again
+    assert covered >= 34  # a 95% interval: 38 of 40 expected; 34 or fewer has probability under 3%
+    rng = np.random.default_rng(0)
+    widths = []
+    for n in (100, 1_000, 10_000):
+        low, high = median_interval(5.0 + rng.exponential(1.0, n), "test")
+        widths.append(high - low)
+    assert widths[0] > widths[1] > widths[2]
 
 
 def test_timed_rounds_stop_when_stable_or_out_of_time():

@@ -15,7 +15,16 @@ from harness.cli import main
 from harness.errors import UserError
 from harness.evaluation.evaluate import ModelRef, evaluate
 from harness.evaluation.track import submission_folders
-from harness.records import FAILED_SUFFIX, Record, read_record, read_records, record_key, store_record, write_record
+from harness.records import (
+    FAILED_SUFFIX,
+    SCHEMA_VERSION,
+    Record,
+    read_record,
+    read_records,
+    record_key,
+    store_record,
+    write_record,
+)
 from harness.scoring.values import group_records
 from harness.tracks.definitions import get_track
 
@@ -109,7 +118,7 @@ def test_schema_1_results_migrate_with_every_record_kept(tmp_path, capsys):
     shutil.copytree(SCHEMA1 / "records", results / "records")
     files = sorted(results.rglob("*.record.json"))
     records = read_records(results / "records")
-    assert len(records) == len(files) == 13 and all(r.schema_version == 2 and r.key for r in records)
+    assert len(records) == len(files) == 13 and all(r.schema_version == SCHEMA_VERSION and r.key for r in records)
     assert main(["rank", "glue", "--results", str(results), "--json"]) == 0
     new = json.loads(capsys.readouterr().out)
     old = json.loads((SCHEMA1 / "glue.board.json").read_text(encoding="utf-8"))
@@ -485,3 +494,13 @@ def test_aggregate_does_not_count_a_stale_record(tmp_path, capsys):
     assert main(["aggregate", "glue", "--records", str(tmp_path / "records" / "tiny-old"), "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["scored"] == 0 and "rte: scored under task version 0" in out.err
+
+
+def test_the_settings_left_out_of_a_key_at_their_defaults_are_evaluations_defaults():
+    from dataclasses import asdict
+
+    from harness.inference.formulations import EvalSettings
+    from harness.records.store import IMPLIED_SETTINGS
+
+    defaults = json.loads(json.dumps(asdict(EvalSettings())))  # the JSON form a record keeps
+    assert {k: defaults[k] for k in IMPLIED_SETTINGS} == IMPLIED_SETTINGS

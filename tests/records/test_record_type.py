@@ -6,11 +6,20 @@ import json
 import pytest
 
 from harness.errors import UserError
-from harness.records import Record, SubmissionInfo, TaskInfo, new_record, read_record, record_key, store_record
+from harness.records import (
+    SCHEMA_VERSION,
+    Record,
+    SubmissionInfo,
+    TaskInfo,
+    new_record,
+    read_record,
+    record_key,
+    store_record,
+)
 from harness.records import store as record_store
 
 BASE = dict(
-    schema_version=2,
+    schema_version=SCHEMA_VERSION,
     harness_version="0.1.0",
     started_at="2026-11-30T10:00:00+00:00",
     status="ok",

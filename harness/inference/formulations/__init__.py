@@ -1,13 +1,15 @@
 """Formulations: how a task's rows become model inputs and model outputs become predictions.
 
-One module per task kind, each exposing `predict(task, model, rows, settings) -> {uid: prediction}`
-and `HEADS`, the model heads it can use (first is the default).
+One module per task kind, each exposing `predict(task, model, rows, settings, *, outputs=None) -> {uid: prediction}`
+and `HEADS`, the model heads it can use (first is the default). A dict passed as `outputs` is filled with the
+per-example outputs the predictions came from (`capture`), for records to keep (harness.formats.outputs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any, Sequence
 
 from harness.backends.devices import DEFAULT_DEVICE, DEFAULT_DTYPE
 from harness.backends.heads import COSINE, heads_for
@@ -39,10 +41,23 @@ class EvalSettings:
     progress: bool = False
     device: str = DEFAULT_DEVICE  # where the model runs (--device): cpu, cuda, cuda:N
     dtype: str = DEFAULT_DTYPE  # the precision it runs in (--dtype): float32, float16, bfloat16; auto: as saved
+    perturb: tuple[str, ...] = ()  # the perturbation suite's kinds (harness.inference.robustness); (): none
+    perturb_rate: float = 0.1  # ... the share of eligible words each kind perturbs (robustness.DEFAULT_RATE)
+    perturb_seed: int = 0  # ... and the seed of its random streams
+    model_of: str | None = None  # a track's OOD pair: the task whose declared model runs here; None: this task's
 
     def length_for(self, task: Task) -> int:
         """The truncation length for a task: the setting if given, else the task's default."""
         return self.max_length or task.max_length
+
+
+def capture(outputs: dict[str, Any] | None, kind: str, ids: Sequence[str], values: Any) -> None:
+    """Fill `outputs` (when a dict is passed) with a formulation's per-example outputs: `kind` (logits, scores or
+    option_scores), the uids in row order and the (n, columns) array they came from."""
+    if outputs is not None:
+        import numpy as np
+
+        outputs.update(kind=kind, ids=list(ids), values=np.asarray(values))
 
 
 def formulation(task: Task) -> ModuleType:

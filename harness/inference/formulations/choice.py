@@ -8,7 +8,7 @@ its input texts and the prediction it stands for (COPA: the choice index; ReCoRD
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -16,12 +16,13 @@ from harness.backends.base import Model
 from harness.backends.heads import heads_for
 from harness.errors import UserError
 from harness.inference.batching import run_batched
-from harness.inference.formulations import EvalSettings
+from harness.inference.formulations import EvalSettings, capture
 from harness.inference.formulations.classify import encode
 from harness.tasks.base import Prediction, Row, Task
 
 HEADS = heads_for("multiple_choice")
 SCORE_SHAPE = (1,)  # a multiple_choice head returns one logit per (context, option) sequence
+OPTION_SCORES = "option_scores"  # the kind of outputs it captures (harness.formats.outputs.KINDS)
 
 
 def option_scores(
@@ -72,7 +73,21 @@ def option_scores(
     return result
 
 
-def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
-    """The highest-scoring option's prediction for every row (the first option on a tie)."""
+def predict(
+    task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings, *, outputs: dict[str, Any] | None = None
+) -> dict[str, Prediction]:
+    """The highest-scoring option's prediction for every row (the first option on a tie); `outputs`, when a dict,
+    receives every row's option scores (kind option_scores), NaN past a row's last option (ReCoRD)."""
     scored = option_scores(task, model, rows, settings)
-    return {task.uid(row): vals[int(np.argmax(scores))] for row, (scores, vals) in zip(rows, scored)}
+    uids = [task.uid(row) for row in rows]
+    if outputs is not None:
+        capture(outputs, OPTION_SCORES, uids, padded([scores for scores, _ in scored]))
+    return {uid: vals[int(np.argmax(scores))] for uid, (scores, vals) in zip(uids, scored)}
+
+
+def padded(scores: Sequence[np.ndarray]) -> np.ndarray:
+    """Rows of option scores as one (rows, most options) array, NaN where a row has fewer options."""
+    out = np.full((len(scores), max((len(s) for s in scores), default=1)), np.nan)
+    for i, row in enumerate(scores):
+        out[i, : len(row)] = row
+    return out

@@ -9,7 +9,7 @@ regression tasks such as STS-B, whose correlation metrics need no rescaling.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -17,11 +17,12 @@ from harness.backends.base import Model
 from harness.backends.heads import heads_for
 from harness.errors import UserError
 from harness.inference.batching import run_batched
-from harness.inference.formulations import EvalSettings
+from harness.inference.formulations import EvalSettings, capture
 from harness.tasks.base import Prediction, Row, Task
 
 HEADS = heads_for("classification")
 GENERIC_LABEL = re.compile(r"^label_?\d+$", re.IGNORECASE)
+LOGITS, SCORES = "logits", "scores"  # the kinds of outputs it captures (harness.formats.outputs.KINDS)
 
 
 def label_mapping(task: Task, id2label: dict[int, str], num_outputs: int) -> list[int]:
@@ -62,13 +63,18 @@ def encode(model: Model, texts: Sequence[Sequence[str]], max_length: int) -> lis
     return out
 
 
-def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
-    """Predict a label index (or a score, for regression) for every row."""
+def predict(
+    task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings, *, outputs: dict[str, Any] | None = None
+) -> dict[str, Prediction]:
+    """Predict a label index (or a score, for regression) for every row; `outputs`, when a dict, receives the logits
+    with column j = task label j (kind logits), or the (n, 1) scores of a regression or cosine head (kind scores)."""
     length = settings.length_for(task)
     texts = [task.texts(r) for r in rows]
     uids = [task.uid(r) for r in rows]
     if model.head == "cosine":
-        return dict(zip(uids, (float(c) for c in cosine_scores(model, texts, length, settings, task.name))))
+        scores = cosine_scores(model, texts, length, settings, task.name)
+        capture(outputs, SCORES, uids, scores[:, None])
+        return dict(zip(uids, (float(c) for c in scores)))
     if model.head != "sequence_classification":
         raise UserError(f"task {task.name} needs a sequence_classification or cosine head, the model is {model.head}")
     outs = run_batched(
@@ -77,9 +83,19 @@ def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSetting
     logits = finite(np.stack([o["logits"] for o in outs]), model, task.name)
     if not task.labels:
         label_mapping(task, model.id2label, logits.shape[1])
+        capture(outputs, SCORES, uids, logits[:, :1])
         return {u: float(x) for u, x in zip(uids, logits[:, 0])}
     mapping = label_mapping(task, model.id2label, logits.shape[1])
+    if outputs is not None:
+        capture(outputs, LOGITS, uids, in_label_order(logits, mapping))
     return {u: mapping[int(i)] for u, i in zip(uids, logits.argmax(axis=1))}
+
+
+def in_label_order(logits: np.ndarray, mapping: Sequence[int]) -> np.ndarray:
+    """The model's logits with columns moved into the task's label order: column mapping[i] holds output i."""
+    ordered = np.empty_like(logits)
+    ordered[:, list(mapping)] = logits
+    return ordered
 
 
 def finite(outputs: np.ndarray, model: Model, task_name: str) -> np.ndarray:

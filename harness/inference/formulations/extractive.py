@@ -121,8 +121,11 @@ def tokenize_windows(
         ) from e
 
 
-def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
-    """Predict an answer text (a substring of the context, or "" for no answer) for every row."""
+def predict(
+    task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings, *, outputs: dict[str, Any] | None = None
+) -> dict[str, Prediction]:
+    """Predict an answer text (a substring of the context, or "" for no answer) for every row; `outputs` is left as
+    it is: answers are compared as texts, from the predictions file (harness.scoring.agreement)."""
     if model.head not in HEADS:
         raise UserError(f"task {task.name} needs a question_answering head, the model is {model.head}")
     texts = [task.texts(r) for r in rows]

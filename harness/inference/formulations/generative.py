@@ -10,7 +10,7 @@ Two kinds of system:
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from harness.backends.base import Model
 from harness.backends.heads import heads_for
@@ -32,8 +32,11 @@ def encode_questions(model: Model, questions: Sequence[str], max_length: int) ->
     return out
 
 
-def predict(task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings) -> dict[str, Prediction]:
-    """Generate an answer string for every row's question."""
+def predict(
+    task: Task, model: Model, rows: Sequence[Row], settings: EvalSettings, *, outputs: dict[str, Any] | None = None
+) -> dict[str, Prediction]:
+    """Generate an answer string for every row's question; `outputs` is left as it is: answers are
+    compared as texts, from the predictions file (harness.scoring.agreement)."""
     if model.head not in HEADS:
         raise UserError(f"task {task.name} needs a seq2seq or retriever_reader model, the model is {model.head}")
     if model.head == "retriever_reader":

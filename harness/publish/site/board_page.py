@@ -5,7 +5,7 @@ Everything a submitter wrote is escaped twice over: in the HTML by `esc`, in the
 text cannot close its <script> element (no `<`, `>` or `&` in it). site.js escapes again when it renders.
 
 Intervals and ties: a cell's `Value` may carry `interval` ((low, high), on the value's scale) and `resamples`
-(paired bootstrap scores), and a `Row` may carry `tied` (not significantly different from a neighbour). The page
+(paired bootstrap scores), and a `Row` may carry `tied` (not significantly different from the row above (paired bootstrap)). The page
 shows an interval, a gap interval, a tie marker or a significance only where these exist: never a placeholder.
 """
 
@@ -23,6 +23,8 @@ from harness.tasks import get_task
 from harness.tracks.columns import MARKS, Column, Value, mark
 
 PAGE_ROWS = 50  # rows per page of a ranking table
+INLINE_INTERVALS = frozenset({"score"})  # column groups whose intervals are in the page's data; the rest load later
+INTERVALS_FILE = "intervals.js"  # beside a track page: its per-task intervals (interval_data)
 VIEWS = {"eff": ("score", "efficiency", "utility"), "tasks": ("score", "task", "diagnostic")}
 TASK_NAMES = {
     "cola": "CoLA",
@@ -92,16 +94,6 @@ def interval(value: Value | None) -> tuple[float, float] | None:
     return float(ci[0]), float(ci[1])
 
 
-def gap_interval(a: Value | None, b: Value | None) -> tuple[float, float] | None:
-    """The 95% interval of a - b from paired resamples (the same resample indices for both), where both have them."""
-    ra, rb = getattr(a, "resamples", None), getattr(b, "resamples", None)
-    if not ra or not rb or len(ra) != len(rb):
-        return None
-    diffs = sorted(float(x) - float(y) for x, y in zip(ra, rb))
-    n = len(diffs)
-    return diffs[int(0.025 * (n - 1))], diffs[int(0.975 * (n - 1))]
-
-
 def _num(v: Any) -> Any:
     if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
@@ -110,8 +102,9 @@ def _num(v: Any) -> Any:
     return float(f"{v:.8g}") if math.isfinite(v) else None
 
 
-def board_data(board: Leaderboard, names: Mapping[str, str]) -> dict[str, Any]:
-    """What site.js needs of a board, compact: columns, rows (values, texts, provenance), reference rows, plots."""
+def board_data(board: Leaderboard, names: Mapping[str, str], ci_file: str | None = None) -> dict[str, Any]:
+    """What site.js needs of a board, compact: columns, rows (values, texts, provenance), reference rows, plots;
+    `ci_file`: the file beside the page that holds the rest of its intervals (interval_data), if any."""
     columns = cells.ordered_columns(board.columns)
     provs: list[str] = []
     index: dict[str, int] = {}
@@ -133,9 +126,9 @@ def board_data(board: Leaderboard, names: Mapping[str, str]) -> dict[str, Any]:
             out["p"].append(prov(v) if v is not None else None)
             if v is not None and v.detail:
                 detail[str(i)] = v.detail
-            ci = interval(v)
+            ci = interval(v) if c.group in INLINE_INTERVALS else None
             if ci is not None:
-                cis[str(i)] = [_num(ci[0]), _num(ci[1]), cells.text(c, ci[0]), cells.text(c, ci[1])]
+                cis[str(i)] = _ci(c, ci)
         if detail:
             out["d"] = detail
         if cis:
@@ -200,14 +193,47 @@ def board_data(board: Leaderboard, names: Mapping[str, str]) -> dict[str, Any]:
         "pairs": pairs,
         "size": size,
         "families": sorted({m for r in board.rows for m in r.methods}),
+        "ciFile": ci_file,
     }
+
+
+def _ci(column: Column, ci: tuple[float, float]) -> list[Any]:
+    """A cell's interval as site.js reads it: the two numbers, then the two as the cell shows them."""
+    return [_num(ci[0]), _num(ci[1]), cells.text(column, ci[0]), cells.text(column, ci[1])]
+
+
+def interval_data(board: Leaderboard) -> dict[str, Any] | None:
+    """The per-task intervals that site.js loads when a reader opens the compare view (INTERVALS_FILE): 20,000 of
+    them would double a 1,000-row page's first load. {"rows": [[row index, {column index: interval}]]}; None when
+    the board has none."""
+    columns = cells.ordered_columns(board.columns)
+    out = []
+    for i, row in enumerate(board.rows):
+        cis = {}
+        for k, c in enumerate(columns):
+            ci = interval(row.values.get(c.id)) if c.group not in INLINE_INTERVALS else None
+            if ci is not None:
+                cis[str(k)] = _ci(c, ci)
+        if cis:
+            out.append([i, cis])
+    return {"rows": out} if out else None
+
+
+def interval_script(data: Mapping[str, Any]) -> str:
+    """INTERVALS_FILE's text: a script that hands site.js the data (a <script src> loads over file:// too, where a
+    fetch of a JSON file is refused)."""
+    return f"window.boardIntervals = {_json(data)};\n"
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    """Compact JSON whose text cannot close a <script> element or be read as markup (no `<`, `>` or `&`)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def data_script(data: Mapping[str, Any], element_id: str = "board-data") -> str:
     """The data as a JSON <script> element whose text can never end it early or be read as markup."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-    return f'<script type="application/json" id="{element_id}">{text}</script>'
+    return f'<script type="application/json" id="{element_id}">{_json(data)}</script>'
 
 
 # ---------------------------------------------------------------- the first page of rows, in HTML
@@ -253,7 +279,7 @@ def td_html(board: Leaderboard, col: Column, v: Value | None) -> str:
         return f'<td class="nm{keep}" data-col="{esc(col.id)}" title="{esc(why)}">{esc(text)}</td>'
     sign = mark(v)
     prov = esc(v.provenance)
-    ci = interval(v)
+    ci = interval(v) if col.group in INLINE_INTERVALS else None  # as site.js draws it: the rest load later
     tip_text = (
         f"{cells.exact(col, v.value)}; {prov}"
         + (f" ({esc(v.detail)})" if v.detail else "")
@@ -280,7 +306,11 @@ def badges(row: Row) -> str:
 
 def row_html(board: Leaderboard, row: Row, columns: Sequence[Column], names: Mapping[str, str]) -> str:
     classes = ["r", f"kind-{row.kind}"] + ([] if row.eligible else ["ineligible"])
-    tie = '<sup title="not significantly different from a neighbour">=</sup>' if getattr(row, "tied", False) else ""
+    tie = (
+        '<sup title="not significantly different from the row above (paired bootstrap)">=</sup>'
+        if getattr(row, "tied", False)
+        else ""
+    )
     rank = (
         f'<td class="num rank keep" data-col="rank">{row.rank}{tie}</td>'
         if row.rank is not None
@@ -351,11 +381,12 @@ def summary_html(board: Leaderboard, names: Mapping[str, str], hardware: str) ->
             nv = nxt.values.get(col.id)
             if lv is not None and nv is not None and lv.value is not None and nv.value is not None:
                 gap = abs(float(lv.value) - float(nv.value))
-                g_ci = gap_interval(lv, nv)
+                g_ci = board.ranking.get("leader_gap_interval")
                 text += f"; gap to the next ({link(nxt)}): {esc(cells.gap(col, gap))}"
                 if g_ci is not None:
-                    lo, hi = sorted(abs(x) for x in g_ci) if g_ci[0] * g_ci[1] > 0 else (0.0, max(map(abs, g_ci)))
-                    text += f" (95% interval [{cells.number(lo)}, {cells.number(hi)}])"
+                    lo, hi = g_ci
+                    verdict = "not significant: it covers 0" if lo <= 0.0 <= hi else "significant"
+                    text += f" (95% paired interval [{lo:.2f}, {hi:.2f}], {verdict})"
         ties = [r for r in main if r.rank == lead.rank]
         if len(ties) > 1:
             text += f"; {len(ties)} submissions share rank 1"

@@ -15,12 +15,15 @@ from typing import Any, Mapping, Sequence
 
 from harness.publish import cells
 from harness.publish.site.board_page import (
+    INTERVALS_FILE,
     PAGE_ROWS,
     board_data,
     data_script,
     first_rows,
     hardware_line,
     head_html,
+    interval_data,
+    interval_script,
     plot_html,
     summary_html,
     td_html,
@@ -95,6 +98,8 @@ def build_site(
                 files[f"{folder}/{p.name}.svg"] = p.svg
                 files[f"{folder}/{p.name}.png"] = p.png
         files[f"{folder}/index.html"] = track_page(board, done[("rows", i)], plots, meta, names, hardware[i])
+        if done[("rows", i)]["intervals"] is not None:
+            files[f"{folder}/{INTERVALS_FILE}"] = done[("rows", i)]["intervals"]
         for ext, text in done[("exports", i)].items():
             files[f"{folder}/{stem}.{ext}"] = text
     for job, pages in done.items():
@@ -190,10 +195,17 @@ def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
         if not top:
             return ""
         v = top[0].values.get(col.id)
-        return (
-            ", ".join(_sub_link(r, names, root) for r in top)
-            + f" ({esc(col.label)} {esc(cells.reading(col, v.value if v else None))})"
+        ci = v.interval if v is not None else None
+        reading = cells.reading(col, v.value if v else None)
+        reading += f", 95% interval [{cells.text(col, ci[0])}, {cells.text(col, ci[1])}]" if ci else ""
+        ranked = [r for r in board.rows if r.group == group and r.rank is not None]
+        runner = ranked[len(top)] if len(ranked) > len(top) else None
+        tie = (
+            f"; not significantly ahead of {_sub_link(runner, names, root)} (paired bootstrap)"
+            if runner is not None and runner.tied
+            else ""
         )
+        return ", ".join(_sub_link(r, names, root) for r in top) + f" ({esc(col.label)} {esc(reading)}{tie})"
 
     main, estimated = first("main"), first("estimated")
     if estimated:
@@ -333,8 +345,18 @@ def _filters(board: Leaderboard, size_col: str | None, tables: Sequence[str]) ->
     )
 
 
-def _legend(columns: list[Column]) -> str:
+def _legend(columns: list[Column], ties: str = "", intervals: bool = False) -> str:
     marks = "".join(f"<li><sup>{esc(m)}</sup> {esc(why)}</li>" for m, why in (v for v in MARKS.values() if v[0]))
+    marks += f"<li><sup>=</sup> tie marks: {esc(ties)}</li>" if ties and intervals else ""
+    marks += (
+        ""
+        if not intervals
+        else (
+            "<li>95% intervals (hover a cell): percentile bootstrap over the task's examples, 1,000 resamples seeded by "
+            "the task, split and example ids, so every submission on the same examples is resampled alike; an "
+            "aggregate's interval comes from its tasks' resamples</li>"
+        )
+    )
     kinds = (
         '<li><span class="swatch kind-measured"></span> measured here by the organizers</li>'
         '<li><span class="swatch kind-self-reported"></span> self-reported submission: scored here from its '
@@ -446,7 +468,12 @@ def _track_facts(board: Leaderboard) -> str:
 def table_rows(board: Leaderboard, names: Mapping[str, str]) -> dict[str, Any]:
     """A track's rows: `data`, the JSON <script> site.js renders from, and `groups`, the first page of each row
     group's table in HTML (the costly part of its page)."""
-    return {"data": data_script(board_data(board, names)), "groups": first_rows(board, names)}
+    intervals = interval_data(board)
+    return {
+        "data": data_script(board_data(board, names, INTERVALS_FILE if intervals is not None else None)),
+        "groups": first_rows(board, names),
+        "intervals": interval_script(intervals) if intervals is not None else None,
+    }
 
 
 def _size_column(board: Leaderboard) -> str | None:
@@ -535,7 +562,11 @@ def track_page(
         + summary_html(board, names, hardware)
         + f'<details class="rules"><summary>Track rules and facts</summary>{_track_facts(board)}</details>'
         + (f'<ul class="board-notes">{notes}</ul>' if notes else "")
-        + _legend(columns)
+        + _legend(
+            columns,
+            board.ranking.get("ties", ""),
+            any(v.interval is not None for r in board.rows for v in r.values.values()),
+        )
         + plot_html(board, plots)
         + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col, tables) if board.rows else ""}'
         f'{board_html}<section id="compare" hidden aria-live="polite"></section></section>'

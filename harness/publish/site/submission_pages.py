@@ -222,6 +222,21 @@ def _benchmark_order(records: Sequence[Record], placed: Sequence[tuple[Leaderboa
     return sorted(records, key=lambda r: (order.get(str(r.task.name), len(order)), str(r.task.name)))
 
 
+def _interval_cell(record: Record) -> str:
+    """The task score's 95% bootstrap interval (0-100), or why the record has none."""
+    from harness.scoring.confidence import record_interval
+
+    block = record.confidence
+    if not record.ok:
+        return "-"
+    if not block:
+        return f'<span class="nm" title="{esc(NO_INTERVAL)}">not measured</span>'
+    if "not_measured" in block:
+        return f'<span class="nm" title="{esc(block["not_measured"])}">not measured</span>'
+    low, high = record_interval(record) or (0.0, 0.0)
+    return f'<span title="{esc(block.get("method", ""))}">[{low:.2f}, {high:.2f}]</span>'
+
+
 def _task_results(records: Sequence[Record]) -> str:
     lines, points = [], []
     for r in records:
@@ -258,6 +273,7 @@ def _task_results(records: Sequence[Record]) -> str:
                 esc(_scalar(r.num_examples)),
                 metrics or "-",
                 f"{100 * score:.2f}" if isinstance(score, (int, float)) else "-",
+                _interval_cell(r),
                 _date(r.started_at),
                 f"<small>{esc(display_path(str(r.path or '')))}</small>",
             ]
@@ -283,6 +299,7 @@ def _task_results(records: Sequence[Record]) -> str:
             "Examples",
             "Metrics (x100)",
             "Task score (0-100)",
+            "95% interval",
             "Run",
             "Record",
         ],
@@ -389,8 +406,12 @@ def submission_page(
     records: Sequence[Record | Mapping[str, Any]],
     placed: Sequence[tuple[Leaderboard, Row]],
     meta: Mapping[str, Any],
+    *,
+    teacher_records: Sequence[Record | Mapping[str, Any]] = (),
+    teacher_page: str | None = None,
 ) -> str:
-    """The page of one submission."""
+    """The page of one submission; `teacher_records`: those of the submission its `teacher:` names (agreement),
+    whose page is `teacher_page`."""
     ordered = sorted(map(as_record, records), key=lambda r: (str(r.task.name), str(r.hardware), str(r.started_at)))
     m = _meta(ordered, [row for _, row in placed])
     kinds = {row.kind for _, row in placed} | {str(r.kind or "measured") for r in ordered}
@@ -412,10 +433,13 @@ def submission_page(
     backends = sorted({str((r.model or {}).get("backend")) for r in ordered if (r.model or {}).get("backend")})
     if backends:
         info = info.replace("</dl>", f"<dt>Backend</dt><dd>{esc(', '.join(backends))}</dd></dl>", 1)
+    agreement = _agreement(ordered, str(m["teacher"]), teacher_records, teacher_page) if m.get("teacher") else ""
     body = (
         f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{_card(placed)}{info}"
         f'<section><h2>Tracks</h2><div class="scroll">{_placements(placed)}</div></section>'
         f"<section><h2>Task results</h2>{_task_results(_benchmark_order(ordered, placed))}</section>"
+        f"{agreement}"
+        f"{_robustness_section(ordered)}"
         f"<section><h2>Measurements</h2>{_measurements(ordered)}</section>"
         f"<section><h2>Evaluation settings</h2>"
         f"{_grouped(ordered, _settings, 'No settings recorded.')}"
@@ -447,4 +471,173 @@ def submission_pages(
         for row in b.rows:
             if row.submission in wanted:
                 placed[row.submission].append((b, row))
-    return {sid: submission_page(sid, by_sub[sid], placed[sid], meta) for sid in names if sid in wanted}
+    teachers = {sid: _teacher_of(by_sub[sid]) for sid in wanted}  # only these submissions read outputs files
+    taught: dict[str, list[Record]] = {t: [] for t in teachers.values() if t}
+    if taught:
+        for r in map(as_record, records):
+            if str(r.submission.id) in taught:
+                taught[str(r.submission.id)].append(r)
+    return {
+        sid: submission_page(
+            sid,
+            by_sub[sid],
+            placed[sid],
+            meta,
+            teacher_records=taught.get(teachers[sid] or "", ()),
+            teacher_page=_page_of(teachers[sid], names),
+        )
+        for sid in names
+        if sid in wanted
+    }
+
+
+def _page_of(sid: str | None, names: Mapping[str, str]) -> str | None:
+    """The page file of submission `sid` beside this one, None when it has none."""
+    return f"{names[sid]}.html" if sid is not None and sid in names else None
+
+
+def _teacher_of(records: Sequence[Record]) -> str | None:
+    """The teacher's submission id that the latest record naming one keeps in its metadata (`teacher:`)."""
+    named = [r for r in records if (r.submission.meta or {}).get("teacher")]
+    return str(max(named, key=lambda r: str(r.started_at)).submission.meta["teacher"]) if named else None
+
+
+AGREEMENT_CELLS = (  # (result key, label, as a percentage): the order a task's agreement reads in
+    ("label_loyalty", "label loyalty", True),
+    ("probability_loyalty", "probability loyalty", False),
+    ("top1_agreement", "fidelity top-1", True),
+    ("kl_teacher_student", "fidelity KL (nats)", False),
+    ("pearson", "Pearson", False),
+    ("spearman", "Spearman", False),
+    ("exact_match", "EM vs teacher", True),
+    ("f1", "F1 vs teacher", True),
+)
+NO_TEACHER_RECORD = "no teacher record"
+NO_INTERVAL = "recorded before records kept bootstrap resamples (schema 3): re-run the evaluation for an interval"
+
+
+def _agreement_cell(result: Mapping[str, Any]) -> str:
+    """One task's agreement numbers (shares as percentages with two decimals, the others to four significant
+    digits), or why they were not measured."""
+    from harness.scoring.agreement import NOT_MEASURED
+
+    if NOT_MEASURED in result:
+        return f'<span class="nm">not measured: {esc(strip_paths(str(result[NOT_MEASURED])))}</span>'
+    parts = [
+        f"{esc(label)} {100 * result[key]:.2f}%" if percent else f"{esc(label)} {result[key]:.4g}"
+        for key, label, percent in AGREEMENT_CELLS
+        if isinstance(result.get(key), (int, float))
+    ]
+    return " · ".join(parts) or "-"
+
+
+def _agreement(
+    records: Sequence[Record],
+    teacher: str,
+    teacher_records: Sequence[Record | Mapping[str, Any]],
+    teacher_page: str | None,
+) -> str:
+    """Per ok task result, its agreement with the teacher's ok record of the same task, split and examples (read
+    from the outputs or predictions files beside both), then each measure's definition and source, once."""
+    from harness.scoring.agreement import DEFINITIONS, NOT_MEASURED, record_agreement, teacher_record
+
+    theirs = [*map(as_record, teacher_records)]
+    name = f"<code>{esc(teacher)}</code>"
+    who = f'<a href="{esc(teacher_page)}">{name}</a>' if teacher_page else name
+    lines = []
+    for r in (r for r in records if r.ok):
+        match = teacher_record(r, theirs)
+        result = record_agreement(r, match) if match is not None else {NOT_MEASURED: NO_TEACHER_RECORD}
+        lines.append(
+            [
+                f"<code>{esc(r.task.name)}</code>",
+                esc("" if r.task.split is None else r.task.split),
+                esc(r.kind or r.hardware or ""),
+                esc(_scalar(r.num_examples)),
+                _agreement_cell(result),
+            ]
+        )
+    rows = (
+        f'<div class="scroll">{table(["Task", "Split", "Hardware", "Examples", "Agreement"], lines, "plain")}</div>'
+        if lines
+        else "<p>No task result to compare.</p>"
+    )
+    definitions = "".join(
+        f"<dt>{esc(term)}</dt><dd>{esc(meaning)}. Source: {esc(source)}.</dd>" for term, meaning, source in DEFINITIONS
+    )
+    return (
+        f'<section id="agreement"><h2>Agreement with the teacher</h2><p>Teacher: {who}. Each task is compared '
+        "with the teacher's record of the same task, split and number of examples, from the per-example outputs "
+        f'(or answers) kept beside both records.</p>{rows}<dl class="definitions">{definitions}</dl></section>'
+    )
+
+
+def _points(value: Any) -> str:
+    """A fraction as points on the 0-100 scale, two decimals; '-' for none."""
+    return f"{100 * value:.2f}" if isinstance(value, (int, float)) else "-"
+
+
+def _in_distribution(ood: Record, records: Sequence[Record]) -> Record | None:
+    """The ok record of the task whose model an OOD record ran, by that model: of the same track run if any, then the
+    latest."""
+    task = (ood.settings or {}).get("model_of")
+    mine = [r for r in records if r.ok and r.task.name == task and not (r.settings or {}).get("model_of")]
+    track = (ood.track_run or {}).get("track")
+    return max(mine, key=lambda r: ((r.track_run or {}).get("track") == track, str(r.started_at)), default=None)
+
+
+def _robustness_section(records: Sequence[Record]) -> str:
+    """Out-of-distribution scores beside the in-distribution ones with the drop, and each record's perturbation
+    suite (per kind: score, drop, share of inputs changed, the casing note); nothing when no record has either."""
+    ood = [r for r in records if r.ok and (r.settings or {}).get("model_of")]
+    suites = [r for r in records if r.ok and isinstance(r.robustness, Mapping)]
+    if not ood and not suites:
+        return ""
+    parts = ['<section id="robustness"><h2>Robustness</h2>']
+    if ood:
+        lines = []
+        for r in ood:
+            home = _in_distribution(r, records)
+            clean = home.score if home is not None else None
+            drop = clean - r.score if isinstance(clean, (int, float)) and isinstance(r.score, (int, float)) else None
+            lines.append(
+                [
+                    f"<code>{esc((r.settings or {}).get('model_of'))}</code>",
+                    _points(clean),
+                    f"<code>{esc(r.task.name)}</code>",
+                    _points(r.score),
+                    _points(drop),
+                    esc(_scalar(r.num_examples)),
+                ]
+            )
+        head = ["Model of", "In-distribution score", "Scored on", "Out-of-distribution score", "Drop", "Examples"]
+        parts.append(
+            "<h3>Out of distribution</h3><p>The submission's model for one task scored on another task's data, its "
+            "labels mapped as the track declares; drop = in-distribution score - out-of-distribution score "
+            "(points of 100).</p>" + f'<div class="scroll">{table(head, lines, "plain")}</div>'
+        )
+    for r in suites:
+        block = r.robustness or {}
+        lines = [
+            [
+                esc(kind),
+                _points(entry.get("score")),
+                _points(entry.get("drop")),
+                f"{100 * entry['changed']:.1f}%" if isinstance(entry.get("changed"), (int, float)) else "-",
+                esc(_scalar(entry.get("examples"))),
+                esc(entry.get("note") or ""),
+            ]
+            for kind, entry in (block.get("kinds") or {}).items()
+            if isinstance(entry, Mapping)
+        ]
+        head = ["Perturbation", "Score (0-100)", "Drop (points)", "Inputs changed", "Examples", "Note"]
+        sources = "".join(f"<li>{esc(s)}</li>" for s in block.get("sources") or ())
+        parts.append(
+            f"<h3>Perturbation suite: <code>{esc(r.task.name)}</code></h3><p>Clean score "
+            f"{_points(block.get('clean_score'))}; rate {esc(_scalar(block.get('rate')))}, seed "
+            f"{esc(_scalar(block.get('seed')))}.</p>"
+            + f'<div class="scroll">{table(head, lines, "plain")}</div>'
+            + f"<details><summary>Method and sources</summary><p>{esc(block.get('method') or '')}</p>"
+            + f"<ul>{sources}</ul></details>"
+        )
+    return "".join(parts) + "</section>"

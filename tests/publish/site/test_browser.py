@@ -312,3 +312,53 @@ def test_the_index_shows_hostile_names_as_text(site, browser):
     assert index_ids(page) == ["xss"] and page.locator("#subs a", has_text=XSS).count() == 1
     assert problems == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def with_intervals(tmp_path_factory, mirror) -> Path:
+    """A two-task track (RTE, MRPC) of three submissions whose records carry bootstrap blocks, as evaluation
+    writes them: b differs from a on one RTE example (tied), c is far behind."""
+    from board_records import HEAD, guesses, scored, track
+
+    from harness.publish.site.build import build_site
+    from harness.scoring.rank import rank
+    from harness.tasks import get_task
+    from harness.tasks.data import load_rows
+
+    root = tmp_path_factory.mktemp("intervals")
+    records = []
+    for name in ("rte", "mrpc"):
+        task = get_task(name)
+        rows = load_rows(task, mirror)
+        a = guesses(task, rows, 0.8)
+        b = dict(a)
+        if name == "rte":
+            flip = next(u for u in a if a[u] == 1)
+            b[flip] = 0
+        records += [scored(s, name, rows, p) for s, p in (("a", a), ("b", b), ("c", guesses(task, rows, 0.5, 1)))]
+    t = track(
+        root,
+        "ci",
+        HEAD + "tasks:\n  - {task: rte, split: validation}\n  - {task: mrpc, split: validation}\n"
+        "score: {rule: mean}\nranking: {by: score}\n",
+    )
+    files = build_site(
+        [rank(records, t)], records, {"generated_at": "2026-12-01T00:00:00+00:00", "harness_version": "t"}
+    )
+    write_site(files, root / "site")
+    return root / "site" / "tracks" / "ci" / "index.html"
+
+
+def test_the_compare_view_loads_the_per_task_intervals_when_it_opens(with_intervals, browser):
+    page, problems = open_page(browser, with_intervals.as_uri())
+    assert page.locator("#board sup", has_text="=").count() == 1  # b is tied with a
+    assert page.evaluate("typeof window.boardIntervals") == "undefined"  # not loaded with the page
+    for sid in ("a", "c"):
+        page.check(f"#board input.pick[data-id='{sid}']")
+    compare = page.locator("#compare")
+    compare.get_by_text("RTE", exact=False).first.wait_for()
+    page.wait_for_function("typeof window.boardIntervals === 'object'")
+    rte = compare.inner_text().split("RTE Acc")[1].split("MRPC")[0]
+    assert "(significant: 95% intervals apart)" in rte  # 80% against 50% of 277 examples
+    assert "conservative test" in compare.inner_text() and problems == []
+    page.close()

@@ -189,7 +189,7 @@
     var h = '<tr class="r kind-' + esc(r.k) + (r.e ? "" : " ineligible") + '" data-id="' + esc(r.id) + '">';
     h += '<td class="c-pick"><input type="checkbox" class="pick" data-id="' + esc(r.id) + '" aria-label="compare ' + esc(r.n) + '"' + (picked ? " checked" : "") + "></td>";
     h += r.r === null ? '<td class="num rank keep" data-col="rank" title="not ranked">-</td>'
-      : '<td class="num rank keep" data-col="rank">' + r.r + (r.tie ? '<sup title="not significantly different from a neighbour">=</sup>' : "") + "</td>";
+      : '<td class="num rank keep" data-col="rank">' + r.r + (r.tie ? '<sup title="not significantly different from the row above (paired bootstrap)">=</sup>' : "") + "</td>";
     h += '<td class="c-sub keep" data-col="submission"><a href="../../submissions/' + esc(r.u) + '.html">' + esc(r.n) + "</a>" + badges(r) +
       "<br><small><code>" + esc(r.id) + "</code>" + (r.t ? " · " + esc(r.t) : "") + "</small></td>";
     if (state.view === "eff") { h += '<td data-col="method">' + (esc(r.m.join(", ")) || "-") + "</td>"; }
@@ -242,6 +242,26 @@
     return (d > 0 ? "+" : "") + t;
   }
 
+  /* per-task intervals live beside the page (D.ciFile): loaded once, when a comparison first needs them */
+  function loadIntervals(done) {
+    if (D.ciLoading) { return; }
+    D.ciLoading = true;
+    var tag = document.createElement("script");
+    tag.src = D.ciFile;
+    tag.onload = function () {
+      (window.boardIntervals && window.boardIntervals.rows || []).forEach(function (item) {
+        var r = rows[item[0]];
+        if (!r) { return; }
+        r.ci = r.ci || {};
+        Object.keys(item[1]).forEach(function (k) { r.ci[k] = item[1][k]; });
+      });
+      D.ciLoaded = true;
+      done();
+    };
+    tag.onerror = function () { D.ciLoaded = true; D.ciFailed = true; done(); };
+    document.head.appendChild(tag);
+  }
+
   function renderCompare() {
     var box = document.getElementById("compare");
     if (!box) { return; }
@@ -250,9 +270,14 @@
       return -1;
     }).filter(function (i) { return i >= 0; });
     if (picked.length < 2) { box.hidden = true; box.innerHTML = ""; return; }
+    if (D.ciFile && !D.ciLoaded) { loadIntervals(renderCompare); }
     var first = rows[picked[0]];
     var h = '<h3>Compare</h3><p class="hint">Differences are against ' + esc(first.n) +
-      " (the first picked), in the display unit.</p>";
+      " (the first picked), in the display unit" +
+      (D.ciFile || rows.some(function (r) { return r.ci; }) ? "; a difference is significant where the two 95% " +
+        "bootstrap intervals do not overlap (a conservative test: the board's tie marks use the paired one)" : "") +
+      (D.ciFile && !D.ciLoaded ? "; loading the per-task intervals" : "") +
+      (D.ciFailed ? "; the per-task intervals did not load" : "") + ".</p>";
     h += '<div class="grid"><table class="compare"><thead><tr><th scope="col">Column</th>';
     picked.forEach(function (i, k) {
       h += '<th scope="col">' + esc(rows[i].n) + "</th>";

@@ -17,7 +17,7 @@ import string
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from harness.registry import Registry
 
@@ -287,6 +287,22 @@ def _token_f1_v2(prediction: str, gold: str) -> float:
     return _bag_f1(predicted_tokens, gold_tokens)
 
 
+def _max_over_golds(
+    metric: str,
+    score: Callable[[str, str], float],
+    golds_of: Callable[[str, int, Sequence[str]], Sequence[str]],
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+) -> list[float]:
+    """Per example, the best `score` against the example's gold answers as `golds_of` selects them."""
+    _check_inputs(metric, predictions=predictions, references=references)
+    _check_gold_lists(metric, references)
+    return [
+        max(score(prediction, gold) for gold in golds_of(metric, index, golds))
+        for index, (prediction, golds) in enumerate(zip(predictions, references))
+    ]
+
+
 def _mean_max_over_golds(
     metric: str,
     score: Callable[[str, str], float],
@@ -295,13 +311,8 @@ def _mean_max_over_golds(
     references: Sequence[Sequence[str]],
 ) -> float:
     """Mean over examples of the best `score` against the example's gold answers as `golds_of` selects them."""
-    count = _check_inputs(metric, predictions=predictions, references=references)
-    _check_gold_lists(metric, references)
-    total = sum(
-        max(score(prediction, gold) for gold in golds_of(metric, index, golds))
-        for index, (prediction, golds) in enumerate(zip(predictions, references))
-    )
-    return total / count
+    values = _max_over_golds(metric, score, golds_of, predictions, references)
+    return sum(values) / len(values)
 
 
 def squad_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -358,14 +369,20 @@ def nq_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[
     >>> nq_exact_match(predictions=["caf\\u00e9"], references=[["Cafe\\u0301"]])
     1.0
     """
+    hits = _nq_hits(predictions, references)
+    return sum(hits) / len(hits)
+
+
+def _nq_hits(predictions: Sequence[str], references: Sequence[Sequence[str]]) -> list[float]:
+    """Per question, 1.0 when the NFD-normalized prediction equals a normalized reference, else 0.0."""
     metric = "nq_exact_match"
-    count = _check_inputs(metric, predictions=predictions, references=references)
+    _check_inputs(metric, predictions=predictions, references=references)
     _check_gold_lists(metric, references)
 
     def normalize(text: str) -> str:
         return normalize_answer(unicodedata.normalize("NFD", text))
 
-    hits = 0
+    hits = []
     for index, (prediction, golds) in enumerate(zip(predictions, references)):
         if not golds:
             raise ValueError(
@@ -373,8 +390,8 @@ def nq_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[
                 "least one: check the loader reads the 'answer' list"
             )
         predicted = normalize(prediction)
-        hits += any(predicted == normalize(gold) for gold in golds)
-    return hits / count
+        hits.append(float(any(predicted == normalize(gold) for gold in golds)))
+    return hits
 
 
 def record_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -466,6 +483,10 @@ class Metric:
         """Compute the metric: `Metric(...)(predictions=..., references=...)`."""
         return self.fn(**inputs)
 
+    def of(self, columns: Mapping[str, Any]) -> float:
+        """Compute the metric from whichever of `columns` (predictions, references, groups) it takes."""
+        return self.fn(**{name: columns[name] for name in self.inputs})
+
 
 _FUNCTIONS: tuple[Callable[..., float], ...] = (
     accuracy,
@@ -493,6 +514,37 @@ del _fn
 
 METRICS: dict[str, Metric] = {name: _REGISTRY.get(name) for name in _REGISTRY.names()}
 """Every metric, keyed by function id."""
+
+
+def _correct(predictions: Sequence[Hashable], references: Sequence[Hashable]) -> list[float]:
+    """Per example, 1.0 when the prediction equals the reference: the vector whose mean is `accuracy`."""
+    _check_inputs("accuracy", predictions=predictions, references=references)
+    return [float(p == r) for p, r in zip(predictions, references)]
+
+
+_PER_EXAMPLE: dict[str, Callable[[Sequence[Any], Sequence[Any]], list[float]]] = {
+    "accuracy": _correct,
+    "squad_exact_match": lambda p, r: _max_over_golds("squad_exact_match", _exact, _every_gold, p, r),
+    "squad_f1": lambda p, r: _max_over_golds("squad_f1", _token_f1, _every_gold, p, r),
+    "squad_v2_exact_match": lambda p, r: _max_over_golds("squad_v2_exact_match", _exact, _v2_golds, p, r),
+    "squad_v2_f1": lambda p, r: _max_over_golds("squad_v2_f1", _token_f1_v2, _v2_golds, p, r),
+    "nq_exact_match": _nq_hits,
+    "record_exact_match": lambda p, r: _max_over_golds("record_exact_match", _exact, _every_gold, p, r),
+    "record_f1": lambda p, r: _max_over_golds("record_f1", _token_f1, _every_gold, p, r),
+}
+"""The metrics that are the mean of a per-example value (correctness, the example's EM or F1): their vectors."""
+PER_EXAMPLE_METRICS = frozenset(_PER_EXAMPLE)
+
+
+def per_example(name: str, predictions: Sequence[Any], references: Sequence[Any]) -> list[float] | None:
+    """The per-example values whose mean is metric `name` (by the metric's own rule), None for a metric that is not
+    a mean (F1, MCC, correlations): a bootstrap resamples these vectors instead of re-running the metric.
+
+    >>> per_example("squad_exact_match", ["The Cat.", "dog"], [["cat"], ["a fish", "bird"]])
+    [1.0, 0.0]
+    """
+    values = _PER_EXAMPLE.get(name)
+    return None if values is None else values(predictions, references)
 
 
 def get_metric(name: str, where: str = "") -> Metric:

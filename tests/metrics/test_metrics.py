@@ -409,6 +409,23 @@ def test_import_is_cheap():
         "import sys, harness.metrics; "
         "print(sorted(k for k in ('torch', 'sklearn', 'scipy', 'numpy') if k in sys.modules))"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_mean_metric_is_the_mean_of_its_per_example_values_and_others_have_none():
+    from harness.metrics import METRICS, PER_EXAMPLE_METRICS, per_example
+
+    answers = (["The Cat.", "", "dog", "caf\u00e9"], [["cat", "kitten"], [], ["a dog", "bird"], ["Cafe\u0301"]])
+    for name in sorted(PER_EXAMPLE_METRICS - {"accuracy"}):
+        if name in ("squad_exact_match", "squad_f1", "record_exact_match", "record_f1", "nq_exact_match"):
+            preds, refs = answers[0][::2] + answers[0][3:], answers[1][::2] + answers[1][3:]  # every gold list filled
+        else:
+            preds, refs = answers
+        values = per_example(name, preds, refs)
+        assert len(values) == len(preds) and sum(values) / len(values) == METRICS[name](
+            predictions=preds, references=refs
+        )
+    assert per_example("accuracy", [1, 0, 1], [1, 1, 1]) == [1.0, 0.0, 1.0]
+    assert per_example("matthews_correlation", [1, 0], [1, 0]) is None
