@@ -5,8 +5,9 @@ it from a file:// URL in Debian's Chromium through Playwright, and times clicks 
 performance.now(), from the click to the re-rendered table after a forced layout. `--site DIR` times a site
 built before (for example an older checkout's, `site_build.py --keep DIR`) instead.
 
-`--screenshots DIR` also saves the index, the track page and the leader's submission page at 1,400 px (the
-README's pictures, docs/img/).
+`--screenshots DIR` also saves the index, the track page and the leader's submission page at 1,400 px. The
+README's pictures (docs/img/) are of the demo's board, real models: after `harness demo`, run
+`python benchmarks/site_sort.py --site results/site --track demo-stsb --screenshots docs/img`.
 
     python benchmarks/site_sort.py [--submissions 1000] [--track glue] [--site DIR] [--repeat 5] [--screenshots DIR]
 """
@@ -48,12 +49,18 @@ def build(root: Path, n: int, track: str) -> Path:
     return root
 
 
+TRACK_SHOT_HEIGHT = 2300  # px of a track page's picture: its summary, legend, plot and the first rows of its table
+
+
 def shots(page, site: Path, url: str, out: Path) -> None:
-    """The index, the track page (its first screen and a half) and the leader's submission page, at 1,400 px."""
+    """The index, the track page (down to the first rows of its table) and the leader's submission page, at 1,400 px."""
     out.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 1300})
     page.goto(url)
-    page.screenshot(path=str(out / "track-page.png"))
+    height = min(TRACK_SHOT_HEIGHT, page.evaluate("document.documentElement.scrollHeight"))
+    page.screenshot(
+        path=str(out / "track-page.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1400, "height": height}
+    )
     leader = page.locator("#board tbody tr a").first.get_attribute("href")
     page.goto((site / "index.html").resolve().as_uri())
     page.set_viewport_size({"width": 1400, "height": 800})

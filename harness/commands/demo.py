@@ -228,13 +228,16 @@ def speedups(root: Path, ids: list[str], length: int, budget_s: float, say: Any)
 def table(rows: list[dict[str, Any]]) -> str:
     """The ranking as fixed-width text: one line per submission."""
     head = (
-        f"{'rank':>4}  {'submission':<20} {'score':>6} {'detail':<22} {'params':>7} {'size':>7} {'zstd':>7} "
-        f"{'GFLOPs':>7} {'p50 ms':>7} {'speed-up':>8}  methods"
+        f"{'rank':>4}  {'submission':<20} {'score':>6} {'95% interval':<13} {'detail':<22} {'params':>7} {'size':>7} "
+        f"{'zstd':>7} {'GFLOPs':>7} {'p50 ms':>7} {'speed-up':>8}  methods"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
+        rank = f"{r['rank']}{'=' if r.get('tied') else ''}" if r["rank"] else "-"
+        ci = r.get("score_interval")
         lines.append(
-            f"{r['rank'] or '-':>4}  {r['submission']:<20} {_num(r['score'], 1, '.1f'):>6} {r['detail']:<22} "
+            f"{rank:>4}  {r['submission']:<20} {_num(r['score'], 1, '.1f'):>6} "
+            f"{f'[{ci[0]:.1f}, {ci[1]:.1f}]' if ci else 'n/m':<13} {r['detail']:<22} "
             f"{_num(r['params'], 1e-6, '.1f', 'M'):>7} "
             f"{_num(r['size_bytes'], 2**-20, '.1f', 'M'):>7} {_num(r['zstd_bytes'], 2**-20, '.1f', 'M'):>7} "
             f"{_num(r['flops_128'], 1e-9, '.2f'):>7} {_num(r['p50_ms'], 1, '.2f'):>7} "
@@ -276,8 +279,10 @@ def summary_rows(board: Any, records: list[Any], up: dict[str, dict[str, Any]]) 
             {
                 "submission": row.submission,
                 "rank": row.rank,
+                "tied": row.tied,
                 "methods": list(row.methods),
                 "score": score.value if score is not None else None,
+                "score_interval": list(score.interval) if score is not None and score.interval else None,
                 "detail": _detail(recs),
                 "metrics": {r.task.name: r.metrics for r in recs if r.ok},
                 "params": _largest(recs, "params", "total_params"),
@@ -354,7 +359,8 @@ def run(args: argparse.Namespace) -> int:
         f"score = {track.score.label}, 0-100 (STS-B: mean of Pearson and Spearman x100); size = all model files, zstd = the "
         f"weights after zstd; GFLOPs at {track.measurement.reference_length} tokens; p50 = batch-1 latency, 1 thread"
         + (", from the interleaved rounds" if up else "")
-        + f" (latency budget cut for the demo: {track.measurement.latency_budget_s:g} s)"
+        + f" (latency budget cut for the demo: {track.measurement.latency_budget_s:g} s); 95% interval: bootstrap over "
+        "the 1,500 STS-B pairs; = after a rank: not significantly different from the row above (paired bootstrap)"
     )
     say(f"site: {site / 'index.html'} (serve it: harness leaderboard --results {args.results} --serve)")
     say(f"demo wall time {wall:.0f} s; figures in {args.results / SUMMARY_FILE}")
