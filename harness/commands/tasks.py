@@ -28,12 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from harness.tasks import get_task, task_names
     from harness.tasks.data import hub_id
 
-    for name in task_names():
+    names = task_names()
+    width = max(map(len, names), default=0)  # the longest name keeps every line's columns aligned
+    for name in names:
         t = get_task(name)
         metrics = ", ".join(m.name for m in t.metrics)
         labels = label_order(t)
         print(
-            f"{name:18} {t.benchmark:10} {t.kind:16} {metrics:32} hub {hub_id(t)}; mirror {t.source.mirror_file}"
+            f"{name:{width}} {t.benchmark:10} {t.kind:16} {metrics:32} hub {hub_id(t)}; mirror {t.source.mirror_file}"
             + (f"; {labels}" if labels else "")
         )
     return 0

@@ -10,14 +10,15 @@ A case perturbation on a model whose tokenizer lowercases is still measured (its
 other normalisation), and its entry says that casing does nothing to an uncased model.
 
 OOD pairs: a model trained for task A scored on task B's data (SST-2 -> IMDb) needs A's outputs named by B's
-labels; `relabelled` gives a copy of the loaded model whose `id2label` names them, through a declared label map.
+labels; `relabelled` gives a copy of the loaded model whose `id2label` names them, through a declared label map,
+one to one or many to one (MNLI's three labels onto HANS's two: the model's argmax, then mapped).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from types import ModuleType
 from typing import Any
@@ -163,19 +164,43 @@ def without_suite(settings: EvalSettings) -> EvalSettings:
 
 
 def relabelled(model: Any, source: Task, target: Task, labels: Mapping[str, str]) -> Any:
-    """A shallow copy of `model`, loaded for `source`, whose `id2label` names `target`'s labels through `labels`
-    (source label -> target label), so that `target`'s formulation maps its outputs; the weights are shared."""
+    """A shallow copy of `model`, loaded for `source`, whose outputs are named by `target`'s labels through `labels`
+    (source label -> target label), so that `target`'s formulation maps them; the weights are shared.
+
+    One to one: the copy's `id2label` names the target labels, its outputs unchanged. Many to one (several source
+    labels onto one target label, MNLI onto HANS): the copy's `forward` gives one logit per target label, in the
+    target's order, the max of the logits of the source labels mapped onto it, so that its argmax is the target
+    label of the model's own argmax (argmax, then map: McCoy et al. 2019); exact ties between outputs of different
+    target labels go to the first target label. The per-example logits a record stores are these merged ones."""
     from harness.inference.formulations.classify import label_mapping
 
     n = len(model.id2label) or len(source.labels)
     order = label_mapping(source, model.id2label, n)  # model output i predicts source label order[i]
-    missing = [name for name in source.labels if name not in labels]
-    if missing or sorted(labels.values()) != sorted(target.labels):
+    if sorted(labels) != sorted(source.labels) or set(labels.values()) != set(target.labels):
         raise UserError(
-            f"labels {dict(labels)} do not map task {source.name}'s labels ({', '.join(source.labels)}) one to one "
-            f"onto task {target.name}'s ({', '.join(target.labels)})",
-            fix="name each source label and its target label once",
+            f"labels {dict(labels)} do not map each of task {source.name}'s labels ({', '.join(source.labels)}) "
+            f"onto one of task {target.name}'s ({', '.join(target.labels)}), reaching each: one to one, or many to one",
+            fix="name each source label once, with the target label it counts as",
         )
     out = copy.copy(model)
-    out.id2label = {i: labels[source.labels[order[i]]] for i in range(n)}
+    if len(source.labels) == len(target.labels):  # a map onto every target label from as many: one to one
+        out.id2label = {i: labels[source.labels[order[i]]] for i in range(n)}
+        return out
+    members = [[i for i in range(n) if labels[source.labels[order[i]]] == name] for name in target.labels]
+    out.forward = _merged(out.forward, members)
+    out.id2label = dict(enumerate(target.labels))
     return out
+
+
+def _merged(forward: Callable[[dict[str, Any]], dict[str, Any]], members: Sequence[Sequence[int]]) -> Callable:
+    """`forward` with its `logits` (examples x model outputs) replaced by one column per target label: the max over
+    that label's `members` (model output indices); every other output is passed on as it is."""
+    import numpy as np
+
+    def merged(batch: dict[str, Any]) -> dict[str, Any]:
+        outputs = dict(forward(batch))
+        logits = np.asarray(outputs["logits"])
+        outputs["logits"] = np.stack([logits[:, list(m)].max(axis=1) for m in members], axis=1)
+        return outputs
+
+    return merged

@@ -11,7 +11,7 @@ that. Two values are paired, and may be tested against each other, only when the
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -28,6 +28,8 @@ TIE_METHOD = (
 """How the board marks ties, as its pages state it."""
 PERCENT = 100.0
 """Board values of scores are percentages; records keep fractions."""
+SAME_POINT = 1e-9
+"""An operating point is the record's own score when their percentages agree to this (float rounding)."""
 
 
 def _block(record: Record) -> Mapping | None:
@@ -163,3 +165,23 @@ def without_resamples(rows: Sequence[Row]) -> list[Row]:
             )
         out.append(row)
     return out
+
+
+def elue_resamples(result: Any, records: Mapping[str, Record]) -> np.ndarray | None:
+    """An ELUE score's resamples (Liu et al. 2022: the mean over tasks of perf - perf_ref(FLOPs)) where every scored
+    task has one operating point, the record's own score at its measured FLOPs: each task's resampled score minus
+    its fixed reference, averaged row for row. None for several points (early exits: only one point's predictions
+    are resampled) or a point that is not the record's score."""
+    parts = []
+    for task, per_task in result.tasks.items():
+        points = [p for p in result.points if p.task == task]
+        record = records.get(task)
+        if per_task is None or len(points) != 1 or points[0].perf_ref is None or record is None or record.score is None:
+            return None
+        if abs(points[0].perf - PERCENT * record.score) > SAME_POINT:
+            return None
+        resampled = record_resamples(record)
+        if resampled is None:
+            return None
+        parts.append(resampled - points[0].perf_ref)
+    return _row_mean(parts)

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from harness.records.record import as_record
 from harness.scoring.board import GROUPS, Leaderboard, ParetoPair, Row
-from harness.scoring.confidence import leader_gap, without_resamples
+from harness.scoring.confidence import elue_resamples, leader_gap, paired_on, with_resamples, without_resamples
 from harness.scoring.dynascore import dynascore
 from harness.scoring.eligibility import CUTOFF_COLUMNS, broken_rules
 from harness.scoring.elue_score import elue_score
@@ -112,11 +112,13 @@ def _row_values(track: Track, entry: Entry, columns: Sequence[Column]) -> tuple[
         points = tuple(dict(vars(p)) for p in result.points)
         note = "; ".join(filter(None, [result.note, f"no FLOPs measured for {', '.join(lacking)}" if lacking else ""]))
         score = result.score if not lacking else None
-        values["elue_score"] = Value(
+        value = Value(
             score,
             ("self-reported" if reported else "computed") if score is not None else "not measured",
             note or ("from self-reported FLOPs" if reported else ""),
         )
+        resamples = elue_resamples(result, entry.ok) if score is not None else None
+        values["elue_score"] = with_resamples(value, resamples, paired_on(entry.ok))
     return values, points
 
 

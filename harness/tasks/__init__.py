@@ -18,6 +18,7 @@ TASK_MODULES = (
     "harness.tasks.squad",
     "harness.tasks.nq_open",
     "harness.tasks.elue",
+    "harness.tasks.ood",
 )
 
 _loaded = False

@@ -34,7 +34,8 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
 def task_block(task: Task, data_dir: str | Path | None) -> dict[str, str | None]:
     """The `task` block of a result record: the task, its version and split, and where its rows came from."""
     s = task.source
-    source = f"mirror:{s.mirror_file}" if resolve_data_dir(data_dir) else f"hub:{s.hub_path}/{s.hub_config}"
+    hub = f"hub:{s.hub_path}" + (f"/{s.hub_config}" if s.hub_config else "")  # a dataset without configs names none
+    source = f"mirror:{s.mirror_file}" if resolve_data_dir(data_dir) else hub
     return {
         "name": task.name,
         "benchmark": task.benchmark,

@@ -117,7 +117,7 @@ def _robustness(c: Checker, value: Any, tasks: list[str]) -> dict[str, Any]:
 def _ood(c: Checker, value: Any, tasks: list[str]) -> list[dict[str, Any]]:
     """`ood: [{task: sst2, on: imdb, labels: {negative: neg, positive: pos}}]`: the submission's model for a track
     task also scored on another classification task's data; `labels` maps each of its labels onto one of the other
-    task's (default: the same names), so both tasks have the same label set after mapping."""
+    task's (default: the same names), reaching each of them: one to one, or many to one (`_ood_labels`)."""
     from harness.tasks import get_task, task_names
 
     out: list[dict[str, Any]] = []
@@ -157,12 +157,22 @@ def _ood(c: Checker, value: Any, tasks: list[str]) -> list[dict[str, Any]]:
 def _ood_labels(
     c: Checker, value: Any, path: str, source: tuple[str, ...], target: tuple[str, ...]
 ) -> dict[str, str] | None:
-    """The label map of an OOD pair: every source label to a distinct target label, covering them all."""
+    """The label map of an OOD pair: every source label named once, onto a target label, every target label reached.
+    One to one, or many to one (MNLI's neutral and contradiction onto HANS's non-entailment, as McCoy et al. 2019
+    score MNLI models: their argmax over the source labels, then mapped; harness.inference.robustness.relabelled)."""
     fix = (
         "map each source label to one target label, e.g. labels: {"
-        + ", ".join(f"{a}: {b}" for a, b in zip(source, target))
+        + ", ".join(f"{a}: {target[min(i, len(target) - 1)]}" for i, a in enumerate(source))
         + "}"
     )
+    if len(source) < len(target):
+        c.fail(
+            path,
+            f"the source's {len(source)} labels ({', '.join(source)}) cannot reach the target's {len(target)} "
+            f"({', '.join(target)}): each of its labels needs a source label mapped onto it",
+            "pair the model with a task of as many labels or fewer",
+        )
+        return None
     if value is None:
         if sorted(source) != sorted(target):
             c.fail(path, f"missing: the labels {list(source)} and {list(target)} differ", fix)
@@ -172,11 +182,25 @@ def _ood_labels(
     if entry is None:
         return None
     mapped = {str(k): v for k, v in entry.items()}
-    if sorted(mapped) != sorted(source) or not all(isinstance(v, str) for v in mapped.values()):
+    if (
+        len(mapped) != len(entry)
+        or sorted(mapped) != sorted(source)
+        or not all(isinstance(v, str) for v in mapped.values())
+    ):
         c.fail(path, f"expected each of {', '.join(source)} once, mapped to a label, got {shown(value)}", fix)
         return None
-    if sorted(mapped.values()) != sorted(target):
-        c.fail(path, f"the mapped labels {sorted(mapped.values())} are not the labels {list(target)} once each", fix)
+    unknown = [f"{k}: {v}" for k, v in mapped.items() if v not in target]
+    if unknown:
+        c.fail(path, f"{', '.join(unknown)}: not a label of the target ({', '.join(target)})", fix)
+        return None
+    unreached = [name for name in target if name not in mapped.values()]
+    if unreached:
+        c.fail(
+            path,
+            f"no source label is mapped onto {', '.join(unreached)}: every label of the target ({', '.join(target)}) "
+            "must be reached (its examples could never be predicted right)",
+            fix,
+        )
         return None
     return mapped
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from board_records import HEAD, write_track
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UserError
 from harness.evaluation.track import run_track, track_status
 from harness.formats import read_predictions
 from harness.inference.formulations import EvalSettings
-from harness.inference.robustness import UNCASED_NOTE
+from harness.inference.robustness import UNCASED_NOTE, relabelled
 from harness.records import read_record
 from harness.tasks import get_task
 from harness.tasks.data import load_rows
@@ -72,7 +72,7 @@ def test_glue_declares_sst2_on_imdb_and_the_demo_tracks_declare_nothing():
         ("ood:\n  - {task: sst2, on: imdb, labels: {negative: neg}}\n", "ood[0].labels: expected each of"),
         (
             "ood:\n  - {task: sst2, on: imdb, labels: {negative: neg, positive: neg}}\n",
-            "ood[0].labels: the mapped labels ['neg', 'neg'] are not the labels ['neg', 'pos'] once each",
+            "ood[0].labels: no source label is mapped onto pos: every label of the target (neg, pos) must be reached",
         ),
         (f"ood:\n  - {{task: sst2, on: imdb, labels: {LABELS}, limit: 3}}\n", "ood[0]: unknown key 'limit'"),
         (
@@ -95,6 +95,141 @@ def test_a_suite_on_a_track_without_classification_tasks_is_refused(tmp_path):
     assert "robustness: none of the track's tasks is a classification task" in _error(
         tmp_path, text + "robustness: {kinds: [typo]}\n"
     )
+
+
+# ---- many-to-one label maps: MNLI's three labels onto HANS's two ----
+
+WIDE_INIT = 0.5  # random weights this wide make the tiny model's predictions differ between pairs (0.02: constant)
+MNLI_ON_HANS = {"entailment": "entailment", "neutral": "non-entailment", "contradiction": "non-entailment"}
+HANS_PAIRS = [
+    ("The doctor saw the lawyer .", "The lawyer saw the doctor ."),
+    ("The doctor near the actor danced .", "The doctor danced ."),
+    ("If the artist slept , the actor ran .", "The artist slept ."),
+    ("The senators supported the secretary .", "The secretary supported the senators ."),
+    ("Whether or not the judge shouted , the tourists waited .", "The tourists waited ."),
+    ("The bankers advised the manager who the student thanked .", "The student thanked the manager ."),
+    ("Certainly the lawyers resigned .", "The lawyers resigned ."),
+    ("The athlete by the doctors encouraged the senator .", "The athlete encouraged the senator ."),
+]
+
+
+def test_a_track_maps_mnli_onto_hans_many_to_one(tmp_path):
+    text = TRACK.replace("{task: sst2", "{task: mnli_matched").replace(
+        "split: validation}\n  - {task: stsb", ("split: validation_matched}\n  - {task: stsb")
+    )
+    labels = "{entailment: entailment, neutral: non-entailment, contradiction: non-entailment}"
+    track = load_track(
+        write_track(tmp_path, "hans", text + f"ood:\n  - {{task: mnli_matched, on: hans, labels: {labels}}}\n")
+    )
+    assert track.ood == (OodPair("mnli_matched", "hans", MNLI_ON_HANS),)
+
+
+class _Fixed:
+    """A model stand-in whose forward gives fixed logits (one row per example) and counts the lengths it ran."""
+
+    def __init__(self, logits, id2label):
+        import numpy as np
+
+        self.logits, self.id2label, self.sequence_lengths = np.asarray(logits, dtype=float), id2label, []
+
+    def forward(self, batch):
+        self.sequence_lengths.extend([1] * len(self.logits))
+        return {"logits": self.logits, "hidden": "passed on"}
+
+
+def test_relabelled_merges_each_target_labels_logits_by_their_max():
+    """The merged logit is the max of its members', so the argmax is the target of the model's own argmax: [2, 1.5,
+    1.5] stays entailment (summing the probabilities of neutral and contradiction would give non-entailment)."""
+    mnli, hans = get_task("mnli_matched"), get_task("hans")
+    logits = [[2.0, 1.5, 1.5], [0.1, 0.3, 0.2], [-1.0, -3.0, 4.0]]  # in the model's order below
+    model = _Fixed(logits, {0: "entailment", 1: "contradiction", 2: "neutral"})
+    merged = relabelled(model, mnli, hans, MNLI_ON_HANS)
+    assert merged.id2label == {0: "entailment", 1: "non-entailment"} and model.id2label[1] == "contradiction"
+    out = merged.forward({})
+    assert out["logits"].tolist() == [[2.0, 1.5], [0.1, 0.3], [-1.0, 4.0]] and out["hidden"] == "passed on"
+    assert out["logits"].argmax(axis=1).tolist() == [0, 1, 1] and merged.sequence_lengths == [1, 1, 1]
+    assert model.forward({})["logits"].shape == (3, 3)  # the original is untouched
+
+
+def test_relabelled_refuses_a_map_that_leaves_a_target_label_unreached_or_misses_a_source_label():
+    mnli, hans = get_task("mnli_matched"), get_task("hans")
+    model = _Fixed([[0.0, 0.0, 0.0]], {})
+    for bad in (
+        dict.fromkeys(mnli.labels, "non-entailment"),
+        {"entailment": "entailment", "neutral": "non-entailment"},
+        {**MNLI_ON_HANS, "contradiction": "not_entailment"},
+    ):
+        with pytest.raises(UserError, match="one to one, or many to one"):
+            relabelled(model, mnli, hans, bad)
+
+
+def test_a_three_label_model_on_hans_predicts_its_argmax_then_mapped(tiny_bert):
+    """A tiny 3-label BERT (its outputs named in another order than MNLI's): its HANS predictions are its MNLI
+    predictions mapped; the logits it stores are, per HANS label, the max of its members' MNLI logits."""
+    import numpy as np
+
+    from harness.backends import LoadOptions, load_model
+    from harness.inference.formulations import classify
+
+    mnli, hans = get_task("mnli_matched"), get_task("hans")
+    names = {0: "neutral", 1: "entailment", 2: "contradiction"}
+    folder = tiny_bert(
+        num_labels=3, initializer_range=WIDE_INIT, id2label=names, label2id={v: k for k, v in names.items()}
+    )
+    model = load_model(folder, "sequence_classification", LoadOptions(), "torch")
+    rows = [{"idx": i, "premise": p, "hypothesis": h, "label": 0} for i, (p, h) in enumerate(HANS_PAIRS)]
+    own: dict = {}
+    as_mnli = classify.predict(mnli, model, rows, EvalSettings(), outputs=own)
+    assert set(as_mnli.values()) == {0, 1, 2}  # every MNLI label predicted: both members of non-entailment merge
+    stored: dict = {}
+    got = classify.predict(hans, relabelled(model, mnli, hans, MNLI_ON_HANS), rows, EvalSettings(), outputs=stored)
+    assert got == {u: hans.labels.index(MNLI_ON_HANS[mnli.labels[p]]) for u, p in as_mnli.items()}
+    e, n, c = own["values"].T  # columns in MNLI's label order
+    assert stored["ids"] == own["ids"] and np.allclose(stored["values"], np.stack([e, np.maximum(n, c)], axis=1))
+    assert model.id2label == names
+
+
+def test_a_track_run_from_the_hub_scores_the_mnli_model_on_hans(mirror, tmp_path, monkeypatch):
+    """No data dir: MNLI and HANS rows from the hub (a local Dataset handed to the real hub loading code); the HANS
+    record names the MNLI model, and its predictions are that model's MNLI predictions mapped onto HANS's labels."""
+    import datasets
+
+    from harness.backends import LoadOptions, load_model
+    from harness.inference.formulations import classify
+
+    rows = [{"premise": p, "hypothesis": h, "label": n % 2} for n, (p, h) in enumerate(HANS_PAIRS)]
+    hub = {
+        ("nyu-mll/glue", "mnli", "validation_matched"): [{**r, "idx": n} for n, r in enumerate(rows)],
+        ("jhu-cogsci/hans", None, "validation"): rows,
+    }
+    monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda path, name=None, split=None, **kw: datasets.Dataset.from_list(hub[path, name, split]),
+    )
+    labels = "{entailment: entailment, neutral: non-entailment, contradiction: non-entailment}"
+    text = HEAD + (
+        "tasks:\n  - {task: mnli_matched, split: validation_matched}\nscore: {rule: mean}\nranking: {by: score}\n"
+        f"measurement: {{measure: [params]}}\nood:\n  - {{task: mnli_matched, on: hans, labels: {labels}}}\n"
+    )
+    track = load_track(write_track(tmp_path, "hans", text))
+    folder = tmp_path / "subs" / "nli"
+    folder.mkdir(parents=True)
+    tiny.save_tiny_bert(folder / "cls", mirror / tiny.VOCAB_FILE, num_labels=3, initializer_range=WIDE_INIT)
+    (folder / "submission.yaml").write_text(
+        "name: nli\nteam: tests\ncontact: tests@example.org\nmethods: [other]\ntasks:\n  mnli_matched: {model: cls}\n",
+        encoding="utf-8",
+    )
+    records, skipped = run_track(track, tmp_path / "subs", results_dir=tmp_path / "r", report=lambda s: None)
+    assert not skipped and all(r.ok for r in records), [r.error for r in records]
+    [ood] = _ood(records, "nli")
+    assert ood.task.name == "hans" and ood.settings["model_of"] == "mnli_matched" and ood.num_examples == len(rows)
+    hans, mnli = get_task("hans"), get_task("mnli_matched")
+    got = read_predictions(hans, Path(ood.path).with_name(ood.predictions_file))
+    model = load_model(folder / "cls", "sequence_classification", LoadOptions(), "torch")
+    as_mnli = classify.predict(mnli, model, hub["nyu-mll/glue", "mnli", "validation_matched"], EvalSettings())
+    assert got == {u: hans.labels.index(MNLI_ON_HANS[mnli.labels[p]]) for u, p in as_mnli.items()}
 
 
 # ---- a track run ----
@@ -273,4 +408,5 @@ def test_the_page_shows_the_ood_score_beside_the_in_distribution_one_and_the_sui
     for entry in block["kinds"].values():
         assert f"{100 * entry['score']:.2f}" in page and f"{100 * entry['changed']:.1f}%" in page
     assert "casing does nothing to an uncased model" in page and "rate 0.3, seed 0" in page
+    assert "<code>imdb</code> <small>(out of distribution: the model for sst2)</small>" in page  # in Task results
     assert "Robustness" not in submission_page("alone", [r for r in mine if r.task.name == "stsb"], [], {})

@@ -266,3 +266,38 @@ def test_a_companion_file_name_that_is_a_path_is_refused(rte, tmp_path):
         bad.write_text(json.dumps(data | {field: value}))
         with pytest.raises(UserError, match=f"{field} is .*plain name of a file beside the record"):
             read_record(bad)
+
+
+def test_an_elue_score_of_one_point_per_task_is_resampled_and_ties_are_marked_on_it(mirror, tmp_path):
+    from harness.tracks.definitions import load_track
+    from tests.board_records import write_track
+
+    text = (
+        HEAD + "tasks:\n  - {task: sst2, split: validation}\n  - {task: mrpc, split: validation}\nscore: {rule: mean}\n"
+        "measurement: {measure: [flops]}\ncolumns: [flops]\nelue:\n  reference_curve:\n    model: hand-made\n"
+        "    source: tests\n    points: {sst2: [[1.0e9, 80], [3.0e9, 90]], mrpc: [[1.0e9, 70], [3.0e9, 80]]}\n"
+        "ranking: {by: elue_score, then: [score]}\n"
+    )
+    t = load_track(write_track(tmp_path, "elue-ci", text))
+    records = []
+    for name in ("sst2", "mrpc"):
+        task = get_task(name)
+        rows = load_rows(task, mirror)
+        a = guesses(task, rows, 0.85)
+        b = dict(a)
+        if name == "sst2":
+            b[next(u for u in a if a[u] == 1)] = 0
+        for sub, predictions in (("a", a), ("b", b), ("c", guesses(task, rows, 0.6, 2))):
+            flops = {"flops": {"flops_per_example": 2.0e9, "flops": 2.0e9}}
+            records.append(scored(sub, name, rows, predictions).with_(measurements=flops))
+    board = rank(records, t)
+    by = {r.submission: r for r in board.rows}
+    assert [r.submission for r in board.rows] == ["a", "b", "c"]
+    assert (by["b"].tied, by["c"].tied) == (True, False) and board.ranking["ties"] == TIE_METHOD
+    value = by["a"].values["elue_score"]
+    low, high = value.interval
+    assert low < value.value < high
+    refs = {"sst2": 85.0, "mrpc": 75.0}  # the curves at 2e9 FLOPs
+    mine = [r for r in records if r.submission.id == "a"]
+    expected = np.mean([record_resamples(r) - refs[r.task.name] for r in mine], axis=0)
+    assert (low, high) == pytest.approx(interval(expected))

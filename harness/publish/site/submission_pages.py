@@ -263,9 +263,11 @@ def _task_results(records: Sequence[Record]) -> str:
         score = r.score
         hardware = r.kind or r.hardware or ""
         backend = str((r.model or {}).get("backend") or "")
+        model_of = (r.settings or {}).get("model_of")
+        ood = f" <small>(out of distribution: the model for {esc(model_of)})</small>" if model_of else ""
         lines.append(
             [
-                f"<code>{esc(task.name)}</code>",
+                f"<code>{esc(task.name)}</code>{ood}",
                 esc("" if task.split is None else task.split),
                 esc(hardware),
                 esc(backend) or "-",

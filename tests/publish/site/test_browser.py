@@ -362,3 +362,46 @@ def test_the_compare_view_loads_the_per_task_intervals_when_it_opens(with_interv
     assert "(significant: 95% intervals apart)" in rte  # 80% against 50% of 277 examples
     assert "conservative test" in compare.inner_text() and problems == []
     page.close()
+
+
+def test_axe_core_finds_no_wcag_a_or_aa_violation_on_the_pages(site, many, with_intervals, browser):
+    """axe-core (Deque, through axe-playwright-python, which bundles it) over the rendered pages: colour contrast,
+    names of controls, headers of tables, landmarks; the WCAG 2.x A and AA rules."""
+    axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright", reason="pip install axe-playwright-python")
+    axe = axe_sync.Axe()
+    rules = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}, "resultTypes": ["violations"]}
+    pages = [site / "index.html", many, with_intervals, *sorted((site / "submissions").glob("*.html"))[:2]]
+    for path in pages:
+        page, problems = open_page(browser, path.as_uri())
+        if path == with_intervals:  # the compare view open, its intervals loaded
+            for sid in ("a", "c"):
+                page.check(f"#board input.pick[data-id='{sid}']")
+            page.wait_for_function("typeof window.boardIntervals === 'object'")
+        assert problems == []  # before axe runs: over file:// its own fetch of the stylesheet logs an error
+        violations = axe.run(page, options=rules).response["violations"]
+        found = [(v["id"], v["help"], v["nodes"][0]["html"][:120]) for v in violations]
+        assert found == [], f"{path.name}: {found}"
+        page.close()
+
+
+def test_sort_pagination_and_compare_work_from_the_keyboard(many, browser):
+    page, problems = open_page(browser, many.as_uri())
+    button = page.locator("#board th[data-col=score] button")
+    assert button.evaluate("b => b.tabIndex") >= 0  # reachable with Tab
+    before = page.get_attribute("#board th[data-col=score]", "aria-sort")
+    button.focus()
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#board th[data-col=score]", "aria-sort") not in (None, before)
+    first = shown_ids(page)
+    page.locator("#board-pager").get_by_role("button", name="Next").focus()
+    page.keyboard.press("Enter")
+    assert "51-100 of" in page.locator("#board-pager").inner_text() and shown_ids(page) != first
+    pick = page.locator("#board input.pick").first
+    pick.focus()
+    page.keyboard.press("Space")
+    second = page.locator("#board input.pick").nth(1)
+    second.focus()
+    page.keyboard.press("Space")
+    assert page.locator("#compare").is_visible() and "Difference" in page.locator("#compare").inner_text()
+    assert problems == []
+    page.close()
