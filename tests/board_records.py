@@ -130,3 +130,23 @@ def guesses(task, rows, right, seed=0):
     rng = np.random.default_rng(seed)
     hits = rng.random(len(rows)) < right
     return {task.uid(r): task.gold_of(r) if hit else 1 - task.gold_of(r) for r, hit in zip(rows, hits)}
+
+
+def one_apart(mirror, tasks, right: float, far: float, far_seed: int, extra=None) -> list:
+    """Records of three submissions on `tasks` (mirror rows): a right on a seeded share `right`, b as a except one
+    example of the first task (tied with a), c right on a share `far` (seed `far_seed`); `extra(record)` may add to
+    each record."""
+    from harness.tasks.data import load_rows
+
+    records = []
+    for name in tasks:
+        task = get_task(name)
+        rows = load_rows(task, mirror)
+        a = guesses(task, rows, right)
+        b = dict(a)
+        if name == tasks[0]:
+            b[next(u for u in a if a[u] == 1)] = 0
+        for sub, predictions in (("a", a), ("b", b), ("c", guesses(task, rows, far, far_seed))):
+            record = scored(sub, name, rows, predictions)
+            records.append(extra(record) if extra else record)
+    return records

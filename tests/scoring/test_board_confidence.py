@@ -15,7 +15,7 @@ from harness.scoring.rank import rank
 from harness.tasks import get_task
 from harness.tasks.confidence import score_confidence
 from harness.tasks.data import load_rows
-from tests.board_records import HEAD, guesses, scored, track
+from tests.board_records import HEAD, guesses, one_apart, scored, track
 
 
 @pytest.fixture(scope="module")
@@ -279,17 +279,8 @@ def test_an_elue_score_of_one_point_per_task_is_resampled_and_ties_are_marked_on
         "ranking: {by: elue_score, then: [score]}\n"
     )
     t = load_track(write_track(tmp_path, "elue-ci", text))
-    records = []
-    for name in ("sst2", "mrpc"):
-        task = get_task(name)
-        rows = load_rows(task, mirror)
-        a = guesses(task, rows, 0.85)
-        b = dict(a)
-        if name == "sst2":
-            b[next(u for u in a if a[u] == 1)] = 0
-        for sub, predictions in (("a", a), ("b", b), ("c", guesses(task, rows, 0.6, 2))):
-            flops = {"flops": {"flops_per_example": 2.0e9, "flops": 2.0e9}}
-            records.append(scored(sub, name, rows, predictions).with_(measurements=flops))
+    flops = {"flops": {"flops_per_example": 2.0e9, "flops": 2.0e9}}
+    records = one_apart(mirror, ("sst2", "mrpc"), 0.85, 0.6, 2, lambda r: r.with_(measurements=flops))
     board = rank(records, t)
     by = {r.submission: r for r in board.rows}
     assert [r.submission for r in board.rows] == ["a", "b", "c"]

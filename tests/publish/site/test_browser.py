@@ -318,24 +318,13 @@ def test_the_index_shows_hostile_names_as_text(site, browser):
 def with_intervals(tmp_path_factory, mirror) -> Path:
     """A two-task track (RTE, MRPC) of three submissions whose records carry bootstrap blocks, as evaluation
     writes them: b differs from a on one RTE example (tied), c is far behind."""
-    from board_records import HEAD, guesses, scored, track
+    from board_records import HEAD, one_apart, track
 
     from harness.publish.site.build import build_site
     from harness.scoring.rank import rank
-    from harness.tasks import get_task
-    from harness.tasks.data import load_rows
 
     root = tmp_path_factory.mktemp("intervals")
-    records = []
-    for name in ("rte", "mrpc"):
-        task = get_task(name)
-        rows = load_rows(task, mirror)
-        a = guesses(task, rows, 0.8)
-        b = dict(a)
-        if name == "rte":
-            flip = next(u for u in a if a[u] == 1)
-            b[flip] = 0
-        records += [scored(s, name, rows, p) for s, p in (("a", a), ("b", b), ("c", guesses(task, rows, 0.5, 1)))]
+    records = one_apart(mirror, ("rte", "mrpc"), 0.8, 0.5, 1)
     t = track(
         root,
         "ci",
