@@ -10,6 +10,7 @@ stays cheap (the CLI imports it to check task specs).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -287,14 +288,20 @@ def _token_f1_v2(prediction: str, gold: str) -> float:
     return _bag_f1(predicted_tokens, gold_tokens)
 
 
-def _max_over_golds(
-    metric: str,
-    score: Callable[[str, str], float],
-    golds_of: Callable[[str, int, Sequence[str]], Sequence[str]],
-    predictions: Sequence[str],
-    references: Sequence[Sequence[str]],
-) -> list[float]:
-    """Per example, the best `score` against the example's gold answers as `golds_of` selects them."""
+# The SQuAD-style metrics by their rule: how one prediction scores against one gold, and which golds count.
+_GOLD_RULES: dict[str, tuple[Callable[[str, str], float], Callable[[str, int, Sequence[str]], Sequence[str]]]] = {
+    "squad_exact_match": (_exact, _every_gold),
+    "squad_f1": (_token_f1, _every_gold),
+    "squad_v2_exact_match": (_exact, _v2_golds),
+    "squad_v2_f1": (_token_f1_v2, _v2_golds),
+    "record_exact_match": (_exact, _every_gold),
+    "record_f1": (_token_f1, _every_gold),
+}
+
+
+def _max_over_golds(metric: str, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> list[float]:
+    """Per example, the best score against the example's gold answers, by `metric`'s rule (_GOLD_RULES)."""
+    score, golds_of = _GOLD_RULES[metric]
     _check_inputs(metric, predictions=predictions, references=references)
     _check_gold_lists(metric, references)
     return [
@@ -303,15 +310,9 @@ def _max_over_golds(
     ]
 
 
-def _mean_max_over_golds(
-    metric: str,
-    score: Callable[[str, str], float],
-    golds_of: Callable[[str, int, Sequence[str]], Sequence[str]],
-    predictions: Sequence[str],
-    references: Sequence[Sequence[str]],
-) -> float:
-    """Mean over examples of the best `score` against the example's gold answers as `golds_of` selects them."""
-    values = _max_over_golds(metric, score, golds_of, predictions, references)
+def _mean_max_over_golds(metric: str, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """Mean over examples of the best score against the example's gold answers, by `metric`'s rule."""
+    values = _max_over_golds(metric, predictions, references)
     return sum(values) / len(values)
 
 
@@ -324,7 +325,7 @@ def squad_exact_match(*, predictions: Sequence[str], references: Sequence[Sequen
     >>> squad_exact_match(predictions=["The Cat.", ""], references=[["cat", "a kitten"], ["dog", "."]])
     1.0
     """
-    return _mean_max_over_golds("squad_exact_match", _exact, _every_gold, predictions, references)
+    return _mean_max_over_golds("squad_exact_match", predictions, references)
 
 
 def squad_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -337,7 +338,7 @@ def squad_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]])
     >>> squad_f1(predictions=[""], references=[["."]])
     0.0
     """
-    return _mean_max_over_golds("squad_f1", _token_f1, _every_gold, predictions, references)
+    return _mean_max_over_golds("squad_f1", predictions, references)
 
 
 def squad_v2_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -349,7 +350,7 @@ def squad_v2_exact_match(*, predictions: Sequence[str], references: Sequence[Seq
     >>> squad_v2_exact_match(predictions=["The Cat.", "dog"], references=[["cat", "a kitten"], []])
     0.5
     """
-    return _mean_max_over_golds("squad_v2_exact_match", _exact, _v2_golds, predictions, references)
+    return _mean_max_over_golds("squad_v2_exact_match", predictions, references)
 
 
 def squad_v2_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -358,7 +359,7 @@ def squad_v2_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str
     >>> squad_v2_f1(predictions=["", "Paris"], references=[[], []])
     0.5
     """
-    return _mean_max_over_golds("squad_v2_f1", _token_f1_v2, _v2_golds, predictions, references)
+    return _mean_max_over_golds("squad_v2_f1", predictions, references)
 
 
 def nq_exact_match(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
@@ -399,12 +400,12 @@ def record_exact_match(*, predictions: Sequence[str], references: Sequence[Seque
 
     The same rule as SQuAD v1.1's, not v2.0's: no gold is dropped.
     """
-    return _mean_max_over_golds("record_exact_match", _exact, _every_gold, predictions, references)
+    return _mean_max_over_golds("record_exact_match", predictions, references)
 
 
 def record_f1(*, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> float:
     """SuperGLUE ReCoRD token F1 (record_evaluation.py): max over every gold entity; 0 when no token is shared."""
-    return _mean_max_over_golds("record_f1", _token_f1, _every_gold, predictions, references)
+    return _mean_max_over_golds("record_f1", predictions, references)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,13 +525,8 @@ def _correct(predictions: Sequence[Hashable], references: Sequence[Hashable]) ->
 
 _PER_EXAMPLE: dict[str, Callable[[Sequence[Any], Sequence[Any]], list[float]]] = {
     "accuracy": _correct,
-    "squad_exact_match": lambda p, r: _max_over_golds("squad_exact_match", _exact, _every_gold, p, r),
-    "squad_f1": lambda p, r: _max_over_golds("squad_f1", _token_f1, _every_gold, p, r),
-    "squad_v2_exact_match": lambda p, r: _max_over_golds("squad_v2_exact_match", _exact, _v2_golds, p, r),
-    "squad_v2_f1": lambda p, r: _max_over_golds("squad_v2_f1", _token_f1_v2, _v2_golds, p, r),
     "nq_exact_match": _nq_hits,
-    "record_exact_match": lambda p, r: _max_over_golds("record_exact_match", _exact, _every_gold, p, r),
-    "record_f1": lambda p, r: _max_over_golds("record_f1", _token_f1, _every_gold, p, r),
+    **{name: functools.partial(_max_over_golds, name) for name in _GOLD_RULES},
 }
 """The metrics that are the mean of a per-example value (correctness, the example's EM or F1): their vectors."""
 PER_EXAMPLE_METRICS = frozenset(_PER_EXAMPLE)

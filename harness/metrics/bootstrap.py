@@ -48,6 +48,7 @@ __all__ = [
     "PAIRED_METRICS",
     "resample_seed",
     "resample_indices",
+    "seeded_indices",
     "resampled_scores",
     "interval",
     "tied",
@@ -91,6 +92,13 @@ def resample_indices(
     Every submission scored on the same (task, split, ids) gets the same indices, so its resampled scores are
     paired with every other's; per-example vectors must be in the same order as the ids.
     """
+    return seeded_indices(task, split, example_ids, n_resamples)[1]
+
+
+def seeded_indices(
+    task: str, split: str, example_ids: Sequence[Hashable], n_resamples: int = N_RESAMPLES
+) -> tuple[int, np.ndarray]:
+    """(resample_seed, resample_indices) of the same examples, the ids hashed once: a record keeps both."""
     n = len(example_ids)
     if n == 0:
         raise ValueError(f"{task} {split}: no example ids; a bootstrap over zero examples is undefined")
@@ -98,7 +106,8 @@ def resample_indices(
         raise ValueError(f"{task} {split}: repeated example ids among {n}; ids must be unique within a split")
     if type(n_resamples) is not int or n_resamples < 1:
         raise ValueError(f"n_resamples {n_resamples!r}: expected a whole number > 0")
-    return _draw(resample_seed(task, split, example_ids), n, n_resamples)
+    seed = resample_seed(task, split, example_ids)
+    return seed, _draw(seed, n, n_resamples)
 
 
 def _draw(seed: int, n: int, n_resamples: int) -> np.ndarray:
@@ -107,20 +116,24 @@ def _draw(seed: int, n: int, n_resamples: int) -> np.ndarray:
     the 600 MB of drawing all 64-bit values at once."""
     bits = np.random.PCG64(seed)
     out = np.empty((n_resamples, n), dtype=np.int32 if n < 2**31 else np.int64)
-    rows = max(1, BLOCK_ELEMENTS // n)
-    for start in range(0, n_resamples, rows):
-        stop = min(n_resamples, start + rows)
+    for start, stop in _row_ranges(n_resamples, n):
         raw = np.asarray(bits.random_raw((stop - start) * n), dtype=np.uint64)  # the stream continues block to block
         np.remainder(raw, np.uint64(n), out=raw)
         out[start:stop] = raw.reshape(stop - start, n)
     return out
 
 
+def _row_ranges(rows: int, width: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive row blocks of a (rows, width) array, at most BLOCK_ELEMENTS values each."""
+    step = max(1, BLOCK_ELEMENTS // width)
+    for start in range(0, rows, step):
+        yield start, min(rows, start + step)
+
+
 def _blocks(indices: np.ndarray) -> Iterator[np.ndarray]:
     """Row blocks of `indices` of at most BLOCK_ELEMENTS values each (a loop over blocks, not resamples)."""
-    rows = max(1, BLOCK_ELEMENTS // indices.shape[1])
-    for start in range(0, indices.shape[0], rows):
-        yield indices[start : start + rows]
+    for start, stop in _row_ranges(*indices.shape):
+        yield indices[start:stop]
 
 
 def _check_indices(indices: np.ndarray, n: int) -> None:
@@ -321,8 +334,8 @@ def packed_length(count: int) -> int:
 
 def pack(resampled: Any) -> str:
     """Resampled scores (fractions in [-1, 1]) as base64 of int16 steps, the form records keep them in."""
-    values = np.asarray(resampled, dtype=np.float64)
-    if values.ndim != 1 or not np.isfinite(values).all() or (np.abs(values) > 1.0).any():
+    values = _finite("pack", resampled)  # says why a value is not finite: a metric undefined on some resample
+    if (np.abs(values) > 1.0).any():
         raise ValueError("pack: expected a 1-D array of finite resampled scores in [-1, 1]")
     steps = np.rint(values * PACKED_STEPS).astype(PACKED_DTYPE)
     return base64.b64encode(steps.tobytes()).decode("ascii")

@@ -14,7 +14,15 @@ from typing import Any, Mapping, Sequence
 
 from harness.records.record import as_record
 from harness.scoring.board import GROUPS, Leaderboard, ParetoPair, Row
-from harness.scoring.confidence import elue_resamples, leader_gap, paired_on, with_resamples, without_resamples
+from harness.scoring.confidence import (
+    TIE_METHOD,
+    elue_resamples,
+    leader_gap,
+    paired_on,
+    tied,
+    with_resamples,
+    without_resamples,
+)
 from harness.scoring.dynascore import dynascore
 from harness.scoring.eligibility import CUTOFF_COLUMNS, broken_rules
 from harness.scoring.elue_score import elue_score
@@ -273,8 +281,6 @@ def _ranked(rows: list[Row], keys: list[tuple[str, bool]]) -> list[Row]:
         ),
         key=lambda r: _sort_key(r, keys),
     )
-    from harness.scoring.confidence import tied
-
     out: list[Row] = []
     previous, position = None, 0
     column = keys[0][0]
@@ -295,10 +301,8 @@ def _ranked(rows: list[Row], keys: list[tuple[str, bool]]) -> list[Row]:
 
 def _ties(rows: Sequence[Row], column: str) -> str:
     """How ties are marked on this board, or why they are not: only a ranking column with resamples has them."""
-    from harness.scoring.confidence import TIE_METHOD
-
     ranked = [r for r in rows if r.rank is not None]
-    if any(getattr(r.values.get(column), "resamples", None) is not None for r in ranked):
+    if any(column in r.values and r.values[column].resamples is not None for r in ranked):
         return TIE_METHOD
     return (
         f"not marked: no ranked {column} has bootstrap resamples (records from before schema 3, or a ranking column "

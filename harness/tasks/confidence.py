@@ -32,14 +32,12 @@ EXAMPLES_UNIT = "examples"
 
 def score_confidence(task: Task, rows: Sequence[Row], predictions: Mapping[str, Prediction]) -> dict[str, Any]:
     """The record's `confidence` block: method, level, resample count, unit and seed, and per metric and for the
-    score the 95% interval (fractions) and the packed resampled values (a lone metric's are the score's); `{"not_measured": why}` where no interval
-    exists (a correlation on a resample of constant outputs, a split of one example)."""
+    score the 95% interval (fractions) and the packed resampled values (a lone metric's are the score's);
+    `{"not_measured": why}` where no interval exists (a correlation on a resample of constant outputs)."""
     from harness.metrics.bootstrap import LEVEL, N_RESAMPLES, interval, pack, unpack
 
     try:
         unit, seed, exact = _resampled(task, rows, predictions, N_RESAMPLES)
-        for values in exact.values():
-            interval(values, LEVEL)  # refuses a resample where the metric is undefined, saying so
         packed = {name: pack(values) for name, values in exact.items()}
         # the interval of the values as stored, so that a reader recomputing it from them finds the same one
         intervals = {name: interval(unpack(text, N_RESAMPLES), LEVEL) for name, text in packed.items()}
@@ -64,7 +62,7 @@ def _resampled(
     task: Task, rows: Sequence[Row], predictions: Mapping[str, Prediction], n_resamples: int
 ) -> tuple[str, int, dict[str, np.ndarray]]:
     """(unit, seed, {metric name and "score": resampled values}) of the task's metrics on `rows`."""
-    from harness.metrics.bootstrap import resample_indices, resample_seed
+    from harness.metrics.bootstrap import seeded_indices
 
     split = task.source.split
     columns = {
@@ -74,14 +72,13 @@ def _resampled(
     if task.groups is not None:
         groups = [task.groups(r) for r in rows]
         ids = list(dict.fromkeys(map(str, groups)))
-        draws = resample_indices(task.name, split, ids, n_resamples)
+        seed, draws = seeded_indices(task.name, split, ids, n_resamples)
         resampled = _grouped(task, columns, groups, ids, draws)
-        unit, seed = GROUPS_UNIT, resample_seed(task.name, split, ids)
+        unit = GROUPS_UNIT
     else:
-        ids = [task.uid(r) for r in rows]
-        indices = resample_indices(task.name, split, ids, n_resamples)
+        seed, indices = seeded_indices(task.name, split, [task.uid(r) for r in rows], n_resamples)
         resampled = {spec.name: _metric_resamples(spec.fn, columns, indices) for spec in task.metrics}
-        unit, seed = EXAMPLES_UNIT, resample_seed(task.name, split, ids)
+        unit = EXAMPLES_UNIT
     resampled["score"] = np.mean([resampled[name] for name in task.score_names], axis=0)
     return unit, seed, resampled
 
