@@ -122,3 +122,8 @@ def label(column: Column) -> str:
 def header(column: Column) -> str:
     """Column header text with its display unit: `Parameters (M)`, `cola (0-100)`."""
     return f"{label(column)} ({display_unit(column)})"
+
+
+def interval_text(column: Column, ci: tuple[float, float]) -> str:
+    """`95% interval [low, high]`, both as the column's cells show them."""
+    return f"95% interval [{text(column, ci[0])}, {text(column, ci[1])}]"

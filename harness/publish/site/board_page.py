@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
 from harness.publish import cells
-from harness.publish.site.markup import badge, esc
+from harness.publish.site.markup import badge, esc, submission_link
 from harness.scoring.board import GROUPS, Leaderboard, Row
 from harness.tasks import get_task
 from harness.tracks.columns import MARKS, Column, Value, mark
@@ -153,7 +153,7 @@ def board_data(board: Leaderboard, names: Mapping[str, str], ci_file: str | None
             item["b"] = "; ".join(b.message for b in r.broken)
         if r.notes:
             item["o"] = list(r.notes)
-        if getattr(r, "tied", False):
+        if r.tied:
             item["tie"] = 1
         rows.append(item)
     position = {r.submission: i for i, r in enumerate(board.rows)}
@@ -257,8 +257,9 @@ def head_html(board: Leaderboard, columns: Sequence[Column]) -> str:
         )
 
     out = fixed("Rank", "num", "rank", "rank by the track's rule; ties share a rank", "lower", "keep")
-    out += fixed("Submission", "text", "submission", "display name, id and team; badges: notes and eligibility", "")
-    out = out.replace('class=""', 'class="c-sub keep"', 1)
+    out += fixed(
+        "Submission", "text", "submission", "display name, id and team; badges: notes and eligibility", "", "c-sub keep"
+    )
     out += fixed("Method", "text", "method", "compression method family")
     for c in columns:
         better = "higher" if c.higher_is_better else "lower"
@@ -283,7 +284,7 @@ def td_html(board: Leaderboard, col: Column, v: Value | None) -> str:
     tip_text = (
         f"{cells.exact(col, v.value)}; {prov}"
         + (f" ({esc(v.detail)})" if v.detail else "")
-        + (f"; 95% interval [{cells.text(col, ci[0])}, {cells.text(col, ci[1])}]" if ci else "")
+        + (f"; {cells.interval_text(col, ci)}" if ci else "")
     )
     sup = f"<sup>{sign}</sup>" if sign else ""
     return (
@@ -306,11 +307,7 @@ def badges(row: Row) -> str:
 
 def row_html(board: Leaderboard, row: Row, columns: Sequence[Column], names: Mapping[str, str]) -> str:
     classes = ["r", f"kind-{row.kind}"] + ([] if row.eligible else ["ineligible"])
-    tie = (
-        '<sup title="not significantly different from the row above (paired bootstrap)">=</sup>'
-        if getattr(row, "tied", False)
-        else ""
-    )
+    tie = '<sup title="not significantly different from the row above (paired bootstrap)">=</sup>' if row.tied else ""
     rank = (
         f'<td class="num rank keep" data-col="rank">{row.rank}{tie}</td>'
         if row.rank is not None
@@ -318,8 +315,8 @@ def row_html(board: Leaderboard, row: Row, columns: Sequence[Column], names: Map
     )
     team = f" · {esc(row.team)}" if row.team else ""
     sub = (
-        f'<td class="c-sub keep" data-col="submission"><a href="../../submissions/{esc(names[row.submission])}.html">'
-        f"{esc(row.name)}</a>{badges(row)}<br><small><code>{esc(row.submission)}</code>{team}</small></td>"
+        f'<td class="c-sub keep" data-col="submission">{submission_link(row.submission, row.name, names, "../../")}'
+        f"{badges(row)}<br><small><code>{esc(row.submission)}</code>{team}</small></td>"
     )
     method = f'<td data-col="method">{esc(", ".join(row.methods)) or "-"}</td>'
     values = "".join(td_html(board, c, row.values.get(c.id)) for c in columns)
@@ -358,8 +355,7 @@ def hardware_line(environments: Iterable[Mapping[str, Any]]) -> str:
     if not seen:
         return ""
     (top, count), others = seen.most_common(1)[0], len(seen) - 1
-    gpus = ""
-    line = " · ".join(p for p in top if p) + gpus
+    line = " · ".join(p for p in top if p)
     if others:
         line += f" (for {count} of {sum(seen.values())} records; {others} other environment{'s' if others > 1 else ''})"
     return line
@@ -369,13 +365,13 @@ def summary_html(board: Leaderboard, names: Mapping[str, str], hardware: str) ->
     """The leader and the gap to the next, the hardware line, the counts and the in-page links."""
     col = board.column(board.ranking["by"])
     main = [r for r in board.rows if r.group == "main" and r.rank is not None]
-    link = lambda r: f'<a href="../../submissions/{esc(names[r.submission])}.html">{esc(r.name)}</a>'  # noqa: E731
+    link = lambda r: submission_link(r.submission, r.name, names, "../../")  # noqa: E731
     lines = []
     if main:
         lead, lv = main[0], main[0].values.get(col.id)
         ci = interval(lv)
         text = f"Leader: {link(lead)}, {esc(col.label)} {esc(cells.reading(col, lv.value if lv else None))}"
-        text += f" (95% interval [{cells.text(col, ci[0])}, {cells.text(col, ci[1])}])" if ci else ""
+        text += f" ({cells.interval_text(col, ci)})" if ci else ""
         nxt = next((r for r in main[1:] if r.rank != lead.rank), None)
         if nxt is not None:
             nv = nxt.values.get(col.id)

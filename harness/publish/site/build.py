@@ -22,6 +22,7 @@ from harness.publish.site.board_page import (
     first_rows,
     hardware_line,
     head_html,
+    interval,
     interval_data,
     interval_script,
     plot_html,
@@ -29,7 +30,7 @@ from harness.publish.site.board_page import (
     td_html,
     view_columns,
 )
-from harness.publish.site.markup import badge, esc, facts, page, table
+from harness.publish.site.markup import badge, esc, facts, page, submission_link, table
 from harness.publish.site.paths import track_folder
 from harness.records import safe_name
 from harness.records.record import Record, as_record
@@ -195,9 +196,8 @@ def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
         if not top:
             return ""
         v = top[0].values.get(col.id)
-        ci = v.interval if v is not None else None
-        reading = cells.reading(col, v.value if v else None)
-        reading += f", 95% interval [{cells.text(col, ci[0])}, {cells.text(col, ci[1])}]" if ci else ""
+        ci = interval(v)
+        reading = cells.reading(col, v.value if v else None) + (f", {cells.interval_text(col, ci)}" if ci else "")
         ranked = [r for r in board.rows if r.group == group and r.rank is not None]
         runner = ranked[len(top)] if len(ranked) > len(top) else None
         tie = (
@@ -217,7 +217,7 @@ def _leaders(board: Leaderboard, names: Mapping[str, str], root: str) -> str:
 
 
 def _sub_link(row: Row, names: Mapping[str, str], root: str) -> str:
-    return f'<a href="{root}submissions/{esc(names[row.submission])}.html">{esc(row.name)}</a>'
+    return submission_link(row.submission, row.name, names, root)
 
 
 def index_page(
@@ -533,7 +533,7 @@ def track_page(
     rows: Mapping[str, Any],
     plots: Sequence[Any],
     meta: Mapping[str, Any],
-    names: Mapping[str, str] | None = None,
+    names: Mapping[str, str],
     hardware: str = "",
 ) -> str:
     """One track: the leader, hardware and counts, the legend and the main plot above the ranking tables
@@ -543,8 +543,7 @@ def track_page(
     stem = safe_name(t["id"])
     columns = cells.ordered_columns(board.columns)
     size_col = _size_column(board)
-    groups = rows.get("groups", {})
-    names = names if names is not None else {r.submission: safe_name(r.submission) for r in board.rows}
+    groups = rows["groups"]
     head = head_html(board, view_columns(columns))
     notes = "".join(f"<li>{esc(n)}</li>" for n in board.notes if not (ESTIMATED_NOTE in n and "estimated" in groups))
     board_html = (
@@ -565,7 +564,7 @@ def track_page(
         + _legend(
             columns,
             board.ranking.get("ties", ""),
-            any(v.interval is not None for r in board.rows for v in r.values.values()),
+            any(interval(v) is not None for r in board.rows for v in r.values.values()),
         )
         + plot_html(board, plots)
         + f'<section id="ranking"><h2>Ranking</h2>{_filters(board, size_col, tables) if board.rows else ""}'
@@ -576,6 +575,6 @@ def track_page(
         f"in stored units (parameters, bytes, FLOPs, ms, kWh; scores 0-100) and a group column (main, estimated, "
         f"partial); Markdown and LaTeX use the display units above (energy in J), best eligible value per column "
         f"in bold. CSV text cells that a spreadsheet would run as a formula start with an apostrophe.</p>"
-        f"</section>" + (rows.get("data", "") if board.rows else "")
+        f"</section>" + (rows["data"] if board.rows else "")
     )
     return page(t["name"], body, "../..", meta)

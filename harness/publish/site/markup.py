@@ -94,3 +94,8 @@ def table(header: list[str], rows: list[list[str]], cls: str = "plain") -> str:
 def facts(items: list[tuple[str, str]]) -> str:
     """A definition list of (escaped label, escaped value) pairs, skipping empty values."""
     return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items if v) + "</dl>"
+
+
+def submission_link(submission: str, name: str, names: Mapping[str, str], root: str) -> str:
+    """A link to a submission's page (its file name from `names`), `root` being the path up to the site's root."""
+    return f'<a href="{root}submissions/{esc(names[submission])}.html">{esc(name)}</a>'

@@ -170,31 +170,24 @@ def _placements(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
     return table(["Track", "Rank", "Score", "Ranked by", "Eligibility"], lines, "plain")
 
 
-_GROUPS: dict[int, tuple[Leaderboard, dict[str, tuple[int, Row]]]] = {}
+def ranked_groups(board: Leaderboard) -> dict[str, tuple[int, Row]]:
+    """Per row group of the board: how many rows are ranked in it, and its first (the leader)."""
+    counts: dict[str, tuple[int, Row]] = {}
+    for r in board.rows:
+        if r.rank is not None:
+            n, first = counts.get(r.group, (0, r))
+            counts[r.group] = (n + 1, first)
+    return counts
 
 
-def _ranked(board: Leaderboard, group: str) -> tuple[int, Row | None]:
-    """(ranked rows in the group, its first row), counted once per board: a site has a thousand pages."""
-    cached = _GROUPS.get(id(board))
-    if cached is None or cached[0] is not board:
-        counts: dict[str, tuple[int, Row]] = {}
-        for r in board.rows:
-            if r.rank is not None:
-                n, first = counts.get(r.group, (0, r))
-                counts[r.group] = (n + 1, first)
-        if len(_GROUPS) > 64:
-            _GROUPS.clear()
-        cached = _GROUPS[id(board)] = (board, counts)
-    found = cached[1].get(group)
-    return (found[0], found[1]) if found is not None else (0, None)
-
-
-def _card(placed: Sequence[tuple[Leaderboard, Row]]) -> str:
-    """Per track: rank N of M (within its row group), the score and the gap to the leader."""
+def _card(placed: Sequence[tuple[Leaderboard, Row]], groups: Mapping[int, Mapping[str, tuple[int, Row]]]) -> str:
+    """Per track: rank N of M (within its row group), the score and the gap to the leader; `groups`: each board's
+    ranked_groups by id(board), counted once for every page of a site (else here)."""
     lines = []
     for board, row in placed:
         col = board.column(board.ranking["by"])
-        count, leader = _ranked(board, row.group)
+        counts = groups[id(board)] if id(board) in groups else ranked_groups(board)
+        count, leader = counts.get(row.group, (0, None))
         where = f'<a href="../{esc(track_folder(board))}/index.html">{esc(board.track["name"])}</a>'
         v = row.values.get(col.id)
         reading = f"{esc(col.label)} {esc(cells.reading(col, v.value if v else None))}"
@@ -411,14 +404,16 @@ def submission_page(
     *,
     teacher_records: Sequence[Record | Mapping[str, Any]] = (),
     teacher_page: str | None = None,
+    groups: Mapping[int, Mapping[str, tuple[int, Row]]] | None = None,
 ) -> str:
     """The page of one submission; `teacher_records`: those of the submission its `teacher:` names (agreement),
-    whose page is `teacher_page`."""
+    whose page is `teacher_page`; `groups`: the boards' ranked_groups by id(board), when the caller has them."""
     ordered = sorted(map(as_record, records), key=lambda r: (str(r.task.name), str(r.hardware), str(r.started_at)))
     m = _meta(ordered, [row for _, row in placed])
     kinds = {row.kind for _, row in placed} | {str(r.kind or "measured") for r in ordered}
     mark = badge("self-reported") if "self-reported" in kinds else ""
     authors = m.get("authors")
+    backends = sorted({str((r.model or {}).get("backend")) for r in ordered if (r.model or {}).get("backend")})
     info = facts(
         [
             ("Submission id", f"<code>{esc(sid)}</code>"),
@@ -430,14 +425,12 @@ def submission_page(
             ("Paper", external(m.get("paper"))),
             ("Code", external(m.get("code"))),
             ("Description", esc(m.get("description"))),
+            ("Backend", esc(", ".join(backends))),
         ]
     )
-    backends = sorted({str((r.model or {}).get("backend")) for r in ordered if (r.model or {}).get("backend")})
-    if backends:
-        info = info.replace("</dl>", f"<dt>Backend</dt><dd>{esc(', '.join(backends))}</dd></dl>", 1)
     agreement = _agreement(ordered, str(m["teacher"]), teacher_records, teacher_page) if m.get("teacher") else ""
     body = (
-        f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{_card(placed)}{info}"
+        f"<h1>{esc(m.get('name') or sid)}{mark}</h1>{_card(placed, groups or {})}{info}"
         f'<section><h2>Tracks</h2><div class="scroll">{_placements(placed)}</div></section>'
         f"<section><h2>Task results</h2>{_task_results(_benchmark_order(ordered, placed))}</section>"
         f"{agreement}"
@@ -463,30 +456,25 @@ def submission_pages(
 ) -> dict[str, str]:
     """{submission id: page} for the submissions of `only` (ids with a page name in `names`)."""
     wanted = set(only)
-    by_sub: dict[str, list[Record]] = {sid: [] for sid in wanted}
+    by_sub: dict[str, list[Record]] = {}  # every submission's: a teacher's records serve its students' pages
     for r in map(as_record, records):
-        sid = str(r.submission.id)
-        if sid in wanted:
-            by_sub[sid].append(r)
+        by_sub.setdefault(str(r.submission.id), []).append(r)
     placed: dict[str, list[tuple[Leaderboard, Row]]] = {sid: [] for sid in wanted}
     for b in boards:
         for row in b.rows:
             if row.submission in wanted:
                 placed[row.submission].append((b, row))
-    teachers = {sid: _teacher_of(by_sub[sid]) for sid in wanted}  # only these submissions read outputs files
-    taught: dict[str, list[Record]] = {t: [] for t in teachers.values() if t}
-    if taught:
-        for r in map(as_record, records):
-            if str(r.submission.id) in taught:
-                taught[str(r.submission.id)].append(r)
+    groups = {id(b): ranked_groups(b) for b in boards}
+    teachers = {sid: _teacher_of(by_sub.get(sid, [])) for sid in wanted}  # only these read outputs files
     return {
         sid: submission_page(
             sid,
-            by_sub[sid],
+            by_sub.get(sid, []),
             placed[sid],
             meta,
-            teacher_records=taught.get(teachers[sid] or "", ()),
+            teacher_records=by_sub.get(teachers[sid] or "", ()),
             teacher_page=_page_of(teachers[sid], names),
+            groups=groups,
         )
         for sid in names
         if sid in wanted
