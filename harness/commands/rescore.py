@@ -90,6 +90,7 @@ def rescore(record: Record, data_dir: Any, results: Path) -> Record:
     from harness.formats import predictions_path, read_predictions
     from harness.formats.outputs import outputs_path
     from harness.records import record_key, record_path, store_record, validate
+    from harness.records.store import record_stem
     from harness.tasks import get_task
     from harness.tasks.confidence import score_confidence
     from harness.tasks.data import first, load_rows, task_block
@@ -119,11 +120,11 @@ def rescore(record: Record, data_dir: Any, results: Path) -> Record:
     new["task"] = {k: v for k, v in new["task"].items() if v is not None}
     new["key"] = record_key(new)
     path = record_path(results, new)
-    copy = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
+    copy = predictions_path(task, record_stem(path))
     new["predictions_file"] = copy.name
     outputs = Path(str(record.path)).with_name(record.outputs_file) if record.outputs_file else None
     if outputs is not None and outputs.is_file():  # the per-example outputs follow the predictions (agreement)
-        new["outputs_file"] = outputs_path(path.with_name(path.name[: -len(".record.json")])).name
+        new["outputs_file"] = outputs_path(record_stem(path)).name
     else:
         new.pop("outputs_file", None)
     validate(new, str(path))  # before anything is written: a refused record leaves no file behind

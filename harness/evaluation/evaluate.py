@@ -101,6 +101,7 @@ def _run(
     from harness.formats import predictions_path, write_predictions
     from harness.formats.outputs import outputs_path, write_outputs
     from harness.inference.formulations import formulation, task_head
+    from harness.records.store import record_stem
     from harness.tasks import get_task
     from harness.tasks.confidence import score_confidence
     from harness.tasks.data import first, load_rows, resolve_data_dir, task_block
@@ -127,29 +128,28 @@ def _run(
     inference_s = time.perf_counter() - t_infer
     measurements = {"energy": tracker.result(len(rows)).to_dict()} if tracking else {}
     measurements.update(_measure(model, ref.folder, measure, len(rows)))
-    pred_path = predictions_path(task, path.with_name(path.name[: -len(".record.json")]))
-    # written beside under a temporary name and renamed once scored: a run that fails on the way (disk full, a
-    # metric refused) leaves the predictions file of a good record of the same key whole
-    tmp = pred_path.with_name(f".{pred_path.stem}.{os.getpid()}{pred_path.suffix}")
-    out_path = outputs_path(path.with_name(path.name[: -len(".record.json")])) if captured else None
-    out_tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}{out_path.suffix}") if out_path else None
+    stem = record_stem(path)
+    pred_path = predictions_path(task, stem)
+    out_path = outputs_path(stem) if captured else None
+    # written beside under temporary names and renamed once scored: a run that fails on the way (disk full, a
+    # metric refused) leaves the predictions and outputs files of a good record of the same key whole
+    temporary = {
+        final: final.with_name(f".{final.stem}.{os.getpid()}{final.suffix}") for final in (pred_path, out_path) if final
+    }
     try:
-        write_predictions(task, predictions, tmp)
-        if out_path and out_tmp:  # the same way: renamed below, once scored
-            write_outputs(out_tmp, captured["ids"], captured["values"], captured["kind"])
+        write_predictions(task, predictions, temporary[pred_path])
+        if out_path is not None:
+            write_outputs(temporary[out_path], captured["ids"], captured["values"], captured["kind"])
         metrics = task.compute_metrics(rows, predictions, predictions_file=pred_path)
         confidence = score_confidence(task, rows, predictions)
         # before the files are renamed: a suite that cannot run leaves this run's clean result, and says why
         robustness = _robustness(task, form, model, rows, settings, task.score(metrics)) if settings.perturb else None
-        if out_path and out_tmp:
-            os.replace(out_tmp, out_path)
-        os.replace(tmp, pred_path)
+        for final, tmp in temporary.items():
+            os.replace(tmp, final)
     finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if out_tmp:
+        for tmp in temporary.values():
             with contextlib.suppress(OSError):
-                out_tmp.unlink()
+                tmp.unlink()
     return {
         "task": task_block(task, root) | {"split_examples": len(split)},
         "model": {

@@ -455,8 +455,9 @@ def _restore_signals(previous: dict[int, Any] | None) -> None:
 
 def log_paths(record_path: Path) -> tuple[Path, Path]:
     """Where a failed job's stdout and stderr are kept: beside its record, <record stem>.stdout.txt, .stderr.txt."""
-    suffix = ".record.json"
-    stem = record_path.name[: -len(suffix)] if record_path.name.endswith(suffix) else record_path.stem
+    from harness.records.store import RECORD_SUFFIX, record_stem
+
+    stem = record_stem(record_path).name if record_path.name.endswith(RECORD_SUFFIX) else record_path.stem
     return record_path.with_name(f"{stem}.stdout.txt"), record_path.with_name(f"{stem}.stderr.txt")
 
 

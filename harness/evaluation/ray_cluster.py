@@ -149,6 +149,7 @@ class RayJob:
     def outcome(self) -> Outcome:
         """The job's outcome, with its record and predictions stored under the organizer's results folder."""
         from harness.records import read_record, store_record
+        from harness.records.store import RECORD_SUFFIX
 
         self.folder.mkdir(parents=True, exist_ok=True)
         out, err = self.folder / "stdout.txt", self.folder / "stderr.txt"
@@ -166,7 +167,7 @@ class RayJob:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
             for rel in files:  # the predictions first, as evaluate writes them: a record never names a missing file
-                if not rel.endswith(".record.json"):
+                if not rel.endswith(RECORD_SUFFIX):
                     _place(staged / rel, self.launcher.results / rel)
             record = store_record(read_record(staged / result["record"]), self.launcher.results)
             result = dict(result, record=record.path)

@@ -188,9 +188,14 @@ def record_path(results_dir: Path, record: Record | Mapping[str, Any]) -> Path:
     return Path(results_dir) / "records" / safe_name(key["submission"]) / name
 
 
+def record_stem(path: Path) -> Path:
+    """A record's path without its suffix: the name its companion files (predictions, outputs) are made from."""
+    return path.with_name(path.name[: -len(RECORD_SUFFIX)])
+
+
 def failed_path(path: Path) -> Path:
     """Where a failed run of the key whose good record is at `path` goes: beside it, never over it."""
-    return path.with_name(path.name[: -len(RECORD_SUFFIX)] + FAILED_SUFFIX)
+    return path.with_name(record_stem(path).name + FAILED_SUFFIX)
 
 
 def store_record(record: Record | dict[str, Any], results_dir: Path) -> Record:
