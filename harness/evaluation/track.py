@@ -240,6 +240,7 @@ def track_status(
 ) -> list[JobState]:
     """Each measured submission's jobs on the track, from the records alone (nothing runs): those of the device
     its hardware class runs on (cuda for a gpu track) in its dtype."""
+    from harness.backends.devices import CPU, CUDA, parse_device
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.evaluation.jobs import track_jobs
@@ -247,7 +248,8 @@ def track_status(
     from harness.records.store import failed_path
     from harness.submissions import load_submission
 
-    device, dtype = "cuda" if track.hardware == "gpu" else "cpu", run_dtype(track, None)
+    # the device a `harness run --device cuda` records (parse_device: cuda:0), so that its keys are found
+    device, dtype = parse_device(CUDA) if track.hardware == "gpu" else CPU, run_dtype(track, None)
     out = []
     for kind, folder in submission_folders(submissions):
         if kind != "measured":

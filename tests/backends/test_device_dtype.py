@@ -267,3 +267,28 @@ def test_a_cuda_index_past_the_gpus_is_refused():
     with pytest.raises(UserError, match=f"--device cuda:{count}") as err:
         require_device(f"cuda:{count}")
     assert f"cuda:{count - 1}" in str(err.value)
+
+
+def test_the_status_of_a_gpu_track_finds_the_record_a_cuda_run_wrote(tmp_path, mirror):
+    """`harness run --device cuda` records its jobs under cuda:0 (parse_device): status plans the same keys."""
+    from harness.backends.devices import parse_device
+    from harness.backends.torch_run import fixed_threads
+    from harness.evaluation.evaluate import _hardware, planned_record
+    from harness.evaluation.jobs import job_settings, track_jobs
+    from harness.evaluation.track import run_dtype, track_status
+    from harness.records import new_record, store_record
+    from harness.submissions import load_submission
+    from harness.testing.tiny import VOCAB_FILE, write_tiny_submission
+    from harness.tracks.definitions import get_track
+
+    track = get_track("sustainlp-gpu")
+    folder = write_tiny_submission(tmp_path / "subs" / "tiny", ["cb"], mirror / VOCAB_FILE)
+    [job] = track_jobs(track, folder, ["cb"], False, load_submission(folder))
+    device = parse_device("cuda")
+    settings, track_run = job_settings(track, device=device, dtype=run_dtype(track, None), job=job)
+    with fixed_threads(track.measurement.threads):
+        planned = planned_record(job.ref, "cb", settings, None, track_run, _hardware(job.ref.backend, device))
+    metrics = {"accuracy": 0.5, "f1": 0.4}
+    store_record(new_record(**(planned | {"status": "ok", "metrics": metrics, "score": 0.45})), tmp_path / "results")
+    [state] = track_status(track, tmp_path / "subs", tmp_path / "results")
+    assert (state.submission, state.task, state.state) == ("tiny", "cb", "done")
