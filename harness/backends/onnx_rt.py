@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from harness.backends.base import HEADS, TOKENIZER_FILES, CpuClock, LoadOptions
-from harness.backends.devices import GPU_HARDWARE
+from harness.backends.devices import GPU_HARDWARE, is_cuda
 from harness.backends.files import ONNX_FILE, load_tokenizer, oversized_files, require_inside, require_sizes
 from harness.backends.heads import HEAD_OUTPUTS
 from harness.errors import UserError
@@ -263,7 +263,7 @@ class OnnxModel:
         self._threads = options.threads
         self._counter: Any = None  # onnx_count.FlopCounter, made at the first count
         self._session = self._new_session(options.threads)
-        self.hardware = GPU_HARDWARE if self.device.startswith("cuda") else HARDWARE  # the class its records rank in
+        self.hardware = GPU_HARDWARE if is_cuda(self.device) else HARDWARE  # the class its records rank in
 
     def _new_session(self, threads: int | None) -> Any:
         """A session with `threads` intra-op threads (onnxruntime's default when None)."""

@@ -9,6 +9,7 @@ import reprlib
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from harness.backends.devices import is_cuda
 from harness.backends.heads import class_head
 from harness.errors import UserError
 
@@ -188,9 +189,7 @@ def check_compressed_placement(folder: Path, device: str, dtype: str) -> None:
             f"{file}: --dtype {dtype} asked for, but a compressed model runs in the float32 it was compressed in",
             fix="leave --dtype out (or pass --dtype float32) for compressed models",
         )
-    if device.partition(":")[0] == "cuda" and any(
-        t.get("type") == QUANTIZE_INT8 for t in read_document(folder)["transforms"]
-    ):
+    if is_cuda(device) and any(t.get("type") == QUANTIZE_INT8 for t in read_document(folder)["transforms"]):
         raise UserError(
             f"{file}: --device {device} asked for, but its int8 layers (quantize_dynamic_int8) run only on the CPU",
             fix="pass --device cpu for int8 models",

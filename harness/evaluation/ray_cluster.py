@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.backends.devices import CPU, is_cuda
 from harness.errors import UserError
 from harness.evaluation.limits import Limits
 from harness.evaluation.pool import POLL_S, Outcome, PoolJob, WorkerProcess, tail_bytes
@@ -110,7 +111,7 @@ class RayLauncher:
         cpus = self.node_cpus if job.exclusive else self.threads
         spec = {k: v for k, v in spec.items() if k != "cpus"}  # the node's own CPU ids are not known here
         # no retry: a task whose Ray worker died may have left a job half done; the next run retries it
-        gpus = GPUS_PER_CUDA_JOB if str(spec.get("device") or "cpu").startswith("cuda") else 0  # one GPU per job
+        gpus = GPUS_PER_CUDA_JOB if is_cuda(str(spec.get("device") or CPU)) else 0  # one GPU per job
         ref = self.task.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(
             spec, self.limits.plain(), self.network
         )

@@ -37,10 +37,14 @@ import re
 import string
 from typing import Callable, Hashable, Literal, Sequence
 
-__all__ = ["KINDS", "PerturbationKind", "eligible_words", "perturb", "perturb_rows"]
+__all__ = ["DEFAULT_RATE", "DEFAULT_SEED", "KINDS", "PerturbationKind", "eligible_words", "perturb", "perturb_rows"]
 
 PerturbationKind = Literal["typo", "word_swap", "case", "punctuation"]
 KINDS: tuple[str, ...] = ("typo", "word_swap", "case", "punctuation")
+DEFAULT_RATE = 0.1
+"""A tenth of each text's eligible words, the rate the issue's example states; every record states its own rate."""
+DEFAULT_SEED = 0
+"""The suite's seed when none is given; every record states its own."""
 
 TYPO_MIN_LETTERS = 2
 """A typo needs two letters: one to swap with, or one left after a drop (so the word count stays)."""

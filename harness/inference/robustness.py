@@ -25,7 +25,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.inference.formulations import EvalSettings
-from harness.inference.perturb import KINDS, perturb_rows
+from harness.inference.perturb import DEFAULT_RATE, DEFAULT_SEED, KINDS, perturb_rows
 from harness.tasks.base import Row, Task
 
 __all__ = [
@@ -41,9 +41,6 @@ __all__ = [
     "without_suite",
 ]
 
-DEFAULT_RATE = 0.1
-"""A tenth of each text's eligible words, the rate the issue's example states; every record states its own rate."""
-DEFAULT_SEED = 0
 CASE_PROBE = "The Quick Brown Fox Jumps Over The Lazy Dog"
 """A cased sentence: a tokenizer that gives it and its lowercase the same ids lowercases its input."""
 UNCASED_NOTE = (

@@ -46,7 +46,7 @@ UNKEYED_SETTINGS = frozenset({"progress"})
 # Settings that every record made before they existed ran with: at these values they are left out of the key, so
 # those records keep their keys; a cuda or float16 run's key holds them.
 # "auto": the model's own saved types; then no perturbation suite (its rate and seed at EvalSettings' defaults,
-# harness.inference.robustness.DEFAULT_RATE and DEFAULT_SEED; the kinds as the JSON form lists them), each task its
+# harness.inference.perturb.DEFAULT_RATE and DEFAULT_SEED; the kinds as the JSON form lists them), each task its
 # own model
 IMPLIED_SETTINGS: dict[str, Any] = {
     "device": "cpu",

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from harness.backends.devices import DEFAULT_DEVICE, DEFAULT_DTYPE
 from harness.backends.heads import COSINE, heads_for
 from harness.errors import UserError
+from harness.inference.perturb import DEFAULT_RATE, DEFAULT_SEED
 from harness.registry import Registry
 from harness.tasks.base import Task
 
@@ -42,8 +43,8 @@ class EvalSettings:
     device: str = DEFAULT_DEVICE  # where the model runs (--device): cpu, cuda, cuda:N
     dtype: str = DEFAULT_DTYPE  # the precision it runs in (--dtype): float32, float16, bfloat16; auto: as saved
     perturb: tuple[str, ...] = ()  # the perturbation suite's kinds (harness.inference.robustness); (): none
-    perturb_rate: float = 0.1  # ... the share of eligible words each kind perturbs (robustness.DEFAULT_RATE)
-    perturb_seed: int = 0  # ... and the seed of its random streams
+    perturb_rate: float = DEFAULT_RATE  # ... the share of eligible words each kind perturbs
+    perturb_seed: int = DEFAULT_SEED  # ... and the seed of its random streams
     model_of: str | None = None  # a track's OOD pair: the task whose declared model runs here; None: this task's
 
     def length_for(self, task: Task) -> int:
