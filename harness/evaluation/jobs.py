@@ -191,7 +191,7 @@ def run_task_job(
             try:
                 model = ood_model(track, job, model, device, dtype)
             except UserError as e:  # its labels do not map: the job's record says so
-                return failed_job(job, settings, results, limit, track_run, device, str(e))
+                return failed_job(job, settings, results, limit, track_run, device, str(e), worker)
         return evaluate(
             job.ref,
             job.task,
@@ -235,14 +235,21 @@ def failed_job(
     track_run: dict[str, Any],
     device: str,
     cause: str,
+    worker: dict[str, Any] | None = None,
 ) -> Record:
     """Write the failed record of a job that cannot run, under its own key, naming the cause."""
     from harness.evaluation.evaluate import _hardware, planned_record
+
+    planned = planned_record(job.ref, job.task, settings, limit, track_run, _hardware(job.ref.backend, device), worker)
+    return store_failed(planned, job, cause, results)
+
+
+def store_failed(planned: dict[str, Any], job: TaskJob, cause: str, results: Path) -> Record:
+    """Store a job's planned record as failed, its error naming the submission, the task and the `cause`."""
     from harness.records import new_record, store_record
 
-    record = planned_record(job.ref, job.task, settings, limit, track_run, _hardware(job.ref.backend, device))
-    record["error"] = f"submission {job.ref.submission_id}, task {job.task}: {cause}"
-    return store_record(new_record(**record), results)
+    planned["error"] = f"submission {job.ref.submission_id}, task {job.task}: {cause}"
+    return store_record(new_record(**planned), results)
 
 
 def load_and_measure(

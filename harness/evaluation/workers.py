@@ -242,9 +242,8 @@ def _done_by_another(path: Path, since_ns: int) -> Record | None:
 
 def _failed(run: RunSettings, job: TaskJob, cause: str) -> Record:
     """Write the failed record of a job whose worker ended without writing one."""
-    from harness.records import new_record, store_record
+    from harness.evaluation.jobs import store_failed
 
     record = _planned(run, job)
     del record["lock"]
-    record["error"] = f"submission {job.ref.submission_id}, task {job.task}: {cause}"
-    return store_record(new_record(**record), run.results)
+    return store_failed(record, job, cause, run.results)

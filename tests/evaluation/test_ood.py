@@ -374,6 +374,20 @@ def test_labels_that_the_model_does_not_name_fail_the_ood_job_with_the_cause(mir
     assert not ood.ok and "does not name the task's labels" in str(ood.error) and ood.settings["model_of"] == "sst2"
 
 
+def test_a_worker_writes_the_failed_ood_record_with_its_limits(mirror, tmp_path):
+    from harness.evaluation.jobs import run_task_job
+    from harness.evaluation.worker import job_of
+
+    track = load_track(write_track(tmp_path, "ood", OOD_TRACK))
+    named = {"id2label": {0: "bad", 1: "good"}, "label2id": {"bad": 0, "good": 1}}
+    folder = _submission(tmp_path / "subs" / "odd", mirror, {"sst2": "cls", "stsb": "reg"}, **named)
+    sub, job = job_of(track, {"submission": str(folder), "task": "imdb", "model_of": "sst2"})
+    worker = {"limits": {"memory_bytes": 2**32, "timeout_s": 60}}
+    record = run_task_job(track, sub, job, mirror, tmp_path / "results", 4, (), False, {}, worker=worker)
+    assert not record.ok and "does not name the task's labels" in str(record.error)
+    assert dict(record.environment or {})["worker"] == worker, "the failed record states its worker's limits"
+
+
 def test_a_board_that_scores_imdb_never_takes_the_ood_record_for_it(ran, tmp_path):
     from harness.scoring.values import group_records
 
