@@ -77,6 +77,33 @@ YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_ALIAS_NODES = 10_000
 
 
+# Nesting of lists and mappings a harness YAML file may have: submission.yaml needs 4 (tasks.NAME.declared.KEY), and
+# PyYAML's composer and constructor recurse once per level, so a 30,000-deep `[[[...]]]` would exhaust Python's stack.
+MAX_YAML_DEPTH = 64
+DEPTH_FIX = "write the values out flat: a harness file needs a few levels of nesting"
+
+
+class TooDeep(yaml.YAMLError):
+    """A document whose lists and mappings nest deeper than MAX_YAML_DEPTH (found before composing it)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"lists and mappings nested deeper than {MAX_YAML_DEPTH} levels")
+        self.line = line
+
+
+def require_shallow(text: str) -> None:
+    """Raise TooDeep when the collections of `text` nest deeper than MAX_YAML_DEPTH: counted on the parser's events,
+    which PyYAML produces without recursing (syntax errors raise as yaml.MarkedYAMLError)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise TooDeep(event.start_mark.line + 1 if event.start_mark else 0)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 class AliasBomb(yaml.YAMLError):
     """A document whose aliases expand beyond MAX_ALIAS_NODES nodes, or refer to themselves."""
 
@@ -150,6 +177,7 @@ def parse_yaml(path: Path) -> tuple[Any, list[Problem]]:
         ]
     loader = StrictLoader(text)
     try:
+        require_shallow(text)
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -162,6 +190,24 @@ def parse_yaml(path: Path) -> tuple[Any, list[Problem]]:
                 f"YAML syntax error: {detail}",
                 "fix the YAML at that line: indentation, a ': ' after "
                 "each key, quotes around text that contains ': ' or ' #'",
+            )
+        ]
+    except TooDeep as e:
+        return None, [
+            Problem(
+                file,
+                f"line {e.line}",
+                f"{e} (not read)",
+                DEPTH_FIX,
+            )
+        ]
+    except RecursionError:  # belt and braces: the depth check above keeps the composer far from Python's limit
+        return None, [
+            Problem(
+                file,
+                "",
+                "nested too deeply to read (not read)",
+                DEPTH_FIX,
             )
         ]
     except AliasBomb as e:

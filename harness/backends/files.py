@@ -5,6 +5,7 @@ Light on purpose (no numpy): submission checks read these names when `harness --
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -108,11 +109,55 @@ def oversized_files(folder: Path) -> list[Oversized]:
 
 
 def require_sizes(folder: Path) -> None:
-    """Raise UserError, before any file is read, when a file of `folder` is over its `size_limit`: the message names
-    the file, its size and the limit, never its content."""
+    """Raise UserError, before any file is read, when a file of `folder` is over its `size_limit` or no regular file
+    (special_files): the message names the file (and its size and the limit), never its content."""
     oversized = oversized_files(folder)
     if oversized:
         raise UserError(oversized[0].message(), fix=oversized[0].fix)
+    special = special_files(folder)
+    if special:
+        raise UserError(special_message(special[0]), fix=SPECIAL_FIX)
+
+
+SPECIAL_FIX = "replace it by a plain file (a FIFO, device or socket is never read: it could block or never end)"
+
+
+def special_files(folder: Path) -> list[Path]:
+    """Entries of `folder` (recursively, links followed) that are neither folders nor regular files: FIFOs,
+    devices, sockets, which a loader opening them could wait on forever (stat only, sorted by path)."""
+    if not folder.is_dir():
+        return []
+    out = []
+    for file in sorted(folder.rglob("*")):
+        try:
+            mode = file.stat().st_mode
+        except OSError:  # a dangling link: left to the loader that looks for the file
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            out.append(file)
+    return out
+
+
+def special_message(file: Path) -> str:
+    """`FILE: not a regular file (...)`: what refuses a FIFO, device or socket, unread."""
+    return f"{file}: not a regular file (a FIFO, device or socket; not read)"
+
+
+def read_json(file: Path, fix: str) -> Any:
+    """The JSON document in `file`; UserError (naming the file, never its content) when it is no regular file, or
+    unreadable, or not JSON, or nested deeper than Python's parser recurses."""
+    try:
+        regular = stat.S_ISREG(file.stat().st_mode)
+    except OSError as e:
+        raise UserError(f"{file}: cannot read the file ({e.strerror or e})", fix=fix) from e
+    if not regular:  # checked before opening: opening a FIFO waits for a writer
+        raise UserError(special_message(file), fix=SPECIAL_FIX)
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except RecursionError as e:
+        raise UserError(f"{file}: not valid JSON (nested deeper than the JSON parser allows)", fix=fix) from e
+    except (OSError, ValueError) as e:
+        raise UserError(f"{file}: not valid JSON ({str(e)[:200]})", fix=fix) from e
 
 
 def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -120,6 +165,69 @@ def weight_files(folder: Path) -> tuple[list[Path], list[Path]]:
     safe = sorted(folder.glob(f"*{SAFE_WEIGHTS_SUFFIX}"))
     pickled = sorted(p for suffix in PICKLE_SUFFIXES for p in folder.glob(f"*{suffix}"))
     return safe, pickled
+
+
+INDEX_FIX = (
+    "keep every shard inside the model folder and name it in weight_map by its plain file name "
+    "(model.save_pretrained(folder, max_shard_size=...) writes both)"
+)
+SHOWN_NAME = 80  # characters of a weight_map entry shown in a message: enough to recognise, never a flood
+
+
+def index_problems(folder: Path) -> list[tuple[Path, str]]:
+    """(index file, message) for each `*.index.json` of `folder` whose weight_map is no mapping of tensor names to
+    shard files, or names a shard that is no regular file inside `folder` (absolute, `..`, a link out, missing): a
+    loader would open it, and the submission's hashes would omit it. One message per index file; no shard is read."""
+    if not folder.is_dir():
+        return []
+    top = folder.resolve()
+    out = []
+    for index in sorted(folder.glob(f"*{INDEX_SUFFIX}")):
+        try:
+            doc = read_json(index, INDEX_FIX)
+        except UserError as e:
+            out.append((index, e.message.removeprefix(f"{index}: ")))
+            continue
+        weight_map = doc.get("weight_map") if isinstance(doc, dict) else None
+        if not isinstance(weight_map, dict):
+            out.append((index, "weight_map: expected a mapping of tensor names to shard file names"))
+            continue
+        for key, name in weight_map.items():
+            problem = _shard_problem(folder, top, name)
+            if problem:
+                shown = str(key)[:SHOWN_NAME]
+                out.append((index, f"weight_map entry {shown!r}: {problem} (not read)"))
+                break
+    return out
+
+
+def _shard_problem(folder: Path, top: Path, name: Any) -> str | None:
+    """What makes a weight_map value no shard file of the folder, or None."""
+    if not isinstance(name, str) or not name:
+        return f"expected a shard file name, got {str(name)[:SHOWN_NAME]!r}"
+    shown = name[:SHOWN_NAME]
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or "\\" in name or "\0" in name:
+        return f"{shown!r} is not a plain file name inside the model folder"
+    try:
+        inside = (folder / rel).resolve().is_relative_to(top)
+        regular = stat.S_ISREG((folder / rel).stat().st_mode)
+    except (OSError, RuntimeError, ValueError):  # missing, a link loop
+        return f"{shown!r} is not a file of the model folder"
+    if not inside:
+        return f"{shown!r} links outside the model folder"
+    if not regular:
+        return f"{shown!r} is not a regular file"
+    return None
+
+
+def require_index(folder: Path) -> None:
+    """Raise UserError, before any weights are loaded, when a sharded index of `folder` names a file that is not a
+    regular file inside it (index_problems)."""
+    problems = index_problems(folder)
+    if problems:
+        index, message = problems[0]
+        raise UserError(f"{index}: {message}", fix=INDEX_FIX)
 
 
 OUTSIDE_FIX = "copy the file into the folder (cp, not ln): a link may point only inside the submission folder"

@@ -7,7 +7,6 @@ registered otherwise. Formulations, metrics and measurements see the same interf
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,17 @@ import numpy as np
 
 from harness.backends.base import HEADS, TOKENIZER_FILES, CpuClock, LoadOptions
 from harness.backends.devices import GPU_HARDWARE, is_cuda
-from harness.backends.files import ONNX_FILE, load_tokenizer, oversized_files, require_inside, require_sizes
+from harness.backends.files import (
+    ONNX_FILE,
+    SPECIAL_FIX,
+    load_tokenizer,
+    oversized_files,
+    read_json,
+    require_inside,
+    require_sizes,
+    special_files,
+    special_message,
+)
 from harness.backends.heads import HEAD_OUTPUTS
 from harness.errors import UserError
 
@@ -38,21 +47,45 @@ ERRORS_ONLY = 3  # onnxruntime log_severity_level: errors only (its warnings abo
 DEVICES = ("auto", "cpu", "cuda")  # LoadOptions.device (cuda also as cuda:N): auto is CUDA when onnxruntime offers it
 GPU_FIX = "pip install onnxruntime-gpu (the `gpu` extra), or run on the CPU (--device cpu)"
 GRAPH_DTYPE = "auto"  # the one dtype an ONNX model takes (no --dtype): its graph keeps the types it was exported in
+# config.json sizes the backend reads (choose_outputs, synthetic_batch): each a positive int when present
+SIZE_KEYS = ("hidden_size", "vocab_size")
+SHOWN_VALUE = 40  # characters of a bad config value shown in a message
+CONFIG_FIX = "write it with json.dump, or remove it"
 OUTPUTS_FIX = "name the graph output in the task entry: `outputs: {last_hidden_state: <graph output name>}`"
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
+    """config.json as a mapping ({} when absent); a file that is no JSON object, or with a SIZE_KEYS value that is
+    no positive integer, is refused."""
+    data = _config_object(folder)
+    errors = _size_errors(folder / CONFIG_FILE, data)
+    if errors:
+        raise errors[0]
+    return data
+
+
+def _config_object(folder: Path) -> dict[str, Any]:
     """config.json as a mapping ({} when absent); a file that is no JSON object is refused."""
     path = folder / CONFIG_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: not valid JSON ({e})", fix="write it with json.dump, or remove it") from e
+    data = read_json(path, CONFIG_FIX)
     if not isinstance(data, dict):
         raise UserError(f"{path}: not a JSON object", fix='config.json holds a mapping, e.g. {"hidden_size": 384}')
     return data
+
+
+def _size_errors(path: Path, data: dict[str, Any]) -> list[UserError]:
+    """One UserError for each SIZE_KEYS value of config.json `data` that is present but no positive integer."""
+    return [
+        UserError(
+            f"{path}: {key}: expected a positive integer, got {str(value)[:SHOWN_VALUE]!r}",
+            fix=f"set {key} to the model's size (an integer, e.g. 384), or remove it",
+        )
+        for key in SIZE_KEYS
+        if (value := data.get(key)) is not None
+        and not (isinstance(value, int) and not isinstance(value, bool) and value > 0)
+    ]
 
 
 def folder_problems(path: Path) -> list[tuple[str, str, str]]:
@@ -61,6 +94,9 @@ def folder_problems(path: Path) -> list[tuple[str, str, str]]:
     oversized = oversized_files(path)
     if oversized:
         return [(str(o.file), o.message().removeprefix(f"{o.file}: "), o.fix) for o in oversized]
+    special = special_files(path)
+    if special:
+        return [(str(f), special_message(f).removeprefix(f"{f}: "), SPECIAL_FIX) for f in special]
     out = []
     if not (path / ONNX_FILE).is_file():
         out.append((str(path), f"no {ONNX_FILE}", f"put the exported graph at {path / ONNX_FILE}"))
@@ -72,10 +108,12 @@ def folder_problems(path: Path) -> list[tuple[str, str, str]]:
                 "save the tokenizer next to the graph: tokenizer.save_pretrained(folder)",
             )
         )
+    config = path / CONFIG_FILE
     try:
-        _read_config(path)
+        errors = _size_errors(config, _config_object(path))
     except UserError as e:
-        out.append((str(path / CONFIG_FILE), e.message.removeprefix(f"{path / CONFIG_FILE}: "), e.fix or ""))
+        errors = [e]
+    out += [(str(config), e.message.removeprefix(f"{config}: "), e.fix or "") for e in errors]
     return out
 
 

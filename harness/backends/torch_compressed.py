@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from harness.backends.devices import is_cuda
+from harness.backends.files import read_json
 from harness.backends.heads import class_head
 from harness.errors import UserError
 
@@ -70,10 +71,7 @@ def regular_file(folder: Path, name: str) -> Path:
 def read_document(folder: Path) -> dict[str, Any]:
     """compressed.json, checked without the model: known keys only, and each transform's fields of the right type."""
     file = regular_file(folder, COMPRESSED_FILE)
-    try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise UserError(f"{file}: not readable JSON ({e})", fix=FIX) from e
+    doc = read_json(file, FIX)
     if not isinstance(doc, dict):
         raise UserError(f"{file}: expected a JSON object at the top level", fix=FIX)
     _known_keys(doc, TOP_KEYS, f"{file}: ")

@@ -15,7 +15,7 @@ import numpy as np
 
 from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
 from harness.backends.devices import AS_SAVED, GPU_HARDWARE, parse_device, parse_dtype, require_device
-from harness.backends.files import load_tokenizer, require_inside, require_sizes
+from harness.backends.files import load_tokenizer, read_json, require_index, require_inside, require_sizes
 from harness.backends.heads import HEADS_TABLE, class_head
 from harness.backends.torch_compressed import COMPRESSED_FILE, check_compressed_placement, load_compressed
 from harness.backends.torch_run import (
@@ -37,11 +37,9 @@ HARDWARE = "cpu"  # the hardware class of its records before a device is chosen 
 
 def saved_head(folder: Path) -> str | None:
     """The head of the class that saved `folder` (config.json `architectures`), or None when it names none known."""
-    import json
-
     try:
-        names = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
-    except (OSError, ValueError, AttributeError):
+        names = read_json(folder / "config.json", "").get("architectures") or []
+    except (UserError, AttributeError):
         return None
     return class_head(str(names[0])) if isinstance(names, list) and names else None
 
@@ -188,6 +186,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
     if path.exists():
         require_inside(path)
         require_sizes(path)
+        require_index(path)
         _check_weights(path, options)
         _check_custom_code(path, options)
     cls = getattr(transformers, AUTO_CLASSES[head])
@@ -271,16 +270,14 @@ def _check_weights(path: Path, options: LoadOptions) -> None:
 
 def _check_custom_code(path: Path, options: LoadOptions) -> None:
     """Refuse a folder whose config.json points at its own Python files, unless the organizer trusts remote code."""
-    import json
-
     from harness.backends.files import CUSTOM_CODE_FIX, custom_code
 
     config = path / "config.json"
     if options.trust_remote_code or not config.is_file():
         return
     try:
-        found = custom_code(json.loads(config.read_text(encoding="utf-8")))
-    except (ValueError, UnicodeDecodeError):
+        found = custom_code(read_json(config, ""))
+    except UserError:
         return  # transformers refuses it when loading, naming the file
     if found:
         raise UserError(f"{config}: {found}", fix=CUSTOM_CODE_FIX)

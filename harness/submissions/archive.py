@@ -1,8 +1,9 @@
 """Unpack a submission archive (zip or tar) from a stranger without trusting it.
 
 Every member is checked before anything is written: no path out of the folder (absolute, drive letter, `..`,
-backslash), no links, devices or fifos, no duplicates, a bounded member count and declared size, no zip member that
-decompresses like a bomb, nothing encrypted. Then each member's bytes are streamed by hand (never `extractall`)
+backslash), no links, devices, fifos or sparse files, no duplicates, no control characters, names that fit the file
+system, a top folder that is a valid submission id, a bounded member count and declared size, no zip member and no
+archive that decompresses like a bomb, nothing encrypted. Then each member's bytes are streamed by hand (never `extractall`)
 into a hidden temporary folder beside the target, counting the real bytes, and the folder is renamed into place
 only when all went well. A refusal leaves nothing behind and raises a UserError that names the archive, the
 member, the rule and the fix; it never prints file content.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import UserError
+from harness.submissions.schema import ID_PATTERN
 
 # 20 GiB: the largest sensible submission (BERT-large fp32 safetensors is 1.3 GB, T5-3B about 11 GB, a few task
 # models and tokenizers beside) fits well below it, while a bomb that fills the organizer's disk does not.
@@ -36,8 +38,17 @@ MAX_MEMBERS = 10_000
 # 200: safetensors and tokenizer files compress about 1.1-4x (random-looking floats, text vocabularies), even
 # pruned weights stay far below 200x, while a decompression bomb compresses 1000x and more.
 MAX_RATIO = 200.0
-# The ratio is judged only above 1 MiB: a small config.json of spaces may compress 100x and harms nobody.
+# The ratio is judged only above 1 MiB: a small config.json of spaces may compress 100x and harms nobody. It is
+# judged per zip member and for the whole archive (bytes unpacked over the archive's size on disk, any format), so
+# neither a tar.gz bomb nor many members each just below the floor get through.
 RATIO_MIN_BYTES = 2**20
+# 255 bytes of UTF-8 per path component: NAME_MAX on Linux (and macOS); a longer name cannot be written anyway.
+NAME_MAX_BYTES = 255
+# 1024 bytes for a member's whole path: a model folder nests a few levels (sub/model/tokenizer/file), and the
+# organizer's folder plus the hidden temporary folder must still fit within Linux's PATH_MAX of 4096.
+PATH_MAX_BYTES = 1024
+# C0, DEL and C1 control characters: a newline or escape in a name garbles listings, terminals and result files.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 NAME_CHARS = 200  # a member name printed in a message is cut here: names come from strangers, any length
 CHUNK_BYTES = 1 << 20
 FILE_MODE = 0o644  # the archive's own modes are ignored: no setuid, no executable weights
@@ -52,6 +63,9 @@ RELATIVE_FIX = "pack the submission with paths relative to its folder (e.g. `zip
 REPACK_FIX = "pack the submission folder again, each file once (e.g. `zip -r NAME.zip NAME`)"
 KIND_FIX = "leave it out of the archive: a submission holds only regular files and folders"
 LINK_FIX = "replace the link by a copy of the file it points to, then pack again"
+NAME_FIX = "rename the file or folder shorter (or nest it less deeply), then pack again"
+CONTROL_FIX = "rename the file or folder without newlines, tabs or other control characters, then pack again"
+BOMB_FIX = "weights and tokenizer files compress a few times at most: pack the real files"
 SIZE_FIX = (
     "leave out what the submission does not need, or ask the organizer to raise the limit (`harness unpack "
     "--max-bytes N`)"
@@ -110,13 +124,15 @@ def unpack(
             f"{archive}: not a zip or tar archive (tar may be gzip, bzip2 or xz compressed)",
             "pack the submission folder with zip or tar",
         )
-    members = _scan(archive, kind, max_bytes, max_members, max_ratio)
+    archive_bytes = archive.stat().st_size
+    members = _scan(archive, kind, max_bytes, max_members, max_ratio, archive_bytes)
     top = _single_top(members)
     name = top or _stem(archive)
-    if not name or name.startswith("."):
+    if not ID_PATTERN.match(name):
         raise UserError(
-            f"{archive}: would unpack to the hidden or empty folder name {_shown(name)}",
-            "rename the archive (or its top-level folder) to the submission's id",
+            f"{archive}: would unpack to the folder name {_shown(name)}, which is not a valid submission id "
+            "(letters, digits, '.', '_' and '-', starting with a letter or digit); refused, nothing was unpacked",
+            f"rename the {'top-level folder' if top else 'archive'} to the submission's id and pack again",
         )
     target = dest_root / name
     if target.exists() or target.is_symlink():
@@ -127,7 +143,7 @@ def unpack(
     placeholder = False
     try:
         os.chmod(temp, FOLDER_MODE)
-        _extract(archive, kind, members, temp, max_bytes)
+        _extract(archive, kind, members, temp, max_bytes, max_ratio, archive_bytes)
         source = temp / top if top else temp
         try:
             os.mkdir(target)  # claims the name: a folder made meanwhile by someone else is never replaced
@@ -148,7 +164,9 @@ def unpack(
     return target
 
 
-def _scan(archive: Path, kind: str, max_bytes: int, max_members: int, max_ratio: float) -> list[Member]:
+def _scan(
+    archive: Path, kind: str, max_bytes: int, max_members: int, max_ratio: float, archive_bytes: int
+) -> list[Member]:
     """Every member, checked against every rule that needs no writing; raises on the first that breaks one."""
     members: list[Member] = []
     total = 0
@@ -159,7 +177,7 @@ def _scan(archive: Path, kind: str, max_bytes: int, max_members: int, max_ratio:
                     _check_count(archive, info.filename, len(members) + 1, max_members)
                     member = _zip_member(archive, info, max_ratio)
                     total += member.size
-                    _check_declared_total(archive, member.name, total, max_bytes)
+                    _check_declared_total(archive, member.name, total, max_bytes, max_ratio, archive_bytes)
                     members.append(member)
         else:
             with tarfile.open(archive, "r:*") as tf:
@@ -167,7 +185,9 @@ def _scan(archive: Path, kind: str, max_bytes: int, max_members: int, max_ratio:
                     _check_count(archive, tinfo.name, len(members) + 1, max_members)
                     member = _tar_member(archive, tinfo)
                     total += member.size
-                    _check_declared_total(archive, member.name, total, max_bytes)  # stops a bomb mid-scan
+                    _check_declared_total(
+                        archive, member.name, total, max_bytes, max_ratio, archive_bytes
+                    )  # stops a bomb mid-scan
                     members.append(member)
     except READ_ERRORS as e:
         raise _unreadable(archive, e) from None
@@ -195,7 +215,7 @@ def _zip_member(archive: Path, info: zipfile.ZipInfo, max_ratio: float) -> Membe
             name,
             f"compresses {ratio:.0f}x ({size} bytes from {info.compress_size}), more than {max_ratio:g}x: "
             "a decompression bomb",
-            "weights and tokenizer files compress a few times at most: pack the real files",
+            BOMB_FIX,
         )
     return Member(name, parts, is_dir, size)
 
@@ -211,6 +231,13 @@ def _tar_member(archive: Path, info: tarfile.TarInfo) -> Member:
         raise _refused(archive, name, "is a device file", KIND_FIX)
     if info.isfifo():
         raise _refused(archive, name, "is a fifo", KIND_FIX)
+    if info.issparse():
+        raise _refused(
+            archive,
+            name,
+            "is a sparse file, whose holes would unpack to real bytes far beyond the archive's size",
+            "a model folder holds no sparse files: pack without `tar -S` (--sparse)",
+        )
     if not (info.isreg() or info.isdir()):
         raise _refused(archive, name, "is not a regular file or folder", KIND_FIX)
     parts = _parts(archive, name, info.isdir())
@@ -227,11 +254,22 @@ def _parts(archive: Path, name: str, is_dir: bool) -> tuple[str, ...]:
         raise _refused(archive, name, "is an absolute path", RELATIVE_FIX)
     if DRIVE.match(name):
         raise _refused(archive, name, "starts with a drive letter", RELATIVE_FIX)
-    if "\0" in name:
-        raise _refused(archive, name, "has a NUL character", REPACK_FIX)
+    control = CONTROL.search(name)
+    if control:
+        raise _refused(archive, name, f"has a control character ({control.group()!r})", CONTROL_FIX)
     parts = tuple(p for p in name.split("/") if p not in ("", "."))
     if ".." in parts:
         raise _refused(archive, name, "has a '..' component, which would write outside the submission", RELATIVE_FIX)
+    for part in parts:
+        if len(os.fsencode(part)) > NAME_MAX_BYTES:  # fsencode: a tar name's undecodable bytes are surrogates
+            raise _refused(
+                archive, name, f"has a file or folder name of more than {NAME_MAX_BYTES} bytes (UTF-8)", NAME_FIX
+            )
+    path_bytes = len(os.fsencode("/".join(parts)))
+    if path_bytes > PATH_MAX_BYTES:
+        raise _refused(
+            archive, name, f"has a path of {path_bytes} bytes, more than {PATH_MAX_BYTES} bytes in all", NAME_FIX
+        )
     if not parts and not is_dir:
         raise _refused(archive, name, "has an empty name", REPACK_FIX)
     return parts
@@ -247,14 +285,30 @@ def _check_count(archive: Path, name: str, count: int, max_members: int) -> None
         )
 
 
-def _check_declared_total(archive: Path, name: str, total: int, max_bytes: int) -> None:
-    """Refuse once the sizes the headers declare pass `max_bytes` (the write counts real bytes again)."""
+def _check_declared_total(
+    archive: Path, name: str, total: int, max_bytes: int, max_ratio: float, archive_bytes: int
+) -> None:
+    """Refuse once the sizes the headers declare pass `max_bytes` or `max_ratio` times the archive's size (the
+    write counts real bytes again)."""
     if total > max_bytes:
         raise _refused(
             archive,
             name,
             f"brings the declared unpacked size to {total} bytes, more than the limit of {max_bytes} bytes",
             SIZE_FIX,
+        )
+    _check_ratio(archive, name, "brings the declared unpacked size to", total, max_ratio, archive_bytes)
+
+
+def _check_ratio(archive: Path, name: str, what: str, total: int, max_ratio: float, archive_bytes: int) -> None:
+    """Refuse once `total` bytes pass RATIO_MIN_BYTES and `max_ratio` times the archive's size on disk."""
+    if total > RATIO_MIN_BYTES and total > max_ratio * max(archive_bytes, 1):
+        raise _refused(
+            archive,
+            name,
+            f"{what} {total} bytes from an archive of {archive_bytes} bytes ({total / max(archive_bytes, 1):.1f}x), "
+            f"more than {max_ratio:g}x: a decompression bomb",
+            BOMB_FIX,
         )
 
 
@@ -294,8 +348,11 @@ def _stem(archive: Path) -> str:
     return archive.stem
 
 
-def _extract(archive: Path, kind: str, members: list[Member], root: Path, max_bytes: int) -> None:
-    """Write every checked member under `root`, streaming bytes by hand and counting them against `max_bytes`."""
+def _extract(
+    archive: Path, kind: str, members: list[Member], root: Path, max_bytes: int, max_ratio: float, archive_bytes: int
+) -> None:
+    """Write every checked member under `root`, streaming bytes by hand and counting them against `max_bytes` and
+    `max_ratio` times the archive's size."""
     written = 0
     with contextlib.closing(_sources(archive, kind, members)) as sources:
         for member, source in sources:
@@ -316,6 +373,7 @@ def _extract(archive: Path, kind: str, members: list[Member], root: Path, max_by
                             "declared",
                             SIZE_FIX,
                         )
+                    _check_ratio(archive, member.name, "unpacked", written, max_ratio, archive_bytes)
                     out.write(chunk)
 
 

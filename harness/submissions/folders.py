@@ -3,20 +3,25 @@ retriever reads, trained head weights, and the declared size of each folder (no 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends.files import (
     CUSTOM_CODE_FIX,
+    INDEX_FIX,
     OUTSIDE_FIX,
+    SPECIAL_FIX,
     TOKENIZER_FILES,
     custom_code,
+    index_problems,
     outside_files,
     oversized_files,
+    read_json,
+    special_files,
+    special_message,
 )
 from harness.backends.heads import HEADS_TABLE
-from harness.errors import closest_match
+from harness.errors import UserError, closest_match
 from harness.inference.retrieval import PASSAGES_FILE
 from harness.submissions.submission import SUBMISSION_FILE, Submission, TaskEntry
 from harness.yamlcheck import Problem
@@ -53,9 +58,13 @@ def check_folders(sub: Submission, allow_pickle: bool, problems: list[Problem]) 
                 Problem(str(o.file), where, o.message().removeprefix(f"{o.file}: "), o.fix)
                 for o in ([] if outside else oversized_files(entry.model))
             ]
-            if outside or oversized:  # nothing of the folder is read: linked files, or too big to parse
+            special = [
+                Problem(str(f), where, special_message(f).removeprefix(f"{f}: "), SPECIAL_FIX)
+                for f in ([] if outside else special_files(entry.model))
+            ]
+            if outside or oversized or special:  # nothing of the folder is read: linked, too big, or a FIFO
                 linked.add(entry.model)
-                found = outside + oversized
+                found = outside + oversized + special
             else:
                 found = _folder_problems(entry.model, where, sub, allow_pickle) + _compressed_problems(
                     entry.model, where, sub
@@ -144,7 +153,9 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
                 "save the model with model.save_pretrained(folder), which writes config.json",
             )
         )
-    elif (data := _read_config(path)) is None:
+    elif isinstance(data := _config_or_error(path), UserError):
+        out.append(Problem(str(config), where, data.message.removeprefix(f"{config}: "), data.fix or ""))
+    elif not isinstance(data, dict):
         out.append(
             Problem(str(config), where, "not a valid JSON object", "re-save it with model.save_pretrained(folder)")
         )
@@ -172,6 +183,7 @@ def _folder_problems(path: Path, where: str, sub: Submission, allow_pickle: bool
                 "save the tokenizer next to the model: tokenizer.save_pretrained(folder)",
             )
         )
+    out += [Problem(str(index), where, message, INDEX_FIX) for index, message in index_problems(path)]
     safe, pickled = weight_files(path)
     if not safe and pickled and not (allow_pickle and sub.allow_pickle):
         missing = [] if sub.allow_pickle else ["the submitter (allow_pickle: true in submission.yaml)"]
@@ -201,7 +213,6 @@ def _compressed_problems(path: Path, where: str, sub: Submission) -> list[Proble
     """A compressed.json's document (harness.backends.torch_compressed), its recipe chain equal to submission.yaml's
     `compression:`, and each recipe's method family among `methods`."""
     from harness.backends.torch_compressed import COMPRESSED_FILE, read_document
-    from harness.errors import UserError
     from harness.submissions.compression import RECIPE_SPECS, step_problems
 
     if not (path / COMPRESSED_FILE).exists() and not (path / COMPRESSED_FILE).is_symlink():
@@ -250,11 +261,16 @@ def _backend_checks(backend: str) -> Callable[[Path], list[tuple[str, str, str]]
 
 def _read_config(path: Path) -> dict | None:
     """A model folder's config.json as a mapping; None when it is missing, unreadable or not a JSON object."""
-    try:
-        data = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = _config_or_error(path)
     return data if isinstance(data, dict) else None
+
+
+def _config_or_error(path: Path) -> object:
+    """A model folder's config.json parsed (any JSON value), or the UserError naming why it is not read."""
+    try:
+        return read_json(path / "config.json", "re-save it with model.save_pretrained(folder)")
+    except UserError as e:
+        return e
 
 
 def _folder_bytes(path: Path) -> int:

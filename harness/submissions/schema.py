@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
-from harness.backends.files import OUTSIDE_FIX, outside_files
+from harness.backends.files import OUTSIDE_FIX, SPECIAL_FIX, outside_files
 from harness.backends.heads import GRAPH_BACKENDS, HEAD_OUTPUTS, heads_for
 from harness.errors import did_you_mean
 from harness.submissions.compression import COMPRESSION_KEY, CompressionStep, make_step, step_problems
@@ -78,10 +78,12 @@ TOP_KEYS = (
 )
 TASK_KEYS = ("model", "head", "declared", "outputs")
 DECLARED_KEYS = ("parameters", "size_bytes")
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")  # \Z, not $: $ also matches before a final newline
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 URL_SCHEMES = ("http", "https")
 README = "submissions/README.md"
+SHOWN_REASON = 60  # characters of a path error shown in a problem (the path itself is shown shortened)
+SHOWN_PATH = 80  # characters of a `model:` path shown in a problem: enough to recognise it, never a 5000-char flood
 
 
 class SubmissionChecker(Checker):
@@ -190,7 +192,10 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
             )
         ]
     file = folder / SUBMISSION_FILE
-    sub_id = folder.resolve().name
+    try:
+        sub_id = folder.resolve().name
+    except (OSError, RuntimeError, ValueError) as e:  # RuntimeError: a symlink loop (Python < 3.13)
+        return None, [Problem(str(folder), "", f"cannot resolve the folder ({_reason(e)})", "pass a plain folder")]
     problems = []
     if not ID_PATTERN.match(sub_id):
         problems.append(
@@ -201,6 +206,10 @@ def parse_submission(folder: Path) -> tuple[Submission | None, list[Problem]]:
                 "rename the folder with letters, digits, '.', '_' and '-' only: it names result files",
             )
         )
+    if file.exists() and not file.is_file():  # a FIFO would block the read below forever
+        return None, problems + [
+            Problem(str(file), "", "not a regular file (a folder, FIFO, device or socket; not read)", SPECIAL_FIX)
+        ]
     if not file.is_file():
         return None, problems + [Problem(str(file), "", "missing", f"create it: {README} has an annotated example")]
     if outside_files(file, folder):
@@ -403,25 +412,48 @@ def _model_path(s: SubmissionChecker, entry: dict, where: str, folder: Path, roo
     if rel is None:
         return None
     path = folder / rel
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, RuntimeError, ValueError) as e:  # a link loop, a NUL byte, a name too long for the system
+        s.fail(
+            where,
+            f"{_short(rel)} is no usable folder path ({_reason(e)})",
+            "give the model folder's path relative to submission.yaml, e.g. model",
+        )
+        return None
     if Path(rel).is_absolute() or not resolved.is_relative_to(root):
         s.fail(
             where,
-            f"{rel!r} is outside the submission folder",
+            f"{_short(rel)} is outside the submission folder",
             "put the model folder inside the submission and give its path relative to submission.yaml",
         )
         return None
-    if not path.exists():
+    if not exists:
         s.fail(
             where,
-            f"model folder {rel!r} is missing",
-            f"put the model.save_pretrained() folder at {path}, or fix the path",
+            f"model folder {_short(rel)} is missing",
+            f"put the model.save_pretrained() folder at {_short(str(path))}, or fix the path",
         )
         return None
-    if not path.is_dir():
-        s.fail(where, f"{rel!r} is a file, not a folder", "give the folder that holds config.json and the weights")
+    if not is_dir:
+        s.fail(
+            where, f"{_short(rel)} is a file, not a folder", "give the folder that holds config.json and the weights"
+        )
         return None
     return path
+
+
+def _short(path: str) -> str:
+    """A path's repr, cut to SHOWN_PATH characters."""
+    return repr(path) if len(path) <= SHOWN_PATH else repr(path[:SHOWN_PATH]) + "..."
+
+
+def _reason(error: Exception) -> str:
+    """Why a path could not be used, in a few words (never a long path back)."""
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return "a symlink loop" if isinstance(error, RuntimeError) else str(error)[:SHOWN_REASON]
 
 
 def _compression(s: SubmissionChecker, data: dict) -> tuple[CompressionStep, ...]:

@@ -161,6 +161,34 @@ def _duplicate_zip(tmp: Path) -> Path:
     return archive
 
 
+def _sparse_tar(tmp: Path) -> Path:
+    """A tar whose member is sparse (PAX GNU.sparse 0.1, as `tar -S` writes): 1 stored byte declares 3 GiB."""
+    info = tarfile.TarInfo("sub/sparse.bin")
+    info.size = 1
+    info.pax_headers = {"GNU.sparse.map": "0,1", "GNU.sparse.size": str(3 << 30)}
+    archive = tmp / "sparse.tar"
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tf:
+        tf.addfile(info, io.BytesIO(b"x"))
+    return archive
+
+
+def _targz_bomb(tmp: Path) -> Path:
+    """8 MiB of zeros gzip about 1000x: no per-member rule for tar, so only the whole-archive ratio stops it."""
+    return make_tar(tmp / "bomb.tar.gz", [("sub/model.safetensors", bytes(8 * 2**20))], "w:gz")
+
+
+def _many_small_zip(tmp: Path) -> Path:
+    """Members of 512 KiB zeros each sit below the per-member floor; together they pass it at about 1000x."""
+    return make_zip(tmp / "many.zip", {f"sub/w{i}.bin": bytes(2**19) for i in range(4)})
+
+
+def _tar_named(name: str) -> Callable[[Path], Path]:
+    return lambda t: make_tar(t / "a.tar", [(name, b"x")])
+
+
+LONG_PATH = "sub/" + "/".join(["d" * 250] * 20) + "/f"
+
+
 REFUSED: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     "dot-dot": (lambda t: make_zip(t / "a.zip", {"sub/ok.txt": b"x", "../evil": SECRET}), "'../evil'", r"'\.\.'"),
     "absolute": (lambda t: make_zip(t / "a.zip", {"/tmp/x": SECRET}), "'/tmp/x'", "absolute path"),
@@ -183,6 +211,18 @@ REFUSED: dict[str, tuple[Callable[[Path], Path], str, str]] = {
     "zip bomb": (_bomb_zip, "'sub/model.safetensors'", "compresses .*decompression bomb"),
     "encrypted": (_encrypted_zip, "'sub/weights.bin'", "encrypted"),
     "not an archive": (lambda t: _write(t / "notes.zip", b"plain text, no archive"), "notes.zip", "not a zip or tar"),
+    "sparse tar": (_sparse_tar, "'sub/sparse.bin'", "sparse"),
+    "tar.gz bomb": (_targz_bomb, "'sub/model.safetensors'", "archive of .* bytes.*decompression bomb"),
+    "many small zip members": (_many_small_zip, "'sub/w", "archive of .* bytes.*decompression bomb"),
+    "long tar component": (_tar_named("sub/" + "a" * 300), "'sub/aaaa", "more than 255 bytes"),
+    "long multibyte component": (_tar_named("sub/" + "\u00e9" * 200), "'sub/", "more than 255 bytes"),
+    "long zip component": (lambda t: make_zip(t / "a.zip", {"sub/" + "b" * 300: b"x"}), "'sub/bbbb", "255 bytes"),
+    "long tar path": (_tar_named(LONG_PATH), "'sub/dddd", "more than 1024 bytes in all"),
+    "newline in top folder": (_tar_named("bad\nname/a.txt"), r"'bad\nname/a.txt'", "control character"),
+    "escape in a file name": (_tar_named("sub/\x1b[2Jx.bin"), r"'sub/\x1b", "control character"),
+    "invalid top folder id": (_tar_named("my sub/a.txt"), "'my sub'", "not a valid submission id"),
+    "invalid archive name id": (lambda t: make_zip(t / "my (1).zip", {"a.txt": b"x"}), "'my (1)'", "submission id"),
+    "hidden top folder": (_tar_named(".git/config"), "'.git'", "not a valid submission id"),
 }
 
 
@@ -255,6 +295,37 @@ def test_long_member_names_are_bounded_in_messages(tmp_path: Path) -> None:
     with pytest.raises(UserError) as err:
         unpack(make_zip(tmp_path / "a.zip", {name: b"x"}), tmp_path / "out")
     assert len(str(err.value)) < 1000 and "..." in str(err.value)
+
+
+def test_a_bomb_is_refused_by_the_running_count_even_when_the_declared_sizes_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the scan's declared-size checks out of the way, the bytes counted while writing still stop a bomb."""
+    monkeypatch.setattr(archive_module, "_check_declared_total", lambda *args: None)
+    for build in (_targz_bomb, _many_small_zip):
+        archive = build(tmp_path)
+        with pytest.raises(UserError, match="unpacked .* bytes from an archive of .*decompression bomb") as err:
+            unpack(archive, tmp_path / "out")
+        assert str(archive) in str(err.value) and err.value.fix
+        assert_nothing_left(tmp_path / "out")
+
+
+def test_well_compressed_archives_below_the_ratio_are_unpacked(tmp_path: Path) -> None:
+    """A small total compresses as much as it likes; past the floor, 100x (below 200x) is still accepted."""
+    tiny = make_tar(tmp_path / "tiny.tar.gz", [("sub/config.json", b" " * 100_000)], "w:gz")
+    assert files_of(unpack(tiny, tmp_path / "out")) == {"config.json": b" " * 100_000}
+    archive = make_zip(tmp_path / "ok.zip", {"ok/w.bin": bytes(2 * 2**20)})
+    folder = unpack(archive, tmp_path / "out", max_ratio=archive_module.MAX_RATIO * 100)
+    assert files_of(folder) == {"w.bin": bytes(2 * 2**20)}
+
+
+def test_a_long_name_message_names_the_member_not_the_temporary_folder(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as err:
+        unpack(make_tar(tmp_path / "a.tar", [(LONG_PATH, b"x")]), tmp_path / "out")
+    text = str(err.value)
+    assert archive_module.TEMP_PREFIX not in text and "..." in text and len(text) < 1000, text
+    assert "File name too long" not in text and "writable" not in err.value.fix
+    assert_nothing_left(tmp_path / "out")
 
 
 # --- `harness unpack` ------------------------------------------------------------------------------------------

@@ -69,3 +69,9 @@ def test_compress_keeps_the_teacher_of_a_distilled_submission(tmp_path):
     compress(base, out, [make_step("prune-magnitude", {"sparsity": 0.5})])
     sub, problems = parse_submission(out)
     assert problems == [] and sub is not None and sub.teacher == "big-teacher"
+
+
+def test_an_id_ends_at_the_end_of_the_string_not_before_a_final_newline():
+    from harness.submissions.schema import ID_PATTERN
+
+    assert ID_PATTERN.match("bert-base.ft_1") and not ID_PATTERN.match("bert-base\n")
