@@ -25,12 +25,14 @@ NO_GPU_FIX = "run on a machine with a GPU (and a CUDA build of torch), or pass -
 
 
 def parse_device(text: str) -> str:
-    """The device `text` names: cpu, or cuda:N (a bare cuda is cuda:0, torch's default GPU, so that both spellings
-    give one record key); anything else (cuda:x, tpu) is refused with the forms."""
+    """The device `text` names: cpu, or cuda:N (a bare cuda is cuda:0, torch's default GPU, and cuda:01 is cuda:1, so
+    that each device has one spelling and one record key); anything else (cuda:x, tpu) is refused with the forms."""
     match = _DEVICE.fullmatch(text)
     if match is None or (match.group(1) == CPU and match.group(2) is not None):
         raise UserError(f"--device {text!r} is no device", fix=f"use one of: {DEVICE_FORMS}")
-    return f"{CUDA}:0" if text == CUDA else text
+    if match.group(1) == CPU:
+        return CPU
+    return f"{CUDA}:{int(match.group(2) or 0)}"
 
 
 def parse_dtype(text: str) -> str:

@@ -173,17 +173,20 @@ def training_summary(trained: Any) -> str:
     )
 
 
-def add_device_flags(p: argparse.ArgumentParser, dtype_default: str | None = "auto") -> None:
+def add_device_flags(
+    p: argparse.ArgumentParser, dtype_default: str | None = "auto", device_default: str | None = "cpu"
+) -> None:
     """--device and --dtype (issue 14): where the model runs and in which precision; both are in the record's
     settings and key. `dtype_default` "auto": the types the model was saved in; None: the track's
-    measurement.dtype, else those."""
-    from harness.backends.devices import DEFAULT_DEVICE, DEVICE_FORMS, DTYPES
+    measurement.dtype, else those. `device_default` None: the track's hardware class (cuda:0 on a gpu track)."""
+    from harness.backends.devices import DEVICE_FORMS, DTYPES
 
+    where = "%(default)s" if device_default is not None else "cuda:0 on a gpu track, else cpu"
     p.add_argument(
         "--device",
         type=_flag_type("parse_device"),
-        default=DEFAULT_DEVICE,
-        help=f"where the model runs: {DEVICE_FORMS} (default: %(default)s); cuda gives gpu-class records",
+        default=device_default,
+        help=f"where the model runs: {DEVICE_FORMS} (default: {where}); cuda gives gpu-class records",
     )
     saved = "the types the model was saved in"
     default = f"the track's measurement.dtype, else {saved}" if dtype_default is None else saved
@@ -194,6 +197,24 @@ def add_device_flags(p: argparse.ArgumentParser, dtype_default: str | None = "au
         help=f"cast the torch backend's floating parameters to {', '.join(DTYPES)} (default: {default}); ONNX "
         "graphs keep their own types, compressed models take float32 only",
     )
+
+
+def add_skip_measure_flag(p: argparse.ArgumentParser) -> None:
+    """--skip-measure for a track run, and for the status that finds its records (the skipped names are in the key)."""
+    p.add_argument(
+        "--skip-measure",
+        default="",
+        metavar="NAMES",
+        help="leave these of the track's measurements out, comma-separated (quick checks, e.g. latency); "
+        "the records say so and the board shows them as not measured",
+    )
+
+
+def track_skip(track: Any, names: str) -> tuple[str, ...]:
+    """The measurements of `track` that --skip-measure `names` leaves out (a name the track does not take is moot)."""
+    from harness.measure import parse_skip
+
+    return tuple(n for n in parse_skip(names) if n in track.measurement.measure)
 
 
 def _flag_type(name: str) -> Callable[[str], str]:

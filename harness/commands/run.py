@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
-from harness.commands import add_device_flags, positive_int
+from harness.commands import add_device_flags, add_skip_measure_flag, positive_int, track_skip
 from harness.evaluation.limits import DEFAULT_JOBS, DEFAULT_TIMEOUT_S, MEMORY_SHARE
 from harness.evaluation.pool import EXECUTORS
 
@@ -27,13 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-pickle", action="store_true", help="organizer's opt-in to pickle weights")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_device_flags(p, dtype_default=None)
-    p.add_argument(
-        "--skip-measure",
-        default="",
-        metavar="NAMES",
-        help="leave these of the track's measurements out, comma-separated (quick checks, e.g. latency); "
-        "the records say so and the board shows them as not measured",
-    )
+    add_skip_measure_flag(p)
     p.add_argument(
         "--force",
         action="store_true",
@@ -70,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--memory",
         metavar="SIZE",
         help="memory limit per job (address space, e.g. 4G); an allocation past it fails the job "
-        f"(default: {MEMORY_SHARE:.0%} of this machine's memory, divided by --jobs)",
+        f"(default: {MEMORY_SHARE:.0%} of this machine's memory, divided by the jobs that run at once)",
     )
     p.set_defaults(func=run)
 
@@ -78,17 +71,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the track; exit 1 when a task failed or a submission folder was invalid, 0 otherwise."""
     from harness.errors import UserError
-    from harness.evaluation.limits import Limits, default_memory, parse_memory
+    from harness.evaluation.limits import Limits, check_timeout, default_memory, parse_memory
+    from harness.evaluation.pool import cpu_sets
     from harness.evaluation.track import run_track
-    from harness.measure import parse_skip
     from harness.tracks.definitions import get_track
 
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UserError(f"--timeout {args.timeout:g} is not a time", fix="give the seconds a job may run, e.g. 3600")
-    memory = parse_memory(args.memory) if args.memory else default_memory(args.jobs)
+    if args.address and args.executor != "ray":
+        raise UserError(
+            f"--address {args.address} names a Ray cluster, but the executor is {args.executor}",
+            fix="add --executor ray, or leave --address out",
+        )
+    check_timeout(args.timeout)
+    # by default the machine's memory is shared by the jobs that can run at once: one per CPU set at most
+    at_once = args.jobs if args.executor == "ray" else len(cpu_sets(args.jobs))
+    memory = parse_memory(args.memory) if args.memory else default_memory(at_once)
     limits = Limits(timeout_s=args.timeout, memory_bytes=memory, jobs=args.jobs)
     track = get_track(args.track, args.tracks)
-    skip = tuple(n for n in parse_skip(args.skip_measure) if n in track.measurement.measure)
+    skip = track_skip(track, args.skip_measure)
     try:
         records, skipped = run_track(
             track,

@@ -7,7 +7,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from harness.commands import positive_int
+from harness.commands import add_device_flags, add_skip_measure_flag, positive_int, track_skip
 
 STATES = ("done", "failed", "pending", "stale")
 
@@ -19,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results)")
     p.add_argument("--tracks", help="tracks folder (default: tracks/ beside the package)")
     p.add_argument("--limit", type=positive_int, help="the --limit of the run to look at")
+    # the run's own flags that are part of its records' keys: give those the run was given
+    add_device_flags(p, dtype_default=None, device_default=None)
+    add_skip_measure_flag(p)
     p.set_defaults(func=run)
 
 
@@ -28,7 +31,15 @@ def run(args: argparse.Namespace) -> int:
     from harness.tracks.definitions import get_track
 
     track = get_track(args.track, args.tracks)
-    jobs = track_status(track, args.submissions, args.results, limit=args.limit)
+    jobs = track_status(
+        track,
+        args.submissions,
+        args.results,
+        limit=args.limit,
+        device=args.device,
+        dtype=args.dtype,
+        skip=track_skip(track, args.skip_measure),
+    )
     width = max((len(j.submission) for j in jobs), default=10)
     for j in jobs:
         print(f"{j.submission:<{width}} {j.task:<16} {j.state:<8} {j.detail}")

@@ -101,7 +101,7 @@ def _run(
     from harness.formats import predictions_path, write_predictions
     from harness.formats.outputs import outputs_path, write_outputs
     from harness.inference.formulations import formulation, task_head
-    from harness.records.store import record_stem
+    from harness.records.store import partial_path, record_stem
     from harness.tasks import get_task
     from harness.tasks.confidence import score_confidence
     from harness.tasks.data import first, load_rows, resolve_data_dir, task_block
@@ -133,9 +133,7 @@ def _run(
     out_path = outputs_path(stem) if captured else None
     # written beside under temporary names and renamed once scored: a run that fails on the way (disk full, a
     # metric refused) leaves the predictions and outputs files of a good record of the same key whole
-    temporary = {
-        final: final.with_name(f".{final.stem}.{os.getpid()}{final.suffix}") for final in (pred_path, out_path) if final
-    }
+    temporary = {final: partial_path(final) for final in (pred_path, out_path) if final}
     try:
         write_predictions(task, predictions, temporary[pred_path])
         if out_path is not None:

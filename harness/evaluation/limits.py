@@ -12,6 +12,7 @@ allows unprivileged ones (Linux), so it has only a loopback device that is down;
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import re
 import signal
@@ -31,8 +32,10 @@ MEMORY_SHARE = 0.75
 MIN_MEMORY_BYTES = 1 << 30
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+# the last: the dynamic loader, when a shared library (an extension module) no longer fits in the address space
 _ALLOCATION_FAILED = re.compile(
-    r"MemoryError|can't allocate memory|std::bad_alloc|Failed to allocate|out of memory|Cannot allocate memory",
+    r"MemoryError|can't allocate memory|std::bad_alloc|Failed to allocate|out of memory|Cannot allocate memory"
+    r"|failed to map segment from shared object",
     re.IGNORECASE,
 )
 CLONE_NEWUSER = 0x10000000
@@ -60,6 +63,24 @@ class Limits:
         }
 
 
+# A worker's watchdog is signal.alarm, whose seconds are a C unsigned int; a job past 30 days is a hang anyway.
+MAX_TIMEOUT_S = 30 * 24 * 3600
+# setrlimit takes a C long (rlim_t): a limit past it cannot be set at all.
+MAX_MEMORY_BYTES = (1 << 63) - 1
+
+
+def check_timeout(seconds: float) -> float:
+    """`seconds` as a job's wall-time limit, or a UserError naming --timeout and the accepted range."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UserError(f"--timeout {seconds:g} is not a time", fix="give the seconds a job may run, e.g. 3600")
+    if seconds > MAX_TIMEOUT_S:
+        raise UserError(
+            f"--timeout {seconds:g} is past the longest limit a worker sets ({MAX_TIMEOUT_S} s, 30 days)",
+            fix=f"give at most {MAX_TIMEOUT_S} seconds; a job that runs longer is hung",
+        )
+    return seconds
+
+
 def default_memory(jobs: int) -> int:
     """Three quarters of the machine's physical memory, shared by `jobs` parallel workers."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -72,6 +93,11 @@ def parse_memory(text: str) -> int:
     if not m:
         raise UserError(f"--memory {text!r} is not a size", fix="write it as 4G, 512M or a number of bytes")
     value = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if value > MAX_MEMORY_BYTES:
+        raise UserError(
+            f"--memory {text} is past the largest limit the kernel takes ({format_bytes(MAX_MEMORY_BYTES)})",
+            fix="give the memory a job may use, e.g. 4G",
+        )
     if value < MIN_MEMORY_BYTES:
         raise UserError(
             f"--memory {text} is below {format_bytes(MIN_MEMORY_BYTES)}",

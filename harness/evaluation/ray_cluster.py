@@ -43,6 +43,8 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address is None:
             kwargs["num_cpus"] = num_cpus
+        else:
+            probe(address)
         try:
             ray.init(address=address, **kwargs)
         except ConnectionError as e:
@@ -50,7 +52,34 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
                 f"--address {address}: no Ray cluster answered ({e})",
                 fix="start one with `ray start --head`, or leave --address out to start a local instance",
             ) from e
+        except ValueError as e:  # Ray's client (ray://) lives in an extra of its own
+            raise UserError(
+                f"--address {address}: {e}", fix="pip install '.[ray]' (or pip install 'ray[client]')"
+            ) from e
     return ray
+
+
+# Ray itself retries an unreachable head for minutes; a TCP connect that takes longer than this is no cluster.
+PROBE_TIMEOUT_S = 10
+
+
+def probe(address: str) -> None:
+    """Refuse at once an --address (ray://HOST:PORT or HOST:PORT) whose port nobody listens on; `auto` is Ray's."""
+    import socket
+
+    where = address.removeprefix("ray://")
+    host, _, port = where.rpartition(":")
+    if address == "auto" or not host:
+        return
+    if not port.isdigit():
+        raise UserError(f"--address {address}: {port!r} is not a port", fix="write it as ray://HOST:10001 or HOST:6379")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as e:
+        raise UserError(
+            f"--address {address}: nothing answers at {host}:{port} ({e.strerror or e})",
+            fix="check the head's address and port (`ray start --head` prints them), or leave --address out",
+        ) from e
 
 
 def run_on_node(spec: dict[str, Any], limits_plain: dict[str, Any], network: bool) -> dict[str, Any]:

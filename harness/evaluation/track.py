@@ -236,10 +236,19 @@ class JobState:
 
 
 def track_status(
-    track: Track, submissions: Path, results_dir: Path, *, limit: int | None = None, allow_pickle: bool = False
+    track: Track,
+    submissions: Path,
+    results_dir: Path,
+    *,
+    limit: int | None = None,
+    allow_pickle: bool = False,
+    device: str | None = None,
+    dtype: str | None = None,
+    skip: tuple[str, ...] = (),
 ) -> list[JobState]:
-    """Each measured submission's jobs on the track, from the records alone (nothing runs): those of the device
-    its hardware class runs on (cuda for a gpu track) in its dtype."""
+    """Each measured submission's jobs on the track, from the records alone (nothing runs), under the keys a run with
+    these settings writes: on `device` (default: the one its hardware class runs on, cuda:0 for a gpu track), in
+    `dtype` (default: the track's, else as saved), without the `skip`ped measurements."""
     from harness.backends.devices import CPU, CUDA, parse_device
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import _hardware, planned_record
@@ -249,7 +258,9 @@ def track_status(
     from harness.submissions import load_submission
 
     # the device a `harness run --device cuda` records (parse_device: cuda:0), so that its keys are found
-    device, dtype = parse_device(CUDA) if track.hardware == "gpu" else CPU, run_dtype(track, None)
+    if device is None:
+        device = parse_device(CUDA) if track.hardware == "gpu" else CPU
+    dtype = run_dtype(track, dtype)
     out = []
     for kind, folder in submission_folders(submissions):
         if kind != "measured":
@@ -258,7 +269,7 @@ def track_status(
         tasks = [t for t in track.task_names() if t in sub.tasks]
         for job in track_jobs(track, folder, tasks, allow_pickle, sub) if tasks else []:
             ref, task = job.ref, job.task if job.model_of is None else f"{job.task} (its {job.model_of} model)"
-            settings, track_run = job_settings(track, device=device, dtype=dtype, job=job)
+            settings, track_run = job_settings(track, skip, device=device, dtype=dtype, job=job)
             with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
                 planned = planned_record(ref, job.task, settings, limit, track_run, _hardware(ref.backend, device))
             path = record_path(results_dir, planned)

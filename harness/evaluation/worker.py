@@ -9,6 +9,7 @@ task) and writes its record. A worker that dies writes no result; its organizer 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
         from harness.evaluation.limits import memory_cause
 
-        traceback.print_exc()
+        with contextlib.suppress(Exception):  # a model's code may have closed stderr: the result still says why
+            traceback.print_exc()
         detail = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
         cause = memory_cause(e)
         result = {"error": f"{cause} ({detail})" if cause else detail}

@@ -164,7 +164,11 @@ def run_in_workers(
         result = outcome.result or {}
         try:
             record = read_record(result["record"]) if result.get("record") else None
-            if record is None:
+            if record is not None and not _its_own(record, Path(result["record"]), record_at[job.id], results):
+                record = _failed(
+                    run, task_job, f"its worker handed back a record that is not this job's ({record.path})"
+                )
+            elif record is None:
                 record = _failed(run, task_job, _cause(outcome))
             if record.ok:
                 clear_logs(Path(str(record.path)))
@@ -195,6 +199,16 @@ def run_in_workers(
         launcher=launcher,
     )
     return [found[i] for i in sorted(found)], skipped
+
+
+def _its_own(record: Record, handed: Path, planned: Path, results: Path) -> bool:
+    """Whether the record a worker handed back is its job's: filed under the job's key, at its planned path (or the
+    failed run's place beside a good record); a worker runs a stranger's code, which may name another job's record."""
+    from harness.records import record_path
+    from harness.records.store import failed_path
+
+    where = planned.resolve()
+    return record_path(results, record).resolve() == where and handed.resolve() in (where, failed_path(where))
 
 
 def _cause(outcome: Any) -> str:

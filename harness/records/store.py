@@ -280,9 +280,14 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def partial_path(path: Path) -> Path:
+    """The temporary name a writer of `path` uses until it renames it into place; remove_partials finds it again."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically; a file-system error ends as a UserError naming the path and the fix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    tmp = partial_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

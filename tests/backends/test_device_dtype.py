@@ -23,9 +23,12 @@ def records_of(results: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((results / "records").rglob("*.record.json"))]
 
 
-@pytest.mark.parametrize("text", ["cpu", "cuda", "cuda:0", "cuda:3"])
-def test_device_strings_are_cpu_cuda_or_cuda_n(text):
-    assert parse_device(text) == ("cuda:0" if text == "cuda" else text)  # one spelling, one record key
+@pytest.mark.parametrize(
+    ("text", "device"),
+    [("cpu", "cpu"), ("cuda", "cuda:0"), ("cuda:0", "cuda:0"), ("cuda:3", "cuda:3"), ("cuda:01", "cuda:1")],
+)
+def test_device_strings_are_cpu_cuda_or_cuda_n(text, device):
+    assert parse_device(text) == device  # one spelling, one record key
     assert device_hardware(text) == ("gpu" if text.startswith("cuda") else "cpu")
 
 
@@ -242,7 +245,7 @@ def test_a_float16_evaluation_runs_on_cuda_with_a_gpu_record(tmp_path, mirror):
     argv = ["evaluate", str(model), "--task", "sst2", "--limit", LIMIT, "--device", "cuda", "--dtype", "float16"]
     assert main([*argv, "--results", str(results), "--data-dir", str(mirror), "--no-progress"]) == 0
     [record] = records_of(results)
-    assert record["status"] == "ok" and record["hardware"] == "gpu" and record["settings"]["device"] == "cuda"
+    assert record["status"] == "ok" and record["hardware"] == "gpu" and record["settings"]["device"] == "cuda:0"
     assert set(record["measurements"]["params"]["params_by_dtype"]) == {"float16"}
     assert record["environment"]["processor"] in record["environment"]["gpu"]
 
@@ -292,3 +295,27 @@ def test_the_status_of_a_gpu_track_finds_the_record_a_cuda_run_wrote(tmp_path, m
     store_record(new_record(**(planned | {"status": "ok", "metrics": metrics, "score": 0.45})), tmp_path / "results")
     [state] = track_status(track, tmp_path / "subs", tmp_path / "results")
     assert (state.submission, state.task, state.state) == ("tiny", "cb", "done")
+
+
+def test_status_takes_the_runs_key_flags_and_finds_what_a_run_with_them_wrote(tmp_path, mirror, capsys):
+    """A run's --dtype, --device and --skip-measure are part of its records' keys: status plans them alike."""
+    from board_records import HEAD, write_track
+
+    from harness.testing.tiny import VOCAB_FILE, write_tiny_submission
+
+    track = write_track(
+        tmp_path / "tracks",
+        "keys",
+        HEAD + "tasks:\n  - {task: rte, split: validation}\nscore: {rule: mean}\nranking: {by: score}\n"
+        "measurement: {measure: [params, size]}\n",
+    )
+    write_tiny_submission(tmp_path / "subs" / "tiny", ["rte"], mirror / VOCAB_FILE)
+    where = ["--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "r"), "--limit", LIMIT]
+    flags = ["--dtype", "bfloat16", "--skip-measure", "size"]
+    run = ["run", str(track), *where, "--data-dir", str(mirror), "--executor", "inline", "--no-progress"]
+    assert main([*run, *flags]) == 0
+    capsys.readouterr()
+    assert main(["status", str(track), *where]) == 0
+    assert "0 done, 0 failed, 1 pending" in capsys.readouterr().out  # another key: a plain run would run it
+    assert main(["status", str(track), *where, *flags, "--device", "cpu"]) == 0
+    assert "1 done, 0 failed, 0 pending" in capsys.readouterr().out

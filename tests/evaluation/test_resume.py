@@ -145,3 +145,33 @@ def test_status_shows_done_failed_pending_and_stale_jobs(world, mirror, capsys):
     lines = {tuple(line.split()[:3]) for line in out.splitlines() if line.startswith(("a ", "b ", "c "))}
     assert {("a", "sst2", "stale"), ("a", "rte", "stale"), ("b", "sst2", "done"), ("c", "sst2", "pending")} <= lines
     assert "2 done, 0 failed, 1 pending, 2 stale" in out
+
+
+def test_a_writer_killed_before_renaming_its_predictions_leaves_nothing_once_a_run_starts_again(mirror, tmp_path):
+    """The predictions file a worker writes under a temporary name, then is killed (os._exit) before renaming."""
+    import subprocess
+    import sys
+
+    from harness.records.store import remove_partials
+    from harness.testing import tiny
+
+    folder = tiny.write_tiny_submission(tmp_path / "subs" / "a", ["sst2"], mirror / tiny.VOCAB_FILE)
+    results = tmp_path / "results"
+    killed = (
+        "import os, sys, harness.tasks.confidence as e\n"
+        "e.score_confidence = lambda *a, **k: os._exit(9)\n"
+        "from harness.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = [str(folder), "--task", "sst2", "--limit", "4", "--no-measure", "--no-progress"]
+    done = subprocess.run(
+        [sys.executable, "-c", killed, "evaluate", *argv, "--data-dir", str(mirror), "--results", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 9, done.stderr
+    left = [p for p in results.rglob(".*") if p.is_file()]
+    assert left, "the killed writer left its temporary predictions file"
+    assert sorted(remove_partials(results)) == sorted(left)
+    assert not [p for p in results.rglob(".*") if p.is_file()]

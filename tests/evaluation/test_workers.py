@@ -99,6 +99,24 @@ def test_a_crash_a_hang_and_a_memory_hog_each_fail_with_the_cause_while_the_good
     assert left == [] and not (tmp_path / "results" / ".jobs").exists()
 
 
+def test_a_worker_that_hands_back_another_submissions_record_fails_and_leaves_that_record_alone(
+    tmp_path, mirror, plugins, capsys
+):
+    subs = tmp_path / "subs"
+    _submission(subs, "good", mirror)
+    _submission(subs, "zforge", mirror, backend="zforge")
+    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
+    args = _args(tmp_path, mirror, "--timeout", "120")
+    args[1] = str(track)
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    records = {(r.submission.id, r.task.name): r for r in read_records(tmp_path / "results" / "records")}
+    assert sorted(records) == [("good", "rte"), ("good", "sst2"), ("zforge", "rte"), ("zforge", "sst2")], out
+    assert records[("good", "rte")].ok and records[("good", "sst2")].ok
+    for task in ("rte", "sst2"):
+        assert "its worker handed back a record that is not this job's" in str(records[("zforge", task)].error)
+
+
 def test_a_worker_states_its_limits_and_isolation_in_the_record(tmp_path, mirror, plugins):
     _submission(tmp_path / "subs", "good", mirror)
     assert main(_args(tmp_path, mirror, "--memory", "3G", "--timeout", "600")) == 0
@@ -208,8 +226,40 @@ def test_limits_parse_and_state_themselves():
             parse_memory(bad)
     with pytest.raises(UserError, match="below 1 GiB"):
         parse_memory("100M")
+    with pytest.raises(UserError, match="past the largest limit the kernel takes"):
+        parse_memory("99999999T")  # setrlimit would overflow in every worker
     assert format_bytes(3 << 30) == "3 GiB" and format_bytes(1536 << 20) == "1.5 GiB"
     assert Limits(memory_bytes=2 << 30).plain()["memory"] == "2 GiB"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--timeout", "3e9"], "--timeout 3e+09 is past the longest limit a worker sets"),
+        (["--memory", "99999999T"], "--memory 99999999T is past the largest limit the kernel takes"),
+        (
+            ["--address", "ray://head:10001"],
+            "--address ray://head:10001 names a Ray cluster, but the executor is local",
+        ),
+    ],
+)
+def test_run_refuses_limits_no_worker_can_set_and_an_address_without_ray(tmp_path, extra, expected, capsys):
+    track = write_track(tmp_path / "tracks", "workers", TRACK)
+    (tmp_path / "subs").mkdir()
+    code = main(["run", str(track), "--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "r"), *extra])
+    assert code == 2 and expected in capsys.readouterr().err
+    assert not (tmp_path / "r").exists(), "refused before anything ran"
+
+
+def test_the_default_memory_is_shared_by_the_jobs_that_can_run_at_once(tmp_path, monkeypatch):
+    from harness.evaluation import limits
+
+    seen = []
+    monkeypatch.setattr(limits, "default_memory", lambda jobs: seen.append(jobs) or 4 << 30)
+    monkeypatch.setattr("harness.evaluation.track.run_track", lambda *a, **k: ([], []))
+    track = write_track(tmp_path / "tracks", "workers", TRACK)
+    main(["run", str(track), "--submissions", str(tmp_path), "--results", str(tmp_path / "r"), "--jobs", "1000"])
+    assert seen == [len(cpu_sets(1000))] and seen[0] <= len(os.sched_getaffinity(0))
 
 
 def test_exit_causes_name_the_signal_or_the_status():
@@ -228,10 +278,13 @@ def test_a_memory_error_is_named_as_the_limit_only_under_a_limit():
         "print(memory_cause(MemoryError()))\n"
         "print(memory_cause(RuntimeError('DefaultCPUAllocator: can\\'t allocate memory: you tried to allocate 9 GB')))\n"
         "print(memory_cause(ValueError('bad shape')))\n"
+        "print(memory_cause(ImportError('_isfinite.so: failed to map segment from shared object')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.splitlines()
     assert out[0] == "None" and out[3] == "None"
-    assert out[1] == out[2] == "out of memory: exceeded the 3 GiB memory limit (--memory; address-space rlimit)"
+    assert (
+        out[1] == out[2] == out[4] == "out of memory: exceeded the 3 GiB memory limit (--memory; address-space rlimit)"
+    )
     assert memory_cause(ValueError("x")) is None
 
 
@@ -346,3 +399,15 @@ def test_an_exclusive_job_runs_alone_and_waits_for_the_job_it_needs(tmp_path):
     assert all(not (start[2] < start[j] < end[2]) for j in (3, 4))
     assert start[3] > end[2]  # c needs the exclusive job's result
     assert lines[-1].startswith("[5 done, 0 failed, 0 left")
+
+
+@pytest.mark.parametrize("address", ["ray://127.0.0.1:1", "127.0.0.1:1", "ray://head:port"])
+def test_a_ray_address_nobody_answers_at_is_refused_at_once(address):
+    """Ray itself retries an unreachable head for minutes (ray.init on HOST:PORT), or needs an extra (ray://)."""
+    pytest.importorskip("ray")
+    from harness.evaluation.ray_cluster import connect
+
+    t0 = time.monotonic()
+    with pytest.raises(UserError, match=re.escape(f"--address {address}:")):
+        connect(address)
+    assert time.monotonic() - t0 < 15
