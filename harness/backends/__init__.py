@@ -25,5 +25,14 @@ def load_model(folder: str | Path, head: str, options: LoadOptions = LoadOptions
 def backend_hardware(backend: str) -> str:
     """The hardware class of the named backend's records (its module's HARDWARE), known before any model loads:
     a record's key holds it."""
+    from harness.errors import UserError
+
     load = BACKENDS.get(backend)
-    return str(sys.modules[load.__module__].HARDWARE)
+    module = sys.modules[load.__module__]
+    hardware = getattr(module, "HARDWARE", None)
+    if not isinstance(hardware, str) or not hardware:
+        raise UserError(
+            f"backend {backend!r} ({module.__name__}) names no hardware class: its module has no HARDWARE string",
+            fix=f'add HARDWARE = "cpu" (or "gpu") to {module.__name__}: the class its records are ranked in',
+        )
+    return hardware

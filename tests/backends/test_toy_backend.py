@@ -208,3 +208,15 @@ def test_a_new_measurement_is_one_file_and_one_registry_line(tmp_path, mirror, t
     assert code == 0
     (skipped,) = read_records(tmp_path / "r2" / "records")
     assert "outputs" not in skipped.measurements and skipped.track_run["skipped"] == ["outputs"]
+
+
+def test_a_backend_module_without_its_hardware_class_is_named_with_the_fix(monkeypatch):
+    """Its records' key holds the class, so nothing can run for it: a clear refusal, not an AttributeError."""
+    from harness.backends import backend_hardware
+    from harness.errors import UserError
+
+    monkeypatch.setattr(BACKENDS, "_entries", dict(BACKENDS._entries))
+    BACKENDS.add("nohw", "json:loads")  # a module with no HARDWARE
+    with pytest.raises(UserError, match="backend 'nohw' \\(json\\) names no hardware class") as err:
+        backend_hardware("nohw")
+    assert 'HARDWARE = "cpu"' in str(err.value.fix)
