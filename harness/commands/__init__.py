@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from harness.backends.devices import DEFAULT_DEVICE
+
 
 def positive_int(text: str) -> int:
     """argparse type for counts and lengths: a whole number > 0 (argparse names the flag in its error)."""
@@ -174,7 +176,7 @@ def training_summary(trained: Any) -> str:
 
 
 def add_device_flags(
-    p: argparse.ArgumentParser, dtype_default: str | None = "auto", device_default: str | None = "cpu"
+    p: argparse.ArgumentParser, dtype_default: str | None = "auto", device_default: str | None = DEFAULT_DEVICE
 ) -> None:
     """--device and --dtype (issue 14): where the model runs and in which precision; both are in the record's
     settings and key. `dtype_default` "auto": the types the model was saved in; None: the track's
