@@ -1,5 +1,7 @@
 """Backends that misbehave the way a stranger's model can, for the worker tests: one crashes the interpreter
-(os.abort), one hangs, one allocates until memory runs out, one prints without end, one hands back another's record. Importing this module registers
+(os.abort), one hangs, one allocates until memory runs out, one prints without end, one hands back another's record,
+one leaves a process behind that escapes its process group (`escape`), one dies halfway through writing a file
+(`partial`). Importing this module registers
 them, so a worker started with HARNESS_PLUGINS=hostile_backend has them too. Never used outside a worker: run
 inline, `hog` would take the test machine's memory.
 """
@@ -36,6 +38,21 @@ def load(folder: Path, head: str, options: Any) -> Any:
         [theirs, *_] = sorted(Path(spec["results"], "records", "good").glob("*.record.json"))
         Path(spec["result"]).write_text(json.dumps({"record": str(theirs), "ok": True}), encoding="utf-8")
         os._exit(0)
+    if kind == "escape":  # a daemon in a session of its own, which no signal to the worker's group reaches
+        _escape()
+        if Path(folder).parent.name.endswith("-hang"):
+            time.sleep(3600)
+        raise RuntimeError("left a daemon behind")
+    if kind == "partial":  # killed while writing a record: its temporary file stays behind
+        import json
+
+        from harness.records.store import partial_path
+
+        spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+        tmp = partial_path(Path(spec["results"], "records", "partial", "rte.cpu.000000000000.record.json"))
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("{half")
+        os._exit(3)
     if kind == "chatty":
         line = "x" * 1000 + "\n"
         while True:
@@ -43,6 +60,24 @@ def load(folder: Path, head: str, options: Any) -> Any:
     raise AssertionError(f"no hostile behaviour for {folder}")
 
 
-for _name in ("abort", "hang", "hog", "chatty", "zforge"):
+def _escape() -> None:
+    """Fork twice, the daemon in a new session; it writes its process id as the machine sees it (procfs's own view,
+    not its namespace's) as a file in the folder $HOSTILE_PID_DIR, then sleeps."""
+    folder = Path(os.environ["HOSTILE_PID_DIR"])
+    before = set(folder.iterdir())
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            pid = os.readlink("/proc/self")
+            (folder / f".{pid}").write_text(pid)
+            os.replace(folder / f".{pid}", folder / pid)
+            time.sleep(3600)
+        os._exit(0)
+    deadline = time.monotonic() + 30
+    while set(folder.iterdir()) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+for _name in ("abort", "hang", "hog", "chatty", "zforge", "escape", "partial"):
     if _name not in BACKENDS:
         BACKENDS.add(_name, "hostile_backend:load")

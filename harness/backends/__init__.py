@@ -1,7 +1,8 @@
 """Inference backends: one module each, registered here by name (one line: `BACKENDS.add(name, "module:load")`).
 
 A backend module offers `load(folder, head, options)`, returning a harness.backends.base.Model, and HARDWARE, the
-hardware class its records are ranked in.
+hardware class its records are ranked in; it may offer `check_placement(folder, device, dtype)`, which refuses a
+device or dtype it cannot run the folder in without loading it (a run then refuses the job before it starts).
 """
 
 from __future__ import annotations
@@ -36,3 +37,12 @@ def backend_hardware(backend: str) -> str:
             fix=f'add HARDWARE = "cpu" (or "gpu") to {module.__name__}: the class its records are ranked in',
         )
     return hardware
+
+
+def check_placement(backend: str, folder: str | Path, device: str, dtype: str) -> None:
+    """Refuse (UserError), before anything loads, a device or dtype the named backend cannot run `folder` in: what
+    its module's check_placement says; a backend without one is judged when it loads."""
+    load = BACKENDS.get(backend)
+    check = getattr(sys.modules[load.__module__], "check_placement", None)
+    if check is not None and Path(folder).exists():
+        check(Path(folder), device, dtype)

@@ -46,7 +46,9 @@ CPU_PROVIDER = "CPUExecutionProvider"
 ERRORS_ONLY = 3  # onnxruntime log_severity_level: errors only (its warnings about unused initializers are noise)
 DEVICES = ("auto", "cpu", "cuda")  # LoadOptions.device (cuda also as cuda:N): auto is CUDA when onnxruntime offers it
 GPU_FIX = "pip install onnxruntime-gpu (the `gpu` extra), or run on the CPU (--device cpu)"
-GRAPH_DTYPE = "auto"  # the one dtype an ONNX model takes (no --dtype): its graph keeps the types it was exported in
+# the dtype an ONNX model runs in (no --dtype): its graph keeps the types it was exported in; a --dtype naming that
+# type is taken too, any other refused
+GRAPH_DTYPE = "auto"
 # config.json sizes the backend reads (choose_outputs, synthetic_batch): each a positive int when present
 SIZE_KEYS = ("hidden_size", "vocab_size")
 SHOWN_VALUE = 40  # characters of a bad config value shown in a message
@@ -478,12 +480,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         list(proto.graph.output), head, dict(options.outputs), int(hidden) if hidden else None, str(onnx_file)
     )
     tokenizer = _tokenizer(path)
-    if options.dtype != GRAPH_DTYPE:
-        raise UserError(
-            f"{onnx_file}: --dtype {options.dtype} asked for, but an ONNX graph keeps its own types (it runs as "
-            "exported)",
-            fix=f"leave --dtype out for ONNX models; export the graph in {options.dtype} to run it so",
-        )
+    _check_dtype(onnx_file, proto, options.dtype)
     providers = _providers(path, options.device, ort.get_available_providers())
     try:
         return OnnxModel(path, head, tokenizer, config, proto, chosen, how, providers, options)
@@ -491,6 +488,43 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         raise
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types for a bad graph
         raise UserError(f"{onnx_file}: onnxruntime cannot load it ({type(e).__name__}: {e})", fix="re-export it") from e
+
+
+def check_placement(folder: Path, device: str, dtype: str) -> None:
+    """A --dtype other than the graph's own, or CUDA without onnxruntime's CUDA provider, refused before the folder
+    loads (the graph is read without its external weights)."""
+    import onnx
+    import onnxruntime as ort
+
+    onnx_file = folder / ONNX_FILE
+    if not onnx_file.is_file():
+        return  # loading names what is missing
+    try:
+        proto = onnx.load(str(onnx_file), load_external_data=False)
+    except Exception:  # noqa: BLE001 - loading names what is wrong with the file
+        return
+    _check_dtype(onnx_file, proto, dtype)
+    _providers(folder, device, ort.get_available_providers())
+
+
+def graph_dtype(proto: Any) -> str | None:
+    """The floating type a graph's outputs are in (float32, float16, bfloat16), None when they have none or mix."""
+    from onnx import TensorProto
+
+    names = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.BFLOAT16: "bfloat16"}
+    found = {names.get(o.type.tensor_type.elem_type) for o in proto.graph.output} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
+def _check_dtype(onnx_file: Path, proto: Any, dtype: str) -> None:
+    """Refuse a --dtype other than the graph's own: a graph runs in the types it was exported in."""
+    own = graph_dtype(proto)
+    if dtype != GRAPH_DTYPE and dtype != own:
+        raise UserError(
+            f"{onnx_file}: --dtype {dtype} asked for, but an ONNX graph keeps its own types (it runs as exported, "
+            f"{f'in {own}' if own else 'in the types it holds'})",
+            fix=f"leave --dtype out for ONNX models; export the graph in {dtype} to run it so",
+        )
 
 
 def _providers(path: Path, device: str, available: list[str]) -> list[str]:

@@ -32,6 +32,12 @@ from harness.backends.torch_run import (
 from harness.errors import UserError
 
 AUTO_CLASSES = {h.name: h.auto_class for h in HEADS_TABLE}
+# transformers' message for an unknown model_type lists every model type it knows: thousands of characters
+MAX_ERROR_CHARS = 300
+# Tensors a head never reads, which a folder may lack: the cosine head mean-pools last_hidden_state, so the pooler of
+# a base model saved from a QA or token model (built without one) may start random without changing a number
+UNREAD_BY_HEAD = {"cosine": ("pooler.",)}
+MAX_NAMED_TENSORS = 5  # a refusal names this many of the tensors missing from a model's weights, then counts the rest
 HARDWARE = "cpu"  # the hardware class of its records before a device is chosen (a model on CUDA's is gpu)
 
 
@@ -189,6 +195,7 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
         require_index(path)
         _check_weights(path, options)
         _check_custom_code(path, options)
+        config = _read_config(path, options)  # before the tokenizer, which reads it too and would take the blame
     cls = getattr(transformers, AUTO_CLASSES[head])
     compressed = (path / COMPRESSED_FILE).is_file()
     if compressed:  # what its layers cannot run in is refused first, whatever this machine has
@@ -198,18 +205,29 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
     if compressed:  # saved as data by `harness compress`: no stock class rebuilds it
         return TorchModel(load_compressed(path, head).to(options.device), tokenizer, head, folder)
     if path.exists():
-        _check_config_params(path, cls, options)
+        _check_config_params(path, config, cls, options)
     try:
-        module = cls.from_pretrained(
-            str(folder), use_safetensors=not options.allow_pickle, trust_remote_code=options.trust_remote_code
+        module, info = cls.from_pretrained(
+            str(folder),
+            use_safetensors=not options.allow_pickle,
+            trust_remote_code=options.trust_remote_code,
+            output_loading_info=True,
         )
     except Exception as e:
         raise UserError(
             f"{folder}: the model does not load as {AUTO_CLASSES[head]} ({type(e).__name__}: {e})",
             fix="save it with model.save_pretrained(folder, safe_serialization=True)",
         ) from e
+    _check_loaded(folder, info, head)
     module.eval()
     return TorchModel(placed(module, options.device, options.dtype), tokenizer, head, folder)
+
+
+def check_placement(folder: Path, device: str, dtype: str) -> None:
+    """What a compressed folder cannot run in (harness.backends.torch_compressed), refused before it loads; any other
+    folder runs on any device torch has, in any of the three dtypes."""
+    if (folder / COMPRESSED_FILE).is_file():
+        check_compressed_placement(folder, device, dtype)
 
 
 def placed(module: Any, device: str, dtype: str) -> Any:
@@ -230,14 +248,45 @@ def wrap(module: Any, head: str | None = None, make_inputs: Callable[[int, int],
     return TorchModel(module, None, head or module_head(module) or "", None, make_inputs)
 
 
-def _check_config_params(path: Path, cls: Any, options: LoadOptions) -> None:
-    """Refuse a config.json implying more than `options.max_params` parameters, counted on the meta device (no
-    memory allocated); a config that does not build there is left to from_pretrained to report."""
-    import torch
+def _read_config(path: Path, options: LoadOptions) -> Any:
+    """The folder's config.json as transformers reads it; one it cannot read is refused naming that file."""
     import transformers
 
     try:
-        config = transformers.AutoConfig.from_pretrained(str(path), trust_remote_code=options.trust_remote_code)
+        return transformers.AutoConfig.from_pretrained(str(path), trust_remote_code=options.trust_remote_code)
+    except Exception as e:  # noqa: BLE001 - whatever transformers raises, the file is what is wrong
+        raise UserError(
+            f"{path / 'config.json'}: not a model config transformers reads ({type(e).__name__}: {_cut(str(e))})",
+            fix="write it with model.config.save_pretrained(folder); model_type must name a transformers model",
+        ) from e
+
+
+def _cut(text: str) -> str:
+    """At most MAX_ERROR_CHARS of a library's message."""
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def _check_config_params(path: Path, config: Any, cls: Any, options: LoadOptions) -> None:
+    """Refuse a config.json implying more than `options.max_params` parameters: first from its numbers alone (a
+    BERT-family config: harness.backends.config_params), then counted on the meta device (no memory allocated); a
+    config that does not build there is left to from_pretrained to report."""
+    import torch
+
+    from harness.backends.config_params import BadField, implied_parameters, shown_count
+
+    file = path / "config.json"
+    fix = "check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json"
+    try:
+        estimate = implied_parameters(read_json(file, ""))
+    except BadField as e:
+        raise UserError(f"{file}: {e}, so no model can be built from it", fix=fix) from e
+    if estimate is not None and estimate > options.max_params:
+        raise UserError(
+            f"{file}: at least {shown_count(estimate)} parameters (from its numbers: embeddings and layers; nothing "
+            f"built), over the ceiling of {options.max_params:,}",
+            fix=fix,
+        )
+    try:
         with torch.device("meta"):
             module = cls.from_config(config, trust_remote_code=options.trust_remote_code)
     except Exception:  # noqa: BLE001 - from_pretrained names what is wrong with the config
@@ -245,10 +294,29 @@ def _check_config_params(path: Path, cls: Any, options: LoadOptions) -> None:
     count = sum(p.numel() for p in module.parameters())
     if count > options.max_params:
         raise UserError(
-            f"{path / 'config.json'}: {count:,} parameters, over the ceiling of {options.max_params:,} "
+            f"{file}: {count:,} parameters, over the ceiling of {options.max_params:,} "
             "(counted from the config, nothing allocated)",
-            fix="check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json",
+            fix=fix,
         )
+
+
+def _check_loaded(folder: str | Path, info: dict[str, Any], head: str) -> None:
+    """Refuse a model some of whose tensors (those its head reads) were not in its weights: from_pretrained would
+    have started them at random, and the record would score a model nobody trained."""
+    unread = UNREAD_BY_HEAD.get(head, ())
+    missing = sorted(k for k in info.get("missing_keys") or () if not any(part in k for part in unread))
+    class_name = AUTO_CLASSES[head]
+    if not missing:
+        return
+    named = ", ".join(missing[:MAX_NAMED_TENSORS]) + (
+        f" and {len(missing) - MAX_NAMED_TENSORS} more" if len(missing) > MAX_NAMED_TENSORS else ""
+    )
+    raise UserError(
+        f"{folder}: {len(missing)} tensor{'s' * (len(missing) != 1)} of {class_name} {'are' if len(missing) != 1 else 'is'} not "
+        f"in its weights ({named}); loaded, {'they' if len(missing) != 1 else 'it'} would start random",
+        fix="save the trained model itself with model.save_pretrained(folder): its weights then hold every tensor "
+        "its config's architecture has (a base model needs its task head trained and saved too)",
+    )
 
 
 def _check_weights(path: Path, options: LoadOptions) -> None:

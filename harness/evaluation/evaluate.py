@@ -269,17 +269,25 @@ def finished_record(
     *,
     limit: int | None = None,
     track_run: dict[str, Any] | None = None,
+    any_processor: bool = False,
 ) -> Record | None:
     """The ok record a job with these inputs already has under its key, else None: a resumed run skips that job
-    (a failed record is no result, so its job runs again)."""
+    (a failed record is no result, so its job runs again). A file there that is no readable record is refused
+    (UserError): a run must not write over what status and rank refuse to read. `any_processor`: one made on
+    another processor counts too (a Ray cluster's nodes: the job may run on any of them)."""
     from harness.records import read_record, record_path
+    from harness.records.store import beside
 
     planned = planned_record(ref, task_name, settings, limit, track_run, _hardware(ref.backend, settings.device))
     path = record_path(Path(results_dir), planned)
     if not path.is_file():
-        return None
+        elsewhere = beside(path, planned["key"], "processor") if any_processor and "processor" in planned["key"] else []
+        return elsewhere[0] if elsewhere else None
     try:
         found = read_record(path)
-    except UserError:
-        return None  # an unreadable file is no result: the job runs again and its record replaces it
+    except UserError as e:
+        raise UserError(
+            f"{e}. The job is not run, so that nothing is written over that file: move it away (or delete it), "
+            "then run again"
+        ) from e
     return found.with_(path=str(path)) if found.ok else None

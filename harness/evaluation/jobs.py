@@ -101,9 +101,13 @@ def plan_submission(
     report: Callable[[str], None] = print,
     device: str = "cpu",
     dtype: str = "auto",
-) -> tuple[Any, list[TaskJob], list[Record]]:
-    """A measured submission, its jobs on the track (on `device`, in `dtype`) that are left to run, and the ok
-    records of those already done (found under their key; with `force`, none is)."""
+    any_processor: bool = False,
+) -> tuple[Any, list[TaskJob], list[Record], int]:
+    """A measured submission, its jobs on the track (on `device`, in `dtype`) that are left to run, the ok
+    records of those already done (found under their key, or with `any_processor` one made on another processor;
+    with `force`, none is), and how many jobs were refused (each reported): the file at their record's place cannot
+    be read, or their backend cannot run their model on `device` in `dtype`."""
+    from harness.backends import check_placement
     from harness.backends.torch_run import fixed_threads
     from harness.evaluation.evaluate import finished_record
     from harness.submissions import load_submission
@@ -111,22 +115,26 @@ def plan_submission(
     sub = load_submission(folder)
     tasks = [t for t in track.task_names() if t in sub.tasks]
     if not tasks:
-        return sub, [], []
-    jobs, done = [], []
+        return sub, [], [], 0
+    jobs, done, refused = [], [], 0
     for job in track_jobs(track, folder, tasks, allow_pickle, sub):
         settings, track_run = job_settings(track, skip, device=device, dtype=dtype, job=job)
-        with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
-            found = (
-                None
-                if force
-                else finished_record(job.ref, job.task, settings, results, limit=limit, track_run=track_run)
-            )
-        if found is not None:
+        try:
+            check_placement(job.ref.backend, job.ref.folder, device, dtype)  # refused before any worker starts
+            with fixed_threads(track.measurement.threads):  # the threads a run records are part of its key
+                found = finished_record(
+                    job.ref, job.task, settings, results, limit=limit, track_run=track_run, any_processor=any_processor
+                )
+        except UserError as e:
+            report(f"SKIPPED {sub.id} / {job.task}: {e}")
+            refused += 1
+            continue
+        if found is not None and not force:
             report(f"{sub.id} / {job.task}: done already ({found.path}); --force runs it again")
             done.append(found)
             continue
         jobs.append(job)
-    return sub, jobs, done
+    return sub, jobs, done, refused
 
 
 def track_jobs(track: Track, folder: Path, tasks: list[str], allow_pickle: bool, sub: Any) -> list[TaskJob]:

@@ -7,10 +7,14 @@ cgroup v2 would count resident memory instead, but needs a delegated cgroup that
 gives, so the harness does not depend on one. Time: the organizer's process kills the worker's whole process group
 when it runs past its wall-time limit. Network: the worker enters new user and network namespaces where the kernel
 allows unprivileged ones (Linux), so it has only a loopback device that is down; elsewhere it says so.
+Processes: the job runs in a new PID namespace, under an init process of the harness's own, so that every process
+it starts ends with it, even one that left the worker's process group (setsid, a double fork): the kernel kills
+what is left in a namespace when its init ends, and the init ends with the job or with the worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -19,7 +23,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from harness.errors import UserError
 
@@ -40,6 +44,7 @@ _ALLOCATION_FAILED = re.compile(
 )
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
 # Linux procfs: a new user namespace's id maps, written by the process itself (setgroups first, as the kernel asks)
 SETGROUPS = Path("/proc/self/setgroups")
 UID_MAP = Path("/proc/self/uid_map")
@@ -136,6 +141,7 @@ def enter_limits(
         os.sched_setaffinity(0, cpus)
         applied["cpus"] = sorted(cpus)
     applied["network"] = network_off() if not network else "left on: the task data comes from the hub (no --data-dir)"
+    applied["processes"] = contain_processes()
     return applied
 
 
@@ -156,20 +162,85 @@ def die_with_parent(parent: int) -> bool:
 
 def network_off() -> str:
     """Leave the network: new user and network namespaces (only a loopback device, down). Returns how, or why not."""
+    entered, how = _unshare(CLONE_NEWNET)
+    if not entered:
+        return f"not isolated: {how}"
+    if how.startswith("own user"):
+        return "none (own user and network namespace" + how.removeprefix("own user") + ")"
+    return "none (own network namespace)"
+
+
+def contain_processes() -> str:
+    """Run the rest of this worker as the job's process in a new PID namespace, under an init of its own that this
+    process waits for; returns, in the job's process only, how its processes are contained (or why they are not)."""
+    entered, how = _unshare(CLONE_NEWPID)
+    if not entered:
+        return f"not contained: {how}"
+    from harness.records.store import WRITER_PID_ENV
+
+    os.environ[WRITER_PID_ENV] = str(os.getpid())  # the worker lives as long as its job: the writer's id outside
+    read_end, write_end = os.pipe()
+    init = os.fork()
+    if init:  # the worker: wait for the namespace's init, then end as the job ended
+        os.close(write_end)
+        _, status = os.waitpid(init, 0)
+        with os.fdopen(read_end, "rb") as fh:
+            told = fh.read().strip()
+        _end_as(int(told) if told.isdigit() else status)
+    os.close(read_end)
+    # the init (process 1 of the namespace): it dies with the worker, and the kernel then ends the rest
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    job = os.fork()
+    if job:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _reap_until(job, write_end)
+    os.close(write_end)
+    return "contained: own PID namespace (every process the job starts ends with it)"
+
+
+def _reap_until(job: int, tell: int) -> NoReturn:
+    """As a namespace's init: reap every process left to it until the job's own ends, tell its wait status through
+    `tell`, and exit (the kernel then kills the namespace's other processes)."""
+    while True:
+        pid, status = os.wait()
+        if pid == job:
+            break
+    os.write(tell, str(status).encode())
+    os._exit(0)
+
+
+def _end_as(status: int) -> NoReturn:
+    """End this process as the wait `status` says the job's ended: killed by the same signal (without a core file),
+    or with the same exit code, so that the organizer reads the job's fate from this worker's."""
+    import resource
+
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+def _unshare(flags: int) -> tuple[bool, str]:
+    """Enter new namespaces (`flags`): directly where this process may, else inside a new user namespace that maps
+    this user's own ids to themselves (so its files stay readable as before). Whether it did; how, or why not."""
     if not sys.platform.startswith("linux"):
-        return "not isolated: no Linux namespaces on this system"
+        return False, "no Linux namespaces on this system"
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWNET) == 0:
-        return "none (own network namespace)"
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
-        return f"not isolated: unshare failed ({os.strerror(ctypes.get_errno())})"
-    try:  # keep this user's own id inside the namespace, so its files stay readable as before
+    if libc.unshare(flags) == 0:
+        return True, "own"
+    if libc.unshare(CLONE_NEWUSER | flags) != 0:
+        return False, f"unshare failed ({os.strerror(ctypes.get_errno())})"
+    try:
         for path, text in ((SETGROUPS, "deny"), (UID_MAP, f"{uid} {uid} 1"), (GID_MAP, f"{gid} {gid} 1")):
             path.write_text(text)
     except OSError as e:
-        return f"none (own network namespace; user id map not written: {e.strerror})"
-    return "none (own user and network namespace)"
+        return True, f"own user; user id map not written: {e.strerror}"
+    return True, "own user"
 
 
 def memory_cause(error: BaseException | str) -> str | None:

@@ -453,14 +453,6 @@ def _restore_signals(previous: dict[int, Any] | None) -> None:
             signal.signal(sig, handler)
 
 
-def log_paths(record_path: Path) -> tuple[Path, Path]:
-    """Where a failed job's stdout and stderr are kept: beside its record, <record stem>.stdout.txt, .stderr.txt."""
-    from harness.records.store import RECORD_SUFFIX, record_stem
-
-    stem = record_stem(record_path).name if record_path.name.endswith(RECORD_SUFFIX) else record_path.stem
-    return record_path.with_name(f"{stem}.stdout.txt"), record_path.with_name(f"{stem}.stderr.txt")
-
-
 def tail_bytes(path: Path) -> bytes:
     """The last LOG_TAIL_BYTES of a log file (nothing when there is none)."""
     if not path.is_file():
@@ -472,16 +464,11 @@ def tail_bytes(path: Path) -> bytes:
 
 def keep_logs(outcome: Outcome, record_path: Path) -> list[Path]:
     """Keep the last LOG_TAIL_BYTES of a failed job's stdout and stderr beside its record; returns their paths."""
+    from harness.records.store import log_paths
+
     kept = []
     for src, dest in zip((outcome.stdout, outcome.stderr), log_paths(record_path)):
         if src.is_file():
             dest.write_bytes(tail_bytes(src))
             kept.append(dest)
     return kept
-
-
-def clear_logs(record_path: Path) -> None:
-    """Remove the logs of an earlier failure kept beside a record that is now a good one."""
-    for path in log_paths(record_path):
-        with contextlib.suppress(OSError):
-            path.unlink()

@@ -105,14 +105,25 @@ def run_track(
         try:
             if kind.startswith("refused"):
                 raise UserError(kind)
+            refused = 0  # jobs refused (each reported): the submission counts as skipped, its other jobs run
             if kind == "self-reported":
                 got = _run_self_reported(track, folder, data_dir, results_dir, limit)
             elif executor == "inline":
                 measured_run = (data_dir, results_dir, limit, allow_pickle, progress, skip, force, report)
-                got = _run_measured(track, folder, *measured_run, device=device, dtype=dtype)
+                got, refused = _run_measured(track, folder, *measured_run, device=device, dtype=dtype)
             else:
-                sub, jobs, got = plan_submission(
-                    track, folder, results_dir, limit, allow_pickle, skip, force, report, device, dtype
+                sub, jobs, got, refused = plan_submission(
+                    track,
+                    folder,
+                    results_dir,
+                    limit,
+                    allow_pickle,
+                    skip,
+                    force,
+                    report,
+                    device,
+                    dtype,
+                    any_processor=executor == "ray",  # its jobs run on whichever node Ray picks
                 )
                 if jobs:
                     plans.append(Planned(sub, folder, jobs, per_submission(track, folder, skip)))
@@ -120,7 +131,9 @@ def run_track(
             report(f"SKIPPED {folder.name}: {e}")
             skipped.append(folder.name)
             continue
-        if not got and not (plans and plans[-1].folder == folder):
+        if refused:
+            skipped.append(folder.name)
+        elif not got and not (plans and plans[-1].folder == folder):
             report(f"skipped {folder.name}: it declares none of the track's tasks")
         for r in got:
             report(summary_line(r))
@@ -210,9 +223,12 @@ def _run_measured(
     report: Callable[[str], None] = print,
     device: str = "cpu",
     dtype: str = "auto",
-) -> list[Record]:
-    """The inline executor: every job of the submission in this process, each model loaded and measured once."""
-    sub, jobs, out = plan_submission(track, folder, results, limit, allow_pickle, skip, force, report, device, dtype)
+) -> tuple[list[Record], int]:
+    """The inline executor: every job of the submission in this process, each model loaded and measured once; its
+    records, and how many of its jobs were refused (harness.evaluation.jobs.plan_submission)."""
+    sub, jobs, out, refused = plan_submission(
+        track, folder, results, limit, allow_pickle, skip, force, report, device, dtype
+    )
     shared = per_submission(track, folder, skip) if jobs else {}
     models: dict[Any, tuple[Any, dict[str, Any]]] = {}
     for job in jobs:
@@ -221,7 +237,7 @@ def _run_measured(
         model, per_model = models[job.model_key]
         task_run = (data_dir, results, limit, skip, progress, per_model | shared, model)
         out.append(run_task_job(track, sub, job, *task_run, device=device, dtype=dtype))
-    return out
+    return out, refused
 
 
 @dataclass(frozen=True)
@@ -254,7 +270,7 @@ def track_status(
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.evaluation.jobs import track_jobs
     from harness.records import read_record, record_path
-    from harness.records.store import failed_path
+    from harness.records.store import HISTORY_DIR, beside, failed_path, kept_attempts
     from harness.submissions import load_submission
 
     # the device a `harness run --device cuda` records (parse_device: cuda:0), so that its keys are found
@@ -274,31 +290,21 @@ def track_status(
                 planned = planned_record(ref, job.task, settings, limit, track_run, _hardware(ref.backend, device))
             path = record_path(results_dir, planned)
             failed = failed_path(path)
+            attempts = len(kept_attempts(results_dir, path))
+            history = f" ({attempts} failed attempt{'s' * (attempts != 1)} kept in {HISTORY_DIR}/)" if attempts else ""
             if path.is_file() and read_record(path).ok:
-                out.append(JobState(sub.id, task, "done", str(path)))
+                out.append(JobState(sub.id, task, "done", str(path) + history))
             elif failed.is_file() or path.is_file():
-                out.append(
-                    JobState(sub.id, task, "failed", str(read_record(failed if failed.is_file() else path).error))
-                )
-            elif _older(path, planned["key"]):
+                error = read_record(failed if failed.is_file() else path).error
+                out.append(JobState(sub.id, task, "failed", f"{error}{history}"))
+            elif beside(path, planned["key"], "content"):
                 out.append(JobState(sub.id, task, "stale", "the submission's files changed since its last record"))
+            elif elsewhere := beside(path, planned["key"], "processor"):
+                here, there = planned["key"].get("processor"), elsewhere[0]
+                detail = (
+                    f"done on {(there.key or {}).get('processor')} ({there.path}); a run here measures it on {here}"
+                )
+                out.append(JobState(sub.id, task, "pending", detail + history))
             else:
-                out.append(JobState(sub.id, task, "pending"))
+                out.append(JobState(sub.id, task, "pending", history.strip()))
     return out
-
-
-def _older(path: Path, key: dict[str, Any]) -> bool:
-    """Whether a record beside `path` has the same key but for the submission's content: made before its files
-    changed."""
-    from harness.records import read_record
-    from harness.records.store import RECORD_SUFFIX
-
-    same = {k: v for k, v in key.items() if k != "content"}
-    for other in path.parent.glob(f"*{RECORD_SUFFIX}"):
-        try:
-            found = read_record(other).key or {}
-        except UserError:
-            continue
-        if {k: v for k, v in found.items() if k != "content"} == same:
-            return True
-    return False

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from harness.errors import UserError
 from harness.evaluation.jobs import TaskJob, job_settings, scoped, summary_line, wanted_measurements
 from harness.evaluation.limits import Limits
-from harness.evaluation.pool import PoolJob, clear_logs, keep_logs, run_jobs
+from harness.evaluation.pool import PoolJob, keep_logs, run_jobs
 from harness.records import Record
 from harness.tracks.definitions import Track
 
@@ -96,6 +96,7 @@ def run_in_workers(
     tasks: dict[int, tuple[Any, TaskJob, dict[str, Any]]] = {}
     serves: dict[int, list[int]] = {}  # a measuring job -> the task jobs that wait for it
     record_at: dict[int, Path] = {}  # a task job -> where its record goes (its key planned once, here)
+    key_of: dict[int, dict[str, Any]] = {}  # a task job -> its planned key
     for plan in plans:
         measuring: dict[Any, int] = {}
         for job in plan.jobs:
@@ -113,6 +114,7 @@ def run_in_workers(
                 serves.setdefault(after, []).append(len(jobs))
             planned = _planned(run, job)
             record_at[len(jobs)] = record_path(results, planned)
+            key_of[len(jobs)] = planned["key"]
             tasks[len(jobs)] = (plan.submission, job, plan.shared)
             jobs.append(
                 PoolJob(
@@ -164,15 +166,13 @@ def run_in_workers(
         result = outcome.result or {}
         try:
             record = read_record(result["record"]) if result.get("record") else None
-            if record is not None and not _its_own(record, Path(result["record"]), record_at[job.id], results):
+            if record is not None and not _its_own(record, Path(result["record"]), key_of[job.id], results):
                 record = _failed(
                     run, task_job, f"its worker handed back a record that is not this job's ({record.path})"
                 )
             elif record is None:
                 record = _failed(run, task_job, _cause(outcome))
-            if record.ok:
-                clear_logs(Path(str(record.path)))
-            else:
+            if not record.ok:  # an earlier failure's logs went to history with it (harness.records.store)
                 keep_logs(outcome, Path(str(record.path)))
         except (UserError, OSError) as e:  # its record cannot be written or read back: the run goes on
             if sub.id not in skipped:
@@ -201,14 +201,16 @@ def run_in_workers(
     return [found[i] for i in sorted(found)], skipped
 
 
-def _its_own(record: Record, handed: Path, planned: Path, results: Path) -> bool:
-    """Whether the record a worker handed back is its job's: filed under the job's key, at its planned path (or the
-    failed run's place beside a good record); a worker runs a stranger's code, which may name another job's record."""
+def _its_own(record: Record, handed: Path, planned: dict[str, Any], results: Path) -> bool:
+    """Whether the record a worker handed back is its job's: the job's planned key (but for the processor, which is
+    the node's that ran it: on a Ray cluster another than the organizer's), filed at its own path (or the failed
+    run's place beside a good record); a worker runs a stranger's code, which may name another job's record."""
     from harness.records import record_path
-    from harness.records.store import failed_path
+    from harness.records.store import but_for, failed_path
 
-    where = planned.resolve()
-    return record_path(results, record).resolve() == where and handed.resolve() in (where, failed_path(where))
+    where = record_path(results, record).resolve()
+    mine = but_for(record.key or {}, "processor") == but_for(planned, "processor")
+    return mine and handed.resolve() in (where, failed_path(where))
 
 
 def _cause(outcome: Any) -> str:

@@ -120,15 +120,15 @@ class EnergyTracker:
         import psutil
 
         self.backend, self.pue, self.grid, self.interval_s = backend, pue, grid_gco2_per_kwh, interval_s
-        self.country, self._proc, self._cpus = country_iso_code, psutil.Process(), psutil.cpu_count() or 1
+        self.country, self._cpus = country_iso_code, psutil.cpu_count() or 1
         self.tdp_w = tdp_w if tdp_w is not None else WATTS_PER_CPU * self._cpus
         self._samples: list[tuple[float, float, float]] = []  # (seconds, CPU joules, GPU joules)
         self._stop, self._rapl, self._nvml, self._external = threading.Event(), None, None, None
 
     def _cpu(self) -> tuple[float, float, float]:
-        from harness.measure.latency import busy_cpu_seconds
+        from harness.measure.latency import busy_cpu_seconds, process_cpu_seconds
 
-        return time.perf_counter(), sum(self._proc.cpu_times()[:2]), busy_cpu_seconds()
+        return time.perf_counter(), process_cpu_seconds(), busy_cpu_seconds()
 
     def _sample(self) -> None:
         (w0, o0, b0), (w1, o1, b1) = self._last, self._cpu()

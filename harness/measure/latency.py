@@ -29,14 +29,20 @@ def busy_cpu_seconds(times: Any = None) -> float:
     return sum(t) - idle
 
 
+def process_cpu_seconds() -> float:
+    """CPU seconds this process (all its threads) has used, user and system: from getrusage, which needs no process
+    id (inside a worker's PID namespace, os.getpid() is not the id /proc knows it by)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class LoadProbe:
     """CPU time other processes used during a window, in cores: (machine busy - this process) / wall; and on a
     virtual machine, the steal time: cores' worth of time the hypervisor ran other guests instead of this one."""
 
     def __init__(self) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
         self._start = self._sample()
 
     def _sample(self) -> tuple[float, float, float, float]:
@@ -46,7 +52,7 @@ class LoadProbe:
         return (
             time.perf_counter(),
             busy_cpu_seconds(machine),
-            sum(self._proc.cpu_times()[:2]),
+            process_cpu_seconds(),
             getattr(machine, "steal", 0.0),
         )
 

@@ -5,7 +5,9 @@ A record's key (`record_key`) is the submission and the hash of its model files,
 split, `--limit`, the settings that change a number (inference settings, threads, the track's measurement
 settings) and the hardware. Its file is `records/<submission>/<task>.<hardware>.<key digest>.record.json`, so two
 runs with different settings keep both records, and a failed run of a key that already has a good record is
-written beside it (`...<digest>.failed.record.json`), never over it.
+written beside it (`...<digest>.failed.record.json`), never over it. A failed attempt that a later run replaces,
+and a file at a record's place that is no readable record, move to `history/<submission>/` with their logs: no
+attempt is lost.
 
 A record that fails to load stops whatever reads it: a skipped record would silently reorder a board.
 Older schemas are migrated step by step; a newer schema is refused with the fix.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import glob
 import hashlib
 import json
 import math
@@ -40,6 +43,8 @@ from harness.tasks.base import METRIC_RANGE
 SCHEMA_VERSION = 3
 RECORD_SUFFIX = ".record.json"
 FAILED_SUFFIX = ".failed" + RECORD_SUFFIX  # a failed run beside the good record of the same key
+HISTORY_DIR = "history"  # results/history/<submission>/: the attempts a later record replaced, with their logs
+KEPT_FAILED, KEPT_UNREADABLE = "failed", "unreadable"  # why a file is in history: its name ends .<why>.json
 KEY_DIGEST_CHARS = 12  # hex characters of the key's sha256 in a record's file name (48 bits)
 # Settings that never change a number (a progress bar), left out of the key; every other setting is in it.
 UNKEYED_SETTINGS = frozenset({"progress"})
@@ -200,22 +205,88 @@ def failed_path(path: Path) -> Path:
 
 def store_record(record: Record | dict[str, Any], results_dir: Path) -> Record:
     """Write a record under its key and return it as written (with its path); a failed run of a key that has a good
-    record goes beside it, not over it, and a good re-run keeps the measurements it did not take from the old one."""
+    record goes beside it, not over it, and a good re-run keeps the measurements it did not take from the old one.
+    Whatever else sits at the place written (a failed attempt, a file that is no readable record) goes to history."""
     if not isinstance(record, Record):
         record = Record.from_dict(_keyed(record))
     path = record_path(results_dir, record)
-    if path.is_file():
-        try:
-            old = read_record(path)
-        except UserError:
-            old = None  # an unreadable file is no good result to keep
-        if old is not None and old.ok:
-            if not record.ok:
-                path = failed_path(path)
-            else:
-                record = record.with_(measurements=kept_measurements(old.measurements, record.measurements))
+    old = _make_room(path, results_dir)
+    if old is not None:
+        if not record.ok:
+            path = failed_path(path)
+            _make_room(path, results_dir, keep_ok=False)
+        else:
+            record = record.with_(measurements=kept_measurements(old.measurements, record.measurements))
     write_record(record, path)
     return record.with_(path=str(path))
+
+
+def _make_room(path: Path, results_dir: Path, keep_ok: bool = True) -> Record | None:
+    """The ok record at `path` when there is one (and `keep_ok`); anything else there goes to history first."""
+    if not path.is_file():
+        return None
+    try:
+        old = read_record(path)
+    except UserError:
+        keep_attempt(path, results_dir, KEPT_UNREADABLE)
+        return None
+    if old.ok and keep_ok:
+        return old
+    keep_attempt(path, results_dir, KEPT_FAILED)
+    return None
+
+
+def log_paths(path: Path) -> tuple[Path, Path]:
+    """Where a failed job's stdout and stderr are kept: beside its record, <record stem>.stdout.txt, .stderr.txt."""
+    stem = record_stem(path).name if path.name.endswith(RECORD_SUFFIX) else path.stem
+    return path.with_name(f"{stem}.stdout.txt"), path.with_name(f"{stem}.stderr.txt")
+
+
+def keep_attempt(path: Path, results_dir: Path, why: str) -> Path:
+    """Move the file at a record's `path` and its logs to results/history/<submission>/, under a name no other
+    attempt takes (the file's time, then a random part); returns where the file went."""
+    stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    base = path.name.removesuffix(FAILED_SUFFIX).removesuffix(RECORD_SUFFIX)
+    dest = Path(results_dir) / HISTORY_DIR / path.parent.name / f"{base}.{stamp}.{uuid.uuid4().hex[:8]}.{why}.json"
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        for log, kept in zip(log_paths(path), log_paths(dest)):
+            if log.is_file():
+                os.replace(log, kept)
+        os.replace(path, dest)
+    except OSError as e:
+        raise UserError(
+            f"{path}: cannot move it to {dest.parent} ({e.strerror or e}) before its key's new record is written; "
+            "make the results folder writable or free disk space"
+        ) from e
+    return dest
+
+
+def kept_attempts(results_dir: Path, path: Path) -> list[Path]:
+    """The failed attempts in history of the key whose record is at `path`, oldest first."""
+    base = glob.escape(path.name.removesuffix(FAILED_SUFFIX).removesuffix(RECORD_SUFFIX))
+    folder = Path(results_dir) / HISTORY_DIR / path.parent.name
+    return sorted(folder.glob(f"{base}.*.{KEPT_FAILED}.json"))
+
+
+def but_for(key: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """A key without one of its fields: what two records that differ only there share."""
+    return {k: v for k, v in key.items() if k != field}
+
+
+def beside(path: Path, key: Mapping[str, Any], field: str) -> list[Record]:
+    """The readable ok records beside a record's `path` whose key is `key` but for `field`, where theirs differs
+    (another content of the submission's files, another processor), each with its path; in path order."""
+    same, out = but_for(key, field), []
+    for other in sorted(path.parent.glob(f"*{RECORD_SUFFIX}")):
+        try:
+            found = read_record(other)
+        except UserError:
+            continue
+        theirs = found.key or {}
+        if found.ok and theirs.get(field) != key.get(field) and but_for(theirs, field) == same:
+            out.append(found.with_(path=str(other)))
+    return out
 
 
 def _keyed(record: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +324,15 @@ def write_record(record: Record | dict[str, Any], path: Path) -> Path:
 
 
 PARTIAL_SUFFIX = ".tmp"  # write_atomic's temporary files: .<name>.<pid>.<random>.tmp beside their target
+# A worker's process id as the machine sees it, given to its job's process, whose own id is its PID namespace's
+# (harness.evaluation.limits): the id a temporary file is named after must be one a later run can check is gone.
+WRITER_PID_ENV = "HARNESS_WRITER_PID"
+
+
+def writer_pid() -> int:
+    """The process id this writer's temporary files carry: its worker's, in a worker's job; else its own."""
+    told = os.environ.get(WRITER_PID_ENV, "")
+    return int(told) if told.isdigit() else os.getpid()
 
 
 def remove_partials(results_dir: Path) -> list[Path]:
@@ -262,7 +342,7 @@ def remove_partials(results_dir: Path) -> list[Path]:
     for tmp in sorted(Path(results_dir).rglob(f".*{PARTIAL_SUFFIX}")):
         parts = tmp.name.split(".")
         pid = int(parts[-3]) if len(parts) > 3 and parts[-3].isdigit() else None
-        if pid is not None and pid != os.getpid() and process_alive(pid):
+        if pid is not None and pid != writer_pid() and process_alive(pid):
             continue
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
@@ -282,7 +362,7 @@ def process_alive(pid: int) -> bool:
 
 def partial_path(path: Path) -> Path:
     """The temporary name a writer of `path` uses until it renames it into place; remove_partials finds it again."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    return path.with_name(f".{path.name}.{writer_pid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
 
 
 def write_atomic(path: Path, data: bytes) -> None:

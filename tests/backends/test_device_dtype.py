@@ -319,3 +319,46 @@ def test_status_takes_the_runs_key_flags_and_finds_what_a_run_with_them_wrote(tm
     assert "0 done, 0 failed, 1 pending" in capsys.readouterr().out  # another key: a plain run would run it
     assert main(["status", str(track), *where, *flags, "--device", "cpu"]) == 0
     assert "1 done, 0 failed, 0 pending" in capsys.readouterr().out
+
+
+def test_an_onnx_graph_takes_a_dtype_naming_its_own_type(tmp_path, mirror):
+    from harness.backends.onnx_export import export_onnx
+
+    onnx_folder = export_onnx(save_tiny_bert(tmp_path / "m", head="cosine"), tmp_path / "onnx", "cosine")
+    model = load_model(onnx_folder, "cosine", LoadOptions(dtype="float32"), backend="onnxruntime")
+    assert model.hardware == "cpu"  # a float32 graph asked for float32: the run it would make anyway
+
+
+def test_a_run_refuses_up_front_a_dtype_a_submissions_backend_cannot_run_it_in(tmp_path, mirror, capsys):
+    """No worker starts and no failed record is written for a job whose model cannot run in the asked dtype."""
+    from board_records import HEAD, write_track
+
+    from harness.backends import check_placement
+    from harness.backends.onnx_export import export_onnx
+
+    onnx_folder = export_onnx(save_tiny_bert(tmp_path / "m", head="cosine"), tmp_path / "onnx", "cosine")
+    with pytest.raises(UserError, match="--dtype float16"):
+        check_placement("onnxruntime", onnx_folder, "cpu", "float16")
+    check_placement("onnxruntime", onnx_folder, "cpu", "float32")
+    subs = tmp_path / "subs"
+    (subs / "onnx").mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(onnx_folder, subs / "onnx" / "model")
+    (subs / "onnx" / "submission.yaml").write_text(
+        "name: tiny onnx\nteam: tests\ncontact: tests@example.org\nmethods: [other]\nbackend: onnxruntime\n"
+        "tasks:\n  stsb: {model: model, head: cosine}\n",
+        encoding="utf-8",
+    )
+    track = write_track(
+        tmp_path / "tracks",
+        "sts",
+        HEAD + "tasks:\n  - {task: stsb, split: validation}\nscore: {rule: mean}\nranking: {by: score}\n"
+        "measurement: {measure: []}\n",
+    )
+    results = tmp_path / "results"
+    args = ["run", str(track), "--submissions", str(subs), "--results", str(results), "--data-dir", str(mirror)]
+    assert main([*args, "--limit", LIMIT, "--no-progress", "--dtype", "float16"]) == 1
+    out = capsys.readouterr().out
+    assert "SKIPPED onnx / stsb" in out and "--dtype float16" in out
+    assert not (results / "records").exists() or records_of(results) == []

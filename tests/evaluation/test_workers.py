@@ -4,6 +4,7 @@ while the other jobs finish; two runs on one results folder give one record per 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -125,6 +126,7 @@ def test_a_worker_states_its_limits_and_isolation_in_the_record(tmp_path, mirror
     assert worker["limits"]["memory_bytes"] == 3 << 30 and worker["limits"]["timeout_s"] == 600
     assert worker["memory_limit"] == "3 GiB of address space (RLIMIT_AS)"
     assert worker["network"].startswith(("none", "not isolated"))
+    assert worker["processes"].startswith(("contained", "not contained"))
     assert set(worker["cpus"]) <= set(os.sched_getaffinity(0))
 
 
@@ -411,3 +413,68 @@ def test_a_ray_address_nobody_answers_at_is_refused_at_once(address):
     with pytest.raises(UserError, match=re.escape(f"--address {address}:")):
         connect(address)
     assert time.monotonic() - t0 < 15
+
+
+def _gone(folder: Path, seconds: float = 10) -> list[int]:
+    """The daemons whose ids are in `folder` still alive after `seconds` (killed then, so none outlives the test)."""
+    deadline = time.monotonic() + seconds
+    daemons = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
+    while any(_alive(pid) for pid in daemons) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in daemons if _alive(pid)]
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.fixture
+def daemons(tmp_path, monkeypatch):
+    """The folder the `escape` backend's daemons write their ids to; any still alive at the end is killed."""
+    folder = tmp_path / "daemons"
+    folder.mkdir()
+    monkeypatch.setenv("HOSTILE_PID_DIR", str(folder))
+    yield folder
+    _gone(folder, 0)
+
+
+def test_a_process_a_job_leaves_behind_in_a_session_of_its_own_ends_with_the_job(tmp_path, mirror, plugins, daemons):
+    _submission(tmp_path / "subs", "escape", mirror, backend="escape")
+    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
+    args = _args(tmp_path, mirror, "--timeout", "120")
+    args[1] = str(track)
+    assert main(args) == 1
+    assert len(list(daemons.iterdir())) == 2  # one per task job
+    assert _gone(daemons) == [], "the jobs' daemons outlived their workers"
+    records = read_records(tmp_path / "results" / "records")
+    assert len(records) == 2 and all("left a daemon behind" in str(r.error) for r in records)
+    assert all(dict(r.environment or {})["worker"]["processes"].startswith("contained") for r in records)
+
+
+def test_a_process_a_hung_job_leaves_behind_ends_when_the_organizer_is_killed(tmp_path, mirror, plugins, daemons):
+    _submission(tmp_path / "subs", "escape-hang", mirror, backend="escape")
+    cli = [sys.executable, "-m", "harness", *_args(tmp_path, mirror, "--timeout", "600")]
+    run = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(daemons.iterdir()) and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.2)
+        assert list(daemons.iterdir()), "the job started no daemon"
+        run.kill()  # SIGKILL: the organizer cannot end its workers itself
+        run.wait(timeout=30)
+        assert _gone(daemons) == [], "the job's daemon outlived the organizer"
+    finally:
+        run.kill()
+
+
+def test_a_worker_killed_while_writing_leaves_a_partial_file_the_next_run_removes(tmp_path, mirror, plugins):
+    from harness.records.store import remove_partials
+
+    _submission(tmp_path / "subs", "partial", mirror, backend="partial")
+    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
+    args = _args(tmp_path, mirror, "--timeout", "120")
+    args[1] = str(track)
+    assert main(args) == 1
+    left = [p for p in (tmp_path / "results" / "records").rglob(".*.tmp")]
+    assert left  # the worker's temporary files name a process that is gone, not one inside its namespace
+    assert sorted(remove_partials(tmp_path / "results")) == sorted(left)

@@ -1,0 +1,72 @@
+"""The parameters a BERT-family config.json implies, in pure Python (no torch, nothing built): what the torch
+backend compares with the organizer's ceiling before it builds anything (a 20,000-layer config takes minutes to
+build even on the meta device), and what `harness check --no-load` reports (harness.submissions.config_size).
+
+The estimate counts the encoder only (embeddings, layers, their biases and layer norms), never a pooler or a task
+head, so it is a lower bound of what the model builds: over the ceiling, the built model is too. Configs of other
+model types get no estimate; loading them, the torch backend counts them on the meta device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.yamlcheck import shown
+
+# model_type -> the config keys of (vocabulary, width, positions, token types, layers, feed-forward width);
+# None: the model type has no such table. Fields a config omits count 0 (the estimate stays a lower bound).
+BERT_KEYS = (
+    "vocab_size",
+    "hidden_size",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "num_hidden_layers",
+    "intermediate_size",
+)
+FIELDS: dict[str, tuple[str | None, ...]] = {
+    name: BERT_KEYS
+    for name in ("bert", "roberta", "xlm-roberta", "camembert", "ernie", "megatron-bert", "electra", "data2vec-text")
+}
+FIELDS["distilbert"] = ("vocab_size", "dim", "max_position_embeddings", None, "n_layers", "hidden_dim")
+EMBEDDING_SIZE = "embedding_size"  # ELECTRA: embeddings narrower than the layers, projected up
+# Digits from which a count is shown as a power of ten, not digit by digit (a 10^300 width has 600 digits).
+MAX_SHOWN_DIGITS = 16
+
+
+class BadField(ValueError):
+    """A config field the estimate needs that is no whole number >= 0."""
+
+    def __init__(self, key: str, value: Any) -> None:
+        super().__init__(f"{key} is {shown(value)}, expected a whole number >= 0")
+        self.key, self.value = key, value
+
+
+def implied_parameters(config: dict[str, Any]) -> int | None:
+    """At least how many parameters a config.json mapping implies (see the module docstring); None for a model type
+    without an estimate. Raises BadField for a needed field that is not a whole number >= 0."""
+    keys = FIELDS.get(str(config.get("model_type")))
+    if keys is None:
+        return None
+    vocab, width, positions, types, layers, inner = (_size(config, k) for k in keys)
+    embedding = _size(config, EMBEDDING_SIZE) if EMBEDDING_SIZE in config else width
+    embeddings = (vocab + positions + types) * embedding + 2 * embedding  # tables and their layer norm
+    projection = embedding * width + width if embedding != width else 0
+    attention = 4 * (width * width + width) + 2 * width  # query, key, value, output; layer norm
+    feed_forward = width * inner + inner + inner * width + width + 2 * width  # up, down; layer norm
+    return embeddings + projection + layers * (attention + feed_forward)
+
+
+def _size(config: dict[str, Any], key: str | None) -> int:
+    """A whole number >= 0 from the config (0 when the key is None or absent); BadField otherwise."""
+    if key is None or key not in config:
+        return 0
+    value = config[key]
+    if type(value) is not int or value < 0:
+        raise BadField(key, value)
+    return value
+
+
+def shown_count(count: int) -> str:
+    """A parameter count for messages: digit-grouped, or the power of ten at or below it when too long to read."""
+    digits = len(str(count))
+    return f"{count:,}" if digits <= MAX_SHOWN_DIGITS else f"10^{digits - 1}"

@@ -1,0 +1,95 @@
+"""A model folder's weights must be the model its config describes: tensors missing from the weights file (which
+from_pretrained would fill with random numbers) are refused, a config that transformers cannot read is blamed on
+config.json rather than on the tokenizer, and a BERT-family config far over the ceiling is refused from its numbers
+alone, before anything is built (issue 14)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import VALID, save_tiny_bert
+
+from harness.backends import load_model
+from harness.backends.base import LoadOptions
+from harness.errors import UserError
+from harness.submissions import SUBMISSION_FILE, check_submission
+
+HEAD = "sequence_classification"
+
+
+@pytest.fixture()
+def submission(tmp_path: Path) -> Path:
+    folder = tmp_path / "sub"
+    save_tiny_bert(folder / "model")
+    (folder / SUBMISSION_FILE).write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    return folder
+
+
+def _drop_tensors(weights: Path, prefix: str) -> list[str]:
+    """Rewrite a safetensors file without the tensors whose names start with `prefix`; the names dropped."""
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(weights))
+    dropped = sorted(name for name in tensors if name.startswith(prefix))
+    save_file({k: v for k, v in tensors.items() if k not in dropped}, str(weights), metadata={"format": "pt"})
+    return dropped
+
+
+def test_a_classifier_missing_from_the_weights_is_refused_naming_the_tensors(submission: Path) -> None:
+    model = submission / "model"
+    assert _drop_tensors(model / "model.safetensors", "classifier.") == ["classifier.bias", "classifier.weight"]
+    with pytest.raises(UserError) as e:
+        load_model(model, HEAD)
+    text = f"{e.value.message} {e.value.fix}"
+    assert "classifier.weight" in text and "2 tensors" in text and "random" in text and "save_pretrained" in text
+    problems = check_submission(submission)
+    assert [p.file for p in problems] == [str(model)] and "classifier.weight" in problems[0].message
+
+
+def test_an_encoder_layer_missing_from_the_weights_is_refused(submission: Path) -> None:
+    model = submission / "model"
+    dropped = _drop_tensors(model / "model.safetensors", "bert.encoder.layer.1.")
+    assert len(dropped) > 10
+    with pytest.raises(UserError, match=rf"{len(dropped)} tensors"):
+        load_model(model, HEAD)
+
+
+def test_extra_tensors_beside_the_models_own_still_load(submission: Path) -> None:
+    """A checkpoint saved from a pre-training class carries a head the task model does not use: it loads."""
+    from safetensors.torch import load_file, save_file
+
+    weights = submission / "model" / "model.safetensors"
+    tensors = load_file(str(weights))
+    tensors["cls.predictions.bias"] = tensors["classifier.bias"].clone()
+    save_file(tensors, str(weights), metadata={"format": "pt"})
+    assert load_model(submission / "model", HEAD).head == HEAD
+
+
+def test_a_config_transformers_cannot_read_is_blamed_on_config_json_not_the_tokenizer(submission: Path) -> None:
+    config = submission / "model" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "model_type": "no-such-model"}), encoding="utf-8")
+    with pytest.raises(UserError) as e:
+        load_model(submission / "model", HEAD)
+    assert str(config) in e.value.message and "tokenizer" not in e.value.message.lower()
+    assert "model_type" in f"{e.value.message} {e.value.fix}"
+
+
+def test_a_bert_config_far_over_the_ceiling_is_refused_from_its_numbers_without_building_it(
+    submission: Path, monkeypatch
+) -> None:
+    import transformers
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built to count it")
+
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_config", never)
+    config = submission / "model" / "config.json"
+    deep = {"num_hidden_layers": 20_000, "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12}
+    config.write_text(json.dumps({**json.loads(config.read_text()), **deep}), encoding="utf-8")
+    with pytest.raises(UserError, match=r"config.json: at least .* parameters .* over the ceiling of"):
+        load_model(submission / "model", HEAD)
+    with pytest.raises(UserError, match="over the ceiling of 1,000"):
+        load_model(submission / "model", HEAD, LoadOptions(max_params=1000))
