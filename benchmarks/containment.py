@@ -13,8 +13,10 @@ import subprocess
 import sys
 import time
 
-# a worker's first steps: its limits (memory, network; then, contained, the PID namespace and its init), then exit
+# a worker's first steps: its limits (memory, network; then, contained, the PID namespace and its init), then exit;
+# the record store, which a worker imports anyway, imported first in both
 CONTAINED = (
+    "import harness.records.store\n"
     "from harness.evaluation.limits import enter_limits\n"
     "applied = enter_limits(1 << 31, None, False)\n"
     "assert applied['processes'].startswith('contained'), applied\n"
