@@ -28,7 +28,9 @@ FIELDS: dict[str, tuple[str | None, ...]] = {
     for name in ("bert", "roberta", "xlm-roberta", "camembert", "ernie", "megatron-bert", "electra", "data2vec-text")
 }
 FIELDS["distilbert"] = ("vocab_size", "dim", "max_position_embeddings", None, "n_layers", "hidden_dim")
-EMBEDDING_SIZE = "embedding_size"  # ELECTRA: embeddings narrower than the layers, projected up
+# ELECTRA: embeddings narrower than the layers, projected up; the other types' classes ignore the key
+EMBEDDING_SIZE = "embedding_size"
+PROJECTED_EMBEDDINGS = frozenset({"electra"})
 # Digits from which a count is shown as a power of ten, not digit by digit (a 10^300 width has 600 digits).
 MAX_SHOWN_DIGITS = 16
 
@@ -48,7 +50,8 @@ def implied_parameters(config: dict[str, Any]) -> int | None:
     if keys is None:
         return None
     vocab, width, positions, types, layers, inner = (_size(config, k) for k in keys)
-    embedding = _size(config, EMBEDDING_SIZE) if EMBEDDING_SIZE in config else width
+    projected = config.get("model_type") in PROJECTED_EMBEDDINGS and EMBEDDING_SIZE in config
+    embedding = _size(config, EMBEDDING_SIZE) if projected else width
     embeddings = (vocab + positions + types) * embedding + 2 * embedding  # tables and their layer norm
     projection = embedding * width + width if embedding != width else 0
     attention = 4 * (width * width + width) + 2 * width  # query, key, value, output; layer norm

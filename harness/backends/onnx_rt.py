@@ -491,28 +491,35 @@ def load(folder: str | Path, head: str, options: LoadOptions = LoadOptions()) ->
 
 
 def check_placement(folder: Path, device: str, dtype: str) -> None:
-    """A --dtype other than the graph's own, or CUDA without onnxruntime's CUDA provider, refused before the folder
-    loads (the graph is read without its external weights)."""
-    import onnx
+    """CUDA without onnxruntime's CUDA provider, or a --dtype other than the graph's own, refused before the folder
+    loads; the graph is parsed (without its external weights, after the folder's size checks) only for a --dtype."""
     import onnxruntime as ort
 
+    _providers(folder, device, ort.get_available_providers())
     onnx_file = folder / ONNX_FILE
-    if not onnx_file.is_file():
-        return  # loading names what is missing
+    if dtype == GRAPH_DTYPE or not onnx_file.is_file():
+        return  # as exported: nothing to refuse; a missing graph is named when it loads
+    import onnx
+
+    require_inside(folder)
+    require_sizes(folder)
     try:
         proto = onnx.load(str(onnx_file), load_external_data=False)
     except Exception:  # noqa: BLE001 - loading names what is wrong with the file
         return
     _check_dtype(onnx_file, proto, dtype)
-    _providers(folder, device, ort.get_available_providers())
 
 
 def graph_dtype(proto: Any) -> str | None:
-    """The floating type a graph's outputs are in (float32, float16, bfloat16), None when they have none or mix."""
+    """The floating type a graph computes in: its weights' (initializers'), else its outputs' when it has no
+    floating weights; float32, float16 or bfloat16, None when they mix (a graph may keep float32 inputs and
+    outputs around float16 weights)."""
     from onnx import TensorProto
 
     names = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.BFLOAT16: "bfloat16"}
-    found = {names.get(o.type.tensor_type.elem_type) for o in proto.graph.output} - {None}
+    found = {names.get(t.data_type) for t in proto.graph.initializer} - {None}
+    if not found:
+        found = {names.get(o.type.tensor_type.elem_type) for o in proto.graph.output} - {None}
     return found.pop() if len(found) == 1 else None
 
 

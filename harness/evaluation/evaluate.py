@@ -280,14 +280,17 @@ def finished_record(
 
     planned = planned_record(ref, task_name, settings, limit, track_run, _hardware(ref.backend, settings.device))
     path = record_path(Path(results_dir), planned)
+    elsewhere = beside(path, planned["key"], "processor") if any_processor and "processor" in planned["key"] else []
     if not path.is_file():
-        elsewhere = beside(path, planned["key"], "processor") if any_processor and "processor" in planned["key"] else []
         return elsewhere[0] if elsewhere else None
     try:
         found = read_record(path)
     except UserError as e:
         raise UserError(
-            f"{e}. The job is not run, so that nothing is written over that file: move it away (or delete it), "
-            "then run again"
+            f"{path}: the job's record cannot be read, so the job is not run (nothing is written over the file): "
+            f"{e.message.removeprefix(f'{path}: ').removeprefix(f'{path} ')}",
+            fix="move the file away, then run again (a record a newer harness wrote: use that harness for it)",
         ) from e
-    return found.with_(path=str(path)) if found.ok else None
+    if found.ok:
+        return found.with_(path=str(path))
+    return elsewhere[0] if elsewhere else None  # a failure the organizer wrote, then a node's ok record

@@ -19,6 +19,7 @@ import ctypes
 import math
 import os
 import re
+import select
 import signal
 import sys
 from dataclasses import dataclass
@@ -179,22 +180,29 @@ def contain_processes() -> str:
     from harness.records.store import WRITER_PID_ENV
 
     os.environ[WRITER_PID_ENV] = str(os.getpid())  # the worker lives as long as its job: the writer's id outside
-    read_end, write_end = os.pipe()
+    read_end, write_end = os.pipe()  # the init tells the worker the job's wait status through it
+    alive_end, worker_end = os.pipe()  # only the worker holds worker_end: at its death alive_end reads end-of-file
     init = os.fork()
     if init:  # the worker: wait for the namespace's init, then end as the job ended
         os.close(write_end)
+        os.close(alive_end)
         _, status = os.waitpid(init, 0)
         with os.fdopen(read_end, "rb") as fh:
             told = fh.read().strip()
         _end_as(int(told) if told.isdigit() else status)
     os.close(read_end)
-    # the init (process 1 of the namespace): it dies with the worker, and the kernel then ends the rest
+    os.close(worker_end)
+    # the init (process 1 of the namespace): it dies with the worker, and the kernel then ends the rest; a worker
+    # killed before the request took effect is seen on the pipe (getppid() says 0 across namespaces)
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if select.select([alive_end], [], [], 0)[0]:
+        os._exit(1)
     job = os.fork()
     if job:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _reap_until(job, write_end)
     os.close(write_end)
+    os.close(alive_end)
     return "contained: own PID namespace (every process the job starts ends with it)"
 
 

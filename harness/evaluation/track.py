@@ -294,17 +294,21 @@ def track_status(
             history = f" ({attempts} failed attempt{'s' * (attempts != 1)} kept in {HISTORY_DIR}/)" if attempts else ""
             if path.is_file() and read_record(path).ok:
                 out.append(JobState(sub.id, task, "done", str(path) + history))
-            elif failed.is_file() or path.is_file():
+                continue
+            elsewhere = beside(path, planned["key"], "processor") if "processor" in planned["key"] else []
+            there = (
+                f"done on {(elsewhere[0].key or {}).get('processor')} ({elsewhere[0].path}); a run here measures it "
+                f"on {planned['key'].get('processor')}"
+                if elsewhere
+                else ""
+            )
+            if failed.is_file() or path.is_file():
                 error = read_record(failed if failed.is_file() else path).error
-                out.append(JobState(sub.id, task, "failed", f"{error}{history}"))
+                out.append(JobState(sub.id, task, "failed", f"{error}{'; ' + there if there else ''}{history}"))
             elif beside(path, planned["key"], "content"):
                 out.append(JobState(sub.id, task, "stale", "the submission's files changed since its last record"))
-            elif elsewhere := beside(path, planned["key"], "processor"):
-                here, there = planned["key"].get("processor"), elsewhere[0]
-                detail = (
-                    f"done on {(there.key or {}).get('processor')} ({there.path}); a run here measures it on {here}"
-                )
-                out.append(JobState(sub.id, task, "pending", detail + history))
+            elif there:
+                out.append(JobState(sub.id, task, "pending", there + history))
             else:
                 out.append(JobState(sub.id, task, "pending", history.strip()))
     return out

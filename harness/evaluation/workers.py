@@ -166,7 +166,8 @@ def run_in_workers(
         result = outcome.result or {}
         try:
             record = read_record(result["record"]) if result.get("record") else None
-            if record is not None and not _its_own(record, Path(result["record"]), key_of[job.id], results):
+            ray = executor == "ray"
+            if record is not None and not _its_own(record, Path(result["record"]), key_of[job.id], results, ray):
                 record = _failed(
                     run, task_job, f"its worker handed back a record that is not this job's ({record.path})"
                 )
@@ -201,15 +202,19 @@ def run_in_workers(
     return [found[i] for i in sorted(found)], skipped
 
 
-def _its_own(record: Record, handed: Path, planned: dict[str, Any], results: Path) -> bool:
-    """Whether the record a worker handed back is its job's: the job's planned key (but for the processor, which is
-    the node's that ran it: on a Ray cluster another than the organizer's), filed at its own path (or the failed
-    run's place beside a good record); a worker runs a stranger's code, which may name another job's record."""
+def _its_own(record: Record, handed: Path, planned: dict[str, Any], results: Path, any_processor: bool) -> bool:
+    """Whether the record a worker handed back is its job's: the job's planned key, filed at its own path (or the
+    failed run's place beside a good record); a worker runs a stranger's code, which may name another job's record.
+    `any_processor`: the key's processor may differ (on a Ray cluster it is the node's, not the organizer's)."""
     from harness.records import record_path
-    from harness.records.store import but_for, failed_path
+    from harness.records.store import but_for, failed_path, key_digest
 
     where = record_path(results, record).resolve()
-    mine = but_for(record.key or {}, "processor") == but_for(planned, "processor")
+    theirs = record.key or {}
+    if any_processor:
+        mine = key_digest(but_for(theirs, "processor")) == key_digest(but_for(planned, "processor"))
+    else:
+        mine = key_digest(theirs) == key_digest(planned)
     return mine and handed.resolve() in (where, failed_path(where))
 
 

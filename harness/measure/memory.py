@@ -11,6 +11,7 @@ from typing import Any
 from harness.measure.spec import Inputs
 
 _STATUS = Path("/proc/self/status")
+_STATM = Path("/proc/self/statm")  # its second field: resident pages
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
@@ -39,6 +40,20 @@ def _status_kb(field: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def rss_bytes() -> int:
+    """This process's resident memory: from /proc/self, which names the caller wherever it runs (inside a worker's
+    PID namespace os.getpid() is not the id /proc knows it by, so psutil.Process() would read another process);
+    psutil where there is no procfs."""
+    import os
+
+    try:
+        return int(_STATM.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
 
 
 def _release_freed_heap() -> bool:
@@ -70,31 +85,27 @@ class _RssSampler(threading.Thread):
 
     def __init__(self, interval_s: float) -> None:
         super().__init__(daemon=True)
-        import psutil
-
-        self._proc, self._interval = psutil.Process(), interval_s
+        self._interval = interval_s
         self._stop_event = threading.Event()
-        self.peak = self._proc.memory_info().rss
+        self.peak = rss_bytes()
 
     def run(self) -> None:
         while not self._stop_event.wait(self._interval):
-            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self.peak = max(self.peak, rss_bytes())
 
     def stop(self) -> int:
         self._stop_event.set()
         self.join()
-        return max(self.peak, self._proc.memory_info().rss)
+        return max(self.peak, rss_bytes())
 
 
 def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Memory:
     """Run a model loaded by its backend once on the batch `inputs` (a call the backend prepared, in its measuring
     mode) and report the process's peak RSS during it, and the device allocator's peak where it has one."""
-    import psutil
-
     call = model.prepare(inputs)
     model.device_peak_bytes(reset=True)
     trimmed = _release_freed_heap()
-    before = psutil.Process().memory_info().rss
+    before = rss_bytes()
     exact = _reset_hwm()
     sampler = None if exact else _RssSampler(interval_s)
     if sampler is not None:
@@ -107,10 +118,7 @@ def measure_memory(model: Any, inputs: Any, *, interval_s: float = 0.002) -> Mem
         method = "kernel RSS high-water mark (VmHWM reset via /proc/self/clear_refs, read after the call): exact"
     else:
         peak = sampler.stop() if sampler else before
-        method = (
-            f"RSS sampled by a thread every {interval_s * 1000:g} ms (psutil): a lower bound, short spikes "
-            "can be missed"
-        )
+        method = f"RSS sampled by a thread every {interval_s * 1000:g} ms: a lower bound, short spikes can be missed"
     peak = max(peak, before)
     if trimmed:
         method += "; freed heap memory handed back to the OS first (glibc malloc_trim)"

@@ -242,18 +242,25 @@ def log_paths(path: Path) -> tuple[Path, Path]:
     return path.with_name(f"{stem}.stdout.txt"), path.with_name(f"{stem}.stderr.txt")
 
 
-def keep_attempt(path: Path, results_dir: Path, why: str) -> Path:
+def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
     """Move the file at a record's `path` and its logs to results/history/<submission>/, under a name no other
-    attempt takes (the file's time, then a random part); returns where the file went."""
-    stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    attempt takes (the file's time, then a random part); returns where the file went (None: another writer moved it
+    first)."""
     base = path.name.removesuffix(FAILED_SUFFIX).removesuffix(RECORD_SUFFIX)
-    dest = Path(results_dir) / HISTORY_DIR / path.parent.name / f"{base}.{stamp}.{uuid.uuid4().hex[:8]}.{why}.json"
+    folder = Path(results_dir) / HISTORY_DIR / path.parent.name
+    dest = folder
     try:
+        stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        dest = folder / f"{base}.{stamp}.{uuid.uuid4().hex[:8]}.{why}.json"
         dest.parent.mkdir(parents=True, exist_ok=True)
         for log, kept in zip(log_paths(path), log_paths(dest)):
             if log.is_file():
                 os.replace(log, kept)
         os.replace(path, dest)
+    except FileNotFoundError:
+        if not path.exists():
+            return None  # moved by another writer of the same key meanwhile: nothing is left to keep
+        raise
     except OSError as e:
         raise UserError(
             f"{path}: cannot move it to {dest.parent} ({e.strerror or e}) before its key's new record is written; "

@@ -62,7 +62,7 @@ def check_submission(path: str | Path, *, allow_pickle: bool = False, load_model
     usable = check_folders(submission, allow_pickle, problems)
     if load_models and usable:
         check_models(submission, usable, allow_pickle and submission.allow_pickle, problems)
-    elif not load_models:  # loading, the backend counts the config's parameters exactly, on the meta device
+    elif not load_models:  # loading, the backend checks the same estimate, then counts exactly on the meta device
         from harness.submissions.config_size import config_size_problems
 
         problems += config_size_problems(Path(path), problems)

@@ -362,3 +362,34 @@ def test_a_run_refuses_up_front_a_dtype_a_submissions_backend_cannot_run_it_in(t
     out = capsys.readouterr().out
     assert "SKIPPED onnx / stsb" in out and "--dtype float16" in out
     assert not (results / "records").exists() or records_of(results) == []
+
+
+def test_an_onnx_graphs_type_is_its_weights_even_behind_float32_inputs_and_outputs():
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from harness.backends.onnx_rt import graph_dtype
+
+    def graph(weights: np.ndarray):
+        out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"])  # float32 outward, as keep_io_types does
+        node = helper.make_node("Identity", ["w"], ["y"])
+        return helper.make_model(helper.make_graph([node], "g", [], [out], [numpy_helper.from_array(weights, "w")]))
+
+    assert graph_dtype(graph(np.zeros(4, dtype=np.float16))) == "float16"
+    assert graph_dtype(graph(np.zeros(4, dtype=np.float32))) == "float32"
+
+
+def test_the_onnx_placement_check_reads_no_graph_when_no_dtype_is_asked_for(tmp_path, monkeypatch):
+    """The organizer's process checks every job: a stranger's graph is parsed there only when a --dtype needs it."""
+    import onnx
+
+    from harness.backends import check_placement
+
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07")
+    calls: list = []
+    monkeypatch.setattr(onnx, "load", lambda *args, **kwargs: calls.append(args) or onnx.ModelProto())
+    check_placement("onnxruntime", tmp_path, "cpu", "auto")
+    assert calls == []
+    with pytest.raises(UserError, match="--dtype float16"):
+        check_placement("onnxruntime", tmp_path, "cpu", "float16")  # an empty graph: no type of its own
+    assert len(calls) == 1

@@ -132,6 +132,14 @@ def test_a_run_refuses_the_job_of_a_record_it_cannot_read_and_runs_the_others(wo
     code = main(_args(world, mirror, *(["--force"] if force else [])))
     out = capsys.readouterr().out
     assert code == 1 and broken.read_text() == '{"half": '  # nothing written over it
-    assert str(broken) in out and "not a readable JSON record" in out and "move it away" in out
+    assert str(broken) in out and "not a readable JSON record" in out and "move the file away" in out
     assert "a / rte" in out and "b / sst2" in out  # the other jobs were still run or found
     assert not _history(results)
+
+
+def test_an_attempt_another_writer_moved_first_is_already_kept(tmp_path):
+    from harness.records.store import keep_attempt
+
+    gone = tmp_path / "records" / "a" / "rte.cpu.000000000000.record.json"
+    gone.parent.mkdir(parents=True)
+    assert keep_attempt(gone, tmp_path, "failed") is None

@@ -22,6 +22,7 @@ TRACK = HEAD + (
 )
 LIMIT = 4
 OTHER = "Some Other CPU @ 1.00GHz"
+_KEYS: dict[Path, dict] = {}  # the first record's key, before _elsewhere moved it
 
 
 def _elsewhere(path: Path) -> Path:
@@ -45,6 +46,7 @@ def timed(tmp_path_factory, mirror):
     assert main([*args, "--executor", "inline", "--limit", str(LIMIT), "--no-progress"]) == 0
     [here] = read_records(results / "records")
     assert "processor" in (here.key or {})
+    _KEYS[Path(here.path)] = here.key
     return subs, track, results, Path(here.path), read_record(_elsewhere(Path(here.path)))
 
 
@@ -60,9 +62,12 @@ def test_the_record_a_worker_hands_back_from_another_processor_is_its_jobs(timed
 
     _, _, results, _, there = timed
     planned = dict(there.key or {}, processor="The Organizer's CPU")
-    assert _its_own(there, Path(str(there.path)), planned, results)
-    assert not _its_own(there, Path(str(there.path)), dict(planned, task="rte"), results)
-    assert not _its_own(there, Path(str(there.path)), dict(planned, content="0" * 64), results)
+    handed = Path(str(there.path))
+    assert _its_own(there, handed, planned, results, any_processor=True)  # a Ray node's record
+    assert not _its_own(there, handed, planned, results, any_processor=False)  # this machine's worker: not its own
+    assert _its_own(there, handed, dict(there.key or {}), results, any_processor=False)
+    assert not _its_own(there, handed, dict(planned, task="rte"), results, any_processor=True)
+    assert not _its_own(there, handed, dict(planned, content="0" * 64), results, any_processor=True)
 
 
 def test_status_on_another_machine_says_where_the_job_was_done(timed, capsys):
@@ -82,3 +87,32 @@ def test_a_ray_run_started_again_finds_a_job_its_cluster_did_on_another_processo
     assert len(jobs) == 1 and done == []  # on this machine, its processor's latency is still to measure
     _, jobs, done, _ = plan_submission(*plan, report=lambda _: None, any_processor=True)
     assert jobs == [] and [r.path for r in done] == [there.path]
+
+
+def test_a_ray_run_started_again_counts_a_nodes_record_done_over_the_failure_the_organizer_wrote(timed, capsys):
+    """A job whose first try failed where the organizer wrote its record (its own processor in the key), then
+    succeeded on a node with another processor."""
+    from harness.evaluation.jobs import plan_submission
+
+    subs, track, results, here, there = timed
+    failed = json.loads(Path(str(there.path)).read_text(encoding="utf-8"))
+    failed.update(status="failed", error="the Ray task failed: node lost", metrics={})
+    failed["environment"]["processor"] = (read_record_key(here) or {}).get("processor")
+    for name in ("key", "score", "predictions_file", "outputs_file", "confidence"):
+        failed.pop(name, None)
+    written = Path(store_record(failed, results).path)
+    try:
+        plan = (load_track(track), subs / "a", results, LIMIT, False, ())
+        _, jobs, done, _ = plan_submission(*plan, report=lambda _: None, any_processor=True)
+        assert jobs == [] and [r.path for r in done] == [there.path]
+        args = ["status", str(track), "--submissions", str(subs), "--results", str(results), "--limit", str(LIMIT)]
+        assert main(args) == 0
+        [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("a ")]
+        assert " failed " in line and "node lost" in line and f"done on {OTHER}" in line
+    finally:
+        written.unlink()
+
+
+def read_record_key(path: Path) -> dict | None:
+    """The key the record at `path` had before it was moved (kept by the fixture's first read)."""
+    return _KEYS.get(path)

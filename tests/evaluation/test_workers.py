@@ -478,3 +478,26 @@ def test_a_worker_killed_while_writing_leaves_a_partial_file_the_next_run_remove
     left = [p for p in (tmp_path / "results" / "records").rglob(".*.tmp")]
     assert left  # the worker's temporary files name a process that is gone, not one inside its namespace
     assert sorted(remove_partials(tmp_path / "results")) == sorted(left)
+
+
+def test_a_contained_job_measures_its_own_memory_and_cpu_time_not_another_process(tmp_path):
+    """Inside the PID namespace os.getpid() is 2, which /proc (the machine's) gives to another process."""
+    code = (
+        "import os, psutil\n"
+        "from harness.evaluation.limits import contain_processes\n"
+        "how = contain_processes()\n"
+        "from harness.measure.memory import rss_bytes\n"
+        "from harness.measure.latency import process_cpu_seconds\n"
+        "sum(i * i for i in range(2_000_000))\n"
+        "real = psutil.Process(int(os.readlink('/proc/self')))\n"
+        "print(how, os.getpid(), rss_bytes(), real.memory_info().rss, process_cpu_seconds(), sum(real.cpu_times()[:2]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    how, *numbers = out.stdout.rsplit(maxsplit=5)
+    if not how.startswith("contained"):
+        pytest.skip(f"no PID namespace here: {how}")
+    pid, rss, real_rss, cpu, real_cpu = int(numbers[0]), int(numbers[1]), int(numbers[2]), *map(float, numbers[3:])
+    assert pid == 2  # the namespace's init is 1
+    assert rss > 1 << 20 and abs(rss - real_rss) < 8 << 20, (rss, real_rss)
+    assert cpu > 0.05 and abs(cpu - real_cpu) < 0.1, (cpu, real_cpu)

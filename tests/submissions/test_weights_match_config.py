@@ -93,3 +93,13 @@ def test_a_bert_config_far_over_the_ceiling_is_refused_from_its_numbers_without_
         load_model(submission / "model", HEAD)
     with pytest.raises(UserError, match="over the ceiling of 1,000"):
         load_model(submission / "model", HEAD, LoadOptions(max_params=1000))
+
+
+def test_an_embedding_size_that_only_electra_reads_does_not_count_for_bert():
+    from harness.backends.config_params import implied_parameters
+
+    base = {"model_type": "bert", "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12}
+    base |= {"intermediate_size": 3072, "max_position_embeddings": 512, "type_vocab_size": 2}
+    assert implied_parameters(base | {"embedding_size": 200_000}) == implied_parameters(base)
+    electra = base | {"model_type": "electra"}
+    assert implied_parameters(electra | {"embedding_size": 128}) < implied_parameters(electra)
