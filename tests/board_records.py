@@ -97,6 +97,17 @@ def write_track(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def tiny_pair(root: Path, mirror: Path, name: str, text: str) -> tuple[Path, Path, Path]:
+    """Two tiny submissions (a, b) declaring sst2 and rte under root/subs, the track `name` written from `text`
+    under root/tracks, and the results folder root/results: (submissions, track file, results)."""
+    from harness.testing import tiny
+
+    subs = root / "subs"
+    for sub in ("a", "b"):
+        tiny.write_tiny_submission(subs / sub, ["sst2", "rte"], mirror / tiny.VOCAB_FILE)
+    return subs, write_track(root / "tracks", name, text), root / "results"
+
+
 def track(folder: Path, name: str, text: str):
     """Write and load a track file."""
     return load_track(write_track(folder, name, text))

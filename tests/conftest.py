@@ -118,6 +118,17 @@ def save_tiny_bert(
     return tiny.save_tiny_bert(folder, VOCAB, head, num_labels, seed, **config)
 
 
+def write_valid_submission(folder: Path) -> Path:
+    """A valid one-task submission (VALID, sst2) with a tiny classifier at folder/model; returns `folder`."""
+    import yaml
+
+    from harness.submissions import SUBMISSION_FILE
+
+    save_tiny_bert(folder / "model")
+    (folder / SUBMISSION_FILE).write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    return folder
+
+
 def save_tiny_t5(folder: Path, seed: int = 0) -> Path:
     """Write a tiny random T5 (seq2seq) with a BERT WordPiece tokenizer, in save_pretrained layout."""
     return tiny.save_tiny_t5(folder, VOCAB, seed)

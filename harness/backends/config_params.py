@@ -31,6 +31,8 @@ FIELDS["distilbert"] = ("vocab_size", "dim", "max_position_embeddings", None, "n
 # ELECTRA: embeddings narrower than the layers, projected up; the other types' classes ignore the key
 EMBEDDING_SIZE = "embedding_size"
 PROJECTED_EMBEDDINGS = frozenset({"electra"})
+# what to do about a config refused for its size or a field that is no size (check --no-load, and loading)
+SIZE_FIX = "check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json"
 # Digits from which a count is shown as a power of ten, not digit by digit (a 10^300 width has 600 digits).
 MAX_SHOWN_DIGITS = 16
 

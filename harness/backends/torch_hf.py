@@ -272,19 +272,18 @@ def _check_config_params(path: Path, config: Any, cls: Any, options: LoadOptions
     config that does not build there is left to from_pretrained to report."""
     import torch
 
-    from harness.backends.config_params import BadField, implied_parameters, shown_count
+    from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count
 
     file = path / "config.json"
-    fix = "check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json"
     try:
         estimate = implied_parameters(read_json(file, ""))
     except BadField as e:
-        raise UserError(f"{file}: {e}, so no model can be built from it", fix=fix) from e
+        raise UserError(f"{file}: {e}, so no model can be built from it", fix=SIZE_FIX) from e
     if estimate is not None and estimate > options.max_params:
         raise UserError(
             f"{file}: at least {shown_count(estimate)} parameters (from its numbers: embeddings and layers; nothing "
             f"built), over the ceiling of {options.max_params:,}",
-            fix=fix,
+            fix=SIZE_FIX,
         )
     try:
         with torch.device("meta"):
@@ -296,7 +295,7 @@ def _check_config_params(path: Path, config: Any, cls: Any, options: LoadOptions
         raise UserError(
             f"{file}: {count:,} parameters, over the ceiling of {options.max_params:,} "
             "(counted from the config, nothing allocated)",
-            fix=fix,
+            fix=SIZE_FIX,
         )
 
 
@@ -305,9 +304,9 @@ def _check_loaded(folder: str | Path, info: dict[str, Any], head: str) -> None:
     have started them at random, and the record would score a model nobody trained."""
     unread = UNREAD_BY_HEAD.get(head, ())
     missing = sorted(k for k in info.get("missing_keys") or () if not any(part in k for part in unread))
-    class_name = AUTO_CLASSES[head]
     if not missing:
         return
+    class_name = AUTO_CLASSES[head]
     named = ", ".join(missing[:MAX_NAMED_TENSORS]) + (
         f" and {len(missing) - MAX_NAMED_TENSORS} more" if len(missing) > MAX_NAMED_TENSORS else ""
     )

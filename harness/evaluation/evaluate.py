@@ -276,11 +276,11 @@ def finished_record(
     (UserError): a run must not write over what status and rank refuse to read. `any_processor`: one made on
     another processor counts too (a Ray cluster's nodes: the job may run on any of them)."""
     from harness.records import read_record, record_path
-    from harness.records.store import beside
+    from harness.records.store import other_processors
 
     planned = planned_record(ref, task_name, settings, limit, track_run, _hardware(ref.backend, settings.device))
     path = record_path(Path(results_dir), planned)
-    elsewhere = beside(path, planned["key"], "processor") if any_processor and "processor" in planned["key"] else []
+    elsewhere = other_processors(path, planned["key"]) if any_processor else []
     if not path.is_file():
         return elsewhere[0] if elsewhere else None
     try:

@@ -270,7 +270,7 @@ def track_status(
     from harness.evaluation.evaluate import _hardware, planned_record
     from harness.evaluation.jobs import track_jobs
     from harness.records import read_record, record_path
-    from harness.records.store import HISTORY_DIR, beside, failed_path, kept_attempts
+    from harness.records.store import HISTORY_DIR, beside, failed_path, kept_attempts, other_processors
     from harness.submissions import load_submission
 
     # the device a `harness run --device cuda` records (parse_device: cuda:0), so that its keys are found
@@ -295,7 +295,7 @@ def track_status(
             if path.is_file() and read_record(path).ok:
                 out.append(JobState(sub.id, task, "done", str(path) + history))
                 continue
-            elsewhere = beside(path, planned["key"], "processor") if "processor" in planned["key"] else []
+            elsewhere = other_processors(path, planned["key"])
             there = (
                 f"done on {(elsewhere[0].key or {}).get('processor')} ({elsewhere[0].path}); a run here measures it "
                 f"on {planned['key'].get('processor')}"

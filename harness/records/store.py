@@ -248,11 +248,10 @@ def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
     first)."""
     base = path.name.removesuffix(FAILED_SUFFIX).removesuffix(RECORD_SUFFIX)
     folder = Path(results_dir) / HISTORY_DIR / path.parent.name
-    dest = folder
     try:
         stamp = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         dest = folder / f"{base}.{stamp}.{uuid.uuid4().hex[:8]}.{why}.json"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         for log, kept in zip(log_paths(path), log_paths(dest)):
             if log.is_file():
                 os.replace(log, kept)
@@ -263,7 +262,7 @@ def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
         raise
     except OSError as e:
         raise UserError(
-            f"{path}: cannot move it to {dest.parent} ({e.strerror or e}) before its key's new record is written; "
+            f"{path}: cannot move it to {folder} ({e.strerror or e}) before its key's new record is written; "
             "make the results folder writable or free disk space"
         ) from e
     return dest
@@ -331,6 +330,14 @@ def write_record(record: Record | dict[str, Any], path: Path) -> Path:
 
 
 PARTIAL_SUFFIX = ".tmp"  # write_atomic's temporary files: .<name>.<pid>.<random>.tmp beside their target
+
+
+def other_processors(path: Path, key: Mapping[str, Any]) -> list[Record]:
+    """The ok records beside `path` of this key made on another processor (none when the key holds no processor:
+    an untimed job's record serves every machine)."""
+    return beside(path, key, "processor") if "processor" in key else []
+
+
 # A worker's process id as the machine sees it, given to its job's process, whose own id is its PID namespace's
 # (harness.evaluation.limits): the id a temporary file is named after must be one a later run can check is gone.
 WRITER_PID_ENV = "HARNESS_WRITER_PID"

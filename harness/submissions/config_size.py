@@ -7,12 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.backends.base import MAX_MODEL_PARAMS
-from harness.backends.config_params import BadField, implied_parameters, shown_count
+from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count
 from harness.submissions.folders import _backend_checks, _read_config
 from harness.submissions.schema import parse_submission
 from harness.yamlcheck import Problem
-
-FIX = "check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json"
 
 
 def config_size_problems(path: str | Path, found: list[Problem], ceiling: int = MAX_MODEL_PARAMS) -> list[Problem]:
@@ -35,7 +33,7 @@ def config_size_problems(path: str | Path, found: list[Problem], ceiling: int = 
         try:
             count = implied_parameters(config)
         except BadField as e:
-            out.append(Problem(file, f"{where}: {e.key}", f"{e}, so no model can be built from it", FIX))
+            out.append(Problem(file, f"{where}: {e.key}", f"{e}, so no model can be built from it", SIZE_FIX))
             continue
         if count is not None and count > ceiling:
             out.append(
@@ -44,7 +42,7 @@ def config_size_problems(path: str | Path, found: list[Problem], ceiling: int = 
                     where,
                     f"at least {shown_count(count)} parameters implied by config.json (estimate: embeddings and "
                     f"layers of {config.get('model_type')}), over the ceiling of {ceiling:,}",
-                    FIX,
+                    SIZE_FIX,
                 )
             )
     return out

@@ -4,12 +4,11 @@ the harness cannot read is never replaced by a run: the run refuses that job, na
 from pathlib import Path
 
 import pytest
-from board_records import HEAD, write_track
+from board_records import HEAD, tiny_pair
 
 from harness.cli import main
 from harness.records import read_record, read_records, store_record
 from harness.records.store import HISTORY_DIR, failed_path, log_paths
-from harness.testing import tiny
 
 # written by the harness at 2a1c041 (`harness run glue`, evaluate)
 SCHEMA1 = Path(__file__).parents[1] / "data" / "schema1"
@@ -84,10 +83,7 @@ def test_an_unreadable_record_is_moved_to_history_not_written_over(tmp_path):
 
 @pytest.fixture
 def world(tmp_path, mirror):
-    subs = tmp_path / "subs"
-    for name in ("a", "b"):
-        tiny.write_tiny_submission(subs / name, ["sst2", "rte"], mirror / tiny.VOCAB_FILE)
-    return subs, write_track(tmp_path / "tracks", "attempts", TRACK), tmp_path / "results"
+    return tiny_pair(tmp_path, mirror, "attempts", TRACK)
 
 
 def _args(world, mirror, *extra: str) -> list[str]:

@@ -4,7 +4,7 @@ a failed one is retried, --force re-runs everything, and changed weights re-run 
 from pathlib import Path
 
 import pytest
-from board_records import HEAD, write_track
+from board_records import HEAD, tiny_pair
 
 from harness.cli import main
 from harness.records import read_records
@@ -20,10 +20,7 @@ LIMIT = 4
 
 @pytest.fixture
 def world(tmp_path, mirror):
-    subs = tmp_path / "subs"
-    for name in ("a", "b"):
-        tiny.write_tiny_submission(subs / name, ["sst2", "rte"], mirror / tiny.VOCAB_FILE)
-    return subs, write_track(tmp_path / "tracks", "resume", TRACK), tmp_path / "results"
+    return tiny_pair(tmp_path, mirror, "resume", TRACK)
 
 
 def _run(world, mirror, *extra):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import VALID, save_tiny_bert
+from conftest import VALID, save_tiny_bert, write_valid_submission
 
 from harness.backends import load_model
 from harness.errors import UserError
@@ -20,9 +20,7 @@ SECRET = "organizer-secret-token-123"
 @pytest.fixture()
 def submission(tmp_path: Path) -> Path:
     """A valid one-task submission with a tiny classifier, and a secret file beside (outside) it."""
-    folder = tmp_path / "sub"
-    save_tiny_bert(folder / "model")
-    (folder / SUBMISSION_FILE).write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    folder = write_valid_submission(tmp_path / "sub")
     (tmp_path / "secret.txt").write_text(SECRET + "\n", encoding="utf-8")
     return folder
 

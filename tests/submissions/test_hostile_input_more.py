@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import VALID, save_tiny_bert
+from conftest import VALID, write_valid_submission
 
 from harness.backends import load_model
 from harness.backends.onnx_rt import folder_problems as onnx_folder_problems
@@ -26,9 +26,7 @@ INDEX = "model.safetensors.index.json"
 @pytest.fixture()
 def submission(tmp_path: Path) -> Path:
     """A valid one-task submission with a tiny classifier, and a safetensors copy of its weights outside it."""
-    folder = tmp_path / "sub"
-    save_tiny_bert(folder / "model")
-    (folder / SUBMISSION_FILE).write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    folder = write_valid_submission(tmp_path / "sub")
     (tmp_path / "outside").mkdir()
     shutil.copy(folder / "model" / "model.safetensors", tmp_path / "outside" / "stolen.safetensors")
     return folder

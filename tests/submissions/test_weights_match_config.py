@@ -9,22 +9,19 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import VALID, save_tiny_bert
+from conftest import write_valid_submission
 
 from harness.backends import load_model
 from harness.backends.base import LoadOptions
 from harness.errors import UserError
-from harness.submissions import SUBMISSION_FILE, check_submission
+from harness.submissions import check_submission
 
 HEAD = "sequence_classification"
 
 
 @pytest.fixture()
 def submission(tmp_path: Path) -> Path:
-    folder = tmp_path / "sub"
-    save_tiny_bert(folder / "model")
-    (folder / SUBMISSION_FILE).write_text(yaml.safe_dump(VALID), encoding="utf-8")
+    folder = write_valid_submission(tmp_path / "sub")
     return folder
 
 
