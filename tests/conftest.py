@@ -144,3 +144,24 @@ def tiny_bert(tmp_path: Path, mirror: Path):
         return save_tiny_bert(tmp_path / f"model{next(count)}", head, num_labels, **config)
 
     return make
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def plugins(monkeypatch):
+    """Workers import the hostile backends (tests/hostile_backend.py) and find the tests folder's modules."""
+    monkeypatch.setenv("HARNESS_PLUGINS", "hostile_backend")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+
+
+def write_hostile_submission(
+    subs: Path, name: str, mirror: Path, backend: str | None = None, tasks: tuple[str, ...] = ("sst2", "rte")
+) -> Path:
+    """A tiny submission subs/name for `tasks` whose yaml names `backend` (a hostile one, by its kind), if given."""
+    folder = tiny.write_tiny_submission(subs / name, list(tasks), mirror / tiny.VOCAB_FILE)
+    if backend:
+        yaml = folder / "submission.yaml"
+        yaml.write_text(yaml.read_text(encoding="utf-8") + f"backend: {backend}\n", encoding="utf-8")
+    return folder

@@ -31,6 +31,10 @@ HEADS = {h.name: h.output for h in HEADS_TABLE}  # head -> the forward output fo
 # Organizer's hard ceiling on the parameters a config.json may imply, checked before any weight is allocated: the
 # largest compressed-NLP submissions are ~0.3e9 (BERT-large); a 10^9 vocabulary would take 128 GB (issue 14).
 MAX_MODEL_PARAMS = 2_000_000_000
+# ... and on the layers it may stack, whatever their width: building one takes ~9 ms even on the meta device (a
+# 20,000-layer config took 188 s in `harness check`). The deepest published Transformer, DeepNet (Wang et al. 2022),
+# has 1,000 layers; BERT-large has 24.
+MAX_MODEL_LAYERS = 1024
 
 
 @dataclass(frozen=True)

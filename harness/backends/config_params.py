@@ -1,6 +1,7 @@
 """The parameters a BERT-family config.json implies, in pure Python (no torch, nothing built): what the torch
-backend compares with the organizer's ceiling before it builds anything (a 20,000-layer config takes minutes to
-build even on the meta device), and what `harness check --no-load` reports (harness.submissions.config_size).
+backend compares with the organizer's ceilings before it builds anything (a 20,000-layer config takes minutes to
+build even on the meta device, however narrow), and what `harness check --no-load` reports
+(harness.submissions.config_size).
 
 The estimate counts the encoder only (embeddings, layers, their biases and layer norms), never a pooler or a task
 head, so it is a lower bound of what the model builds: over the ceiling, the built model is too. Configs of other
@@ -33,6 +34,17 @@ EMBEDDING_SIZE = "embedding_size"
 PROJECTED_EMBEDDINGS = frozenset({"electra"})
 # what to do about a config refused for its size or a field that is no size (check --no-load, and loading)
 SIZE_FIX = "check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json"
+# The keys that count a config's layers, by model type: BERT's and most others', DistilBERT's, T5's (encoder and
+# decoder), GPT-2's, BART's.
+LAYER_KEYS = (
+    "num_hidden_layers",
+    "n_layers",
+    "num_layers",
+    "num_decoder_layers",
+    "n_layer",
+    "encoder_layers",
+    "decoder_layers",
+)
 # Digits from which a count is shown as a power of ten, not digit by digit (a 10^300 width has 600 digits).
 MAX_SHOWN_DIGITS = 16
 
@@ -59,6 +71,22 @@ def implied_parameters(config: dict[str, Any]) -> int | None:
     attention = 4 * (width * width + width) + 2 * width  # query, key, value, output; layer norm
     feed_forward = width * inner + inner + inner * width + width + 2 * width  # up, down; layer norm
     return embeddings + projection + layers * (attention + feed_forward)
+
+
+def deepest(config: dict[str, Any]) -> tuple[str, int] | None:
+    """The config's largest layer count and its key, over every key that counts layers (any model type); None when
+    it has none that is a whole number (transformers refuses one that is no number)."""
+    found = [(key, value) for key in LAYER_KEYS if type(value := config.get(key)) is int]
+    return max(found, key=lambda kv: kv[1]) if found else None
+
+
+def too_deep(config: dict[str, Any], ceiling: int) -> tuple[str, str] | None:
+    """(the key, why it is refused) when the config stacks more layers than `ceiling`; else None."""
+    found = deepest(config)
+    if found is None or found[1] <= ceiling:
+        return None
+    key, layers = found
+    return key, f"{key} is {layers:,}, over the ceiling of {ceiling:,} layers (nothing built)"
 
 
 def _size(config: dict[str, Any], key: str | None) -> int:

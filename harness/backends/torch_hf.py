@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.backends.base import HEADS, CpuClock, LoadOptions, weight_files
+from harness.backends.base import HEADS, MAX_MODEL_LAYERS, CpuClock, LoadOptions, weight_files
 from harness.backends.devices import AS_SAVED, GPU_HARDWARE, parse_device, parse_dtype, require_device
 from harness.backends.files import load_tokenizer, read_json, require_index, require_inside, require_sizes
 from harness.backends.heads import HEADS_TABLE, class_head
@@ -272,11 +272,14 @@ def _check_config_params(path: Path, config: Any, cls: Any, options: LoadOptions
     config that does not build there is left to from_pretrained to report."""
     import torch
 
-    from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count
+    from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count, too_deep
 
     file = path / "config.json"
+    document = read_json(file, "")
+    if (deep := too_deep(document, MAX_MODEL_LAYERS)) is not None:
+        raise UserError(f"{file}: {deep[1]}", fix=SIZE_FIX)
     try:
-        estimate = implied_parameters(read_json(file, ""))
+        estimate = implied_parameters(document)
     except BadField as e:
         raise UserError(f"{file}: {e}, so no model can be built from it", fix=SIZE_FIX) from e
     if estimate is not None and estimate > options.max_params:

@@ -10,6 +10,11 @@ allows unprivileged ones (Linux), so it has only a loopback device that is down;
 Processes: the job runs in a new PID namespace, under an init process of the harness's own, so that every process
 it starts ends with it, even one that left the worker's process group (setsid, a double fork): the kernel kills
 what is left in a namespace when its init ends, and the init ends with the job or with the worker.
+Files: the worker enters a mount namespace of its own in which every file system is read-only to the job (the
+task data, the harness's code, other submissions and their records) but for the folders of its own record and
+history, its job folder and a temporary folder of its own ($TMPDIR, in the job folder; /tmp is read-only too, so
+that no job leaves a file there that a later one reads); /proc and /dev stay as they are. The
+organizer's mounts never change: the namespace's mounts are made private before anything is remounted.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Mapping, NoReturn
 
 from harness.errors import UserError
 
@@ -46,6 +51,25 @@ _ALLOCATION_FAILED = re.compile(
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNS = 0x00020000
+# mount(2)'s flags (linux/mount.h)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 0x400, 0x800, 0x200000, 0x1000000
+# A mount's own options that a remount repeats: in a user namespace the kernel refuses one that would drop them.
+KEPT_MOUNT_OPTIONS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+    "strictatime": MS_STRICTATIME,
+}
+MOUNTINFO = Path("/proc/self/mountinfo")
+# Left as they are: the kernel's interfaces and the devices (a job writes /proc/self/clear_refs to measure its
+# memory, and /dev/null; torch keeps shared memory in /dev/shm).
+SYSTEM_MOUNTS = ("/proc", "/dev")
 # Linux procfs: a new user namespace's id maps, written by the process itself (setgroups first, as the kernel asks)
 SETGROUPS = Path("/proc/self/setgroups")
 UID_MAP = Path("/proc/self/uid_map")
@@ -122,11 +146,17 @@ def format_bytes(n: int) -> str:
 
 
 def enter_limits(
-    memory_bytes: int | None, cpus: list[int] | None, network: bool = False, parent: int | None = None
+    memory_bytes: int | None,
+    cpus: list[int] | None,
+    network: bool = False,
+    parent: int | None = None,
+    writable: Mapping[str, Path] | None = None,
+    scratch: Path | None = None,
 ) -> dict[str, Any]:
-    """Put this process under the memory limit, on its CPU set and (unless `network`) off the network, tied to its
-    `parent` (it dies with it); returns what applied, as the record's environment states it. Called by a worker
-    first thing, while it has one thread."""
+    """Put this process under the memory limit, on its CPU set, (unless `network`) off the network and (given
+    `writable`) with read-only files but for those folders and `scratch` (its $TMPDIR), tied to its `parent` (it dies with
+    it); returns what applied, as the record's environment states it. Called by a worker first thing, while it has
+    one thread."""
     import resource
 
     applied: dict[str, Any] = {}
@@ -142,6 +172,8 @@ def enter_limits(
         os.sched_setaffinity(0, cpus)
         applied["cpus"] = sorted(cpus)
     applied["network"] = network_off() if not network else "left on: the task data comes from the hub (no --data-dir)"
+    if writable is not None:
+        applied["files"] = files_read_only(writable, scratch)
     applied["processes"] = contain_processes()
     return applied
 
@@ -169,6 +201,73 @@ def network_off() -> str:
     if how.startswith("own user"):
         return "none (own user and network namespace" + how.removeprefix("own user") + ")"
     return "none (own network namespace)"
+
+
+def files_read_only(writable: Mapping[str, Path], scratch: Path | None) -> str:
+    """Make every file system read-only to this process and the processes it starts (a mount namespace of their
+    own), /tmp included, but for the folders `writable` (named by their keys; created first) and, given `scratch`,
+    that folder as their temporary folder ($TMPDIR); returns how, or why not."""
+    if not sys.platform.startswith("linux"):
+        return "not read-only: no Linux mount namespaces on this system"
+    folders = [Path(p) for p in writable.values()]
+    for folder in [*folders, *([Path(scratch)] if scratch is not None else [])]:
+        folder.mkdir(parents=True, exist_ok=True)
+    entered, how = _unshare(CLONE_NEWNS)
+    if not entered:
+        return f"not read-only: {how}"
+    # private first: nothing remounted below may reach the organizer's mounts through a shared one
+    if (error := _mount(None, "/", MS_REC | MS_PRIVATE)) is not None:
+        return f"not read-only: its mounts could not be made private ({error})"
+    kept = []
+    for folder in [*folders, *([Path(scratch)] if scratch is not None else [])]:
+        real = os.path.realpath(folder)
+        if (error := _mount(real, real, MS_BIND)) is not None:
+            return f"not read-only: {real} could not be kept writable ({error})"
+        kept.append(real)
+    left = []
+    for point, options in _mounts():
+        system = any(point == m or point.startswith(m + "/") for m in SYSTEM_MOUNTS)
+        if point in kept or system or "ro" in options:
+            continue
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY
+        flags |= sum(flag for name, flag in KEPT_MOUNT_OPTIONS.items() if name in options)
+        if (error := _mount(None, point, flags)) is not None:
+            left.append(f"{point} ({error})")
+    if scratch is not None:
+        import tempfile
+
+        os.environ["TMPDIR"] = os.path.realpath(scratch)
+        tempfile.tempdir = None  # chosen again from TMPDIR at the next use
+    names = [*writable, *(["a temporary folder of its own ($TMPDIR)"] if scratch is not None else [])]
+    spaces = "user and mount namespace" if how.startswith("own user") else "mount namespace"
+    text = f"read-only but for {_listed(names) if names else 'nothing'} (own {spaces})"
+    return text + (f"; left writable: {', '.join(left)}" if left else "")
+
+
+def _listed(names: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _mount(source: str | None, target: str, flags: int) -> str | None:
+    """mount(2) without a file system type or data (a bind, a remount, a change of propagation); None when it took,
+    else the error."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    encoded = source.encode() if source is not None else None
+    if libc.mount(encoded, target.encode(), None, ctypes.c_ulong(flags), None) == 0:
+        return None
+    return os.strerror(ctypes.get_errno())
+
+
+def _mounts() -> list[tuple[str, set[str]]]:
+    """This namespace's mount points, each with its own (per-mount) options, in /proc/self/mountinfo's order."""
+    out = []
+    for line in MOUNTINFO.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        # fields[4]: the mount point, octal-escaped (a space is \040); fields[5]: the mount's own options
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+        out.append((point, set(fields[5].split(","))))
+    return out
 
 
 def contain_processes() -> str:

@@ -30,10 +30,13 @@ EXECUTORS = ("local", "ray", "inline")  # harness run --executor: this machine's
 POLL_S = 0.05
 KILL_GRACE_S = 5.0  # a worker told to stop (SIGTERM) gets this long before SIGKILL
 # A worker's stdout and stderr: past this much it is killed (a loop that prints would fill the disk for the whole
-# --timeout); a failed job keeps the last LOG_TAIL_BYTES of each beside its record, enough for a traceback.
+# --timeout); a failed job keeps the last LOG_TAIL_BYTES of each beside its record, enough for a traceback. The
+# organizer reads both from pipes and writes them to files itself, so neither file ever holds more.
 MAX_LOG_BYTES = 64 << 20
 LOG_TAIL_BYTES = 1 << 20
-LOG_CHECK_S = 1.0
+READ_BYTES = 1 << 16
+MAX_READS = 16  # per pipe and poll: a worker that prints without pause cannot hold the organizer's loop
+PIPE_BYTES = 1 << 20  # asked of the kernel for each pipe (its default is 64 KiB; a worker waits while one is full)
 LOCKS_DIR = ".locks"
 JOBS_DIR = ".jobs"
 DEVICE_LOCK = "device.lock"
@@ -79,7 +82,8 @@ class WorkerProcess:
     peak_rss: int | None = None
     killed_for: str | None = None  # why this process killed it: past its time limit, or its output's
     files: list[Any] = field(default_factory=list)
-    logs_checked: float = 0.0
+    pipes: list[int | None] = field(default_factory=list)  # the read ends of the worker's stdout and stderr
+    written: list[int] = field(default_factory=list)  # bytes written to each file
 
     def start(self) -> None:
         """Write the spec and start the worker process."""
@@ -97,20 +101,32 @@ class WorkerProcess:
         if not self.network:
             env.update(OFFLINE_ENV)
         self.files = [open(self.folder / "stdout.txt", "wb"), open(self.folder / "stderr.txt", "wb")]
+        self.written = [0, 0]
+        ends = [os.pipe(), os.pipe()]
         self.started = time.monotonic()
         try:
+            for read_end, write_end in ends:
+                os.set_blocking(read_end, False)
+                with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux
+                    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.evaluation.worker", str(self.folder / "spec.json")],
                 stdin=subprocess.DEVNULL,
-                stdout=self.files[0],
-                stderr=self.files[1],
+                stdout=ends[0][1],
+                stderr=ends[1][1],
                 env=env,
                 start_new_session=True,
             )
         except BaseException:
             for fh in self.files:
                 fh.close()
+            for read_end, _ in ends:
+                os.close(read_end)
             raise
+        finally:
+            for _, write_end in ends:
+                os.close(write_end)
+        self.pipes = [read_end for read_end, _ in ends]
 
     def poll(self) -> bool:
         """Whether the worker has ended (reaped here); one past its wall-time limit or its output limit is killed."""
@@ -119,27 +135,48 @@ class WorkerProcess:
         assert self.proc is not None
         # a worker that exited is seen before its deadline is checked: one that wrote its result in time is not
         # called late; its group is killed before it is reaped, while its id cannot be reused
+        self.drain()
         if os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
             self.kill(signal.SIGKILL)
             _, status, usage = os.wait4(self.proc.pid, 0)
             self._reaped(status, usage)
             return True
-        now = time.monotonic()
-        if self.killed_for is None and now - self.started > self.limits.timeout_s:
+        if self.killed_for is None and time.monotonic() - self.started > self.limits.timeout_s:
             self.killed_for = timeout_cause(self.limits)
             self.kill(signal.SIGKILL)
-        if self.killed_for is None and now - self.logs_checked > LOG_CHECK_S:
-            self.logs_checked = now
-            if any(os.fstat(fh.fileno()).st_size > MAX_LOG_BYTES for fh in self.files):
-                self.killed_for = f"killed: wrote more than {format_bytes(MAX_LOG_BYTES)} to its stdout or stderr"
-                self.kill(signal.SIGKILL)
         return False
+
+    def drain(self, reads: int = MAX_READS) -> None:
+        """Copy what the worker wrote to its stdout and stderr into their files, at most `reads` reads of each; a
+        worker that goes past MAX_LOG_BYTES is killed, and its files end at that size."""
+        for i, pipe in enumerate(self.pipes):
+            for _ in range(reads):
+                if pipe is None:
+                    break
+                try:
+                    chunk = os.read(pipe, READ_BYTES)
+                except BlockingIOError:
+                    break
+                room = MAX_LOG_BYTES - self.written[i]
+                self.files[i].write(chunk[:room])
+                self.written[i] += min(len(chunk), room)
+                if not chunk or len(chunk) > room:  # the end of its output, or past the cap: read no more
+                    os.close(pipe)
+                    self.pipes[i] = pipe = None
+                if len(chunk) > room and self.killed_for is None:
+                    self.killed_for = f"killed: wrote more than {format_bytes(MAX_LOG_BYTES)} to its stdout or stderr"
+                    self.kill(signal.SIGKILL)
 
     def _reaped(self, status: int, usage: Any) -> None:
         assert self.proc is not None
         self.status = status
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.peak_rss = int(usage.ru_maxrss) * 1024  # kilobytes on Linux
+        self.drain(reads=MAX_LOG_BYTES // READ_BYTES + 1)  # what is left in the pipes (its group is gone)
+        for pipe in self.pipes:
+            if pipe is not None:
+                os.close(pipe)
+        self.pipes = [None, None]
         for fh in self.files:
             fh.close()
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 WATCHDOG_SLACK_S = 60  # past the organizer's time limit, by which it has killed the worker unless it is gone
+JOB_TMP = "tmp"  # the job folder's folder that is the job's $TMPDIR (harness.evaluation.limits.files_read_only)
+HF_MODULES = "hf_modules"  # under the job's $TMPDIR: transformers' copy of a model's own code (trust_remote_code)
 
 
 def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +28,10 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from harness.evaluation.limits import enter_limits
     from harness.registry import import_plugins
 
-    applied = enter_limits(spec.get("memory_bytes"), spec.get("cpus"), bool(spec.get("network")), spec.get("parent"))
+    network = bool(spec.get("network"))
+    writable, scratch = own_folders(spec)
+    applied = enter_limits(spec.get("memory_bytes"), spec.get("cpus"), network, spec.get("parent"), writable, scratch)
+    os.environ["HF_MODULES_CACHE"] = str(scratch / HF_MODULES)  # where transformers copies a model's own code
     if spec.get("timeout_s"):  # a watchdog of its own, should the organizer's be gone: SIGALRM ends the process
         signal.alarm(int(spec["timeout_s"] + WATCHDOG_SLACK_S))
     import_plugins()
@@ -60,6 +65,31 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         dtype=dtype,
     )
     return {"record": record.path, "ok": record.ok, "error": record.error}
+
+
+def own_folders(spec: dict[str, Any]) -> tuple[dict[str, Path], Path]:
+    """The folders a job may write, by name: those of the results folder its spec names (its record's and its
+    history's), its job folder and, with the network on, the hub's caches; and the folder that is its $TMPDIR."""
+    job = Path(spec["result"]).parent
+    results = Path(spec["results"])
+    writable = {rel: results / rel for rel in spec.get("writes") or []}
+    writable["its job folder"] = job
+    if spec.get("network"):  # the task data comes from the hub, through its cache
+        writable.update({f"the hub's cache ({name})": Path(path) for name, path in hub_caches().items()})
+    return writable, job / JOB_TMP
+
+
+def hub_caches() -> dict[str, str]:
+    """The Hugging Face caches a download writes, by the variable that places them (HF_HOME's default: under
+    $XDG_CACHE_HOME, else ~/.cache)."""
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface"
+    )
+    caches = {"HF_HOME": home}
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_DATASETS_CACHE"):
+        if os.environ.get(name):
+            caches[name] = os.environ[name]
+    return caches
 
 
 def job_of(track: Any, spec: dict[str, Any]) -> tuple[Any, Any]:

@@ -88,6 +88,7 @@ def run_in_workers(
     not be written. `executor`: "local" (this machine) or "ray" (the cluster at `address`, or a local Ray instance
     when None: harness.evaluation.ray_cluster)."""
     from harness.records import read_record, record_path
+    from harness.records.store import own_folders
 
     track, results = run.track, run.results
     per_model = scoped(wanted_measurements(track, run.skip), "model")
@@ -120,7 +121,7 @@ def run_in_workers(
                 PoolJob(
                     len(jobs),
                     f"{plan.submission.id} / {job.task}",
-                    dict(where, kind="task"),
+                    dict(where, kind="task", writes=own_folders(record_at[len(jobs)], results)),
                     exclusive=exclusive_job(
                         [n for n in wanted_measurements(track, run.skip) if n == "energy"], run.device
                     ),

@@ -16,6 +16,7 @@ Older schemas are migrated step by step; a newer schema is refused with the fix.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import gc
 import glob
@@ -24,6 +25,7 @@ import json
 import math
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -254,8 +256,8 @@ def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         for log, kept in zip(log_paths(path), log_paths(dest)):
             if log.is_file():
-                os.replace(log, kept)
-        os.replace(path, dest)
+                move_file(log, kept)
+        move_file(path, dest)
     except FileNotFoundError:
         if not path.exists():
             return None  # moved by another writer of the same key meanwhile: nothing is left to keep
@@ -266,6 +268,27 @@ def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
             "make the results folder writable or free disk space"
         ) from e
     return dest
+
+
+def own_folders(path: Path, results_dir: Path) -> list[str]:
+    """The folders, relative to the results folder, that writing the record at `path` writes in: its own and its
+    history's (a job's worker may write only there: harness.evaluation.limits.files_read_only)."""
+    folder = Path(path).parent
+    return [folder.relative_to(results_dir).as_posix(), f"{HISTORY_DIR}/{folder.name}"]
+
+
+def move_file(source: Path, dest: Path) -> None:
+    """Rename `source` to `dest`; across two mounts (a worker's own folders are two), copy it to a temporary name
+    beside `dest`, rename that, then remove `source`: `dest` is never seen half written, and nothing is lost."""
+    try:
+        os.replace(source, dest)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        tmp = partial_path(dest)
+        shutil.copy2(source, tmp)
+        os.replace(tmp, dest)
+        os.unlink(source)
 
 
 def kept_attempts(results_dir: Path, path: Path) -> list[Path]:

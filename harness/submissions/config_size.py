@@ -1,13 +1,14 @@
 """What `harness check --no-load` says of each model folder's config.json: the parameters it implies
 (harness.backends.config_params, a lower bound counted in pure Python) against the organizer's ceiling
-(harness.backends.base.MAX_MODEL_PARAMS), and the fields that are no size."""
+(harness.backends.base.MAX_MODEL_PARAMS), its layers against the layer ceiling (MAX_MODEL_LAYERS), and the fields
+that are no size."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.backends.base import MAX_MODEL_PARAMS
-from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count
+from harness.backends.base import MAX_MODEL_LAYERS, MAX_MODEL_PARAMS
+from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count, too_deep
 from harness.submissions.folders import _backend_checks, _read_config
 from harness.submissions.schema import parse_submission
 from harness.yamlcheck import Problem
@@ -30,6 +31,9 @@ def config_size_problems(path: str | Path, found: list[Problem], ceiling: int = 
         if config is None:
             continue
         file, where = str(entry.model / "config.json"), f"tasks.{name}.model"
+        if (deep := too_deep(config, MAX_MODEL_LAYERS)) is not None:
+            out.append(Problem(file, f"{where}: {deep[0]}", deep[1], SIZE_FIX))
+            continue
         try:
             count = implied_parameters(config)
         except BadField as e:

@@ -16,34 +16,19 @@ from pathlib import Path
 import hostile_backend  # noqa: F401 - registers the hostile backends in this process too (the schema knows them)
 import pytest
 from board_records import HEAD, write_track
+from conftest import write_hostile_submission
 
 from harness.cli import main
 from harness.errors import UserError
 from harness.evaluation.limits import Limits, exit_cause, format_bytes, memory_cause, parse_memory
 from harness.evaluation.pool import cpu_sets
 from harness.records import read_records
-from harness.testing import tiny
 
 TRACK = HEAD + (
     "tasks:\n  - {task: sst2, split: validation}\n  - {task: rte, split: validation}\nscore: {rule: mean}\n"
     "ranking: {by: score}\nmeasurement: {measure: [params]}\n"
 )
 LIMIT = 4
-TESTS = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def plugins(monkeypatch):
-    """Workers import the hostile backends (and find the tests folder's modules)."""
-    monkeypatch.setenv("HARNESS_PLUGINS", "hostile_backend")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
-
-
-def _submission(subs: Path, name: str, mirror: Path, backend: str | None = None) -> None:
-    folder = tiny.write_tiny_submission(subs / name, ["sst2", "rte"], mirror / tiny.VOCAB_FILE)
-    if backend:
-        yaml = folder / "submission.yaml"
-        yaml.write_text(yaml.read_text(encoding="utf-8") + f"backend: {backend}\n", encoding="utf-8")
 
 
 def _args(tmp_path: Path, mirror: Path, *extra: str) -> list[str]:
@@ -68,9 +53,9 @@ def test_a_crash_a_hang_and_a_memory_hog_each_fail_with_the_cause_while_the_good
     tmp_path, mirror, plugins, capsys
 ):
     subs = tmp_path / "subs"
-    _submission(subs, "good", mirror)
+    write_hostile_submission(subs, "good", mirror)
     for name in ("abort", "hang", "hog", "chatty"):
-        _submission(subs, name, mirror, backend=name)
+        write_hostile_submission(subs, name, mirror, backend=name)
     t0 = time.monotonic()
     code = main(_args(tmp_path, mirror, "--jobs", "2", "--timeout", "25", "--memory", "2G"))
     took = time.monotonic() - t0
@@ -104,8 +89,8 @@ def test_a_worker_that_hands_back_another_submissions_record_fails_and_leaves_th
     tmp_path, mirror, plugins, capsys
 ):
     subs = tmp_path / "subs"
-    _submission(subs, "good", mirror)
-    _submission(subs, "zforge", mirror, backend="zforge")
+    write_hostile_submission(subs, "good", mirror)
+    write_hostile_submission(subs, "zforge", mirror, backend="zforge")
     track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
     args = _args(tmp_path, mirror, "--timeout", "120")
     args[1] = str(track)
@@ -119,7 +104,7 @@ def test_a_worker_that_hands_back_another_submissions_record_fails_and_leaves_th
 
 
 def test_a_worker_states_its_limits_and_isolation_in_the_record(tmp_path, mirror, plugins):
-    _submission(tmp_path / "subs", "good", mirror)
+    write_hostile_submission(tmp_path / "subs", "good", mirror)
     assert main(_args(tmp_path, mirror, "--memory", "3G", "--timeout", "600")) == 0
     [record, *_] = read_records(tmp_path / "results" / "records")
     worker = dict(record.environment or {})["worker"]
@@ -127,6 +112,9 @@ def test_a_worker_states_its_limits_and_isolation_in_the_record(tmp_path, mirror
     assert worker["memory_limit"] == "3 GiB of address space (RLIMIT_AS)"
     assert worker["network"].startswith(("none", "not isolated"))
     assert worker["processes"].startswith(("contained", "not contained"))
+    assert worker["files"].startswith(("read-only", "not read-only"))
+    if worker["files"].startswith("read-only"):
+        assert "own mount namespace" in worker["files"] and "a temporary folder of its own" in worker["files"]
     assert set(worker["cpus"]) <= set(os.sched_getaffinity(0))
 
 
@@ -153,7 +141,7 @@ def test_the_network_is_off_in_a_worker_where_the_kernel_allows(tmp_path):
 def test_two_concurrent_runs_on_one_folder_give_one_record_per_job(tmp_path, mirror, plugins):
     subs = tmp_path / "subs"
     for name in ("a", "b"):
-        _submission(subs, name, mirror)
+        write_hostile_submission(subs, name, mirror)
     cli = [sys.executable, "-m", "harness", *_args(tmp_path, mirror, "--jobs", "2")]
     runs = [subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=600)[0] for p in runs]
@@ -170,7 +158,7 @@ def test_two_concurrent_runs_on_one_folder_give_one_record_per_job(tmp_path, mir
 
 def _hanging_run(tmp_path: Path, mirror: Path, output: int) -> tuple[subprocess.Popen, list[int]]:
     """`harness run` on one submission whose model hangs, once its worker has started; the worker's process ids."""
-    _submission(tmp_path / "subs", "hang", mirror, backend="hang")
+    write_hostile_submission(tmp_path / "subs", "hang", mirror, backend="hang")
     cli = [sys.executable, "-m", "harness", *_args(tmp_path, mirror, "--timeout", "600")]
     run = subprocess.Popen(cli, stdout=output, stderr=subprocess.STDOUT, text=True)
     workers: list[int] = []
@@ -301,8 +289,8 @@ def test_cpu_sets_are_disjoint_and_cover_the_cpus():
 def test_the_ray_executor_on_a_local_instance_gives_the_records_of_the_local_executor(tmp_path, mirror, plugins):
     ray = pytest.importorskip("ray", reason="Ray is the optional extra .[ray] (the test extra installs it)")
     for name in ("a", "b"):
-        _submission(tmp_path / "subs", name, mirror)
-    _submission(tmp_path / "subs", "abort", mirror, backend="abort")
+        write_hostile_submission(tmp_path / "subs", name, mirror)
+    write_hostile_submission(tmp_path / "subs", "abort", mirror, backend="abort")
     local = _args(tmp_path, mirror, "--timeout", "120")
     assert main(local) == 1  # the abort submission's jobs fail, the others finish
     on_ray = [*local, "--executor", "ray"]
@@ -430,16 +418,25 @@ def _gone(folder: Path, seconds: float = 10) -> list[int]:
 
 @pytest.fixture
 def daemons(tmp_path, monkeypatch):
-    """The folder the `escape` backend's daemons write their ids to; any still alive at the end is killed."""
-    folder = tmp_path / "daemons"
-    folder.mkdir()
-    monkeypatch.setenv("HOSTILE_PID_DIR", str(folder))
-    yield folder
-    _gone(folder, 0)
+    """The folder the `escape` backend's daemons of a submission write their ids to, in its own record folder (a job
+    may write nowhere else but its temporary folder, which goes with it); any still alive at the end is killed."""
+    made = []
+
+    def folder_of(submission: str) -> Path:
+        folder = tmp_path / "results" / "records" / submission / "daemons"
+        folder.mkdir(parents=True)
+        monkeypatch.setenv("HOSTILE_PID_DIR", str(folder))
+        made.append(folder)
+        return folder
+
+    yield folder_of
+    for folder in made:
+        _gone(folder, 0)
 
 
 def test_a_process_a_job_leaves_behind_in_a_session_of_its_own_ends_with_the_job(tmp_path, mirror, plugins, daemons):
-    _submission(tmp_path / "subs", "escape", mirror, backend="escape")
+    write_hostile_submission(tmp_path / "subs", "escape", mirror, backend="escape")
+    daemons = daemons("escape")
     track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
     args = _args(tmp_path, mirror, "--timeout", "120")
     args[1] = str(track)
@@ -452,8 +449,12 @@ def test_a_process_a_job_leaves_behind_in_a_session_of_its_own_ends_with_the_job
 
 
 def test_a_process_a_hung_job_leaves_behind_ends_when_the_organizer_is_killed(tmp_path, mirror, plugins, daemons):
-    _submission(tmp_path / "subs", "escape-hang", mirror, backend="escape")
-    cli = [sys.executable, "-m", "harness", *_args(tmp_path, mirror, "--timeout", "600")]
+    write_hostile_submission(tmp_path / "subs", "escape-hang", mirror, backend="escape")
+    daemons = daemons("escape-hang")
+    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
+    args = _args(tmp_path, mirror, "--timeout", "600")
+    args[1] = str(track)  # no measuring job: the task job, which may write in the submission's record folder, hangs
+    cli = [sys.executable, "-m", "harness", *args]
     run = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
@@ -467,10 +468,30 @@ def test_a_process_a_hung_job_leaves_behind_ends_when_the_organizer_is_killed(tm
         run.kill()
 
 
+def test_a_worker_that_prints_without_end_is_stopped_at_its_output_cap_not_past_it(
+    tmp_path, mirror, plugins, monkeypatch
+):
+    import harness.evaluation.pool as pool
+
+    cap = 256 << 10  # under the tail a failed record keeps (LOG_TAIL_BYTES): the kept log is all that was written
+    monkeypatch.setattr(pool, "MAX_LOG_BYTES", cap)
+    write_hostile_submission(tmp_path / "subs", "chatty", mirror, backend="chatty")
+    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
+    args = _args(tmp_path, mirror, "--timeout", "120")
+    args[1] = str(track)
+    assert main(args) == 1
+    records = read_records(tmp_path / "results" / "records")
+    assert len(records) == 2 and all("wrote more than 256 KiB to its stdout" in str(r.error) for r in records)
+    for record in records:
+        path = Path(str(record.path))
+        kept = path.with_name(path.name.removesuffix(".record.json") + ".stdout.txt")
+        assert cap // 2 < kept.stat().st_size <= cap, kept.stat().st_size
+
+
 def test_a_worker_killed_while_writing_leaves_a_partial_file_the_next_run_removes(tmp_path, mirror, plugins):
     from harness.records.store import remove_partials
 
-    _submission(tmp_path / "subs", "partial", mirror, backend="partial")
+    write_hostile_submission(tmp_path / "subs", "partial", mirror, backend="partial")
     track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
     args = _args(tmp_path, mirror, "--timeout", "120")
     args[1] = str(track)

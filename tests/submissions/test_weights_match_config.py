@@ -84,7 +84,7 @@ def test_a_bert_config_far_over_the_ceiling_is_refused_from_its_numbers_without_
 
     monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_config", never)
     config = submission / "model" / "config.json"
-    deep = {"num_hidden_layers": 20_000, "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12}
+    deep = {"num_hidden_layers": 1_000, "hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12}
     config.write_text(json.dumps({**json.loads(config.read_text()), **deep}), encoding="utf-8")
     with pytest.raises(UserError, match=r"config.json: at least .* parameters .* over the ceiling of"):
         load_model(submission / "model", HEAD)
@@ -100,3 +100,50 @@ def test_an_embedding_size_that_only_electra_reads_does_not_count_for_bert():
     assert implied_parameters(base | {"embedding_size": 200_000}) == implied_parameters(base)
     electra = base | {"model_type": "electra"}
     assert implied_parameters(electra | {"embedding_size": 128}) < implied_parameters(electra)
+
+
+def _thin_and_deep(submission: Path, monkeypatch, **layers: int) -> None:
+    """The submission's config with `layers` (20,000 of them, 8 wide: a few million parameters, far under the
+    ceiling, but minutes to build even on the meta device); building the model fails the test."""
+    import transformers
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was built to count it")
+
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_config", never)
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", never)
+    config = submission / "model" / "config.json"
+    thin = {"hidden_size": 8, "intermediate_size": 8, "num_attention_heads": 1, **layers}
+    config.write_text(json.dumps({**json.loads(config.read_text()), **thin}), encoding="utf-8")
+
+
+def test_a_config_with_more_layers_than_the_ceiling_is_refused_before_it_is_built(submission: Path, monkeypatch):
+    from harness.backends.base import MAX_MODEL_LAYERS
+    from harness.backends.config_params import implied_parameters
+
+    _thin_and_deep(submission, monkeypatch, num_hidden_layers=20_000)
+    config = json.loads((submission / "model" / "config.json").read_text())
+    assert implied_parameters(config) < LoadOptions().max_params  # not refused for its size
+    with pytest.raises(UserError, match=rf"num_hidden_layers is 20,000, over the ceiling of {MAX_MODEL_LAYERS:,}"):
+        load_model(submission / "model", HEAD)
+    problems = check_submission(submission, load_models=False)
+    assert [(p.file, p.field) for p in problems] == [
+        (str(submission / "model" / "config.json"), "tasks.sst2.model: num_hidden_layers")
+    ], problems
+    assert "num_hidden_layers" in problems[0].fix
+
+
+def test_the_layer_ceiling_counts_every_layer_key_a_model_type_uses(submission: Path, monkeypatch):
+    """A model type the harness has no estimate for, and keys other than num_hidden_layers (T5's, BART's)."""
+    from harness.backends.config_params import deepest
+
+    assert deepest({"model_type": "t5", "num_layers": 6, "num_decoder_layers": 30_000}) == (
+        "num_decoder_layers",
+        30_000,
+    )
+    assert deepest({"model_type": "bart", "encoder_layers": 12, "decoder_layers": 12}) == ("encoder_layers", 12)
+    assert deepest({"model_type": "gpt2", "n_layer": "many"}) is None  # not a count: transformers refuses it
+    assert deepest({"model_type": "gpt2"}) is None
+    _thin_and_deep(submission, monkeypatch, model_type="gpt2", n_layer=5_000)  # no estimate for GPT-2
+    with pytest.raises(UserError, match=r"n_layer is 5,000, over the ceiling"):
+        load_model(submission / "model", HEAD)

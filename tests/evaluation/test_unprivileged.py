@@ -1,0 +1,117 @@
+"""The worker's isolation as an unprivileged user sees it (issue 14): a laptop's organizer is not root, so the
+network, file and process containment go through a user namespace of their own, a path that root (this suite's
+machine and CI) never takes. The real limits module runs as `nobody` under the system's Python, which needs
+nothing but the standard library for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import harness.errors
+import harness.evaluation.limits
+from harness.records.store import WRITER_PID_ENV
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+USER = "nobody"
+# As `nobody`: leave the network, make the files read-only but for `own`, contain the processes, then try each
+# write and leave a daemon behind (a double fork into a session of its own) that writes its id and sleeps.
+SCRIPT = """
+import json, os, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from harness.evaluation import limits
+own, other = Path(sys.argv[2]), Path(sys.argv[3])
+told = {"network": limits.network_off(), "files": limits.files_read_only({"own": own}, own / "tmp")}
+told["processes"] = limits.contain_processes()
+told["pid"] = os.getpid()
+for name, path in {"own": own / "a.txt", "other": other / "b.txt", "tmpdir": Path(tempfile.gettempdir(), "c.txt"),
+                   "/tmp": Path("/tmp", own.parent.name + ".d.txt")}.items():
+    try:
+        path.write_text("x")
+        told[name] = "written"
+    except OSError as e:
+        told[name] = e.strerror
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        (own / "daemon").write_text(os.readlink("/proc/self"))
+        time.sleep(3600)
+    os._exit(0)
+while not (own / "daemon").exists():
+    time.sleep(0.05)
+print(json.dumps(told))
+"""
+
+
+@pytest.fixture
+def unprivileged():
+    """A folder `nobody` can reach (a test's tmp_path is root's own), holding a copy of the limits module and what
+    it imports, a folder `nobody` owns and one it does not; removed afterwards."""
+    if os.getuid() != 0 or not SYSTEM_PYTHON.is_file() or shutil.which("runuser") is None:
+        pytest.skip("needs root, runuser and the system's Python to run as an unprivileged user")
+    root = Path(tempfile.mkdtemp(prefix="harness-unprivileged-", dir="/tmp"))
+    try:
+        package = root / "code" / "harness"
+        (package / "evaluation").mkdir(parents=True)
+        (package / "records").mkdir()
+        for folder in (package, package / "evaluation", package / "records"):
+            (folder / "__init__.py").write_text("")
+        shutil.copy(harness.errors.__file__, package / "errors.py")
+        shutil.copy(harness.evaluation.limits.__file__, package / "evaluation" / "limits.py")
+        # the one name limits takes from the record store (which needs the harness's dependencies)
+        (package / "records" / "store.py").write_text(f"WRITER_PID_ENV = {WRITER_PID_ENV!r}\n")
+        own, other = root / "own", root / "other"
+        own.mkdir()
+        other.mkdir()
+        shutil.chown(own, USER)
+        shutil.chown(other, USER)  # writable to nobody on disk: only the mount namespace stops the write
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        Path("/tmp", root.name + ".d.txt").unlink(missing_ok=True)  # written only were /tmp writable to the job
+
+
+def test_an_unprivileged_worker_is_off_the_network_writes_only_its_own_folders_and_leaves_no_process(unprivileged):
+    own, other = unprivileged / "own", unprivileged / "other"
+    cmd = [
+        "runuser",
+        "-u",
+        USER,
+        "--",
+        str(SYSTEM_PYTHON),
+        "-c",
+        SCRIPT,
+        str(unprivileged / "code"),
+        str(own),
+        str(other),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    told = json.loads(out.stdout)
+    if not told["network"].startswith("none"):
+        pytest.skip(f"no unprivileged user namespaces here: {told['network']}")
+    assert told["network"] == "none (own user and network namespace)", told
+    assert told["files"].startswith("read-only but for own and a temporary folder of its own"), told
+    assert "left writable" not in told["files"], told
+    assert told["processes"].startswith("contained") and told["pid"] == 2, told
+    assert (told["own"], told["tmpdir"]) == ("written", "written"), told
+    assert told["other"] == told["/tmp"] == "Read-only file system", told
+    assert not (other / "b.txt").exists() and (own / "tmp" / "c.txt").is_file()
+    daemon = int((own / "daemon").read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{daemon}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = Path(f"/proc/{daemon}").exists()
+    if alive:
+        os.kill(daemon, 9)
+    assert not alive, "the job's daemon outlived it"
