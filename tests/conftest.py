@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -165,3 +166,24 @@ def write_hostile_submission(
         yaml = folder / "submission.yaml"
         yaml.write_text(yaml.read_text(encoding="utf-8") + f"backend: {backend}\n", encoding="utf-8")
     return folder
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process `pid` (as this machine numbers it) exists and is no zombie."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def processes_holding(folder: Path) -> list[int]:
+    """The live processes (as this machine numbers them) with a file under `folder` open, even one removed since."""
+    prefix = str(folder).rstrip("/") + "/"
+    found = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd).startswith(prefix) for fd in fd_dir.iterdir()):
+                if process_alive(int(fd_dir.parent.name)):
+                    found.append(int(fd_dir.parent.name))
+    return found

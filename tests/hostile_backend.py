@@ -37,7 +37,8 @@ def load(folder: Path, head: str, options: Any) -> Any:
         import json
 
         spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-        [theirs, *_] = sorted(Path(spec["results"], "records", "good").glob("*.record.json"))
+        organizers = Path(spec["result"]).parents[3]  # RESULTS/.jobs/<run>/<job>/result.json
+        [theirs, *_] = sorted(Path(organizers, "records", "good").glob("*.record.json"))
         Path(spec["result"]).write_text(json.dumps({"record": str(theirs), "ok": True}), encoding="utf-8")
         os._exit(0)
     if kind == "escape":  # a daemon in a session of its own, which no signal to the worker's group reaches
@@ -54,6 +55,7 @@ def load(folder: Path, head: str, options: Any) -> Any:
         tmp = partial_path(Path(spec["results"], "records", "partial", "rte.cpu.000000000000.record.json"))
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text("{half")
+        print(f"PARTIAL {tmp.name}", flush=True)
         os._exit(3)
     if kind == "scribble":
         _scribble()
@@ -76,7 +78,8 @@ def _scribble() -> None:
     import json
 
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
-    own = Path(spec["results"], "records", "scribble", "note.txt")
+    own = Path(spec["results"], "records", "scribble", "note.txt")  # its own results folder (in its job folder)
+    own.parent.mkdir(parents=True, exist_ok=True)
     import tempfile
 
     scratch = Path(tempfile.gettempdir(), f"hostile-scribble-{time.time_ns()}")
@@ -85,6 +88,7 @@ def _scribble() -> None:
         "its own record folder": own,
         "/tmp": Path("/tmp", scratch.name),
         "a temporary file": scratch,
+        "shared memory": Path("/dev/shm", scratch.name),
     }
     told = {}
     for name, path in targets.items():
@@ -95,25 +99,59 @@ def _scribble() -> None:
         except OSError as e:
             told[name] = str(e.strerror)
     told["temporary file"] = str(scratch)
+    told.update(_undo(spec))
     print(SCRIBBLED + json.dumps(told), flush=True)
     raise RuntimeError("scribbled where it could")
 
 
+def _undo(spec: dict[str, Any]) -> dict[str, str]:
+    """Try to undo or go around the read-only mounts: remount / writable, write into the organizer's results
+    through the organizer's /proc entry (its root is the organizer's mounts), and make a device node of a disk in
+    its own folder. What each did, by name."""
+    import ctypes
+    import stat
+
+    from harness.evaluation.limits import MS_BIND, MS_REMOUNT
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    results = spec["results"]
+    organizers = Path(spec["result"]).parents[3]  # RESULTS/.jobs/<run>/<job>/result.json
+    told = {}
+    code = libc.mount(None, b"/", None, ctypes.c_ulong(MS_BIND | MS_REMOUNT), None)  # writable again, were it let
+    told["remount"] = "done" if code == 0 else os.strerror(ctypes.get_errno())
+    around = Path(f"/proc/{spec['parent']}/root{organizers}/planted-through-proc.txt")
+    try:
+        around.write_text("scribbled\n")
+        told["through /proc"] = "written"
+    except OSError as e:
+        told["through /proc"] = str(e.strerror)
+    node = Path(results, "records", "scribble", "disk")
+    try:
+        os.mknod(node, stat.S_IFBLK | 0o600, os.makedev(8, 0))
+        told["device node"] = "made"
+        node.unlink()
+    except OSError as e:
+        told["device node"] = str(e.strerror)
+    return told
+
+
 def _escape() -> None:
-    """Fork twice, the daemon in a new session; it writes its process id as the machine sees it (procfs's own view,
-    not its namespace's) as a file in the folder $HOSTILE_PID_DIR, then sleeps."""
-    folder = Path(os.environ["HOSTILE_PID_DIR"])
-    before = set(folder.iterdir())
+    """Fork twice, the daemon in a new session; it creates a file in its job folder's `daemons` and keeps it open
+    while it sleeps (a test finds the daemon, as the machine numbers it, by that open file)."""
+    import json
+
+    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    folder = Path(spec["result"]).parent / "daemons"
+    folder.mkdir(exist_ok=True)
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            pid = os.readlink("/proc/self")
-            (folder / f".{pid}").write_text(pid)
-            os.replace(folder / f".{pid}", folder / pid)
+            held = os.open(folder / f"daemon-{time.time_ns()}", os.O_CREAT | os.O_WRONLY, 0o644)
+            os.write(held, b"sleeping")
             time.sleep(3600)
         os._exit(0)
     deadline = time.monotonic() + 30
-    while set(folder.iterdir()) == before and time.monotonic() < deadline:
+    while not any(folder.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

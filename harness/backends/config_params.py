@@ -35,7 +35,7 @@ PROJECTED_EMBEDDINGS = frozenset({"electra"})
 # what to do about a config refused for its size or a field that is no size (check --no-load, and loading)
 SIZE_FIX = "check vocab_size, hidden_size, num_hidden_layers and intermediate_size in config.json"
 # The keys that count a config's layers, by model type: BERT's and most others', DistilBERT's, T5's (encoder and
-# decoder), GPT-2's, BART's.
+# decoder), GPT-2's, BART's, Perceiver's.
 LAYER_KEYS = (
     "num_hidden_layers",
     "n_layers",
@@ -44,7 +44,11 @@ LAYER_KEYS = (
     "n_layer",
     "encoder_layers",
     "decoder_layers",
+    "num_self_attends_per_block",
 )
+SUMMED_LAYER_KEYS = ("block_sizes",)  # Funnel: layers per block
+LISTED_LAYER_KEYS = ("attn_layers",)  # Reformer: one entry per layer
+NESTING_BOUND = 4  # configs nested in a config (text_config, vision_config) are read this deep
 # Digits from which a count is shown as a power of ten, not digit by digit (a 10^300 width has 600 digits).
 MAX_SHOWN_DIGITS = 16
 
@@ -74,10 +78,29 @@ def implied_parameters(config: dict[str, Any]) -> int | None:
 
 
 def deepest(config: dict[str, Any]) -> tuple[str, int] | None:
-    """The config's largest layer count and its key, over every key that counts layers (any model type); None when
-    it has none that is a whole number (transformers refuses one that is no number)."""
-    found = [(key, value) for key in LAYER_KEYS if type(value := config.get(key)) is int]
+    """The config's largest layer count and the key that holds it, over every key that counts layers, in the
+    config and in the configs nested in it (a multimodal model's text_config); a list-valued count (Funnel's
+    block_sizes, Reformer's attn_layers) counts its layers. None when no such key holds a count."""
+    found: list[tuple[str, int]] = []
+    for key, value in _walk(config, "", NESTING_BOUND):
+        name = key.rsplit(".", 1)[-1]
+        if name in LAYER_KEYS and type(value) is int:
+            found.append((key, value))
+        elif name in SUMMED_LAYER_KEYS and isinstance(value, list):  # a bool or a negative entry lowers nothing
+            found.append((key, sum(max(int(v), 0) for v in value if isinstance(v, int))))
+        elif name in LISTED_LAYER_KEYS and isinstance(value, list):
+            found.append((key, len(value)))
     return max(found, key=lambda kv: kv[1]) if found else None
+
+
+def _walk(config: dict[str, Any], prefix: str, depth: int) -> list[tuple[str, Any]]:
+    """Every (dotted key, value) of a config and of the mappings nested in it, `depth` levels down at most."""
+    out = []
+    for key, value in config.items():
+        out.append((prefix + str(key), value))
+        if isinstance(value, dict) and depth > 0:
+            out += _walk(value, f"{prefix}{key}.", depth - 1)
+    return out
 
 
 def too_deep(config: dict[str, Any], ceiling: int) -> tuple[str, str] | None:
@@ -86,7 +109,12 @@ def too_deep(config: dict[str, Any], ceiling: int) -> tuple[str, str] | None:
     if found is None or found[1] <= ceiling:
         return None
     key, layers = found
-    return key, f"{key} is {layers:,}, over the ceiling of {ceiling:,} layers (nothing built)"
+    return key, f"{key} is {shown_count(layers)} layers, over the ceiling of {ceiling:,} layers (nothing built)"
+
+
+def depth_fix(key: str) -> str:
+    """What to do about a config refused for its depth."""
+    return f"set {key} in config.json to the model's real number of layers (at most the ceiling)"
 
 
 def _size(config: dict[str, Any], key: str | None) -> int:

@@ -272,12 +272,19 @@ def _check_config_params(path: Path, config: Any, cls: Any, options: LoadOptions
     config that does not build there is left to from_pretrained to report."""
     import torch
 
-    from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count, too_deep
+    from harness.backends.config_params import (
+        SIZE_FIX,
+        BadField,
+        depth_fix,
+        implied_parameters,
+        shown_count,
+        too_deep,
+    )
 
     file = path / "config.json"
     document = read_json(file, "")
     if (deep := too_deep(document, MAX_MODEL_LAYERS)) is not None:
-        raise UserError(f"{file}: {deep[1]}", fix=SIZE_FIX)
+        raise UserError(f"{file}: {deep[1]}", fix=depth_fix(deep[0]))
     try:
         estimate = implied_parameters(document)
     except BadField as e:

@@ -11,16 +11,20 @@ Processes: the job runs in a new PID namespace, under an init process of the har
 it starts ends with it, even one that left the worker's process group (setsid, a double fork): the kernel kills
 what is left in a namespace when its init ends, and the init ends with the job or with the worker.
 Files: the worker enters a mount namespace of its own in which every file system is read-only to the job (the
-task data, the harness's code, other submissions and their records) but for the folders of its own record and
-history, its job folder and a temporary folder of its own ($TMPDIR, in the job folder; /tmp is read-only too, so
-that no job leaves a file there that a later one reads); /proc and /dev stay as they are. The
-organizer's mounts never change: the namespace's mounts are made private before anything is remounted.
+task data, the harness's code, the results folder, other submissions) but for its job folder, where it writes its
+record for the organizer to check and take (harness.evaluation.adopt); its scratch folder there is also mounted at
+/tmp (or /var/tmp, when /tmp holds the job folder) and is its $TMPDIR, and it gets a /dev/shm of its own, so that
+no job leaves a file that a later one reads. The organizer's mounts never change: the namespace's mounts are made
+private before anything is remounted. The job then gets a /proc of its own, read-only kernel settings, and loses
+the capabilities that would undo the mounts (seal_files). The rest of /dev stays the machine's (GPUs need it): a
+job of an organizer running as root keeps root's access to the device nodes there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import math
 import os
 import re
@@ -29,7 +33,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, NoReturn
+from typing import Any, Mapping, NoReturn, Sequence
 
 from harness.errors import UserError
 
@@ -70,6 +74,33 @@ MOUNTINFO = Path("/proc/self/mountinfo")
 # Left as they are: the kernel's interfaces and the devices (a job writes /proc/self/clear_refs to measure its
 # memory, and /dev/null; torch keeps shared memory in /dev/shm).
 SYSTEM_MOUNTS = ("/proc", "/dev")
+# Where a job's scratch folder is mounted, the first that holds none of its writable folders: a short $TMPDIR (a
+# Unix socket's path has at most 107 bytes, and multiprocessing puts its own there) and a /tmp that works.
+TEMPORARY_PLACES = ("/tmp", "/var/tmp")
+# The job's /dev/shm, a tmpfs of its own (no job reads what another left there); its files are memory outside the
+# address-space limit, so it is bounded apart: torch passes DataLoader batches through it.
+SHM = "/dev/shm"
+SHM_BYTES = 1 << 30
+# ... but in the job's own /proc these are read-only, as container runtimes make them: the kernel's settings (a
+# root job could point core_pattern at a program of its own) and its triggers.
+KERNEL_SETTINGS = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
+# The capabilities a job keeps (linux/capability.h): those of an owner over its own files and processes. Every
+# other one is dropped: they would undo its mounts (CAP_SYS_ADMIN), open a file by its handle around them
+# (CAP_DAC_READ_SEARCH), make a device node of a disk (CAP_MKNOD), load kernel code, trace, and so on.
+KEPT_CAPABILITIES = {
+    "CAP_CHOWN": 0,
+    "CAP_DAC_OVERRIDE": 1,
+    "CAP_FOWNER": 3,
+    "CAP_FSETID": 4,
+    "CAP_KILL": 5,
+    "CAP_SETGID": 6,
+    "CAP_SETUID": 7,
+}
+LAST_CAPABILITY = Path("/proc/sys/kernel/cap_last_cap")
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 # Linux procfs: a new user namespace's id maps, written by the process itself (setgroups first, as the kernel asks)
 SETGROUPS = Path("/proc/self/setgroups")
 UID_MAP = Path("/proc/self/uid_map")
@@ -152,6 +183,7 @@ def enter_limits(
     parent: int | None = None,
     writable: Mapping[str, Path] | None = None,
     scratch: Path | None = None,
+    reads: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Put this process under the memory limit, on its CPU set, (unless `network`) off the network and (given
     `writable`) with read-only files but for those folders and `scratch` (its $TMPDIR), tied to its `parent` (it dies with
@@ -173,8 +205,12 @@ def enter_limits(
         applied["cpus"] = sorted(cpus)
     applied["network"] = network_off() if not network else "left on: the task data comes from the hub (no --data-dir)"
     if writable is not None:
-        applied["files"] = files_read_only(writable, scratch)
+        applied["files"] = files_read_only(writable, scratch, reads)
     applied["processes"] = contain_processes()
+    if applied.get("files", "").startswith("read-only"):
+        sealed = seal_files(applied["processes"].startswith("contained"))
+        not_sealed = "but not sealed" in sealed
+        applied["files"] = ("not read-only: " if not_sealed else "") + applied["files"] + sealed
     return applied
 
 
@@ -203,10 +239,11 @@ def network_off() -> str:
     return "none (own network namespace)"
 
 
-def files_read_only(writable: Mapping[str, Path], scratch: Path | None) -> str:
+def files_read_only(writable: Mapping[str, Path], scratch: Path | None, reads: Sequence[str] = ()) -> str:
     """Make every file system read-only to this process and the processes it starts (a mount namespace of their
     own), /tmp included, but for the folders `writable` (named by their keys; created first) and, given `scratch`,
-    that folder as their temporary folder ($TMPDIR); returns how, or why not."""
+    that folder as their temporary folder ($TMPDIR), mounted where it hides none of those nor of the paths the job
+    `reads` (nor Python's own); returns how, or why not."""
     if not sys.platform.startswith("linux"):
         return "not read-only: no Linux mount namespaces on this system"
     folders = [Path(p) for p in writable.values()]
@@ -221,13 +258,22 @@ def files_read_only(writable: Mapping[str, Path], scratch: Path | None) -> str:
     kept = []
     for folder in [*folders, *([Path(scratch)] if scratch is not None else [])]:
         real = os.path.realpath(folder)
-        if (error := _mount(real, real, MS_BIND)) is not None:
+        if (error := _mount(real, real, MS_BIND | MS_REC)) is not None:
             return f"not read-only: {real} could not be kept writable ({error})"
         kept.append(real)
-    left = []
+    needed = [*kept, *(os.path.realpath(p) for p in [*reads, sys.prefix, sys.exec_prefix, *sys.path] if p)]
+    tmp = _temporary_place(needed) if scratch is not None else None
+    if tmp is not None and scratch is not None:  # its scratch folder there too: a short path, and /tmp's files work
+        if _mount(os.path.realpath(scratch), tmp, MS_BIND) is None:
+            kept.append(tmp)
+        else:
+            tmp = None
+    shm = _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={SHM_BYTES},mode=1777")
+    left = [] if shm is None or not os.path.isdir(SHM) else [f"{SHM} (its own not mounted: {shm})"]
     for point, options in _mounts():
+        under = any(point == k or point.startswith(k.rstrip("/") + "/") for k in kept)
         system = any(point == m or point.startswith(m + "/") for m in SYSTEM_MOUNTS)
-        if point in kept or system or "ro" in options:
+        if under or system or "ro" in options:
             continue
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY
         flags |= sum(flag for name, flag in KEPT_MOUNT_OPTIONS.items() if name in options)
@@ -236,12 +282,93 @@ def files_read_only(writable: Mapping[str, Path], scratch: Path | None) -> str:
     if scratch is not None:
         import tempfile
 
-        os.environ["TMPDIR"] = os.path.realpath(scratch)
+        os.environ["TMPDIR"] = tmp or os.path.realpath(scratch)
         tempfile.tempdir = None  # chosen again from TMPDIR at the next use
-    names = [*writable, *(["a temporary folder of its own ($TMPDIR)"] if scratch is not None else [])]
+    where = f" at {tmp}" if tmp else ""
+    names = [*writable, *([f"a temporary folder of its own{where} ($TMPDIR)"] if scratch is not None else [])]
+    if shm is None:
+        names.append(f"a {SHM} of its own")
     spaces = "user and mount namespace" if how.startswith("own user") else "mount namespace"
     text = f"read-only but for {_listed(names) if names else 'nothing'} (own {spaces})"
     return text + (f"; left writable: {', '.join(left)}" if left else "")
+
+
+def _temporary_place(needed: list[str]) -> str | None:
+    """The first of TEMPORARY_PLACES that exists and holds none of the `needed` paths (covering it would hide
+    them), where a job's scratch folder goes; None when none will do."""
+    for place in TEMPORARY_PLACES:
+        inside = any(k == place or k.startswith(place + "/") for k in needed)
+        if os.path.isdir(place) and not os.path.islink(place) and not inside:
+            return place
+    return None
+
+
+def seal_files(own_pids: bool) -> str:
+    """In the job's process, after files_read_only (and, with `own_pids`, in its PID namespace): keep the job from
+    undoing its read-only mounts or going around them. A /proc of its own (another process's /proc/PID/root would
+    lead back to the organizer's mounts), its kernel settings read-only, and the capabilities to mount, make device
+    nodes or load kernel code dropped for good (an exec gains none of them back). Returns what to add to the
+    record's statement: what was done, and what could not be."""
+    done, missing = [], []
+    if own_pids:
+        if (error := _mount("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")) is None:
+            done.append("a /proc of its own")
+        else:
+            missing.append(f"a /proc of its own ({error})")
+    for path in KERNEL_SETTINGS:
+        if not os.path.exists(path):
+            continue
+        error = _mount(path, path, MS_BIND) or _mount(None, path, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        if error is not None:
+            missing.append(f"{path} read-only ({error})")
+    if KERNEL_SETTINGS and not any(m.startswith(KERNEL_SETTINGS) for m in missing):
+        done.append("the kernel's settings read-only")
+    error = drop_capabilities(set(KEPT_CAPABILITIES.values()))
+    (missing if error else done).append(f"no capability to undo it{f' ({error})' if error else ''}")
+    if not own_pids:
+        missing.append("a PID namespace (another job's /proc/PID/root would lead to its folder)")
+    if missing:  # it could be undone or gone around: no claim of read-only files is made
+        return f"; but not sealed, so not read-only after all: {', '.join(missing)}"
+    return f"; {_listed(done)}"
+
+
+def drop_capabilities(keep: set[int]) -> str | None:
+    """Drop every capability but those numbered in `keep` from this process's bounding, effective, permitted,
+    inheritable and ambient sets, and set no_new_privs (a setuid program cannot give them back); None when done,
+    else the error."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        last = int(LAST_CAPABILITY.read_text())
+    except (OSError, ValueError):
+        last = 63  # the kernel ignores numbers it has no capability for (EINVAL below)
+    dropped = [n for n in range(last + 1) if n not in keep]
+    for number in dropped:
+        if libc.prctl(PR_CAPBSET_DROP, number, 0, 0, 0) != 0 and ctypes.get_errno() != errno.EINVAL:
+            return f"prctl(PR_CAPBSET_DROP): {os.strerror(ctypes.get_errno())}"
+    header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        return f"capget: {os.strerror(ctypes.get_errno())}"
+    for number in dropped:
+        word, bit = divmod(number, 32)
+        mask = ~(1 << bit) & 0xFFFFFFFF
+        data[word].effective &= mask
+        data[word].permitted &= mask
+        data[word].inheritable &= mask
+    if libc.capset(ctypes.byref(header), data) != 0:
+        return f"capset: {os.strerror(ctypes.get_errno())}"
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL on kernels before 4.3: none to clear
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
 def _listed(names: list[str]) -> str:
@@ -249,12 +376,13 @@ def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _mount(source: str | None, target: str, flags: int) -> str | None:
-    """mount(2) without a file system type or data (a bind, a remount, a change of propagation); None when it took,
-    else the error."""
+def _mount(source: str | None, target: str, flags: int, kind: str | None = None, data: str | None = None) -> str | None:
+    """mount(2): a bind, a remount, a change of propagation, or a file system of `kind` (proc, tmpfs) with its
+    options `data`; None when it took, else the error."""
     libc = ctypes.CDLL(None, use_errno=True)
-    encoded = source.encode() if source is not None else None
-    if libc.mount(encoded, target.encode(), None, ctypes.c_ulong(flags), None) == 0:
+    encoded = os.fsencode(source) if source is not None else None
+    options = data.encode() if data else None
+    if libc.mount(encoded, os.fsencode(target), kind.encode() if kind else None, ctypes.c_ulong(flags), options) == 0:
         return None
     return os.strerror(ctypes.get_errno())
 
@@ -262,11 +390,12 @@ def _mount(source: str | None, target: str, flags: int) -> str | None:
 def _mounts() -> list[tuple[str, set[str]]]:
     """This namespace's mount points, each with its own (per-mount) options, in /proc/self/mountinfo's order."""
     out = []
-    for line in MOUNTINFO.read_text(encoding="utf-8").splitlines():
+    for line in MOUNTINFO.read_bytes().splitlines():
         fields = line.split()
-        # fields[4]: the mount point, octal-escaped (a space is \040); fields[5]: the mount's own options
-        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-        out.append((point, set(fields[5].split(","))))
+        # fields[4]: the mount point, octal-escaped (a space is \040), in the file system's bytes; fields[5]: the
+        # mount's own options
+        point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+        out.append((os.fsdecode(point), set(fields[5].decode("ascii", "replace").split(","))))
     return out
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.evaluation.adopt import MAX_RESULT_BYTES, Refused, read_plain, staged_results
 from harness.evaluation.limits import Limits, exit_cause, format_bytes, timeout_cause
 
 EXECUTORS = ("local", "ray", "inline")  # harness run --executor: this machine's workers, a Ray cluster's, none
@@ -66,6 +67,7 @@ class Outcome:
     cause: str | None
     stdout: Path = Path()
     stderr: Path = Path()
+    staged: Path = Path()  # the worker's own results folder, where its record is (harness.evaluation.adopt)
 
 
 @dataclass
@@ -90,17 +92,18 @@ class WorkerProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
         spec = dict(
             self.spec,
+            results=str(staged_results(self.folder)),  # the organizer takes the record from there
             result=str(self.folder / "result.json"),
             spawned_at=time.time(),
             parent=os.getpid(),
             network=self.network,
             timeout_s=self.limits.timeout_s,
         )
-        (self.folder / "spec.json").write_text(json.dumps(spec, default=str), encoding="utf-8")
+        self._beside("spec.json").write_text(json.dumps(spec, default=str), encoding="utf-8")
         env = dict(os.environ)
         if not self.network:
             env.update(OFFLINE_ENV)
-        self.files = [open(self.folder / "stdout.txt", "wb"), open(self.folder / "stderr.txt", "wb")]
+        self.files = [open(self._beside("stdout.txt"), "wb"), open(self._beside("stderr.txt"), "wb")]
         self.written = [0, 0]
         ends = [os.pipe(), os.pipe()]
         self.started = time.monotonic()
@@ -110,7 +113,7 @@ class WorkerProcess:
                 with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux
                     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.evaluation.worker", str(self.folder / "spec.json")],
+                [sys.executable, "-m", "harness.evaluation.worker", str(self._beside("spec.json"))],
                 stdin=subprocess.DEVNULL,
                 stdout=ends[0][1],
                 stderr=ends[1][1],
@@ -127,6 +130,11 @@ class WorkerProcess:
             for _, write_end in ends:
                 os.close(write_end)
         self.pipes = [read_end for read_end, _ in ends]
+
+    def _beside(self, name: str) -> Path:
+        """A file of the organizer's beside the job folder (its spec, its stdout and stderr): the job, which may
+        write in its folder, cannot touch them."""
+        return self.folder.with_name(f"{self.folder.name}.{name}")
 
     def poll(self) -> bool:
         """Whether the worker has ended (reaped here); one past its wall-time limit or its output limit is killed."""
@@ -146,9 +154,10 @@ class WorkerProcess:
             self.kill(signal.SIGKILL)
         return False
 
-    def drain(self, reads: int = MAX_READS) -> None:
+    def drain(self, reads: int = MAX_READS, reaped: bool = False) -> None:
         """Copy what the worker wrote to its stdout and stderr into their files, at most `reads` reads of each; a
-        worker that goes past MAX_LOG_BYTES is killed, and its files end at that size."""
+        worker that goes past MAX_LOG_BYTES is killed (unless `reaped`: its id may be another's by now), and its
+        files end at that size."""
         for i, pipe in enumerate(self.pipes):
             for _ in range(reads):
                 if pipe is None:
@@ -165,14 +174,15 @@ class WorkerProcess:
                     self.pipes[i] = pipe = None
                 if len(chunk) > room and self.killed_for is None:
                     self.killed_for = f"killed: wrote more than {format_bytes(MAX_LOG_BYTES)} to its stdout or stderr"
-                    self.kill(signal.SIGKILL)
+                    if not reaped:
+                        self.kill(signal.SIGKILL)
 
     def _reaped(self, status: int, usage: Any) -> None:
         assert self.proc is not None
         self.status = status
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.peak_rss = int(usage.ru_maxrss) * 1024  # kilobytes on Linux
-        self.drain(reads=MAX_LOG_BYTES // READ_BYTES + 1)  # what is left in the pipes (its group is gone)
+        self.drain(MAX_LOG_BYTES // READ_BYTES + 1, reaped=True)  # what is left in the pipes (its group is gone)
         for pipe in self.pipes:
             if pipe is not None:
                 os.close(pipe)
@@ -205,17 +215,20 @@ class WorkerProcess:
 
     def outcome(self) -> Outcome:
         """The ended worker's result, or why it has none."""
-        out, err = self.folder / "stdout.txt", self.folder / "stderr.txt"
+        out, err, staged = self._beside("stdout.txt"), self._beside("stderr.txt"), staged_results(self.folder)
         if self.killed_for is not None:
-            return Outcome(None, self.killed_for, out, err)
+            return Outcome(None, self.killed_for, out, err, staged)
         result_file = self.folder / "result.json"
-        if result_file.is_file():
+        if result_file.exists() or result_file.is_symlink():  # the job may have left anything there
             try:
-                return Outcome(json.loads(result_file.read_text(encoding="utf-8")), None, out, err)
-            except ValueError:
+                real = Path(os.path.realpath(self.folder)) / result_file.name
+                result = json.loads(read_plain(result_file, real, MAX_RESULT_BYTES))
+                if isinstance(result, dict):
+                    return Outcome(result, None, out, err, staged)
+            except (ValueError, Refused):
                 pass
         assert self.status is not None
-        return Outcome(None, exit_cause(self.status, self.peak_rss), out, err)
+        return Outcome(None, exit_cause(self.status, self.peak_rss), out, err, staged)
 
 
 def cpu_sets(jobs: int) -> list[list[int]]:

@@ -25,8 +25,9 @@ from typing import Any
 
 from harness.backends.devices import CPU, is_cuda
 from harness.errors import UserError
+from harness.evaluation.adopt import staged_results
 from harness.evaluation.limits import Limits
-from harness.evaluation.pool import POLL_S, Outcome, PoolJob, WorkerProcess, tail_bytes
+from harness.evaluation.pool import KILL_GRACE_S, POLL_S, Outcome, PoolJob, WorkerProcess, tail_bytes
 
 RECORDS_DIR = "records"  # under a results folder (harness.records.store.record_path)
 
@@ -87,18 +88,19 @@ def run_on_node(spec: dict[str, Any], limits_plain: dict[str, Any], network: boo
     files and logs."""
     limits = Limits(timeout_s=limits_plain["timeout_s"], memory_bytes=limits_plain["memory_bytes"])
     with tempfile.TemporaryDirectory(prefix="harness-job-") as tmp:
-        results = Path(tmp) / "results"
-        worker = WorkerProcess(dict(spec, results=str(results)), Path(tmp) / "job", limits, network)
+        worker = WorkerProcess(dict(spec), Path(tmp) / "job", limits, network)
+        results = staged_results(worker.folder)  # where the worker writes its record (WorkerProcess.start)
         worker.start()
         try:
             while not worker.poll():
                 time.sleep(POLL_S)
-        finally:  # a cancelled task (the run was stopped) ends its worker's process group too
+        finally:  # a cancelled task (the run was stopped) ends its worker's process group too, and is reaped
             worker.stop()
+            worker.finish_stop(time.monotonic() + KILL_GRACE_S)
         outcome = worker.outcome()
         files = {}
         for path in sorted((results / RECORDS_DIR).rglob("*")) if (results / RECORDS_DIR).is_dir() else []:
-            if path.is_file() and not path.name.startswith("."):
+            if not path.is_symlink() and path.is_file() and not path.name.startswith("."):
                 files[path.relative_to(results).as_posix()] = path.read_bytes()
         result = dict(outcome.result) if outcome.result is not None else None
         if result is not None and result.get("record"):
@@ -177,10 +179,8 @@ class RayJob:
         """Nothing to wait for here: the cancelled task ends its worker on its node."""
 
     def outcome(self) -> Outcome:
-        """The job's outcome, with its record and predictions stored under the organizer's results folder."""
-        from harness.records import read_record, store_record
-        from harness.records.store import RECORD_SUFFIX
-
+        """The job's outcome, its record and the files the record names staged in the job's folder, as a local
+        worker leaves them (the organizer takes them from there: harness.evaluation.adopt)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         out, err = self.folder / "stdout.txt", self.folder / "stderr.txt"
         value = self.value or {}
@@ -189,23 +189,14 @@ class RayJob:
         if self.error is not None:
             return Outcome(None, self.error, out, err)
         result = value.get("result")
+        staged = staged_results(self.folder)
         if result is not None and result.get("record"):
-            files = value.get("files") or {}
-            staged = self.folder / "results"
-            for rel, data in files.items():
+            for rel, data in (value.get("files") or {}).items():
+                parts = Path(rel).parts
+                if Path(rel).is_absolute() or ".." in parts or parts[:1] != (RECORDS_DIR,):
+                    continue  # a name that would leave the job's folder: never written (the record names its files)
                 target = staged / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-            for rel in files:  # the predictions first, as evaluate writes them: a record never names a missing file
-                if not rel.endswith(RECORD_SUFFIX):
-                    _place(staged / rel, self.launcher.results / rel)
-            record = store_record(read_record(staged / result["record"]), self.launcher.results)
-            result = dict(result, record=record.path)
-        return Outcome(result, value.get("cause"), out, err)
-
-
-def _place(src: Path, dest: Path) -> None:
-    """Move a job's predictions file into the results folder atomically."""
-    from harness.records.store import write_atomic
-
-    write_atomic(dest, src.read_bytes())
+            result = dict(result, record=str(staged / result["record"]))  # the organizer takes it from there
+        return Outcome(result, value.get("cause"), out, err, staged)

@@ -30,7 +30,10 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
     network = bool(spec.get("network"))
     writable, scratch = own_folders(spec)
-    applied = enter_limits(spec.get("memory_bytes"), spec.get("cpus"), network, spec.get("parent"), writable, scratch)
+    reads = [str(spec[k]) for k in ("track", "submission", "data_dir") if spec.get(k)]
+    applied = enter_limits(
+        spec.get("memory_bytes"), spec.get("cpus"), network, spec.get("parent"), writable, scratch, reads
+    )
     os.environ["HF_MODULES_CACHE"] = str(scratch / HF_MODULES)  # where transformers copies a model's own code
     if spec.get("timeout_s"):  # a watchdog of its own, should the organizer's be gone: SIGALRM ends the process
         signal.alarm(int(spec["timeout_s"] + WATCHDOG_SLACK_S))
@@ -68,12 +71,10 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def own_folders(spec: dict[str, Any]) -> tuple[dict[str, Path], Path]:
-    """The folders a job may write, by name: those of the results folder its spec names (its record's and its
-    history's), its job folder and, with the network on, the hub's caches; and the folder that is its $TMPDIR."""
+    """The folders a job may write, by name: its job folder (which holds the results folder its record is written
+    in, harness.evaluation.adopt) and, with the network on, the hub's caches; and the folder that is its $TMPDIR."""
     job = Path(spec["result"]).parent
-    results = Path(spec["results"])
-    writable = {rel: results / rel for rel in spec.get("writes") or []}
-    writable["its job folder"] = job
+    writable = {"its job folder": job}
     if spec.get("network"):  # the task data comes from the hub, through its cache
         writable.update({f"the hub's cache ({name})": Path(path) for name, path in hub_caches().items()})
     return writable, job / JOB_TMP

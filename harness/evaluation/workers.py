@@ -87,8 +87,8 @@ def run_in_workers(
     """Run the planned jobs in workers; the records, in job order, and the submissions some of whose records could
     not be written. `executor`: "local" (this machine) or "ray" (the cluster at `address`, or a local Ray instance
     when None: harness.evaluation.ray_cluster)."""
-    from harness.records import read_record, record_path
-    from harness.records.store import own_folders
+    from harness.evaluation.adopt import Refused, adopt_record
+    from harness.records import record_path
 
     track, results = run.track, run.results
     per_model = scoped(wanted_measurements(track, run.skip), "model")
@@ -121,7 +121,7 @@ def run_in_workers(
                 PoolJob(
                     len(jobs),
                     f"{plan.submission.id} / {job.task}",
-                    dict(where, kind="task", writes=own_folders(record_at[len(jobs)], results)),
+                    dict(where, kind="task"),
                     exclusive=exclusive_job(
                         [n for n in wanted_measurements(track, run.skip) if n == "energy"], run.device
                     ),
@@ -166,13 +166,16 @@ def run_in_workers(
             return summary_line(found[job.id]), found[job.id].ok
         result = outcome.result or {}
         try:
-            record = read_record(result["record"]) if result.get("record") else None
-            ray = executor == "ray"
-            if record is not None and not _its_own(record, Path(result["record"]), key_of[job.id], results, ray):
-                record = _failed(
-                    run, task_job, f"its worker handed back a record that is not this job's ({record.path})"
-                )
-            elif record is None:
+            record = None
+            if result.get("record"):
+                staged, ray = outcome.staged, executor == "ray"
+                try:
+                    record = adopt_record(
+                        result["record"], staged, results, lambda r, p: _its_own(r, p, key_of[job.id], staged, ray)
+                    )
+                except Refused as e:
+                    record = _failed(run, task_job, e.message)
+            if record is None:
                 record = _failed(run, task_job, _cause(outcome))
             if not record.ok:  # an earlier failure's logs went to history with it (harness.records.store)
                 keep_logs(outcome, Path(str(record.path)))

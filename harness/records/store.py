@@ -16,7 +16,6 @@ Older schemas are migrated step by step; a newer schema is refused with the fix.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import gc
 import glob
@@ -25,7 +24,6 @@ import json
 import math
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -256,8 +254,8 @@ def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         for log, kept in zip(log_paths(path), log_paths(dest)):
             if log.is_file():
-                move_file(log, kept)
-        move_file(path, dest)
+                os.replace(log, kept)
+        os.replace(path, dest)
     except FileNotFoundError:
         if not path.exists():
             return None  # moved by another writer of the same key meanwhile: nothing is left to keep
@@ -268,27 +266,6 @@ def keep_attempt(path: Path, results_dir: Path, why: str) -> Path | None:
             "make the results folder writable or free disk space"
         ) from e
     return dest
-
-
-def own_folders(path: Path, results_dir: Path) -> list[str]:
-    """The folders, relative to the results folder, that writing the record at `path` writes in: its own and its
-    history's (a job's worker may write only there: harness.evaluation.limits.files_read_only)."""
-    folder = Path(path).parent
-    return [folder.relative_to(results_dir).as_posix(), f"{HISTORY_DIR}/{folder.name}"]
-
-
-def move_file(source: Path, dest: Path) -> None:
-    """Rename `source` to `dest`; across two mounts (a worker's own folders are two), copy it to a temporary name
-    beside `dest`, rename that, then remove `source`: `dest` is never seen half written, and nothing is lost."""
-    try:
-        os.replace(source, dest)
-    except OSError as e:
-        if e.errno != errno.EXDEV:
-            raise
-        tmp = partial_path(dest)
-        shutil.copy2(source, tmp)
-        os.replace(tmp, dest)
-        os.unlink(source)
 
 
 def kept_attempts(results_dir: Path, path: Path) -> list[Path]:
@@ -425,12 +402,13 @@ def write_atomic(path: Path, data: bytes) -> None:
         ) from e
 
 
-def read_record(path: Path | str) -> Record:
-    """Load, migrate and validate one record; any problem raises UserError naming the file."""
+def read_record(path: Path | str, content: bytes | None = None) -> Record:
+    """Load, migrate and validate one record (its `content` when the caller read it already); any problem raises
+    UserError naming the file."""
     import orjson  # strict JSON, and about 2.5x faster than json here, which a 20,000-record board build feels
 
     try:
-        data = orjson.loads(_read_bytes(path))
+        data = orjson.loads(content if content is not None else _read_bytes(path))
     except (OSError, orjson.JSONDecodeError) as e:
         raise UserError(f"{path}: not a readable JSON record ({e}); re-run the evaluation that wrote it") from e
     if not isinstance(data, dict):

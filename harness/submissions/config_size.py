@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.backends.base import MAX_MODEL_LAYERS, MAX_MODEL_PARAMS
-from harness.backends.config_params import SIZE_FIX, BadField, implied_parameters, shown_count, too_deep
+from harness.backends.config_params import SIZE_FIX, BadField, depth_fix, implied_parameters, shown_count, too_deep
 from harness.submissions.folders import _backend_checks, _read_config
 from harness.submissions.schema import parse_submission
 from harness.yamlcheck import Problem
@@ -32,7 +32,7 @@ def config_size_problems(path: str | Path, found: list[Problem], ceiling: int = 
             continue
         file, where = str(entry.model / "config.json"), f"tasks.{name}.model"
         if (deep := too_deep(config, MAX_MODEL_LAYERS)) is not None:
-            out.append(Problem(file, f"{where}: {deep[0]}", deep[1], SIZE_FIX))
+            out.append(Problem(file, f"{where}: {deep[0]}", deep[1], depth_fix(deep[0])))
             continue
         try:
             count = implied_parameters(config)

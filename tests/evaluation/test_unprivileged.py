@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import processes_holding
 
 import harness.errors
 import harness.evaluation.limits
@@ -21,31 +22,39 @@ from harness.records.store import WRITER_PID_ENV
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 USER = "nobody"
-# As `nobody`: leave the network, make the files read-only but for `own`, contain the processes, then try each
-# write and leave a daemon behind (a double fork into a session of its own) that writes its id and sleeps.
+# As `nobody`: leave the network, make the files read-only but for `own`, contain the processes and seal the files,
+# then try each write, a remount, a path through the organizer's /proc entry, and leave a daemon behind (a double
+# fork into a session of its own) that holds a file open and sleeps.
 SCRIPT = """
-import json, os, sys, tempfile, time
+import ctypes, json, os, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from harness.evaluation import limits
 own, other = Path(sys.argv[2]), Path(sys.argv[3])
+outside = os.getpid()
 told = {"network": limits.network_off(), "files": limits.files_read_only({"own": own}, own / "tmp")}
 told["processes"] = limits.contain_processes()
+told["files"] += limits.seal_files(told["processes"].startswith("contained"))
 told["pid"] = os.getpid()
+libc = ctypes.CDLL(None, use_errno=True)
+remounted = libc.mount(None, str(other).encode(), None, ctypes.c_ulong(limits.MS_BIND | limits.MS_REMOUNT), None)
+told["remount"] = "done" if remounted == 0 else os.strerror(ctypes.get_errno())
 for name, path in {"own": own / "a.txt", "other": other / "b.txt", "tmpdir": Path(tempfile.gettempdir(), "c.txt"),
-                   "/tmp": Path("/tmp", own.parent.name + ".d.txt")}.items():
+                   "/tmp": Path("/tmp", own.parent.name + ".d.txt"),
+                   "via /proc": Path(f"/proc/{outside}/root{other}/e.txt")}.items():
     try:
         path.write_text("x")
         told[name] = "written"
     except OSError as e:
         told[name] = e.strerror
+(own / "daemons").mkdir()
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        (own / "daemon").write_text(os.readlink("/proc/self"))
+        held = os.open(own / "daemons" / "daemon", os.O_CREAT | os.O_WRONLY, 0o644)
         time.sleep(3600)
     os._exit(0)
-while not (own / "daemon").exists():
+while not (own / "daemons" / "daemon").exists():
     time.sleep(0.05)
 print(json.dumps(told))
 """
@@ -101,17 +110,26 @@ def test_an_unprivileged_worker_is_off_the_network_writes_only_its_own_folders_a
     if not told["network"].startswith("none"):
         pytest.skip(f"no unprivileged user namespaces here: {told['network']}")
     assert told["network"] == "none (own user and network namespace)", told
-    assert told["files"].startswith("read-only but for own and a temporary folder of its own"), told
+    assert told["files"].startswith("read-only but for own, a temporary folder of its own"), told
+    assert "a /dev/shm of its own" in told["files"], told
     assert "left writable" not in told["files"], told
     assert told["processes"].startswith("contained") and told["pid"] == 2, told
+    assert "a /proc of its own" in told["files"] and "no capability to undo it" in told["files"], told
+    assert "not sealed" not in told["files"], told
     assert (told["own"], told["tmpdir"]) == ("written", "written"), told
     assert told["other"] == told["/tmp"] == "Read-only file system", told
-    assert not (other / "b.txt").exists() and (own / "tmp" / "c.txt").is_file()
-    daemon = int((own / "daemon").read_text())
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{daemon}").exists() and time.monotonic() < deadline:
+    assert told["remount"] == "Operation not permitted", told
+    assert told["via /proc"] == "No such file or directory", told
+    assert not (other / "b.txt").exists() and not (other / "e.txt").exists() and (own / "tmp" / "c.txt").is_file()
+    assert processes_holding(own / "daemons") == [] or _waited_out(own / "daemons"), "the job's daemon outlived it"
+
+
+def _waited_out(folder: Path, seconds: float = 10) -> bool:
+    """Whether the processes holding a file of `folder` end within `seconds` (those left are killed)."""
+    deadline = time.monotonic() + seconds
+    while processes_holding(folder) and time.monotonic() < deadline:
         time.sleep(0.1)
-    alive = Path(f"/proc/{daemon}").exists()
-    if alive:
-        os.kill(daemon, 9)
-    assert not alive, "the job's daemon outlived it"
+    left = processes_holding(folder)
+    for pid in left:
+        os.kill(pid, 9)
+    return not left

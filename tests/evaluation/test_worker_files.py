@@ -68,8 +68,11 @@ def test_a_job_cannot_write_over_other_submissions_the_results_or_anything_else(
     try:
         assert _run(tmp_path, mirror) == 1  # the failed job runs again; the good one is done
         after = {name: path.read_bytes() if path.exists() else None for name, path in targets.items()}
+        reached = [*Path("/tmp").glob("hostile-scribble-*"), *Path("/dev/shm").glob("hostile-scribble-*")]
     finally:
         targets["the harness's own code"].unlink(missing_ok=True)  # were it written, it must not stay
+        for left in [*Path("/tmp").glob("hostile-scribble-*"), *Path("/dev/shm").glob("hostile-scribble-*")]:
+            left.unlink(missing_ok=True)  # written only where the job's writes reached the machine's folders
     [failed] = [r for r in read_records(results / "records") if r.submission.id == "scribble"]
     assert "scribbled" in str(failed.error)
     [log] = (results / "records" / "scribble").glob("*.stdout.txt")
@@ -82,7 +85,14 @@ def test_a_job_cannot_write_over_other_submissions_the_results_or_anything_else(
     assert told["a temporary file"] == "written", told
     assert not Path(told["temporary file"]).exists(), "the job's temporary folder outlived it"
     assert Path(told["temporary file"]).parent.name == "tmp", told
+    assert told["shared memory"] == "written", told  # in a /dev/shm of its own, gone with it
+    assert reached == [], "the job's /tmp or /dev/shm is the machine's"
     assert read_record(theirs).ok
+    # undoing the mounts or going around them fails too
+    assert told["remount"] == "Operation not permitted", told
+    assert told["through /proc"] == "No such file or directory", told
+    assert told["device node"] == "Operation not permitted", told
+    assert not (results / "planted-through-proc.txt").exists()
 
 
 def test_a_retry_in_a_worker_moves_the_failed_attempt_to_history(tmp_path, mirror, plugins, monkeypatch):

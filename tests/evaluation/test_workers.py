@@ -16,7 +16,7 @@ from pathlib import Path
 import hostile_backend  # noqa: F401 - registers the hostile backends in this process too (the schema knows them)
 import pytest
 from board_records import HEAD, write_track
-from conftest import write_hostile_submission
+from conftest import process_alive, processes_holding, write_hostile_submission
 
 from harness.cli import main
 from harness.errors import UserError
@@ -115,6 +115,8 @@ def test_a_worker_states_its_limits_and_isolation_in_the_record(tmp_path, mirror
     assert worker["files"].startswith(("read-only", "not read-only"))
     if worker["files"].startswith("read-only"):
         assert "own mount namespace" in worker["files"] and "a temporary folder of its own" in worker["files"]
+        assert "a /proc of its own" in worker["files"] and "no capability to undo it" in worker["files"]
+        assert "not sealed" not in worker["files"], worker["files"]
     assert set(worker["cpus"]) <= set(os.sched_getaffinity(0))
 
 
@@ -177,7 +179,7 @@ def test_sigterm_ends_every_worker_and_leaves_the_job_pending(tmp_path, mirror, 
     assert run.returncode == 128 + signal.SIGTERM, out
     assert "run the same command again" in out
     time.sleep(0.5)
-    assert all(not _alive(pid) for pid in workers)
+    assert all(not process_alive(pid) for pid in workers)
     assert not (tmp_path / "results" / "records").exists() or not list((tmp_path / "results").rglob("*.record.json"))
 
 
@@ -195,14 +197,6 @@ def _children(pid: int) -> list[int]:
         if int(stat[1]) == pid and b"harness.evaluation.worker" in cmd:
             found.append(int(entry.name))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_limits_parse_and_state_themselves():
@@ -319,9 +313,9 @@ def test_a_worker_dies_with_an_organizer_killed_without_cleanup(tmp_path, mirror
     run.kill()  # SIGKILL: the organizer cannot end its workers itself
     run.wait(timeout=30)
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(process_alive(pid) for pid in workers)
 
 
 class _FakeWorker:
@@ -404,12 +398,12 @@ def test_a_ray_address_nobody_answers_at_is_refused_at_once(address):
 
 
 def _gone(folder: Path, seconds: float = 10) -> list[int]:
-    """The daemons whose ids are in `folder` still alive after `seconds` (killed then, so none outlives the test)."""
+    """The processes still holding a file under `folder` after `seconds` (killed then, so none outlives the test).
+    A daemon keeps its file open: its id inside its namespace, all it can know, means nothing here."""
     deadline = time.monotonic() + seconds
-    daemons = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
-    while any(_alive(pid) for pid in daemons) and time.monotonic() < deadline:
+    while processes_holding(folder) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = [pid for pid in daemons if _alive(pid)]
+    left = processes_holding(folder)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -417,50 +411,35 @@ def _gone(folder: Path, seconds: float = 10) -> list[int]:
 
 
 @pytest.fixture
-def daemons(tmp_path, monkeypatch):
-    """The folder the `escape` backend's daemons of a submission write their ids to, in its own record folder (a job
-    may write nowhere else but its temporary folder, which goes with it); any still alive at the end is killed."""
-    made = []
-
-    def folder_of(submission: str) -> Path:
-        folder = tmp_path / "results" / "records" / submission / "daemons"
-        folder.mkdir(parents=True)
-        monkeypatch.setenv("HOSTILE_PID_DIR", str(folder))
-        made.append(folder)
-        return folder
-
-    yield folder_of
-    for folder in made:
-        _gone(folder, 0)
+def daemons(tmp_path):
+    """The job folders, where the `escape` backend's daemons keep a file open; any still alive at the end is
+    killed."""
+    folder = tmp_path / "results" / ".jobs"
+    yield folder
+    _gone(folder, 0)
 
 
 def test_a_process_a_job_leaves_behind_in_a_session_of_its_own_ends_with_the_job(tmp_path, mirror, plugins, daemons):
     write_hostile_submission(tmp_path / "subs", "escape", mirror, backend="escape")
-    daemons = daemons("escape")
     track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
     args = _args(tmp_path, mirror, "--timeout", "120")
     args[1] = str(track)
     assert main(args) == 1
-    assert len(list(daemons.iterdir())) == 2  # one per task job
-    assert _gone(daemons) == [], "the jobs' daemons outlived their workers"
     records = read_records(tmp_path / "results" / "records")
-    assert len(records) == 2 and all("left a daemon behind" in str(r.error) for r in records)
+    assert len(records) == 2 and all("left a daemon behind" in str(r.error) for r in records)  # each started one
+    assert _gone(daemons) == [], "the jobs' daemons outlived their workers"
     assert all(dict(r.environment or {})["worker"]["processes"].startswith("contained") for r in records)
 
 
 def test_a_process_a_hung_job_leaves_behind_ends_when_the_organizer_is_killed(tmp_path, mirror, plugins, daemons):
     write_hostile_submission(tmp_path / "subs", "escape-hang", mirror, backend="escape")
-    daemons = daemons("escape-hang")
-    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
-    args = _args(tmp_path, mirror, "--timeout", "600")
-    args[1] = str(track)  # no measuring job: the task job, which may write in the submission's record folder, hangs
-    cli = [sys.executable, "-m", "harness", *args]
+    cli = [sys.executable, "-m", "harness", *_args(tmp_path, mirror, "--timeout", "600")]
     run = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
-        while not list(daemons.iterdir()) and time.monotonic() < deadline and run.poll() is None:
+        while not list(daemons.glob("*/*/daemons/*")) and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.2)
-        assert list(daemons.iterdir()), "the job started no daemon"
+        assert list(daemons.glob("*/*/daemons/*")), "the job started no daemon"
         run.kill()  # SIGKILL: the organizer cannot end its workers itself
         run.wait(timeout=30)
         assert _gone(daemons) == [], "the job's daemon outlived the organizer"
@@ -488,17 +467,20 @@ def test_a_worker_that_prints_without_end_is_stopped_at_its_output_cap_not_past_
         assert cap // 2 < kept.stat().st_size <= cap, kept.stat().st_size
 
 
-def test_a_worker_killed_while_writing_leaves_a_partial_file_the_next_run_removes(tmp_path, mirror, plugins):
-    from harness.records.store import remove_partials
-
+def test_a_worker_killed_while_writing_leaves_no_partial_file_and_names_its_own_process(tmp_path, mirror, plugins):
     write_hostile_submission(tmp_path / "subs", "partial", mirror, backend="partial")
     track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
     args = _args(tmp_path, mirror, "--timeout", "120")
     args[1] = str(track)
     assert main(args) == 1
-    left = [p for p in (tmp_path / "results" / "records").rglob(".*.tmp")]
-    assert left  # the worker's temporary files name a process that is gone, not one inside its namespace
-    assert sorted(remove_partials(tmp_path / "results")) == sorted(left)
+    # it wrote in its job folder, which the run removed: nothing is left in the results folder
+    assert [p for p in (tmp_path / "results").rglob("*") if p.name.endswith((".tmp", ".partial"))] == []
+    logs = sorted((tmp_path / "results" / "records" / "partial").glob("*.stdout.txt"))
+    names = [line.split()[1] for log in logs for line in log.read_text().splitlines() if line.startswith("PARTIAL ")]
+    assert len(names) == 2, names
+    for name in names:  # the writer's id as the machine sees it, not its id inside its namespace (2)
+        pid = int(name.split(".")[-3])
+        assert pid != 2 and not process_alive(pid), name
 
 
 def test_a_contained_job_measures_its_own_memory_and_cpu_time_not_another_process(tmp_path):

@@ -124,13 +124,15 @@ def test_a_config_with_more_layers_than_the_ceiling_is_refused_before_it_is_buil
     _thin_and_deep(submission, monkeypatch, num_hidden_layers=20_000)
     config = json.loads((submission / "model" / "config.json").read_text())
     assert implied_parameters(config) < LoadOptions().max_params  # not refused for its size
-    with pytest.raises(UserError, match=rf"num_hidden_layers is 20,000, over the ceiling of {MAX_MODEL_LAYERS:,}"):
+    with pytest.raises(
+        UserError, match=rf"num_hidden_layers is 20,000 layers, over the ceiling of {MAX_MODEL_LAYERS:,}"
+    ):
         load_model(submission / "model", HEAD)
     problems = check_submission(submission, load_models=False)
     assert [(p.file, p.field) for p in problems] == [
         (str(submission / "model" / "config.json"), "tasks.sst2.model: num_hidden_layers")
     ], problems
-    assert "num_hidden_layers" in problems[0].fix
+    assert "set num_hidden_layers in config.json" in problems[0].fix
 
 
 def test_the_layer_ceiling_counts_every_layer_key_a_model_type_uses(submission: Path, monkeypatch):
@@ -142,8 +144,16 @@ def test_the_layer_ceiling_counts_every_layer_key_a_model_type_uses(submission: 
         30_000,
     )
     assert deepest({"model_type": "bart", "encoder_layers": 12, "decoder_layers": 12}) == ("encoder_layers", 12)
+    assert deepest({"model_type": "funnel", "block_sizes": [4, 4, 3000]}) == ("block_sizes", 3008)
+    assert deepest({"model_type": "reformer", "attn_layers": ["local"] * 3000}) == ("attn_layers", 3000)
+    assert deepest({"model_type": "perceiver", "num_self_attends_per_block": 3000}) == (
+        "num_self_attends_per_block",
+        3000,
+    )
+    nested = {"model_type": "gemma3", "text_config": {"num_hidden_layers": 3000}}
+    assert deepest(nested) == ("text_config.num_hidden_layers", 3000)
     assert deepest({"model_type": "gpt2", "n_layer": "many"}) is None  # not a count: transformers refuses it
     assert deepest({"model_type": "gpt2"}) is None
     _thin_and_deep(submission, monkeypatch, model_type="gpt2", n_layer=5_000)  # no estimate for GPT-2
-    with pytest.raises(UserError, match=r"n_layer is 5,000, over the ceiling"):
+    with pytest.raises(UserError, match=r"n_layer is 5,000 layers, over the ceiling"):
         load_model(submission / "model", HEAD)
