@@ -31,6 +31,7 @@ STAGED = "results"  # under a job folder: the worker's own results folder
 # per-example outputs of IMDb's 25,000 reviews under 1 MB; a record is a few KB.
 MAX_HANDED_BYTES = 256 << 20
 MAX_RESULT_BYTES = 1 << 20  # the worker's result.json (a record's path, or an error)
+NAMED_FILES = ("predictions_file", "outputs_file")  # the fields of a record that name files beside it
 
 
 def staged_results(job_folder: Path) -> Path:
@@ -69,10 +70,12 @@ def adopt_record(handed: Any, staged: Path, results: Path, its_own: Callable[[Re
     except UserError as e:
         raise Refused(e.message) from e
     beside = record_path(results, record).parent
-    for field, expected in companions(record, path).items():
-        name = getattr(record, field, None)
-        if not name:
-            continue
+    named: dict[str, str] = {f: str(getattr(record, f)) for f in NAMED_FILES if getattr(record, f, None)}
+    if named and not record.ok:  # it would land over its key's good record's files
+        raise Refused(f"{path}: a failed record names {', '.join(named)}; a failed run has no such files")
+    expected_names = companions(record, path) if named else {}
+    for field, name in named.items():
+        expected = expected_names[field]
         if name != expected:
             raise Refused(f"{path}: {field} is {name[:80]!r}; a record of its key names {expected!r}")
         write_atomic(beside / name, read_plain(path.with_name(name), real.with_name(name), MAX_HANDED_BYTES))
@@ -106,6 +109,9 @@ def read_plain(path: Path, real: Path, limit: int) -> bytes:
     except (OSError, ValueError) as e:
         raise Refused(f"{path}: not a regular file the worker left, or none ({_why(e)}); not read") from e
     with os.fdopen(fd, "rb") as fh:
+        opened = os.readlink(f"/proc/self/fd/{fh.fileno()}") if os.path.isdir("/proc/self/fd") else str(real)
+        if Path(opened) != real:  # a folder on its way was swapped for a link since the check
+            raise Refused(f"{path}: reached through a link; not read")
         info = os.fstat(fh.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise Refused(f"{path}: not a regular file (a FIFO or a device); not read")

@@ -17,6 +17,7 @@ Ray is an optional extra: pip install '.[ray]'.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -25,7 +26,7 @@ from typing import Any
 
 from harness.backends.devices import CPU, is_cuda
 from harness.errors import UserError
-from harness.evaluation.adopt import staged_results
+from harness.evaluation.adopt import MAX_HANDED_BYTES, Refused, read_plain, staged_results
 from harness.evaluation.limits import Limits
 from harness.evaluation.pool import KILL_GRACE_S, POLL_S, Outcome, PoolJob, WorkerProcess, tail_bytes
 
@@ -99,12 +100,19 @@ def run_on_node(spec: dict[str, Any], limits_plain: dict[str, Any], network: boo
             worker.finish_stop(time.monotonic() + KILL_GRACE_S)
         outcome = worker.outcome()
         files = {}
+        real = Path(os.path.realpath(results))
         for path in sorted((results / RECORDS_DIR).rglob("*")) if (results / RECORDS_DIR).is_dir() else []:
             if not path.is_symlink() and path.is_file() and not path.name.startswith("."):
-                files[path.relative_to(results).as_posix()] = path.read_bytes()
+                with contextlib.suppress(Refused):  # a link, a FIFO, past the size limit: not sent
+                    rel = path.relative_to(results)
+                    files[rel.as_posix()] = read_plain(path, real / rel, MAX_HANDED_BYTES)
         result = dict(outcome.result) if outcome.result is not None else None
         if result is not None and result.get("record"):
-            result["record"] = Path(result["record"]).relative_to(results).as_posix()
+            handed = result["record"]
+            inside = isinstance(handed, str) and "\0" not in handed and Path(handed).is_relative_to(results)
+            result["record"] = Path(handed).relative_to(results).as_posix() if inside else None
+            if not inside:
+                result["error"] = f"its worker handed back no record of its results folder ({str(handed)[:80]!r})"
         return {
             "result": result,
             "cause": outcome.cause,

@@ -143,3 +143,16 @@ def test_a_record_path_that_is_no_path_is_refused(tmp_path, handed):
     staged, _, results = _staged(tmp_path)
     with pytest.raises(Refused, match="no record path"):
         adopt_record(handed, staged, results, _anyone)
+
+
+def test_a_failed_record_naming_its_keys_predictions_is_refused(tmp_path):
+    """A failed run goes beside its key's good record: the files it named would land over the good record's."""
+    staged, path, results = _staged(tmp_path)
+    good = adopt_record(path, staged, results, _anyone)
+    kept = (Path(str(good.path)).parent / _predictions(path)).read_bytes()
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "status": "failed", "error": "boom", "metrics": {}, "score": None}))
+    (path.parent / _predictions(path)).write_text("index\tprediction\n0\tFORGED\n")
+    with pytest.raises(Refused, match="a failed record names predictions_file"):
+        adopt_record(path, staged, results, _anyone)
+    assert (Path(str(good.path)).parent / _predictions(path)).read_bytes() == kept
