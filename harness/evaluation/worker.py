@@ -4,7 +4,9 @@ The organizer's process (harness.evaluation.pool) writes the job's spec, starts 
 the whole process group can be killed), and reads the result file it writes last. The worker puts itself under
 its limits (harness.evaluation.limits) before it reads any submission file. Two kinds of job: "measure" loads a
 model and takes its per-model measurements (once per model, not per task); "task" evaluates one (submission,
-task) and writes its record. A worker that dies writes no result; its organizer writes the failed record.
+task) and writes its record under the results folder its spec names, in its own job folder, for the organizer to
+check and take (harness.evaluation.adopt). A worker that dies writes no result; its organizer writes the failed
+record.
 """
 
 from __future__ import annotations
