@@ -65,11 +65,12 @@ def adopt_record(handed: Any, staged: Path, results: Path, its_own: Callable[[Re
         raise Refused(e.message, fix=e.fix) from e
     if not its_own(record, path):
         raise Refused(f"its worker handed back a record that is not this job's ({path})")
+    target = record_path(results, record)
     try:
-        check_place(record, str(record_path(results, record)))
+        check_place(record, str(target))
     except UserError as e:
         raise Refused(e.message) from e
-    beside = record_path(results, record).parent
+    beside = target.parent
     named: dict[str, str] = {f: str(getattr(record, f)) for f in NAMED_FILES if getattr(record, f, None)}
     if named and not record.ok:  # it would land over its key's good record's files
         raise Refused(f"{path}: a failed record names {', '.join(named)}; a failed run has no such files")

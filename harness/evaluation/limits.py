@@ -208,9 +208,8 @@ def enter_limits(
         applied["files"] = files_read_only(writable, scratch, reads)
     applied["processes"] = contain_processes()
     if applied.get("files", "").startswith("read-only"):
-        sealed = seal_files(applied["processes"].startswith("contained"))
-        not_sealed = "but not sealed" in sealed
-        applied["files"] = ("not read-only: " if not_sealed else "") + applied["files"] + sealed
+        sealed, how = seal_files(applied["processes"].startswith("contained"))
+        applied["files"] = ("" if sealed else "not read-only: ") + applied["files"] + how
     return applied
 
 
@@ -246,8 +245,8 @@ def files_read_only(writable: Mapping[str, Path], scratch: Path | None, reads: S
     `reads` (nor Python's own); returns how, or why not."""
     if not sys.platform.startswith("linux"):
         return "not read-only: no Linux mount namespaces on this system"
-    folders = [Path(p) for p in writable.values()]
-    for folder in [*folders, *([Path(scratch)] if scratch is not None else [])]:
+    folders = [Path(p) for p in writable.values()] + ([Path(scratch)] if scratch is not None else [])
+    for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     entered, how = _unshare(CLONE_NEWNS)
     if not entered:
@@ -256,7 +255,7 @@ def files_read_only(writable: Mapping[str, Path], scratch: Path | None, reads: S
     if (error := _mount(None, "/", MS_REC | MS_PRIVATE)) is not None:
         return f"not read-only: its mounts could not be made private ({error})"
     kept = []
-    for folder in [*folders, *([Path(scratch)] if scratch is not None else [])]:
+    for folder in folders:
         real = os.path.realpath(folder)
         if (error := _mount(real, real, MS_BIND | MS_REC)) is not None:
             return f"not read-only: {real} could not be kept writable ({error})"
@@ -271,9 +270,7 @@ def files_read_only(writable: Mapping[str, Path], scratch: Path | None, reads: S
     shm = _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={SHM_BYTES},mode=1777")
     left = [] if shm is None or not os.path.isdir(SHM) else [f"{SHM} (its own not mounted: {shm})"]
     for point, options in _mounts():
-        under = any(point == k or point.startswith(k.rstrip("/") + "/") for k in kept)
-        system = any(point == m or point.startswith(m + "/") for m in SYSTEM_MOUNTS)
-        if under or system or "ro" in options:
+        if _within(point, kept) or _within(point, SYSTEM_MOUNTS) or "ro" in options:
             continue
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY
         flags |= sum(flag for name, flag in KEPT_MOUNT_OPTIONS.items() if name in options)
@@ -297,18 +294,22 @@ def _temporary_place(needed: list[str]) -> str | None:
     """The first of TEMPORARY_PLACES that exists and holds none of the `needed` paths (covering it would hide
     them), where a job's scratch folder goes; None when none will do."""
     for place in TEMPORARY_PLACES:
-        inside = any(k == place or k.startswith(place + "/") for k in needed)
-        if os.path.isdir(place) and not os.path.islink(place) and not inside:
+        if os.path.isdir(place) and not os.path.islink(place) and not any(_within(k, [place]) for k in needed):
             return place
     return None
 
 
-def seal_files(own_pids: bool) -> str:
+def _within(path: str, folders: Sequence[str]) -> bool:
+    """Whether `path` is one of `folders` or lies under one."""
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def seal_files(own_pids: bool) -> tuple[bool, str]:
     """In the job's process, after files_read_only (and, with `own_pids`, in its PID namespace): keep the job from
     undoing its read-only mounts or going around them. A /proc of its own (another process's /proc/PID/root would
     lead back to the organizer's mounts), its kernel settings read-only, and the capabilities to mount, make device
-    nodes or load kernel code dropped for good (an exec gains none of them back). Returns what to add to the
-    record's statement: what was done, and what could not be."""
+    nodes or load kernel code dropped for good (an exec gains none of them back). Returns whether every step took,
+    and what to add to the record's statement: what was done, or what could not be."""
     done, missing = [], []
     if own_pids:
         if (error := _mount("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")) is None:
@@ -328,8 +329,8 @@ def seal_files(own_pids: bool) -> str:
     if not own_pids:
         missing.append("a PID namespace (another job's /proc/PID/root would lead to its folder)")
     if missing:  # it could be undone or gone around: no claim of read-only files is made
-        return f"; but not sealed, so not read-only after all: {', '.join(missing)}"
-    return f"; {_listed(done)}"
+        return False, f"; but not sealed, so not read-only after all: {', '.join(missing)}"
+    return True, f"; {_listed(done)}"
 
 
 def drop_capabilities(keep: set[int]) -> str | None:

@@ -219,14 +219,13 @@ class WorkerProcess:
         if self.killed_for is not None:
             return Outcome(None, self.killed_for, out, err, staged)
         result_file = self.folder / "result.json"
-        if result_file.exists() or result_file.is_symlink():  # the job may have left anything there
-            try:
-                real = Path(os.path.realpath(self.folder)) / result_file.name
-                result = json.loads(read_plain(result_file, real, MAX_RESULT_BYTES))
-                if isinstance(result, dict):
-                    return Outcome(result, None, out, err, staged)
-            except (ValueError, Refused):
-                pass
+        try:  # the job may have left anything there, or nothing
+            real = Path(os.path.realpath(self.folder)) / result_file.name
+            result = json.loads(read_plain(result_file, real, MAX_RESULT_BYTES))
+            if isinstance(result, dict):
+                return Outcome(result, None, out, err, staged)
+        except (ValueError, Refused):
+            pass
         assert self.status is not None
         return Outcome(None, exit_cause(self.status, self.peak_rss), out, err, staged)
 

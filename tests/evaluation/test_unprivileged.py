@@ -34,7 +34,7 @@ own, other = Path(sys.argv[2]), Path(sys.argv[3])
 outside = os.getpid()
 told = {"network": limits.network_off(), "files": limits.files_read_only({"own": own}, own / "tmp")}
 told["processes"] = limits.contain_processes()
-told["files"] += limits.seal_files(told["processes"].startswith("contained"))
+told["files"] += limits.seal_files(told["processes"].startswith("contained"))[1]
 told["pid"] = os.getpid()
 libc = ctypes.CDLL(None, use_errno=True)
 remounted = libc.mount(None, str(other).encode(), None, ctypes.c_ulong(limits.MS_BIND | limits.MS_REMOUNT), None)

@@ -31,8 +31,11 @@ TRACK = HEAD + (
 LIMIT = 4
 
 
-def _args(tmp_path: Path, mirror: Path, *extra: str) -> list[str]:
-    track = write_track(tmp_path / "tracks", "workers", TRACK)
+def _args(tmp_path: Path, mirror: Path, *extra: str, measuring: bool = True) -> list[str]:
+    """`harness run` over tmp_path's submissions; not `measuring`: the track takes no per-model measurements, so
+    each task job loads its model itself (no measuring job comes first)."""
+    text = TRACK if measuring else TRACK.replace("measure: [params]", "measure: []")
+    track = write_track(tmp_path / "tracks", "workers" if measuring else "plain", text)
     return [
         "run",
         str(track),
@@ -91,10 +94,7 @@ def test_a_worker_that_hands_back_another_submissions_record_fails_and_leaves_th
     subs = tmp_path / "subs"
     write_hostile_submission(subs, "good", mirror)
     write_hostile_submission(subs, "zforge", mirror, backend="zforge")
-    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
-    args = _args(tmp_path, mirror, "--timeout", "120")
-    args[1] = str(track)
-    assert main(args) == 1
+    assert main(_args(tmp_path, mirror, "--timeout", "120", measuring=False)) == 1
     out = capsys.readouterr().out
     records = {(r.submission.id, r.task.name): r for r in read_records(tmp_path / "results" / "records")}
     assert sorted(records) == [("good", "rte"), ("good", "sst2"), ("zforge", "rte"), ("zforge", "sst2")], out
@@ -421,10 +421,7 @@ def daemons(tmp_path):
 
 def test_a_process_a_job_leaves_behind_in_a_session_of_its_own_ends_with_the_job(tmp_path, mirror, plugins, daemons):
     write_hostile_submission(tmp_path / "subs", "escape", mirror, backend="escape")
-    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
-    args = _args(tmp_path, mirror, "--timeout", "120")
-    args[1] = str(track)
-    assert main(args) == 1
+    assert main(_args(tmp_path, mirror, "--timeout", "120", measuring=False)) == 1
     records = read_records(tmp_path / "results" / "records")
     assert len(records) == 2 and all("left a daemon behind" in str(r.error) for r in records)  # each started one
     assert _gone(daemons) == [], "the jobs' daemons outlived their workers"
@@ -455,10 +452,7 @@ def test_a_worker_that_prints_without_end_is_stopped_at_its_output_cap_not_past_
     cap = 256 << 10  # under the tail a failed record keeps (LOG_TAIL_BYTES): the kept log is all that was written
     monkeypatch.setattr(pool, "MAX_LOG_BYTES", cap)
     write_hostile_submission(tmp_path / "subs", "chatty", mirror, backend="chatty")
-    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
-    args = _args(tmp_path, mirror, "--timeout", "120")
-    args[1] = str(track)
-    assert main(args) == 1
+    assert main(_args(tmp_path, mirror, "--timeout", "120", measuring=False)) == 1
     records = read_records(tmp_path / "results" / "records")
     assert len(records) == 2 and all("wrote more than 256 KiB to its stdout" in str(r.error) for r in records)
     for record in records:
@@ -469,10 +463,7 @@ def test_a_worker_that_prints_without_end_is_stopped_at_its_output_cap_not_past_
 
 def test_a_worker_killed_while_writing_leaves_no_partial_file_and_names_its_own_process(tmp_path, mirror, plugins):
     write_hostile_submission(tmp_path / "subs", "partial", mirror, backend="partial")
-    track = write_track(tmp_path / "tracks", "plain", TRACK.replace("measure: [params]", "measure: []"))
-    args = _args(tmp_path, mirror, "--timeout", "120")
-    args[1] = str(track)
-    assert main(args) == 1
+    assert main(_args(tmp_path, mirror, "--timeout", "120", measuring=False)) == 1
     # it wrote in its job folder, which the run removed: nothing is left in the results folder
     assert [p for p in (tmp_path / "results").rglob("*") if p.name.endswith((".tmp", ".partial"))] == []
     logs = sorted((tmp_path / "results" / "records" / "partial").glob("*.stdout.txt"))
