@@ -21,7 +21,7 @@ FULL = (
     "import sys\nfrom pathlib import Path\nimport harness.records.store\n"
     "from harness.evaluation.limits import enter_limits\n"
     "own = Path(sys.argv[1])\n"
-    "applied = enter_limits(1 << 31, None, False, None, {'its job folder': own}, own / 'tmp')\n"
+    "applied = enter_limits(1 << 31, None, None, {'its job folder': own}, own / 'tmp')\n"
     "assert applied['files'].startswith('read-only'), applied\n"
     "assert applied['processes'].startswith('contained'), applied\n"
 )

@@ -157,6 +157,16 @@ def plugins(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
 
 
+# Device nodes a job must not open, those of them a machine has: disks, loop devices, memory, the kernel's log,
+# virtual machines, FUSE and host sockets
+OTHER_DEVICES = (
+    "/dev/loop0", "/dev/loop-control", "/dev/vda", "/dev/sda", "/dev/nvme0n1", "/dev/mem", "/dev/kmsg",
+    "/dev/kvm", "/dev/fuse", "/dev/vsock", "/dev/zram0", "/dev/tty0", "/dev/console",
+)  # fmt: skip
+# All that a job's /dev may hold
+JOBS_DEV = ("null", "zero", "full", "random", "urandom", "fd", "stdin", "stdout", "stderr", "shm")
+
+
 def write_hostile_submission(
     subs: Path, name: str, mirror: Path, backend: str | None = None, tasks: tuple[str, ...] = ("sst2", "rte")
 ) -> Path:

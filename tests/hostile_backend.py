@@ -132,6 +132,65 @@ def _undo(spec: dict[str, Any]) -> dict[str, str]:
         node.unlink()
     except OSError as e:
         told["device node"] = str(e.strerror)
+    told.update(_around())
+    return told
+
+
+IO_URING_PARAMS_BYTES = 120  # sizeof(struct io_uring_params)
+
+
+def _around() -> dict[str, Any]:
+    """Try the ways past read-only mounts that are not file writes: open each device node $HOSTILE_DEVICES names
+    (read-only: a disk or loop device written raw would change any file), connect to the Unix socket
+    $HOSTILE_SOCKET names (a daemon's socket on a read-only file system still answers), and set up an io_uring
+    (which makes sockets without the socket syscall). Also what /dev holds, and whether /dev/null and
+    /dev/urandom still work. What each did, by name."""
+    import ctypes
+    import json
+    import socket
+
+    told: dict[str, Any] = {}
+    for path in json.loads(os.environ.get("HOSTILE_DEVICES", "[]")):
+        try:
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+            told[path] = "opened"
+        except OSError as e:
+            told[path] = str(e.strerror)
+    for path in json.loads(os.environ.get("HOSTILE_SECRETS", "[]")):  # files only the organizer should read
+        try:
+            told[path] = Path(path).read_text()
+        except OSError as e:
+            told[path] = str(e.strerror)
+    told["/dev"] = sorted(os.listdir("/dev"))
+    told["/run"] = sorted(os.listdir("/run")) if os.path.isdir("/run") else []  # daemons' sockets and state
+    told["environment"] = {name: os.environ.get(name) for name in json.loads(os.environ.get("HOSTILE_ENV", "[]"))}
+    with open("/dev/null", "wb") as null, open("/dev/urandom", "rb") as noise:
+        told["/dev/null and /dev/urandom"] = "work" if null.write(b"x") == 1 and len(noise.read(8)) == 8 else "fail"
+    if os.environ.get("HOSTILE_SOCKET"):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(os.environ["HOSTILE_SOCKET"])
+                told["unix socket"] = "connected"
+        except OSError as e:
+            told["unix socket"] = str(e.strerror)
+    for name in json.loads(os.environ.get("HOSTILE_CACHES", "[]")):  # each a cache folder's variable
+        if not os.environ.get(name):
+            told[name] = "unset"
+            continue
+        try:
+            Path(os.environ[name]).mkdir(parents=True, exist_ok=True)
+            Path(os.environ[name], "entry").write_text("cached")
+            told[name] = os.environ[name]
+        except OSError as e:
+            told[name] = str(e.strerror)
+    from harness.evaluation.limits import SYS_IO_URING_SETUP
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(IO_URING_PARAMS_BYTES)
+    ring = libc.syscall(ctypes.c_long(SYS_IO_URING_SETUP), ctypes.c_uint(4), params)
+    told["io_uring"] = os.strerror(ctypes.get_errno()) if ring < 0 else "set up"
+    if ring >= 0:
+        os.close(ring)
     return told
 
 

@@ -16,8 +16,15 @@ record for the organizer to check and take (harness.evaluation.adopt); its scrat
 /tmp (or /var/tmp, when /tmp holds the job folder) and is its $TMPDIR, and it gets a /dev/shm of its own, so that
 no job leaves a file that a later one reads. The organizer's mounts never change: the namespace's mounts are made
 private before anything is remounted. The job then gets a /proc of its own, read-only kernel settings, and loses
-the capabilities that would undo the mounts (seal_files). The rest of /dev stays the machine's (GPUs need it): a
-job of an organizer running as root keeps root's access to the device nodes there.
+the capabilities that would undo the mounts (seal_files). Its /dev is a read-only tmpfs of its own holding only
+null, zero, full, random and urandom (and a GPU job's GPU nodes), bound from the machine's: a job of an organizer
+running as root could otherwise read or write a disk or loop device raw, around every read-only mount; no device
+node elsewhere opens (nodev). Sockets: a daemon's Unix socket answers on a read-only file system, so each of the
+machine's that /proc/net/unix lists when the job starts has /dev/null bound over it (a connection is refused), and
+/run is empty. The organizer's home folders are empty to the job but for the paths it needs, and the files it names
+as secrets (the hub's token) read empty. A folder it must read and may write (the hub's cache, which `datasets`
+locks) is a copy of its own: an overlay whose writes go with it. A seccomp filter refuses io_uring, the kernel's
+interface most often exploited, and another ABI's calls (filter_syscalls).
 """
 
 from __future__ import annotations
@@ -30,10 +37,11 @@ import os
 import re
 import select
 import signal
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, NoReturn, Sequence
+from typing import Any, Callable, Mapping, NoReturn, Sequence
 
 from harness.errors import UserError
 
@@ -72,8 +80,39 @@ KEPT_MOUNT_OPTIONS = {
 }
 MOUNTINFO = Path("/proc/self/mountinfo")
 # Left as they are: the kernel's interfaces and the devices (a job writes /proc/self/clear_refs to measure its
-# memory, and /dev/null; torch keeps shared memory in /dev/shm).
+# memory, and /dev/null; torch keeps shared memory in /dev/shm), the job's own /dev included.
 SYSTEM_MOUNTS = ("/proc", "/dev")
+# The job's /dev: a tmpfs (read-only once built, DEV_BYTES: it holds only mount points and links) with these of the
+# machine's device nodes bound in, the links a process expects there, and its own /dev/shm.
+DEV = "/dev"
+DEV_BYTES = 1 << 20
+JOB_DEVICES = ("null", "zero", "full", "random", "urandom")
+# ... and, for a job on a GPU, the nodes that match these: NVIDIA's (its GPUs, control, unified memory and capability
+# nodes), DRM's (/dev/dri: its cards and render nodes) and AMD's compute node
+NVIDIA_GPUS = "/proc/driver/nvidia/gpus"  # a folder per GPU the driver found
+GPU_DEVICES = ("nvidia*", "dri", "kfd")
+JOB_DEV_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
+MNT_DETACH = 2  # umount2(2)'s flag
+GPU_NODES_TIMEOUT_S = 30  # nvidia-modprobe loads a kernel module and makes nodes: seconds; past this it is stuck
+# Folders a job never needs but where it would find the organizer's keys, tokens and credentials (~/.ssh, the hub's
+# token, ~/.aws ...) or daemons' sockets and state (/run): each is covered by an empty read-only tmpfs
+# (HIDDEN_BYTES: it holds only mount points) with just the paths the job needs bound back in. "~": the home folder.
+HIDDEN_PLACES = ("~", "/root", "/home", "/run")
+HIDDEN_BYTES = 1 << 20
+# Paths a job needs besides its own, Python's and the loaded packages': the variables' entries (its programs, its
+# native libraries, CUDA's toolkit), and the packages it imports later, wherever they are installed
+PATH_VARIABLES = ("PATH", "LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH")
+JOB_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "numpy", "onnxruntime", "datasets", "codecarbon")
+# A folder a job reads through a copy of its own (the hub's cache: `datasets` writes a lock file at every load) is an
+# overlay whose upper layer, all that the job writes, is a tmpfs of OVERLAY_BYTES that goes with it. Overlay's
+# options separate folders with these: a path holding one cannot be given.
+OVERLAY_BYTES = 64 << 20
+OVERLAY_SPECIAL = (",", ":", "\\")
 # Where a job's scratch folder is mounted, the first that holds none of its writable folders: a short $TMPDIR (a
 # Unix socket's path has at most 107 bytes, and multiprocessing puts its own there) and a /tmp that works.
 TEMPORARY_PLACES = ("/tmp", "/var/tmp")
@@ -101,6 +140,16 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+# A seccomp filter (linux/seccomp.h, linux/filter.h, linux/audit.h): classic BPF over struct seccomp_data, whose
+# syscall number is at offset 0 and its architecture at 4.
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO, SECCOMP_RET_ALLOW = 0x80000000, 0x00050000, 0x7FFF0000
+BPF_LD_W_ABS, BPF_JEQ_K, BPF_JGE_K, BPF_RET_K = 0x20, 0x15, 0x35, 0x06
+SECCOMP_NR, SECCOMP_ARCH = 0, 4
+# Per machine: the architecture's audit number (AUDIT_ARCH_*); io_uring_setup is 425 on both
+SECCOMP_ARCHES = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+SYS_IO_URING_SETUP = 425
+X32_SYSCALL_BIT = 0x40000000  # x86_64's other ABI: its calls carry this bit (none of them is let through)
 # Linux procfs: a new user namespace's id maps, written by the process itself (setgroups first, as the kernel asks)
 SETGROUPS = Path("/proc/self/setgroups")
 UID_MAP = Path("/proc/self/uid_map")
@@ -179,16 +228,20 @@ def format_bytes(n: int) -> str:
 def enter_limits(
     memory_bytes: int | None,
     cpus: list[int] | None,
-    network: bool = False,
     parent: int | None = None,
     writable: Mapping[str, Path] | None = None,
     scratch: Path | None = None,
     reads: Sequence[str] = (),
+    gpu: bool = False,
+    overlaid: Mapping[str, Path] | None = None,
+    blanked: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Put this process under the memory limit, on its CPU set, (unless `network`) off the network and (given
-    `writable`) with read-only files but for those folders and `scratch` (its $TMPDIR), tied to its `parent` (it dies with
-    it); returns what applied, as the record's environment states it. Called by a worker first thing, while it has
-    one thread."""
+    """Put this process under the memory limit, on its CPU set, off the network and (given `writable`) with
+    read-only files but for those folders, `scratch` (its $TMPDIR) and a copy of its own of the `overlaid` ones,
+    the files `blanked` read empty, the machine's Unix sockets covered, a /dev of its own (with the GPU's nodes for
+    a `gpu` job) and the home folders hidden (files_read_only), under a seccomp filter, tied to its `parent` (it
+    dies with it); returns what applied, as the record's environment states it. Called by a worker first thing,
+    while it has one thread."""
     import resource
 
     applied: dict[str, Any] = {}
@@ -203,13 +256,20 @@ def enter_limits(
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
         applied["cpus"] = sorted(cpus)
-    applied["network"] = network_off() if not network else "left on: the task data comes from the hub (no --data-dir)"
+    if gpu:
+        make_gpu_nodes()
+    sockets = machine_sockets()  # listed while this process still sees the machine's network namespace
+    applied["network"] = network_off()
     if writable is not None:
-        applied["files"] = files_read_only(writable, scratch, reads)
+        applied["files"] = files_read_only(
+            writable, scratch, reads, gpu, sockets=sockets, overlaid=overlaid, blanked=blanked
+        )
     applied["processes"] = contain_processes()
-    if applied.get("files", "").startswith("read-only"):
+    if "mount namespace)" in applied.get("files", ""):  # entered: sealed even where a step fell short
         sealed, how = seal_files(applied["processes"].startswith("contained"))
-        applied["files"] = ("" if sealed else "not read-only: ") + applied["files"] + how
+        claimed = applied["files"].startswith("read-only")
+        applied["files"] = ("" if sealed or not claimed else "not read-only: ") + applied["files"] + how
+    applied["syscalls"] = filter_syscalls()
     return applied
 
 
@@ -238,13 +298,26 @@ def network_off() -> str:
     return "none (own network namespace)"
 
 
-def files_read_only(writable: Mapping[str, Path], scratch: Path | None, reads: Sequence[str] = ()) -> str:
+def files_read_only(
+    writable: Mapping[str, Path],
+    scratch: Path | None,
+    reads: Sequence[str] = (),
+    gpu: bool = False,
+    hidden: Sequence[str] = HIDDEN_PLACES,
+    sockets: Sequence[str] | None = None,
+    overlaid: Mapping[str, Path] | None = None,
+    blanked: Sequence[str] = (),
+) -> str:
     """Make every file system read-only to this process and the processes it starts (a mount namespace of their
     own), /tmp included, but for the folders `writable` (named by their keys; created first) and, given `scratch`,
     that folder as their temporary folder ($TMPDIR), mounted where it hides none of those nor of the paths the job
-    `reads` (nor Python's own); returns how, or why not."""
+    `reads` (nor Python's own); give them the folders `overlaid` (named by their keys) as copies of their own,
+    whose writes go with them, a /dev of their own (with the GPU's nodes, for a `gpu` job), the Unix `sockets`
+    (default: those this namespace lists) and the files `blanked` covered, and the `hidden` places empty but for the
+    paths they need. Returns how, or why not."""
     if not sys.platform.startswith("linux"):
         return "not read-only: no Linux mount namespaces on this system"
+    overlaid = dict(overlaid or {})
     folders = [Path(p) for p in writable.values()] + ([Path(scratch)] if scratch is not None else [])
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
@@ -254,40 +327,299 @@ def files_read_only(writable: Mapping[str, Path], scratch: Path | None, reads: S
     # private first: nothing remounted below may reach the organizer's mounts through a shared one
     if (error := _mount(None, "/", MS_REC | MS_PRIVATE)) is not None:
         return f"not read-only: its mounts could not be made private ({error})"
+    needed = _needed_paths([*map(str, folders), *reads, *map(str, overlaid.values())])  # real paths, before hiding
     kept = []
     for folder in folders:
         real = os.path.realpath(folder)
         if (error := _mount(real, real, MS_BIND | MS_REC)) is not None:
             return f"not read-only: {real} could not be kept writable ({error})"
         kept.append(real)
-    needed = [*kept, *(os.path.realpath(p) for p in [*reads, sys.prefix, sys.exec_prefix, *sys.path] if p)]
-    tmp = _temporary_place(needed) if scratch is not None else None
+    tmp = _temporary_place([path for pair in needed for path in pair]) if scratch is not None else None
     if tmp is not None and scratch is not None:  # its scratch folder there too: a short path, and /tmp's files work
         if _mount(os.path.realpath(scratch), tmp, MS_BIND) is None:
             kept.append(tmp)
         else:
             tmp = None
-    shm = _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={SHM_BYTES},mode=1777")
-    left = [] if shm is None or not os.path.isdir(SHM) else [f"{SHM} (its own not mounted: {shm})"]
-    for point, options in _mounts():
-        if _within(point, kept) or _within(point, SYSTEM_MOUNTS) or "ro" in options:
+    copies, left = [], []
+    for number, (name, folder) in enumerate(overlaid.items()):
+        real = os.path.realpath(folder)
+        layers = os.path.join(os.path.realpath(scratch), f".overlay-{number}") if scratch is not None else None
+        if (error := _overlay(real, layers) if layers else "no temporary folder holds its copy") is None:
+            copies.append(f"{name} as a copy of its own (an overlay: its writes go with it)")
+            kept.append(real)
+        else:
+            left.append(f"{name} (not copied: {error}; read-only)")
+    dev_error = _own_dev(gpu)
+    if dev_error is not None:  # the machine's /dev stays, but its /dev/shm is the job's own all the same
+        shm = _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={SHM_BYTES},mode=1777")
+        left.append(f"the machine's {DEV} (its own not built: {dev_error}{f'; nor its {SHM}: {shm}' if shm else ''})")
+    for point, options in _mounts():  # every mount, the hidden places' own included: they are covered only below
+        if _within(point, kept) or _within(point, SYSTEM_MOUNTS) or {"ro", "nodev", "nosuid"} <= options:
             continue
-        flags = MS_BIND | MS_REMOUNT | MS_RDONLY
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV | MS_NOSUID  # no device node opens outside its /dev
         flags |= sum(flag for name, flag in KEPT_MOUNT_OPTIONS.items() if name in options)
         if (error := _mount(None, point, flags)) is not None:
             left.append(f"{point} ({error})")
+    covered, uncovered = _blank(machine_sockets() if sockets is None else sockets, "a Unix socket", stat.S_ISSOCK)
+    blanks, unblanked = _blank(blanked, "a secret", stat.S_ISREG)
+    left.extend([*uncovered, *unblanked])
+    concealed: list[str] = []
+    shown: list[str] = []
+    for place in _places(hidden):
+        whole = [given for given, _ in needed if _within(place, [given])]
+        error = f"the job needs {whole[0]}" if whole else _hide(place, needed)
+        (shown if error else concealed).append(place if not error else f"{place} ({error})")
+    _stay_here(kept)
     if scratch is not None:
         import tempfile
 
         os.environ["TMPDIR"] = tmp or os.path.realpath(scratch)
         tempfile.tempdir = None  # chosen again from TMPDIR at the next use
     where = f" at {tmp}" if tmp else ""
-    names = [*writable, *([f"a temporary folder of its own{where} ($TMPDIR)"] if scratch is not None else [])]
-    if shm is None:
-        names.append(f"a {SHM} of its own")
+    names = [*writable, *([f"a temporary folder of its own{where} ($TMPDIR)"] if scratch is not None else []), *copies]
+    if dev_error is None:
+        nodes = sorted(set(os.listdir(DEV)) - set(JOB_DEV_LINKS) - {os.path.basename(SHM)})
+        names.append(f"a {DEV} of its own ({', '.join(nodes)}) with a {SHM} of its own")
     spaces = "user and mount namespace" if how.startswith("own user") else "mount namespace"
     text = f"read-only but for {_listed(names) if names else 'nothing'} (own {spaces})"
-    return text + (f"; left writable: {', '.join(left)}" if left else "")
+    text += f"; empty but for the paths it needs: {', '.join(concealed)}" if concealed else ""
+    text += f"; not emptied: {', '.join(shown)}" if shown else ""
+    text += f"; the machine's Unix sockets it lists at the start covered ({covered})" if covered else ""
+    text += f"; {blanks} secret file(s) read empty" if blanks else ""
+    return ("not read-only: " if dev_error else "") + text + (f"; left writable: {', '.join(left)}" if left else "")
+
+
+def _overlay(folder: str, layers: str) -> str | None:
+    """Mount an overlay on `folder` whose lower layer is the folder itself and whose upper layer is a tmpfs of
+    OVERLAY_BYTES at `layers` (created): the job reads the folder and writes only its own copy. None when done,
+    else why not."""
+    if not os.path.isdir(folder):
+        return f"{folder} is no folder"
+    if any(c in folder for c in OVERLAY_SPECIAL):
+        return f"its path holds one of {' '.join(OVERLAY_SPECIAL)}, which overlay options cannot hold"
+    os.makedirs(layers, exist_ok=True)
+    if (error := _mount("tmpfs", layers, MS_NOSUID | MS_NODEV, "tmpfs", f"size={OVERLAY_BYTES},mode=700")) is not None:
+        return f"its upper layer could not be mounted ({error})"
+    upper, work = os.path.join(layers, "upper"), os.path.join(layers, "work")
+    os.mkdir(upper)
+    os.mkdir(work)
+    options = f"lowerdir={folder},upperdir={upper},workdir={work}"
+    if (error := _mount("overlay", folder, MS_NOSUID | MS_NODEV, "overlay", options)) is not None:
+        return f"the overlay could not be mounted ({error})" + _unmount(layers)
+    return None
+
+
+def machine_sockets() -> list[str]:
+    """The paths of the Unix sockets bound in this process's network namespace, as /proc/net/unix lists them (its
+    last column). Not listed: an abstract one (@name, which stays in that namespace), a path given relative to its
+    binder's folder, and those of other network namespaces."""
+    try:
+        lines = Path("/proc/self/net/unix").read_bytes().splitlines()[1:]
+    except OSError:
+        return []
+    paths = {os.fsdecode(fields[7]) for fields in (line.split(None, 7) for line in lines) if len(fields) == 8}
+    return sorted(p for p in paths if p.startswith("/"))
+
+
+def _blank(paths: Sequence[str], kind: str, test: Callable[[int], bool]) -> tuple[int, list[str]]:
+    """Bind /dev/null over each of `paths` whose mode passes `test` (a socket: a connection to it, or a datagram,
+    is refused; a file: it reads empty). How many were covered, and those (of `kind`) that could not be."""
+    covered, left = 0, []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if not test(os.lstat(path).st_mode):
+                continue
+            if (error := _mount("/dev/null", path, MS_BIND)) is None:
+                covered += 1
+            else:
+                left.append(f"{path} ({kind}, not covered: {error})")
+    return covered, left
+
+
+def _stay_here(kept: list[str]) -> None:
+    """Move this process into its working folder as the new mounts show it (it would otherwise stay in the folder
+    as it was, under any mount that now covers it), or into the first kept folder where they show none."""
+    try:
+        os.chdir(os.getcwd())
+    except OSError:
+        os.chdir(kept[0] if kept else "/")
+
+
+def _needed_paths(paths: Sequence[str]) -> list[tuple[str, str]]:
+    """Each path a job needs, as (the name it is given by, absolute; its real path): `paths`, Python's own (its
+    prefixes and a venv's base, its executable, sys.path but for the working folder), the folders of the packages
+    this process has loaded or JOB_PACKAGES names (an editable install's are on no sys.path) and those that
+    PATH_VARIABLES list. The working folder is not one: an organizer started in its home would hide nothing."""
+    import importlib.util
+
+    here = os.getcwd()
+    prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, sys.executable]
+    named = [*paths, *prefixes, *(p for p in sys.path if p and os.path.abspath(p) != here)]
+    for variable in PATH_VARIABLES:
+        named.extend(os.environ.get(variable, "").split(os.pathsep))
+    modules = [m for n, m in list(sys.modules.items()) if "." not in n]
+    for name in JOB_PACKAGES:
+        with contextlib.suppress(ImportError, ValueError):
+            if (spec := importlib.util.find_spec(name)) is not None:
+                named.extend([*(spec.submodule_search_locations or []), *([spec.origin] if spec.origin else [])])
+    for module in modules:
+        if file := getattr(module, "__file__", None):
+            named.append(os.path.dirname(file) if os.path.basename(file).startswith("__init__.") else file)
+        else:
+            named.extend(getattr(module, "__path__", None) or [])  # a namespace package: each of its folders
+    pairs = {(os.path.abspath(p), os.path.realpath(p)) for p in named if p and os.path.isabs(p) and os.path.exists(p)}
+    pairs |= {(os.path.abspath(p), os.path.realpath(p)) for p in paths if p and os.path.exists(p)}
+    return sorted(pairs | {(real, real) for _, real in pairs})  # a link inside one path may lead to the other
+
+
+def _places(hidden: Sequence[str]) -> list[str]:
+    """The real folders `hidden` names ("~" for the home folder) that exist, none inside another."""
+    real = {os.path.realpath(os.path.expanduser(p)) for p in hidden}
+    folders = [p for p in real if os.path.isdir(p) and p != "/"]
+    return sorted(p for p in folders if not any(q != p and _within(p, [q]) for q in folders))
+
+
+def _hide(place: str, needed: list[tuple[str, str]]) -> str | None:
+    """Cover `place` with an empty read-only tmpfs holding only each `needed` path under it, bound back at the name
+    it is given by from its real path; None when done, else the error (and `place` is seen whole again)."""
+    return _cover(place, HIDDEN_BYTES, lambda machines: _bind_back(place, needed, machines))
+
+
+def _bind_back(place: str, needed: list[tuple[str, str]], machines: str) -> str | None:
+    """In the tmpfs just mounted on `place`: each needed path given by a name under it (shortest first; one under a
+    path already bound comes with it) bound from its real path, read from `machines` (the place as it was) when
+    that lies in the place too. None when done, else the error."""
+    done: list[str] = []
+    for given, real in sorted((pair for pair in needed if _within(pair[0], [place])), key=lambda p: len(p[0])):
+        if _within(given, done):
+            continue
+        source = os.path.join(machines, os.path.relpath(real, place)) if _within(real, [place]) else real
+        if os.path.isdir(source):
+            os.makedirs(given, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(given), exist_ok=True)
+            os.close(os.open(given, os.O_CREAT | os.O_WRONLY, 0o600))
+        if (error := _mount(source, given, MS_BIND | MS_REC)) is not None:
+            return f"{given} could not be bound back ({error})"
+        done.append(given)
+    return None
+
+
+def _own_dev(gpu: bool) -> str | None:
+    """Cover /dev with a read-only tmpfs of this namespace's own holding JOB_DEVICES (and, for a `gpu` job, the
+    nodes GPU_DEVICES match) bound from the machine's, JOB_DEV_LINKS and a /dev/shm tmpfs; None when done, else the
+    error (and the machine's /dev is seen again)."""
+    names = list(JOB_DEVICES)
+    if gpu:
+        import fnmatch
+
+        names += sorted({name for pattern in GPU_DEVICES for name in fnmatch.filter(os.listdir(DEV), pattern)})
+    return _cover(DEV, DEV_BYTES, lambda machines: _fill_dev(names, machines))
+
+
+def _cover(folder: str, size: int, fill: Callable[[str], str | None]) -> str | None:
+    """Mount a tmpfs of `size` bytes on `folder`, have `fill` build it from the folder as it was (the path it is
+    given reads it), then make it read-only; None when done, else the error (and the tmpfs is gone again)."""
+    machines = os.open(folder, os.O_PATH | os.O_DIRECTORY)  # what the folder held, once it is covered
+    try:
+        if error := _mount("tmpfs", folder, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={size},mode=755"):
+            return error
+        try:
+            error = fill(f"/proc/self/fd/{machines}")
+        except OSError as e:
+            error = f"{e.filename}: {e.strerror}"
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        if error is None and (ro := _mount(None, folder, flags)) is not None:
+            error = f"{folder} could not be made read-only ({ro})"
+        return None if error is None else error + _unmount(folder)
+    finally:
+        os.close(machines)
+
+
+def _unmount(point: str) -> str:
+    """Detach the mount at `point` (and those under it), so that what it covered is seen again; "" when done,
+    else what to add to the error that called for it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(os.fsencode(point), MNT_DETACH) == 0:
+        return ""
+    return f"; nor could it be unmounted ({os.strerror(ctypes.get_errno())})"
+
+
+def make_gpu_nodes() -> None:
+    """Have NVIDIA's driver make /dev/nvidia-uvm and a /dev/nvidiaN for each GPU it lists now, which CUDA's first
+    start makes otherwise, through the setuid nvidia-modprobe that a job can no longer run: before the job's /dev is
+    built from the machine's. Nothing where the tool is absent; a node it cannot make fails the job at CUDA's start."""
+    import shutil
+    import subprocess
+
+    if (tool := shutil.which("nvidia-modprobe")) is None:
+        return
+    gpus = len(os.listdir(NVIDIA_GPUS)) if os.path.isdir(NVIDIA_GPUS) else 1
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        args = [tool, "-u", *(f"-c={n}" for n in range(gpus))]
+        subprocess.run(args, capture_output=True, timeout=GPU_NODES_TIMEOUT_S, check=False)
+
+
+def _fill_dev(names: list[str], machines: str) -> str | None:
+    """In a fresh /dev: a mount point for each of `names` with the machine's node (in the folder `machines`)
+    bound on it, the links and a /dev/shm tmpfs. None when done, else the error."""
+    for name in names:
+        source, target = os.path.join(machines, name), os.path.join(DEV, name)
+        if not os.path.exists(source):
+            if name in JOB_DEVICES:
+                return f"the machine has no {DEV}/{name}"
+            continue
+        if os.path.isdir(source):
+            os.mkdir(target)
+        else:
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+        if (error := _mount(source, target, MS_BIND | MS_REC)) is not None:
+            return f"{DEV}/{name} could not be bound ({error})"
+    for name, to in JOB_DEV_LINKS.items():
+        os.symlink(to, os.path.join(DEV, name))
+    os.mkdir(SHM)
+    error = _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={SHM_BYTES},mode=1777")
+    return None if error is None else f"{SHM} could not be mounted ({error})"
+
+
+def filter_syscalls() -> str:
+    """Install a seccomp filter on this process and those it starts: io_uring_setup and every call of x86_64's x32
+    ABI fail with EACCES, a call of another architecture (i386's int 0x80) ends the process, all else passes.
+    io_uring is the kernel's interface most often exploited (Docker's default profile refuses it too); it would also
+    make sockets and open files without the calls the rest watches. Called while the process has one thread.
+    Returns what applies, or why nothing does."""
+    import platform
+
+    machine = platform.machine()
+    if not sys.platform.startswith("linux") or machine not in SECCOMP_ARCHES:
+        return f"not filtered: no seccomp filter for {sys.platform} on {machine}"
+    deny = SECCOMP_RET_ERRNO | errno.EACCES
+    program = [  # (code, jump if true, jump if false, constant); a jump skips that many instructions
+        (BPF_LD_W_ABS, 0, 0, SECCOMP_ARCH),
+        (BPF_JEQ_K, 1, 0, SECCOMP_ARCHES[machine]),
+        (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        (BPF_LD_W_ABS, 0, 0, SECCOMP_NR),
+        (BPF_JGE_K, 2, 0, X32_SYSCALL_BIT),
+        (BPF_JEQ_K, 1, 0, SYS_IO_URING_SETUP),
+        (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
+        (BPF_RET_K, 0, 0, deny),
+    ]
+    filters = (_SockFilter * len(program))(*(_SockFilter(*instruction) for instruction in program))
+    prog = _SockFprog(len(program), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:  # the kernel takes a filter only under no_new_privs
+        return f"not filtered: prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}"
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        return f"not filtered: prctl(PR_SET_SECCOMP): {os.strerror(ctypes.get_errno())}"
+    return "filtered (seccomp): no io_uring and no other ABI's calls (EACCES; another architecture's: SIGSYS)"
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
 def _temporary_place(needed: list[str]) -> str | None:
@@ -503,6 +835,8 @@ def exit_cause(status: int, peak_rss_bytes: int | None = None) -> str:
             name = f"signal {sig}"
         if sig == signal.SIGKILL:
             return f"killed by SIGKILL, not by this run (by the kernel or another process){peak}"
+        if sig == signal.SIGSYS:  # filter_syscalls: SECCOMP_RET_KILL_PROCESS
+            return f"crashed: killed by SIGSYS ({sig}): a call the seccomp filter ends (i386's ABI){peak}"
         return f"crashed: killed by {name} ({sig}){peak}"
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
     return f"the worker exited with status {code} without writing a result (the model's code ended it){peak}"

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from harness.evaluation.adopt import MAX_RESULT_BYTES, Refused, read_plain, staged_results
 from harness.evaluation.limits import Limits, exit_cause, format_bytes, timeout_cause
@@ -43,6 +43,22 @@ JOBS_DIR = ".jobs"
 DEVICE_LOCK = "device.lock"
 # The hub's libraries must not try the network from a worker that has none (they would wait on timeouts).
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+# A variable a job never gets: one whose name has one of these words (split at "_"), the organizer's credentials
+# (HF_TOKEN, AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, DB_PASSWORD ...; a job has no network and needs none), unless its
+# last word says it names a place (HF_TOKEN_PATH); and the SSH agent's socket.
+SECRET_WORDS = {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIALS", "CREDENTIAL", "KEY", "APIKEY"}
+PLACE_WORDS = {"PATH", "DIR", "FILE", "HOME"}
+SECRET_VARIABLES = {"SSH_AUTH_SOCK"}
+
+
+def job_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment a job's worker starts with: the organizer's, without its secrets, with the hub offline."""
+
+    def secret(name: str) -> bool:
+        words = name.upper().split("_")
+        return name in SECRET_VARIABLES or (bool(SECRET_WORDS & set(words)) and words[-1] not in PLACE_WORDS)
+
+    return {**{k: v for k, v in environ.items() if not secret(k)}, **OFFLINE_ENV}
 
 
 @dataclass
@@ -77,7 +93,6 @@ class WorkerProcess:
     spec: dict[str, Any]
     folder: Path
     limits: Limits
-    network: bool = False
     proc: subprocess.Popen | None = None
     started: float = 0.0
     status: int | None = None
@@ -96,13 +111,10 @@ class WorkerProcess:
             result=str(self.folder / "result.json"),
             spawned_at=time.time(),
             parent=os.getpid(),
-            network=self.network,
             timeout_s=self.limits.timeout_s,
         )
         self._beside("spec.json").write_text(json.dumps(spec, default=str), encoding="utf-8")
-        env = dict(os.environ)
-        if not self.network:
-            env.update(OFFLINE_ENV)
+        env = job_environment(os.environ)
         self.files = [open(self._beside("stdout.txt"), "wb"), open(self._beside("stderr.txt"), "wb")]
         self.written = [0, 0]
         ends = [os.pipe(), os.pipe()]
@@ -289,15 +301,15 @@ class LocalLauncher:
 
     local = True  # the exclusive rule and the folder's device lock apply: the jobs share this machine
 
-    def __init__(self, limits: Limits, network: bool) -> None:
+    def __init__(self, limits: Limits) -> None:
         self.sets = cpu_sets(limits.jobs)
         self.slots = len(self.sets)
-        self.limits, self.network = limits, network
+        self.limits = limits
 
     def launch(self, job: PoolJob, spec: dict[str, Any], slot: int | None, folder: Path) -> WorkerProcess:
         """Start the job's worker in `folder` on the CPU set of `slot` (None: all of them)."""
         cpus = sorted(c for s in self.sets for c in s) if slot is None else self.sets[slot]
-        worker = WorkerProcess(dict(spec, cpus=cpus), folder, self.limits, self.network)
+        worker = WorkerProcess(dict(spec, cpus=cpus), folder, self.limits)
         worker.start()
         return worker
 
@@ -309,7 +321,6 @@ def run_jobs(
     *,
     prepare: Callable[[PoolJob, dict[int, Outcome]], dict[str, Any] | str | None],
     finish: Callable[[PoolJob, Outcome], tuple[str, bool]],
-    network: bool = False,
     report: Callable[[str], None] = print,
     launcher: Any = None,
 ) -> dict[int, Outcome]:
@@ -325,7 +336,7 @@ def run_jobs(
     """
     remove_abandoned(results)
     base = results / JOBS_DIR / f"{os.getpid()}-{time.time_ns()}"
-    launcher = launcher or LocalLauncher(limits, network)
+    launcher = launcher or LocalLauncher(limits)
     locks = _Locks(results)
     pending = list(jobs)
     running: dict[int, tuple[PoolJob, Any, int | None]] = {}  # job id -> (job, worker, slot)

@@ -84,12 +84,17 @@ def probe(address: str) -> None:
         ) from e
 
 
-def run_on_node(spec: dict[str, Any], limits_plain: dict[str, Any], network: bool) -> dict[str, Any]:
+def run_on_node(spec: dict[str, Any], limits_plain: dict[str, Any]) -> dict[str, Any]:
     """A Ray task's body: run one job's worker on this node, with a results folder of its own, and return its result,
-    files and logs."""
+    files and logs. Without a data mirror, the node fetches the task's data into its hub cache first (the worker
+    has no network)."""
     limits = Limits(timeout_s=limits_plain["timeout_s"], memory_bytes=limits_plain["memory_bytes"])
+    if spec.get("data_dir") is None and spec.get("kind") == "task":
+        from harness.tasks.data import fetch_from_hub
+
+        fetch_from_hub([spec["task"]])  # a task it cannot fetch fails in the worker, offline, saying why
     with tempfile.TemporaryDirectory(prefix="harness-job-") as tmp:
-        worker = WorkerProcess(dict(spec), Path(tmp) / "job", limits, network)
+        worker = WorkerProcess(dict(spec), Path(tmp) / "job", limits)
         results = staged_results(worker.folder)  # where the worker writes its record (WorkerProcess.start)
         worker.start()
         try:
@@ -131,8 +136,8 @@ class RayLauncher:
 
     local = False  # Ray's resources keep jobs apart on the nodes; the local exclusive rule does not apply
 
-    def __init__(self, ray: Any, limits: Limits, results: Path, threads: int, network: bool) -> None:
-        self.ray, self.limits, self.results, self.network = ray, limits, results, network
+    def __init__(self, ray: Any, limits: Limits, results: Path, threads: int) -> None:
+        self.ray, self.limits, self.results = ray, limits, results
         self.threads = max(1, threads)
         nodes = [n for n in ray.nodes() if n.get("Alive")]
         cpus = [int(n.get("Resources", {}).get("CPU", 0)) for n in nodes]
@@ -151,9 +156,7 @@ class RayLauncher:
         spec = {k: v for k, v in spec.items() if k != "cpus"}  # the node's own CPU ids are not known here
         # no retry: a task whose Ray worker died may have left a job half done; the next run retries it
         gpus = GPUS_PER_CUDA_JOB if is_cuda(str(spec.get("device") or CPU)) else 0  # one GPU per job
-        ref = self.task.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(
-            spec, self.limits.plain(), self.network
-        )
+        ref = self.task.options(num_cpus=cpus, num_gpus=gpus, max_retries=0).remote(spec, self.limits.plain())
         return RayJob(self, ref, folder)
 
 

@@ -22,7 +22,18 @@ from typing import Any
 
 WATCHDOG_SLACK_S = 60  # past the organizer's time limit, by which it has killed the worker unless it is gone
 JOB_TMP = "tmp"  # the job folder's folder that is the job's $TMPDIR (harness.evaluation.limits.files_read_only)
-HF_MODULES = "hf_modules"  # under the job's $TMPDIR: transformers' copy of a model's own code (trust_remote_code)
+# The caches a job writes, each a folder of its $TMPDIR (the machine's defaults, under ~ or /tmp, are read-only to
+# it), by the variable that places it: transformers' copy of a model's own code (trust_remote_code), Triton's and
+# TorchInductor's compiled kernels, CUDA's JIT-compiled kernels, torch's C++ extensions and CUDA kernel cache.
+HUB_TOKEN_FILES = ("token", "stored_tokens")  # under HF_HOME (huggingface_hub's constants)
+JOB_CACHES = {
+    "HF_MODULES_CACHE": "hf_modules",
+    "TRITON_CACHE_DIR": "triton",
+    "TORCHINDUCTOR_CACHE_DIR": "torchinductor",
+    "CUDA_CACHE_PATH": "cuda",
+    "TORCH_EXTENSIONS_DIR": "torch_extensions",
+    "PYTORCH_KERNEL_CACHE_PATH": "torch_kernels",
+}
 
 
 def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -30,13 +41,16 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     from harness.evaluation.limits import enter_limits
     from harness.registry import import_plugins
 
-    network = bool(spec.get("network"))
-    writable, scratch = own_folders(spec)
+    writable, scratch, overlaid = own_folders(spec)
+    blanked = hub_secrets()
     reads = [str(spec[k]) for k in ("track", "submission", "data_dir") if spec.get(k)]
+    gpu = str(spec.get("device") or "cpu").startswith("cuda")
     applied = enter_limits(
-        spec.get("memory_bytes"), spec.get("cpus"), network, spec.get("parent"), writable, scratch, reads
+        spec.get("memory_bytes"), spec.get("cpus"), spec.get("parent"), writable, scratch, reads, gpu, overlaid, blanked
     )
-    os.environ["HF_MODULES_CACHE"] = str(scratch / HF_MODULES)  # where transformers copies a model's own code
+    temporary = os.environ.get("TMPDIR") if applied.get("files", "").startswith("read-only") else None
+    for name, folder in JOB_CACHES.items():
+        os.environ[name] = os.path.join(temporary or scratch, folder)
     if spec.get("timeout_s"):  # a watchdog of its own, should the organizer's be gone: SIGALRM ends the process
         signal.alarm(int(spec["timeout_s"] + WATCHDOG_SLACK_S))
     import_plugins()
@@ -72,18 +86,18 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return {"record": record.path, "ok": record.ok, "error": record.error}
 
 
-def own_folders(spec: dict[str, Any]) -> tuple[dict[str, Path], Path]:
+def own_folders(spec: dict[str, Any]) -> tuple[dict[str, Path], Path, dict[str, Path]]:
     """The folders a job may write, by name: its job folder (which holds the results folder its record is written
-    in, harness.evaluation.adopt) and, with the network on, the hub's caches; and the folder that is its $TMPDIR."""
+    in, harness.evaluation.adopt); the folder that is its $TMPDIR; and, without a data mirror, the hub's caches that
+    exist, which it reads (the organizer fetched the task's data into them) through a copy of its own."""
     job = Path(spec["result"]).parent
-    writable = {"its job folder": job}
-    if spec.get("network"):  # the task data comes from the hub, through its cache
-        writable.update({f"the hub's cache ({name})": Path(path) for name, path in hub_caches().items()})
-    return writable, job / JOB_TMP
+    caches = hub_caches() if spec.get("data_dir") is None else {}
+    overlaid = {f"the hub's cache ({name})": Path(path) for name, path in caches.items() if os.path.isdir(path)}
+    return {"its job folder": job}, job / JOB_TMP, overlaid
 
 
 def hub_caches() -> dict[str, str]:
-    """The Hugging Face caches a download writes, by the variable that places them (HF_HOME's default: under
+    """The Hugging Face caches a download writes and a load reads, by the variable that places them (HF_HOME's default: under
     $XDG_CACHE_HOME, else ~/.cache)."""
     home = os.environ.get("HF_HOME") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface"
@@ -93,6 +107,14 @@ def hub_caches() -> dict[str, str]:
         if os.environ.get(name):
             caches[name] = os.environ[name]
     return caches
+
+
+def hub_secrets() -> list[str]:
+    """The files where the hub's client keeps the organizer's tokens (its default and the one HF_TOKEN_PATH names):
+    a job reads them empty."""
+    home = hub_caches()["HF_HOME"]
+    files = [os.path.join(home, name) for name in HUB_TOKEN_FILES]
+    return files + ([os.environ["HF_TOKEN_PATH"]] if os.environ.get("HF_TOKEN_PATH") else [])
 
 
 def job_of(track: Any, spec: dict[str, Any]) -> tuple[Any, Any]:

@@ -190,16 +190,18 @@ def run_in_workers(
     if executor == "ray":
         from harness.evaluation.ray_cluster import RayLauncher, connect
 
-        launcher = RayLauncher(
-            connect(address), run.limits, results, track.measurement.threads, network=run.data_dir is None
-        )
+        launcher = RayLauncher(connect(address), run.limits, results, track.measurement.threads)
+    elif run.data_dir is None:  # the jobs have no network: their data is fetched into the hub's cache first
+        from harness.tasks.data import fetch_from_hub
+
+        for name, why in fetch_from_hub([job.task for plan in plans for job in plan.jobs]).items():
+            report(f"task {name}: its data could not be fetched from the hub ({why}); its jobs fail offline")
     run_jobs(
         jobs,
         run.limits,
         results,
         prepare=prepare,
         finish=finish,
-        network=run.data_dir is None,
         report=report,
         launcher=launcher,
     )

@@ -1,7 +1,9 @@
 """Load a task's evaluation rows: from a local mirror in the original layout, or from the hub.
 
 With a data dir (argument or HARNESS_DATA_DIR) nothing touches the network: the hub's offline flags are
-set and a missing file fails at once, naming the file the mirror needs and the hub id it mirrors.
+set and a missing file fails at once, naming the file the mirror needs and the hub id it mirrors. Without one,
+a track run's organizer fetches each task's rows into the hub's cache (fetch_from_hub) before its jobs, which
+have no network, read them from there.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from harness.errors import DataNotFound, UserError
 from harness.tasks.base import Row, Task
@@ -100,6 +102,20 @@ def load_rows(task: Task, data_dir: str | Path | None = None, limit: int | None 
         raise UserError(f"task {task.name}: {where} has no rows")
     check_rows(task, rows, where)
     return first(task, rows, limit)
+
+
+def fetch_from_hub(names: Sequence[str]) -> dict[str, str]:
+    """Load each named task's rows from the hub once, into the hub's cache, for jobs that run off the network and
+    read that cache; the tasks whose rows could not be fetched, each with why (their jobs then fail offline)."""
+    from harness.tasks import get_task
+
+    failed = {}
+    for name in dict.fromkeys(names):
+        try:
+            load_rows(get_task(name))
+        except Exception as e:  # noqa: BLE001 - the network, a missing config, a bad row: each job says it again
+            failed[name] = f"{type(e).__name__}: {e}"
+    return failed
 
 
 def check_limit(task: Task, limit: int | None) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from conftest import processes_holding
+from conftest import JOBS_DEV, processes_holding
 
 import harness.errors
 import harness.evaluation.limits
@@ -32,10 +33,20 @@ sys.path.insert(0, sys.argv[1])
 from harness.evaluation import limits
 own, other = Path(sys.argv[2]), Path(sys.argv[3])
 outside = os.getpid()
-told = {"network": limits.network_off(), "files": limits.files_read_only({"own": own}, own / "tmp")}
+sockets = limits.machine_sockets()  # as the worker does: listed before it leaves the machine's network
+told = {"network": limits.network_off(), "files": limits.files_read_only({"own": own}, own / "tmp", sockets=sockets)}
 told["processes"] = limits.contain_processes()
 told["files"] += limits.seal_files(told["processes"].startswith("contained"))[1]
+told["syscalls"] = limits.filter_syscalls()
 told["pid"] = os.getpid()
+told["/dev"] = sorted(os.listdir("/dev"))
+import socket
+try:
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(sys.argv[4])
+        told["unix socket"] = "connected"
+except OSError as e:
+    told["unix socket"] = e.strerror
 libc = ctypes.CDLL(None, use_errno=True)
 remounted = libc.mount(None, str(other).encode(), None, ctypes.c_ulong(limits.MS_BIND | limits.MS_REMOUNT), None)
 told["remount"] = "done" if remounted == 0 else os.strerror(ctypes.get_errno())
@@ -103,8 +114,14 @@ def test_an_unprivileged_worker_is_off_the_network_writes_only_its_own_folders_a
         str(unprivileged / "code"),
         str(own),
         str(other),
+        str(unprivileged / "organizer.sock"),
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listening.bind(str(unprivileged / "organizer.sock"))  # a daemon's socket that anyone may connect to
+    os.chmod(unprivileged / "organizer.sock", 0o777)
+    listening.listen(1)
+    with listening:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     told = json.loads(out.stdout)
     if not told["network"].startswith("none"):
@@ -120,6 +137,8 @@ def test_an_unprivileged_worker_is_off_the_network_writes_only_its_own_folders_a
     assert told["other"] == told["/tmp"] == "Read-only file system", told
     assert told["remount"] == "Operation not permitted", told
     assert told["via /proc"] == "No such file or directory", told
+    assert set(told["/dev"]) <= set(JOBS_DEV) and {"null", "urandom", "shm"} <= set(told["/dev"]), told["/dev"]
+    assert told["syscalls"].startswith("filtered") and told["unix socket"] == "Connection refused", told
     assert not (other / "b.txt").exists() and not (other / "e.txt").exists() and (own / "tmp" / "c.txt").is_file()
     assert processes_holding(own / "daemons") == [] or _waited_out(own / "daemons"), "the job's daemon outlived it"
 

@@ -117,6 +117,8 @@ def test_a_worker_states_its_limits_and_isolation_in_the_record(tmp_path, mirror
         assert "own mount namespace" in worker["files"] and "a temporary folder of its own" in worker["files"]
         assert "a /proc of its own" in worker["files"] and "no capability to undo it" in worker["files"]
         assert "not sealed" not in worker["files"], worker["files"]
+        assert "a /dev of its own (full, null, random, urandom, zero) with a /dev/shm of its own" in worker["files"]
+    assert worker["syscalls"].startswith(("filtered (seccomp): no io_uring", "not filtered: no seccomp filter"))
     assert set(worker["cpus"]) <= set(os.sched_getaffinity(0))
 
 
@@ -250,6 +252,7 @@ def test_exit_causes_name_the_signal_or_the_status():
     aborted = 6  # a wait status: killed by SIGABRT
     assert exit_cause(aborted).startswith("crashed: killed by SIGABRT (6)")
     assert "exited with status 3 without writing a result" in exit_cause(3 << 8)
+    assert exit_cause(signal.SIGSYS) == "crashed: killed by SIGSYS (31): a call the seccomp filter ends (i386's ABI)"
     assert "SIGKILL" in exit_cause(9, peak_rss_bytes=3 << 30) and "3 GiB" in exit_cause(9, peak_rss_bytes=3 << 30)
 
 

@@ -1,0 +1,74 @@
+"""A run without --data-dir takes each task's data from the hub (issue 14): the organizer fetches it into the hub's
+cache once, before any job starts, and the jobs run off the network, each reading the cache through a copy of its
+own (an overlay), so that no job changes what another reads. The hub here is tests/fake_hub.py."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import hostile_backend
+from board_records import HEAD, write_track
+from conftest import write_hostile_submission
+
+from harness.cli import main
+from harness.records import read_records
+from harness.tasks.data import OFFLINE_FLAGS
+
+TRACK = HEAD + (
+    "tasks:\n  - {task: rte, split: validation}\nscore: {rule: mean}\n"
+    "ranking: {by: score}\nmeasurement: {measure: []}\n"
+)
+
+
+def _hub(monkeypatch, tmp_path: Path, mirror: Path) -> Path:
+    """The fake hub's cache, with the workers and this process importing it; no mirror through the environment."""
+    import fake_hub  # before $FAKE_HUB_SOURCE is set: this process patches through monkeypatch, undone after
+
+    import harness.tasks.data as data
+
+    cache = tmp_path / "hub-cache"
+    monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
+    for flag in OFFLINE_FLAGS:  # set for good by an earlier test's load from a mirror (go_offline)
+        monkeypatch.delenv(flag, raising=False)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
+    monkeypatch.setenv("FAKE_HUB_SOURCE", str(mirror))
+    monkeypatch.setenv("HARNESS_PLUGINS", "hostile_backend,fake_hub")
+    monkeypatch.setattr(data, "_hub_rows", fake_hub._hub_rows)  # this process is the organizer: it fetches too
+    return cache
+
+
+def _run(tmp_path: Path, *extra: str) -> int:
+    track = write_track(tmp_path / "tracks", "hub", TRACK)
+    args = ["run", str(track), "--submissions", str(tmp_path / "subs"), "--results", str(tmp_path / "results")]
+    return main([*args, "--limit", "4", "--timeout", "300", "--no-progress", *extra])
+
+
+def test_the_organizer_fetches_the_data_and_the_jobs_run_off_the_network_on_a_copy_of_the_cache(
+    tmp_path, mirror, plugins, monkeypatch
+):
+    cache = _hub(monkeypatch, tmp_path, mirror)
+    token = tmp_path / "hf-home" / "token"  # the organizer's hub token: a job reads it empty
+    token.parent.mkdir()
+    token.write_text("hf_secret")
+    monkeypatch.setenv("HF_HOME", str(token.parent))
+    monkeypatch.setenv("HOSTILE_SECRETS", json.dumps([str(token)]))
+    write_hostile_submission(tmp_path / "subs", "a", mirror, tasks=("rte",))
+    write_hostile_submission(tmp_path / "subs", "b", mirror, tasks=("rte",))
+    write_hostile_submission(tmp_path / "subs", "scribble", mirror, backend="scribble", tasks=("rte",))
+    assert _run(tmp_path) == 1  # scribble fails, on purpose
+    records = [r for r in read_records(tmp_path / "results" / "records") if r.submission.id != "scribble"]
+    assert len(records) == 2 and all(r.ok for r in records), [r.error for r in records]
+    [log] = (tmp_path / "results" / "records" / "scribble").glob("*.stdout.txt")
+    told = json.loads(log.read_text().split(hostile_backend.SCRIBBLED, 1)[1].splitlines()[0])
+    assert told[str(token)] == "", told
+    for record in records:
+        worker = dict(record.environment or {})["worker"]
+        assert worker["network"].startswith(("none", "not isolated")), worker["network"]
+        if worker["files"].startswith("read-only"):
+            assert "the hub's cache (HF_DATASETS_CACHE) as a copy of its own" in worker["files"], worker["files"]
+    # the cache holds what the organizer fetched; each job's own lock went with its copy
+    assert (cache / "rte.lock").read_text() == f"{os.getpid()} online\n"
+    assert token.read_text() == "hf_secret"
+    assert json.loads((cache / "rte.json").read_text())
