@@ -340,7 +340,9 @@ def files_read_only(
             kept.append(tmp)
         else:
             tmp = None
-    copies, left = [], []
+    copies: list[str] = []
+    left: list[str] = []  # what stays writable
+    undone: list[str] = []  # what was not done (and stays read-only or visible)
     for number, (name, folder) in enumerate(overlaid.items()):
         real = os.path.realpath(folder)
         layers = os.path.join(os.path.realpath(scratch), f".overlay-{number}") if scratch is not None else None
@@ -348,7 +350,7 @@ def files_read_only(
             copies.append(f"{name} as a copy of its own (an overlay: its writes go with it)")
             kept.append(real)
         else:
-            left.append(f"{name} (not copied: {error}; read-only)")
+            undone.append(f"{name} not copied ({error}; read-only)")
     dev_error = _own_dev(gpu)
     if dev_error is not None:  # the machine's /dev stays, but its /dev/shm is the job's own all the same
         shm = _mount("tmpfs", SHM, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", f"size={SHM_BYTES},mode=1777")
@@ -360,9 +362,10 @@ def files_read_only(
         flags |= sum(flag for name, flag in KEPT_MOUNT_OPTIONS.items() if name in options)
         if (error := _mount(None, point, flags)) is not None:
             left.append(f"{point} ({error})")
-    covered, uncovered = _blank(machine_sockets() if sockets is None else sockets, "a Unix socket", stat.S_ISSOCK)
-    blanks, unblanked = _blank(blanked, "a secret", stat.S_ISREG)
-    left.extend([*uncovered, *unblanked])
+    listed = machine_sockets() if sockets is None else sockets
+    covered, uncovered = _blank(listed, "a Unix socket", lambda path: stat.S_ISSOCK(os.lstat(path).st_mode))
+    blanks, unblanked = _blank(blanked, "a secret", lambda path: stat.S_ISREG(os.stat(path).st_mode))
+    undone.extend([*uncovered, *unblanked])
     concealed: list[str] = []
     shown: list[str] = []
     for place in _places(hidden):
@@ -386,6 +389,7 @@ def files_read_only(
     text += f"; not emptied: {', '.join(shown)}" if shown else ""
     text += f"; the machine's Unix sockets it lists at the start covered ({covered})" if covered else ""
     text += f"; {blanks} secret file(s) read empty" if blanks else ""
+    text += f"; not done: {', '.join(undone)}" if undone else ""
     return ("not read-only: " if dev_error else "") + text + (f"; left writable: {', '.join(left)}" if left else "")
 
 
@@ -395,7 +399,7 @@ def _overlay(folder: str, layers: str) -> str | None:
     else why not."""
     if not os.path.isdir(folder):
         return f"{folder} is no folder"
-    if any(c in folder for c in OVERLAY_SPECIAL):
+    if any(c in path for path in (folder, layers) for c in OVERLAY_SPECIAL):
         return f"its path holds one of {' '.join(OVERLAY_SPECIAL)}, which overlay options cannot hold"
     os.makedirs(layers, exist_ok=True)
     if (error := _mount("tmpfs", layers, MS_NOSUID | MS_NODEV, "tmpfs", f"size={OVERLAY_BYTES},mode=700")) is not None:
@@ -421,13 +425,13 @@ def machine_sockets() -> list[str]:
     return sorted(p for p in paths if p.startswith("/"))
 
 
-def _blank(paths: Sequence[str], kind: str, test: Callable[[int], bool]) -> tuple[int, list[str]]:
+def _blank(paths: Sequence[str], kind: str, test: Callable[[str], bool]) -> tuple[int, list[str]]:
     """Bind /dev/null over each of `paths` whose mode passes `test` (a socket: a connection to it, or a datagram,
     is refused; a file: it reads empty). How many were covered, and those (of `kind`) that could not be."""
     covered, left = 0, []
     for path in paths:
         with contextlib.suppress(OSError):
-            if not test(os.lstat(path).st_mode):
+            if not test(path):
                 continue
             if (error := _mount("/dev/null", path, MS_BIND)) is None:
                 covered += 1

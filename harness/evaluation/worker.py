@@ -43,7 +43,7 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
     writable, scratch, overlaid = own_folders(spec)
     blanked = hub_secrets()
-    reads = [str(spec[k]) for k in ("track", "submission", "data_dir") if spec.get(k)]
+    reads = [str(spec[k]) for k in ("track", "submission", "data_dir") if spec.get(k)] + plugin_places()
     gpu = str(spec.get("device") or "cpu").startswith("cuda")
     applied = enter_limits(
         spec.get("memory_bytes"), spec.get("cpus"), spec.get("parent"), writable, scratch, reads, gpu, overlaid, blanked
@@ -51,9 +51,9 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     temporary = os.environ.get("TMPDIR") if applied.get("files", "").startswith("read-only") else None
     for name, folder in JOB_CACHES.items():
         os.environ[name] = os.path.join(temporary or scratch, folder)
+    import_plugins()
     if spec.get("timeout_s"):  # a watchdog of its own, should the organizer's be gone: SIGALRM ends the process
         signal.alarm(int(spec["timeout_s"] + WATCHDOG_SLACK_S))
-    import_plugins()
     import torch  # noqa: F401 - imported here, so that the start-up time below includes it
     import transformers  # noqa: F401
 
@@ -92,7 +92,12 @@ def own_folders(spec: dict[str, Any]) -> tuple[dict[str, Path], Path, dict[str, 
     exist, which it reads (the organizer fetched the task's data into them) through a copy of its own."""
     job = Path(spec["result"]).parent
     caches = hub_caches() if spec.get("data_dir") is None else {}
-    overlaid = {f"the hub's cache ({name})": Path(path) for name, path in caches.items() if os.path.isdir(path)}
+    real = {name: os.path.realpath(path) for name, path in caches.items() if os.path.isdir(path)}
+    outer = {
+        path for path in real.values() if not any(o != path and path.startswith(o + os.sep) for o in real.values())
+    }
+    first = {path: name for name, path in reversed(real.items()) if path in outer}  # one overlay per folder
+    overlaid = {f"the hub's cache ({name})": Path(path) for path, name in first.items()}
     return {"its job folder": job}, job / JOB_TMP, overlaid
 
 
@@ -107,6 +112,21 @@ def hub_caches() -> dict[str, str]:
         if os.environ.get(name):
             caches[name] = os.environ[name]
     return caches
+
+
+def plugin_places() -> list[str]:
+    """Where the modules $HARNESS_PLUGINS names are (found, not imported: the limits come first, while the worker
+    has one thread), so that the job, whose home folders are hidden, still imports them."""
+    import importlib.util
+
+    from harness.registry import PLUGINS_ENV
+
+    places = []
+    for name in (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()):
+        with contextlib.suppress(ImportError, ValueError):
+            if (found := importlib.util.find_spec(name.split(".")[0])) is not None:
+                places += [*(found.submodule_search_locations or []), *([found.origin] if found.origin else [])]
+    return places
 
 
 def hub_secrets() -> list[str]:

@@ -53,7 +53,12 @@ def test_the_organizer_fetches_the_data_and_the_jobs_run_off_the_network_on_a_co
     token.parent.mkdir()
     token.write_text("hf_secret")
     monkeypatch.setenv("HF_HOME", str(token.parent))
-    monkeypatch.setenv("HOSTILE_SECRETS", json.dumps([str(token)]))
+    elsewhere = tmp_path / "secrets" / "hub-token"  # a token file the organizer links to from HF_TOKEN_PATH
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("hf_other")
+    (tmp_path / "token-link").symlink_to(elsewhere)
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "token-link"))
+    monkeypatch.setenv("HOSTILE_SECRETS", json.dumps([str(token), str(tmp_path / "token-link")]))
     write_hostile_submission(tmp_path / "subs", "a", mirror, tasks=("rte",))
     write_hostile_submission(tmp_path / "subs", "b", mirror, tasks=("rte",))
     write_hostile_submission(tmp_path / "subs", "scribble", mirror, backend="scribble", tasks=("rte",))
@@ -62,7 +67,7 @@ def test_the_organizer_fetches_the_data_and_the_jobs_run_off_the_network_on_a_co
     assert len(records) == 2 and all(r.ok for r in records), [r.error for r in records]
     [log] = (tmp_path / "results" / "records" / "scribble").glob("*.stdout.txt")
     told = json.loads(log.read_text().split(hostile_backend.SCRIBBLED, 1)[1].splitlines()[0])
-    assert told[str(token)] == "", told
+    assert told[str(token)] == told[str(tmp_path / "token-link")] == "", told
     for record in records:
         worker = dict(record.environment or {})["worker"]
         assert worker["network"].startswith(("none", "not isolated")), worker["network"]
@@ -72,3 +77,20 @@ def test_the_organizer_fetches_the_data_and_the_jobs_run_off_the_network_on_a_co
     assert (cache / "rte.lock").read_text() == f"{os.getpid()} online\n"
     assert token.read_text() == "hf_secret"
     assert json.loads((cache / "rte.json").read_text())
+
+
+def test_each_hub_cache_folder_is_copied_once(tmp_path, monkeypatch):
+    """HF_HOME holds the hub's and the datasets' caches by default: one overlay of it serves both (overlays stack
+    only so deep), and a variable naming the same folder again adds none."""
+    from harness.evaluation.worker import own_folders
+
+    home, other = tmp_path / "hf", tmp_path / "datasets"
+    (home / "hub").mkdir(parents=True)
+    other.mkdir()
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setenv("HUGGINGFACE_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(other))
+    _, _, overlaid = own_folders({"result": str(tmp_path / "job" / "result.json"), "data_dir": None})
+    assert sorted(map(str, overlaid.values())) == [str(other), str(home)], overlaid
+    assert own_folders({"result": str(tmp_path / "job" / "result.json"), "data_dir": "/data"})[2] == {}
