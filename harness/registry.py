@@ -14,11 +14,16 @@ T = TypeVar("T")
 PLUGINS_ENV = "HARNESS_PLUGINS"
 
 
-def import_plugins() -> list[str]:
-    """Import the modules $HARNESS_PLUGINS names; one that cannot be imported is refused with its name."""
+def plugin_names() -> list[str]:
+    """The modules $HARNESS_PLUGINS names (comma-separated)."""
     import os
 
-    names = [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
+    return [n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()]
+
+
+def import_plugins() -> list[str]:
+    """Import the modules $HARNESS_PLUGINS names; one that cannot be imported is refused with its name."""
+    names = plugin_names()
     for name in names:
         try:
             importlib.import_module(name)

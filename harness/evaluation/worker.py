@@ -38,13 +38,14 @@ JOB_CACHES = {
 
 def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the job a spec describes (after entering its limits); returns the result the organizer reads."""
+    from harness.backends.devices import is_cuda
     from harness.evaluation.limits import enter_limits
     from harness.registry import import_plugins
 
     writable, scratch, overlaid = own_folders(spec)
     blanked = hub_secrets()
     reads = [str(spec[k]) for k in ("track", "submission", "data_dir") if spec.get(k)] + plugin_places()
-    gpu = str(spec.get("device") or "cpu").startswith("cuda")
+    gpu = is_cuda(str(spec.get("device") or "cpu"))
     applied = enter_limits(
         spec.get("memory_bytes"), spec.get("cpus"), spec.get("parent"), writable, scratch, reads, gpu, overlaid, blanked
     )
@@ -119,10 +120,10 @@ def plugin_places() -> list[str]:
     has one thread), so that the job, whose home folders are hidden, still imports them."""
     import importlib.util
 
-    from harness.registry import PLUGINS_ENV
+    from harness.registry import plugin_names
 
     places = []
-    for name in (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(",") if n.strip()):
+    for name in plugin_names():
         with contextlib.suppress(ImportError, ValueError):
             if (found := importlib.util.find_spec(name.split(".")[0])) is not None:
                 places += [*(found.submodule_search_locations or []), *([found.origin] if found.origin else [])]
